@@ -1,0 +1,2 @@
+//! csvnn: train small neural networks on CSV tables.
+pub mod metrics;

@@ -1,0 +1,2 @@
+//! Metrics: plain functions over slices (classification.rs, regression.rs) and the
+//! reports `evaluate` prints.
