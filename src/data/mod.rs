@@ -1,0 +1,11 @@
+//! Reading CSV input into a table of trimmed string cells, cell parsing, and splits.
+
+mod reader;
+mod split;
+mod table;
+mod value;
+
+pub use reader::{open_input, read_table, CsvOptions};
+pub use split::shuffled_split;
+pub use table::{RawTable, StrColumn};
+pub use value::{parse_cell, Cell, NaValues};

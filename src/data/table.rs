@@ -1,0 +1,72 @@
+//! `RawTable`: the cells of a CSV file by column, as trimmed strings, with the line
+//! each row came from (for error messages).
+
+use crate::error::Location;
+
+/// One column's cells packed in a single string buffer: no allocation per cell.
+#[derive(Debug, Clone, Default)]
+pub struct StrColumn {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl StrColumn {
+    pub fn push(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.ends.push(self.text.len());
+    }
+
+    pub fn get(&self, row: usize) -> &str {
+        let start = if row == 0 { 0 } else { self.ends[row - 1] };
+        &self.text[start..self.ends[row]]
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(move |row| self.get(row))
+    }
+}
+
+/// A CSV file read by its header.
+#[derive(Debug, Clone, Default)]
+pub struct RawTable {
+    /// The file as the user named it, for messages (`<stdin>` for `-`).
+    pub source: String,
+    pub headers: Vec<String>,
+    pub columns: Vec<StrColumn>,
+    /// The 1-based line on which each row starts.
+    pub lines: Vec<u64>,
+}
+
+impl RawTable {
+    pub fn n_rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+
+    pub fn column(&self, name: &str) -> Option<&StrColumn> {
+        self.column_index(name).map(|i| &self.columns[i])
+    }
+
+    /// The location of a cell, for an error message.
+    pub fn location(&self, row: usize, column: usize) -> Location {
+        Location::file(&self.source)
+            .line(self.lines[row])
+            .column(&self.headers[column])
+    }
+
+    /// The header names joined for a message listing what exists.
+    pub fn header_list(&self) -> String {
+        self.headers.join(", ")
+    }
+}

@@ -1,0 +1,118 @@
+//! Element-wise activations. The backward pass uses only the layer's output:
+//! relu' = [y > 0], leaky' = y > 0 ? 1 : alpha, tanh' = 1 - y², sigmoid' = y (1 - y).
+
+use ndarray::{ArrayView2, Zip};
+use serde::{Deserialize, Serialize};
+
+use super::{Buffer, Layer};
+
+/// Slope of LeakyReLU for negative inputs.
+pub const LEAKY_RELU_SLOPE: f32 = 0.01;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Relu,
+    LeakyRelu,
+    Tanh,
+    Sigmoid,
+}
+
+impl Activation {
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::Relu => x.max(0.0),
+            Activation::LeakyRelu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    LEAKY_RELU_SLOPE * x
+                }
+            }
+            Activation::Tanh => x.tanh(),
+            Activation::Sigmoid => sigmoid(x),
+        }
+    }
+
+    /// The derivative, written in terms of the output y = f(x).
+    pub fn derivative_from_output(self, y: f32) -> f32 {
+        match self {
+            Activation::Relu => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::LeakyRelu => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    LEAKY_RELU_SLOPE
+                }
+            }
+            Activation::Tanh => 1.0 - y * y,
+            Activation::Sigmoid => y * (1.0 - y),
+        }
+    }
+
+    /// True for activations whose weights are best initialised with He's scheme.
+    pub fn is_relu_like(self) -> bool {
+        matches!(self, Activation::Relu | Activation::LeakyRelu)
+    }
+}
+
+/// Logistic function that never overflows: exp is only taken of non-positive numbers.
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivationLayer {
+    pub function: Activation,
+    #[serde(skip)]
+    output: Buffer,
+    #[serde(skip)]
+    grad_input: Buffer,
+}
+
+impl ActivationLayer {
+    pub fn new(function: Activation) -> Self {
+        ActivationLayer { function, output: Buffer::default(), grad_input: Buffer::default() }
+    }
+}
+
+impl Layer for ActivationLayer {
+    fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
+        self.output.resize(x.nrows(), x.ncols());
+        let f = self.function;
+        Zip::from(&mut self.output.view_mut())
+            .and(&x)
+            .for_each(|y, &x| *y = f.apply(x));
+    }
+
+    fn output(&self) -> ArrayView2<'_, f32> {
+        self.output.view()
+    }
+
+    fn backward(&mut self, _x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
+        if !need_grad_in {
+            return;
+        }
+        self.grad_input.resize(grad_out.nrows(), grad_out.ncols());
+        let f = self.function;
+        Zip::from(&mut self.grad_input.view_mut())
+            .and(&grad_out)
+            .and(&self.output.view())
+            .for_each(|gx, &g, &y| *gx = g * f.derivative_from_output(y));
+    }
+
+    fn grad_in(&self) -> ArrayView2<'_, f32> {
+        self.grad_input.view()
+    }
+}

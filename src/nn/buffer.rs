@@ -1,0 +1,29 @@
+//! A 2-D f32 buffer that keeps its allocation when the number of rows changes, so a
+//! layer's activations and gradients are allocated once and reused batch after batch.
+
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
+
+#[derive(Debug, Clone, Default)]
+pub struct Buffer {
+    data: Array2<f32>,
+    rows: usize,
+}
+
+impl Buffer {
+    /// Make the buffer (rows, cols); reallocates only when it must grow or the width changes.
+    pub fn resize(&mut self, rows: usize, cols: usize) {
+        if self.data.nrows() < rows || self.data.ncols() != cols {
+            self.data = Array2::zeros((rows, cols));
+        }
+        self.rows = rows;
+    }
+
+    /// (rows, cols): the rows in use.
+    pub fn view(&self) -> ArrayView2<'_, f32> {
+        self.data.slice(s![..self.rows, ..])
+    }
+
+    pub fn view_mut(&mut self) -> ArrayViewMut2<'_, f32> {
+        self.data.slice_mut(s![..self.rows, ..])
+    }
+}

@@ -1,0 +1,151 @@
+//! Dense (fully connected) layer: y = x·W + b, x: (batch, n_in), W: (n_in, n_out).
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
+use serde::{Deserialize, Serialize};
+
+use super::{Buffer, Layer};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(into = "DenseSpec", try_from = "DenseSpec")]
+pub struct Dense {
+    /// (n_in, n_out)
+    weights: Array2<f32>,
+    /// (n_out)
+    bias: Array1<f32>,
+    grad_weights: Array2<f32>,
+    grad_bias: Array1<f32>,
+    output: Buffer,
+    grad_input: Buffer,
+}
+
+impl Dense {
+    pub fn new(weights: Array2<f32>, bias: Array1<f32>) -> Self {
+        assert_eq!(weights.ncols(), bias.len(), "bias length must equal n_out");
+        let (n_in, n_out) = weights.dim();
+        Dense {
+            weights,
+            bias,
+            grad_weights: Array2::zeros((n_in, n_out)),
+            grad_bias: Array1::zeros(n_out),
+            output: Buffer::default(),
+            grad_input: Buffer::default(),
+        }
+    }
+
+    pub fn n_in(&self) -> usize {
+        self.weights.nrows()
+    }
+
+    pub fn n_out(&self) -> usize {
+        self.weights.ncols()
+    }
+
+    pub fn weights(&self) -> &Array2<f32> {
+        &self.weights
+    }
+
+    pub fn bias(&self) -> &Array1<f32> {
+        &self.bias
+    }
+}
+
+impl Layer for Dense {
+    fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
+        self.output.resize(x.nrows(), self.n_out());
+        let mut out = self.output.view_mut();
+        // Broadcast the bias first, then accumulate x·W on top of it (beta = 1).
+        out.assign(&self.bias.broadcast(out.raw_dim()).expect("bias has n_out entries"));
+        general_mat_mul(1.0, &x, &self.weights, 1.0, &mut out);
+    }
+
+    fn output(&self) -> ArrayView2<'_, f32> {
+        self.output.view()
+    }
+
+    fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
+        // dW = xᵀ·g: (n_in, batch)·(batch, n_out)
+        general_mat_mul(1.0, &x.t(), &grad_out, 0.0, &mut self.grad_weights);
+        // db = column sums of g
+        self.grad_bias.fill(0.0);
+        for row in grad_out.axis_iter(Axis(0)) {
+            Zip::from(&mut self.grad_bias).and(&row).for_each(|b, &g| *b += g);
+        }
+        if need_grad_in {
+            // dx = g·Wᵀ: (batch, n_out)·(n_out, n_in)
+            self.grad_input.resize(x.nrows(), self.n_in());
+            general_mat_mul(
+                1.0,
+                &grad_out,
+                &self.weights.t(),
+                0.0,
+                &mut self.grad_input.view_mut(),
+            );
+        }
+    }
+
+    fn grad_in(&self) -> ArrayView2<'_, f32> {
+        self.grad_input.view()
+    }
+
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
+        visit(
+            self.weights.as_slice_mut().expect("weights are contiguous"),
+            self.grad_weights.as_slice().expect("gradients are contiguous"),
+        );
+        visit(
+            self.bias.as_slice_mut().expect("bias is contiguous"),
+            self.grad_bias.as_slice().expect("gradients are contiguous"),
+        );
+    }
+
+    fn n_params(&self) -> usize {
+        self.weights.len() + self.bias.len()
+    }
+}
+
+/// How a dense layer is written in the model file: weights row-major (n_in, n_out).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DenseSpec {
+    n_in: usize,
+    n_out: usize,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl From<Dense> for DenseSpec {
+    fn from(dense: Dense) -> Self {
+        let (n_in, n_out) = dense.weights.dim();
+        DenseSpec {
+            n_in,
+            n_out,
+            weights: dense.weights.iter().copied().collect(),
+            bias: dense.bias.to_vec(),
+        }
+    }
+}
+
+impl TryFrom<DenseSpec> for Dense {
+    type Error = String;
+
+    fn try_from(spec: DenseSpec) -> Result<Self, String> {
+        if spec.bias.len() != spec.n_out {
+            return Err(format!(
+                "dense layer: bias has {} values, expected n_out = {}",
+                spec.bias.len(),
+                spec.n_out
+            ));
+        }
+        let weights = Array2::from_shape_vec((spec.n_in, spec.n_out), spec.weights)
+            .map_err(|_| {
+                format!(
+                    "dense layer: weights do not have n_in x n_out = {} x {} values",
+                    spec.n_in, spec.n_out
+                )
+            })?;
+        if weights.iter().chain(&spec.bias).any(|w| !w.is_finite()) {
+            return Err("dense layer: a weight is not a finite number".to_string());
+        }
+        Ok(Dense::new(weights, Array1::from(spec.bias)))
+    }
+}

@@ -1,0 +1,70 @@
+//! The `Layer` trait and `AnyLayer`, the closed set of layer kinds a model file can hold.
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use super::{ActivationLayer, Dense, Dropout};
+
+/// One step of a network, forward and backward over a batch.
+///
+/// A layer owns its output and input-gradient buffers; they are reused from batch to batch.
+pub trait Layer {
+    /// `x`: (batch, n_in). The result is kept and read with `output`.
+    fn forward(&mut self, x: ArrayView2<f32>, train: bool);
+
+    /// (batch, n_out): the result of the last `forward`.
+    fn output(&self) -> ArrayView2<'_, f32>;
+
+    /// `x`: the input of the last `forward`; `grad_out`: (batch, n_out), d loss / d output.
+    /// Sets the parameter gradients and, when `need_grad_in`, d loss / d x.
+    fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool);
+
+    /// (batch, n_in): d loss / d x from the last `backward` that asked for it.
+    fn grad_in(&self) -> ArrayView2<'_, f32>;
+
+    /// Visit each parameter tensor with its gradient, always in the same order.
+    fn visit_params(&mut self, _visit: &mut dyn FnMut(&mut [f32], &[f32])) {}
+
+    fn n_params(&self) -> usize {
+        0
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AnyLayer {
+    Dense(Dense),
+    Activation(ActivationLayer),
+    Dropout(Dropout),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $layer:ident => $call:expr) => {
+        match $self {
+            AnyLayer::Dense($layer) => $call,
+            AnyLayer::Activation($layer) => $call,
+            AnyLayer::Dropout($layer) => $call,
+        }
+    };
+}
+
+impl Layer for AnyLayer {
+    fn forward(&mut self, x: ArrayView2<f32>, train: bool) {
+        dispatch!(self, l => l.forward(x, train))
+    }
+    fn output(&self) -> ArrayView2<'_, f32> {
+        dispatch!(self, l => l.output())
+    }
+    fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
+        dispatch!(self, l => l.backward(x, grad_out, need_grad_in))
+    }
+    fn grad_in(&self) -> ArrayView2<'_, f32> {
+        dispatch!(self, l => l.grad_in())
+    }
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
+        dispatch!(self, l => l.visit_params(visit))
+    }
+    fn n_params(&self) -> usize {
+        dispatch!(self, l => l.n_params())
+    }
+}

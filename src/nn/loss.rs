@@ -1,0 +1,119 @@
+//! Losses: value and gradient with respect to the network output, averaged over the batch.
+//! Softmax lives here, fused with cross-entropy and computed through log-sum-exp.
+
+use ndarray::{ArrayView2, ArrayViewMut2, Axis, Zip};
+
+/// The targets of a batch.
+#[derive(Debug, Clone, Copy)]
+pub enum Targets<'a> {
+    /// One class index per row.
+    Classes(&'a [u32]),
+    /// (batch, n_outputs) target values.
+    Values(ArrayView2<'a, f32>),
+}
+
+pub trait Loss {
+    /// `output`: (batch, n_out). Returns the batch loss and writes d loss / d output into
+    /// `grad` (batch, n_out).
+    fn loss_and_grad(&self, output: ArrayView2<f32>, y: Targets, grad: ArrayViewMut2<f32>) -> f64;
+
+    /// The batch loss alone.
+    fn loss(&self, output: ArrayView2<f32>, y: Targets) -> f64;
+}
+
+/// Softmax followed by cross-entropy: loss_i = logsumexp(z_i) - z_i[y_i].
+/// With class weights w the batch loss is Σ w[y_i] loss_i / Σ w[y_i] (as PyTorch does).
+#[derive(Debug, Clone, Default)]
+pub struct SoftmaxCrossEntropy {
+    pub class_weights: Option<Vec<f32>>,
+}
+
+impl SoftmaxCrossEntropy {
+    fn weight(&self, class: usize) -> f64 {
+        self.class_weights.as_ref().map_or(1.0, |w| w[class] as f64)
+    }
+
+    fn classes<'a>(y: Targets<'a>) -> &'a [u32] {
+        match y {
+            Targets::Classes(c) => c,
+            Targets::Values(_) => panic!("cross-entropy needs class targets"),
+        }
+    }
+}
+
+/// log Σ exp(z), computed without overflow.
+fn log_sum_exp(z: ndarray::ArrayView1<f32>) -> f64 {
+    let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
+    let sum: f64 = z.iter().map(|&v| (v as f64 - max).exp()).sum();
+    max + sum.ln()
+}
+
+impl Loss for SoftmaxCrossEntropy {
+    fn loss_and_grad(&self, logits: ArrayView2<f32>, y: Targets, mut grad: ArrayViewMut2<f32>) -> f64 {
+        let classes = Self::classes(y);
+        let total_weight: f64 = classes.iter().map(|&c| self.weight(c as usize)).sum();
+        let mut loss = 0.0;
+        for ((z, mut g), &c) in logits.axis_iter(Axis(0)).zip(grad.axis_iter_mut(Axis(0))).zip(classes) {
+            let c = c as usize;
+            let lse = log_sum_exp(z);
+            let w = self.weight(c);
+            loss += w * (lse - z[c] as f64);
+            // d/dz = w (softmax(z) - onehot(c)) / Σw
+            let scale = w / total_weight;
+            Zip::from(&mut g).and(&z).for_each(|g, &z| *g = (((z as f64 - lse).exp()) * scale) as f32);
+            g[c] -= scale as f32;
+        }
+        loss / total_weight
+    }
+
+    fn loss(&self, logits: ArrayView2<f32>, y: Targets) -> f64 {
+        let classes = Self::classes(y);
+        let mut loss = 0.0;
+        let mut total_weight = 0.0;
+        for (z, &c) in logits.axis_iter(Axis(0)).zip(classes) {
+            let w = self.weight(c as usize);
+            loss += w * (log_sum_exp(z) - z[c as usize] as f64);
+            total_weight += w;
+        }
+        loss / total_weight
+    }
+}
+
+/// Mean squared error over all outputs: Σ (o - y)² / (batch · n_out).
+#[derive(Debug, Clone, Default)]
+pub struct Mse;
+
+impl Mse {
+    fn values<'a>(y: Targets<'a>) -> ArrayView2<'a, f32> {
+        match y {
+            Targets::Values(v) => v,
+            Targets::Classes(_) => panic!("MSE needs value targets"),
+        }
+    }
+}
+
+impl Loss for Mse {
+    fn loss_and_grad(&self, output: ArrayView2<f32>, y: Targets, mut grad: ArrayViewMut2<f32>) -> f64 {
+        let y = Self::values(y);
+        let n = output.len() as f64;
+        let mut sum = 0.0;
+        let scale = (2.0 / n) as f32;
+        Zip::from(&mut grad).and(&output).and(&y).for_each(|g, &o, &t| {
+            let d = o - t;
+            sum += (d as f64) * (d as f64);
+            *g = scale * d;
+        });
+        sum / n
+    }
+
+    fn loss(&self, output: ArrayView2<f32>, y: Targets) -> f64 {
+        let y = Self::values(y);
+        let n = output.len() as f64;
+        let mut sum = 0.0;
+        Zip::from(&output).and(&y).for_each(|&o, &t| {
+            let d = (o - t) as f64;
+            sum += d * d;
+        });
+        sum / n
+    }
+}

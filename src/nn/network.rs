@@ -1,0 +1,158 @@
+//! `Network`: a sequence of layers run forward and backward over a batch.
+
+use ndarray::{Array1, Array2, ArrayView2};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{Activation, ActivationLayer, AnyLayer, Dense, Dropout, Init, Layer};
+
+/// The shape of a multi-layer perceptron.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlpConfig {
+    pub n_inputs: usize,
+    /// Widths of the hidden layers (empty: a linear model).
+    pub hidden: Vec<usize>,
+    pub n_outputs: usize,
+    pub activation: Activation,
+    /// Dropout rate after each hidden activation (0: none).
+    pub dropout: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Network {
+    pub n_inputs: usize,
+    pub layers: Vec<AnyLayer>,
+}
+
+impl Network {
+    /// Dense layers with He init before ReLU-like activations, Xavier otherwise (the
+    /// output layer included); weights drawn from a RNG seeded with `seed`.
+    pub fn mlp(config: &MlpConfig, seed: u64) -> Network {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut layers = Vec::new();
+        let mut n_in = config.n_inputs;
+        for (i, &width) in config.hidden.iter().enumerate() {
+            let init = if config.activation.is_relu_like() {
+                Init::HeNormal
+            } else {
+                Init::XavierUniform
+            };
+            layers.push(AnyLayer::Dense(Dense::new(
+                init.weights(n_in, width, &mut rng),
+                Array1::zeros(width),
+            )));
+            layers.push(AnyLayer::Activation(ActivationLayer::new(config.activation)));
+            if config.dropout > 0.0 {
+                let dropout_seed = seed.wrapping_add(1000 + i as u64);
+                layers.push(AnyLayer::Dropout(Dropout::new(config.dropout, dropout_seed)));
+            }
+            n_in = width;
+        }
+        layers.push(AnyLayer::Dense(Dense::new(
+            Init::XavierUniform.weights(n_in, config.n_outputs, &mut rng),
+            Array1::zeros(config.n_outputs),
+        )));
+        Network { n_inputs: config.n_inputs, layers }
+    }
+
+    pub fn n_outputs(&self) -> usize {
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|l| match l {
+                AnyLayer::Dense(d) => Some(d.n_out()),
+                _ => None,
+            })
+            .unwrap_or(self.n_inputs)
+    }
+
+    pub fn n_params(&self) -> usize {
+        self.layers.iter().map(|l| l.n_params()).sum()
+    }
+
+    /// Check that consecutive dense layers fit together (for a network read from a file).
+    pub fn validate(&self) -> Result<(), String> {
+        let mut width = self.n_inputs;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if let AnyLayer::Dense(d) = layer {
+                if d.n_in() != width {
+                    return Err(format!(
+                        "layer {i} takes {} inputs but receives {width}",
+                        d.n_in()
+                    ));
+                }
+                width = d.n_out();
+            }
+        }
+        Ok(())
+    }
+
+    /// `x`: (batch, n_inputs) -> (batch, n_outputs), a view of the last layer's buffer.
+    pub fn forward<'a>(&'a mut self, x: ArrayView2<'a, f32>, train: bool) -> ArrayView2<'a, f32> {
+        for i in 0..self.layers.len() {
+            let (before, rest) = self.layers.split_at_mut(i);
+            let input = match before.last() {
+                Some(prev) => prev.output(),
+                None => x.view(),
+            };
+            rest[0].forward(input, train);
+        }
+        match self.layers.last() {
+            Some(last) => last.output(),
+            None => x,
+        }
+    }
+
+    /// Backward pass after `forward(x, true)`; `grad_output`: (batch, n_outputs).
+    /// The first layer computes no gradient with respect to the input.
+    pub fn backward(&mut self, x: ArrayView2<f32>, grad_output: ArrayView2<f32>) {
+        for i in (0..self.layers.len()).rev() {
+            let (before, rest) = self.layers.split_at_mut(i);
+            let (current, after) = rest.split_first_mut().expect("i is in range");
+            let input = match before.last() {
+                Some(prev) => prev.output(),
+                None => x.view(),
+            };
+            let grad_out = match after.first() {
+                Some(next) => next.grad_in(),
+                None => grad_output.view(),
+            };
+            current.backward(input, grad_out, i > 0);
+        }
+    }
+
+    /// Visit every (parameter, gradient) pair in a fixed order.
+    pub fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
+        for layer in &mut self.layers {
+            layer.visit_params(visit);
+        }
+    }
+
+    /// All parameters, concatenated in `visit_params` order.
+    pub fn copy_params_into(&mut self, out: &mut Vec<f32>) {
+        out.clear();
+        self.visit_params(&mut |p, _| out.extend_from_slice(p));
+    }
+
+    /// Set all parameters from a `copy_params_into` copy.
+    pub fn load_params_from(&mut self, from: &[f32]) {
+        let mut offset = 0;
+        self.visit_params(&mut |p, _| {
+            p.copy_from_slice(&from[offset..offset + p.len()]);
+            offset += p.len();
+        });
+    }
+
+    /// Inference over any number of rows, `batch_rows` at a time: (n_rows, n_outputs).
+    pub fn predict(&mut self, x: ArrayView2<f32>, batch_rows: usize) -> Array2<f32> {
+        let mut out = Array2::zeros((x.nrows(), self.n_outputs()));
+        let batch_rows = batch_rows.max(1);
+        for start in (0..x.nrows()).step_by(batch_rows) {
+            let end = (start + batch_rows).min(x.nrows());
+            let y = self.forward(x.slice(ndarray::s![start..end, ..]), false);
+            out.slice_mut(ndarray::s![start..end, ..]).assign(&y);
+        }
+        out
+    }
+}
