@@ -16,7 +16,11 @@ pub struct Location {
 
 impl Location {
     pub fn file(path: &str) -> Self {
-        Location { path: path.to_string(), line: None, column: None }
+        Location {
+            path: path.to_string(),
+            line: None,
+            column: None,
+        }
     }
 
     pub fn line(mut self, line: u64) -> Self {
@@ -47,8 +51,8 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be opened, read or written.
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
 
     /// The data in a file is not what was expected.
     #[error("{location}: {message}")]
@@ -69,11 +73,17 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: &str, source: std::io::Error) -> Self {
-        Error::Io { path: path.to_string(), source }
+        Error::Io {
+            path: path.to_string(),
+            error: source,
+        }
     }
 
     pub fn data(location: Location, message: impl Into<String>) -> Self {
-        Error::Data { location, message: message.into() }
+        Error::Data {
+            location,
+            message: message.into(),
+        }
     }
 
     pub fn config(message: impl Into<String>) -> Self {

@@ -1,7 +1,11 @@
 //! csvnn: train small neural networks on CSV tables.
-pub mod metrics;
 pub mod data;
 pub mod error;
+pub mod metrics;
 pub mod nn;
+pub mod preprocess;
+pub mod train;
 
 pub use error::{Error, Location, Result};
+pub mod atomic;
+pub mod model;

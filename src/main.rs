@@ -1,3 +1,34 @@
-fn main() {
-    println!("Hello, world!");
+//! The `csvnn` binary: parse arguments, run, and turn an error into one line on stderr
+//! and an exit code (1 runtime, 2 usage; a closed stdout pipe exits quietly with 0).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let io = match cause.downcast_ref::<csvnn::Error>() {
+            Some(csvnn::Error::Io { error, .. }) => Some(error),
+            _ => cause.downcast_ref::<std::io::Error>(),
+        };
+        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            let message: Vec<String> = error.chain().map(|c| c.to_string()).collect();
+            eprintln!("csvnn: error: {}", message.join(": "));
+            let usage = error
+                .downcast_ref::<csvnn::Error>()
+                .is_some_and(csvnn::Error::is_usage);
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
 }

@@ -130,7 +130,10 @@ pub fn read_table(path: &str, options: &CsvOptions) -> Result<RawTable> {
         if text.is_empty() {
             return Err(Error::data(
                 Location::file(&name).line(1),
-                format!("column {} has an empty name; expected a name for every column", i + 1),
+                format!(
+                    "column {} has an empty name; expected a name for every column",
+                    i + 1
+                ),
             ));
         }
         if headers.iter().any(|h| h == text) {
@@ -164,13 +167,20 @@ pub fn read_table(path: &str, options: &CsvOptions) -> Result<RawTable> {
             ));
         }
         for (i, field) in record.iter().enumerate() {
-            let text = utf8(field, || Location::file(&name).line(line).column(&headers[i]))?;
+            let text = utf8(field, || {
+                Location::file(&name).line(line).column(&headers[i])
+            })?;
             columns[i].push(text.trim());
         }
         lines.push(line);
     }
 
-    Ok(RawTable { source: name, headers, columns, lines })
+    Ok(RawTable {
+        source: name,
+        headers,
+        columns,
+        lines,
+    })
 }
 
 #[cfg(test)]

@@ -256,7 +256,13 @@ pub fn roc_curve(y_true: &[bool], scores: &[f64]) -> Vec<(f64, f64)> {
     let Some(&(n_neg, n_pos)) = counts.last() else {
         return Vec::new();
     };
-    let rate = |k: u64, n: u64| if n == 0 { f64::NAN } else { k as f64 / n as f64 };
+    let rate = |k: u64, n: u64| {
+        if n == 0 {
+            f64::NAN
+        } else {
+            k as f64 / n as f64
+        }
+    };
     std::iter::once((0, 0))
         .chain(counts)
         .map(|(fps, tps)| (rate(fps, n_neg), rate(tps, n_pos)))
@@ -359,7 +365,10 @@ mod tests {
         // tp=2, fn=1, fp=1, tn=2.
         let y_true = [1, 1, 1, 0, 0, 0];
         let y_pred = [1, 1, 0, 1, 0, 0];
-        assert_eq!(confusion_matrix(&y_true, &y_pred, 2), vec![vec![2, 1], vec![1, 2]]);
+        assert_eq!(
+            confusion_matrix(&y_true, &y_pred, 2),
+            vec![vec![2, 1], vec![1, 2]]
+        );
         assert_relative_eq!(accuracy(&y_true, &y_pred), 4.0 / 6.0);
         let scores = per_class(&y_true, &y_pred, 2);
         assert_relative_eq!(scores[1].precision, 2.0 / 3.0);
@@ -421,8 +430,13 @@ mod tests {
         assert!(weighted_f1(&none, &none, 3).is_nan());
         assert!(matthews_corrcoef(&none, &none, 3).is_nan());
         assert!(log_loss(&none, probs.view()).is_nan());
-        assert_eq!(confusion_matrix(&none, &none, 2), vec![vec![0, 0], vec![0, 0]]);
-        assert!(per_class(&none, &none, 2).iter().all(|s| s.support == 0 && s.f1 == 0.0));
+        assert_eq!(
+            confusion_matrix(&none, &none, 2),
+            vec![vec![0, 0], vec![0, 0]]
+        );
+        assert!(per_class(&none, &none, 2)
+            .iter()
+            .all(|s| s.support == 0 && s.f1 == 0.0));
         assert_eq!(roc_auc_binary(&[], &[]), None);
         assert_eq!(roc_auc_ovr_macro(&none, probs.view()), None);
         assert_eq!(average_precision(&[], &[]), None);

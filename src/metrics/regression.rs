@@ -69,7 +69,11 @@ pub fn r2(y_true: &[f64], y_pred: &[f64]) -> f64 {
         return f64::NAN;
     }
     let y_mean = mean(y_true.iter().copied());
-    let ss_res: f64 = y_true.iter().zip(y_pred).map(|(t, p)| (t - p) * (t - p)).sum();
+    let ss_res: f64 = y_true
+        .iter()
+        .zip(y_pred)
+        .map(|(t, p)| (t - p) * (t - p))
+        .sum();
     let ss_tot: f64 = y_true.iter().map(|t| (t - y_mean) * (t - y_mean)).sum();
     one_minus_ratio_force_finite(ss_res, ss_tot)
 }

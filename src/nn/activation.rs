@@ -83,7 +83,11 @@ pub struct ActivationLayer {
 
 impl ActivationLayer {
     pub fn new(function: Activation) -> Self {
-        ActivationLayer { function, output: Buffer::default(), grad_input: Buffer::default() }
+        ActivationLayer {
+            function,
+            output: Buffer::default(),
+            grad_input: Buffer::default(),
+        }
     }
 }
 

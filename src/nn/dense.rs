@@ -55,7 +55,12 @@ impl Layer for Dense {
         self.output.resize(x.nrows(), self.n_out());
         let mut out = self.output.view_mut();
         // Broadcast the bias first, then accumulate x·W on top of it (beta = 1).
-        out.assign(&self.bias.broadcast(out.raw_dim()).expect("bias has n_out entries"));
+        out.assign(
+            &self
+                .bias
+                .broadcast(out.raw_dim())
+                .expect("bias has n_out entries"),
+        );
         general_mat_mul(1.0, &x, &self.weights, 1.0, &mut out);
     }
 
@@ -69,7 +74,9 @@ impl Layer for Dense {
         // db = column sums of g
         self.grad_bias.fill(0.0);
         for row in grad_out.axis_iter(Axis(0)) {
-            Zip::from(&mut self.grad_bias).and(&row).for_each(|b, &g| *b += g);
+            Zip::from(&mut self.grad_bias)
+                .and(&row)
+                .for_each(|b, &g| *b += g);
         }
         if need_grad_in {
             // dx = g·Wᵀ: (batch, n_out)·(n_out, n_in)
@@ -91,7 +98,9 @@ impl Layer for Dense {
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
         visit(
             self.weights.as_slice_mut().expect("weights are contiguous"),
-            self.grad_weights.as_slice().expect("gradients are contiguous"),
+            self.grad_weights
+                .as_slice()
+                .expect("gradients are contiguous"),
         );
         visit(
             self.bias.as_slice_mut().expect("bias is contiguous"),
@@ -136,8 +145,8 @@ impl TryFrom<DenseSpec> for Dense {
                 spec.n_out
             ));
         }
-        let weights = Array2::from_shape_vec((spec.n_in, spec.n_out), spec.weights)
-            .map_err(|_| {
+        let weights =
+            Array2::from_shape_vec((spec.n_in, spec.n_out), spec.weights).map_err(|_| {
                 format!(
                     "dense layer: weights do not have n_in x n_out = {} x {} values",
                     spec.n_in, spec.n_out

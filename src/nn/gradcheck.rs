@@ -62,7 +62,11 @@ pub fn random_matrix(rows: usize, cols: usize, rng: &mut impl Rng) -> Array2<f32
 
 /// A scalar probe of a layer's output: L = Σ r ∘ output, so dL/doutput = r.
 fn probe(output: ArrayView2<f32>, r: &Array2<f32>) -> f64 {
-    output.iter().zip(r).map(|(&o, &r)| o as f64 * r as f64).sum()
+    output
+        .iter()
+        .zip(r)
+        .map(|(&o, &r)| o as f64 * r as f64)
+        .sum()
 }
 
 /// Check d probe / d input and d probe / d params of `layer` at a random input.
@@ -105,7 +109,10 @@ fn check_layer(mut layer: AnyLayer, rows: usize, cols: usize, seed: u64, name: &
 
 #[test]
 fn dense_gradients_match_finite_differences() {
-    for (seed, (rows, n_in, n_out)) in [(1, 2, 3), (3, 5, 4), (7, 1, 1), (1, 8, 2)].into_iter().enumerate() {
+    for (seed, (rows, n_in, n_out)) in [(1, 2, 3), (3, 5, 4), (7, 1, 1), (1, 8, 2)]
+        .into_iter()
+        .enumerate()
+    {
         let mut rng = ChaCha8Rng::seed_from_u64(seed as u64 + 100);
         let dense = Dense::new(
             random_matrix(n_in, n_out, &mut rng),
@@ -117,7 +124,12 @@ fn dense_gradients_match_finite_differences() {
 
 #[test]
 fn activation_gradients_match_finite_differences() {
-    for function in [Activation::Relu, Activation::LeakyRelu, Activation::Tanh, Activation::Sigmoid] {
+    for function in [
+        Activation::Relu,
+        Activation::LeakyRelu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+    ] {
         for (seed, (rows, cols)) in [(3, 4), (1, 7), (6, 2)].into_iter().enumerate() {
             let layer = AnyLayer::Activation(ActivationLayer::new(function));
             check_layer(layer, rows, cols, seed as u64, &format!("{function:?}"));
@@ -152,7 +164,10 @@ fn check_loss(loss: &dyn Loss, logits: &mut Array2<f32>, y: Targets, name: &str)
     let (rows, cols) = logits.dim();
     let mut grad = Array2::zeros((rows, cols));
     let value = loss.loss_and_grad(logits.view(), y, grad.view_mut());
-    assert!((value - loss.loss(logits.view(), y)).abs() < 1e-9, "{name}: loss values differ");
+    assert!(
+        (value - loss.loss(logits.view(), y)).abs() < 1e-9,
+        "{name}: loss values differ"
+    );
     let numeric = numeric_grad(logits.as_slice_mut().unwrap(), |z| {
         loss.loss(ArrayView2::from_shape((rows, cols), z).unwrap(), y)
     });
@@ -167,10 +182,19 @@ fn loss_gradients_match_finite_differences() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (rows, classes) = (1 + seed as usize * 2, 2 + seed as usize);
         let mut logits = random_matrix(rows, classes, &mut rng) * 3.0;
-        let y: Vec<u32> = (0..rows).map(|_| rng.gen_range(0..classes as u32)).collect();
-        check_loss(&SoftmaxCrossEntropy::default(), &mut logits, Targets::Classes(&y), "ce");
+        let y: Vec<u32> = (0..rows)
+            .map(|_| rng.gen_range(0..classes as u32))
+            .collect();
+        check_loss(
+            &SoftmaxCrossEntropy::default(),
+            &mut logits,
+            Targets::Classes(&y),
+            "ce",
+        );
         let weights: Vec<f32> = (0..classes).map(|_| rng.gen_range(0.2..3.0)).collect();
-        let weighted = SoftmaxCrossEntropy { class_weights: Some(weights) };
+        let weighted = SoftmaxCrossEntropy {
+            class_weights: Some(weights),
+        };
         check_loss(&weighted, &mut logits, Targets::Classes(&y), "weighted ce");
 
         let mut out = random_matrix(rows, 2, &mut rng);
@@ -191,7 +215,11 @@ fn cross_entropy_is_stable_for_huge_logits() {
 
 #[test]
 fn whole_network_gradients_match_finite_differences() {
-    for (seed, activation) in [(0u64, Activation::Tanh), (1, Activation::Relu), (2, Activation::Sigmoid)] {
+    for (seed, activation) in [
+        (0u64, Activation::Tanh),
+        (1, Activation::Relu),
+        (2, Activation::Sigmoid),
+    ] {
         let config = MlpConfig {
             n_inputs: 4,
             hidden: vec![5, 3],

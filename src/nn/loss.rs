@@ -49,18 +49,29 @@ fn log_sum_exp(z: ndarray::ArrayView1<f32>) -> f64 {
 }
 
 impl Loss for SoftmaxCrossEntropy {
-    fn loss_and_grad(&self, logits: ArrayView2<f32>, y: Targets, mut grad: ArrayViewMut2<f32>) -> f64 {
+    fn loss_and_grad(
+        &self,
+        logits: ArrayView2<f32>,
+        y: Targets,
+        mut grad: ArrayViewMut2<f32>,
+    ) -> f64 {
         let classes = Self::classes(y);
         let total_weight: f64 = classes.iter().map(|&c| self.weight(c as usize)).sum();
         let mut loss = 0.0;
-        for ((z, mut g), &c) in logits.axis_iter(Axis(0)).zip(grad.axis_iter_mut(Axis(0))).zip(classes) {
+        for ((z, mut g), &c) in logits
+            .axis_iter(Axis(0))
+            .zip(grad.axis_iter_mut(Axis(0)))
+            .zip(classes)
+        {
             let c = c as usize;
             let lse = log_sum_exp(z);
             let w = self.weight(c);
             loss += w * (lse - z[c] as f64);
             // d/dz = w (softmax(z) - onehot(c)) / Σw
             let scale = w / total_weight;
-            Zip::from(&mut g).and(&z).for_each(|g, &z| *g = (((z as f64 - lse).exp()) * scale) as f32);
+            Zip::from(&mut g)
+                .and(&z)
+                .for_each(|g, &z| *g = (((z as f64 - lse).exp()) * scale) as f32);
             g[c] -= scale as f32;
         }
         loss / total_weight
@@ -93,16 +104,24 @@ impl Mse {
 }
 
 impl Loss for Mse {
-    fn loss_and_grad(&self, output: ArrayView2<f32>, y: Targets, mut grad: ArrayViewMut2<f32>) -> f64 {
+    fn loss_and_grad(
+        &self,
+        output: ArrayView2<f32>,
+        y: Targets,
+        mut grad: ArrayViewMut2<f32>,
+    ) -> f64 {
         let y = Self::values(y);
         let n = output.len() as f64;
         let mut sum = 0.0;
         let scale = (2.0 / n) as f32;
-        Zip::from(&mut grad).and(&output).and(&y).for_each(|g, &o, &t| {
-            let d = o - t;
-            sum += (d as f64) * (d as f64);
-            *g = scale * d;
-        });
+        Zip::from(&mut grad)
+            .and(&output)
+            .and(&y)
+            .for_each(|g, &o, &t| {
+                let d = o - t;
+                sum += (d as f64) * (d as f64);
+                *g = scale * d;
+            });
         sum / n
     }
 

@@ -42,10 +42,15 @@ impl Network {
                 init.weights(n_in, width, &mut rng),
                 Array1::zeros(width),
             )));
-            layers.push(AnyLayer::Activation(ActivationLayer::new(config.activation)));
+            layers.push(AnyLayer::Activation(ActivationLayer::new(
+                config.activation,
+            )));
             if config.dropout > 0.0 {
                 let dropout_seed = seed.wrapping_add(1000 + i as u64);
-                layers.push(AnyLayer::Dropout(Dropout::new(config.dropout, dropout_seed)));
+                layers.push(AnyLayer::Dropout(Dropout::new(
+                    config.dropout,
+                    dropout_seed,
+                )));
             }
             n_in = width;
         }
@@ -53,7 +58,10 @@ impl Network {
             Init::XavierUniform.weights(n_in, config.n_outputs, &mut rng),
             Array1::zeros(config.n_outputs),
         )));
-        Network { n_inputs: config.n_inputs, layers }
+        Network {
+            n_inputs: config.n_inputs,
+            layers,
+        }
     }
 
     pub fn n_outputs(&self) -> usize {

@@ -35,13 +35,21 @@ pub struct Sgd {
 
 impl Sgd {
     pub fn new(config: SgdConfig) -> Self {
-        Sgd { config, velocity: Vec::new() }
+        Sgd {
+            config,
+            velocity: Vec::new(),
+        }
     }
 }
 
 impl Optimizer for Sgd {
     fn step(&mut self, network: &mut Network) {
-        let SgdConfig { lr, momentum, nesterov, weight_decay } = self.config;
+        let SgdConfig {
+            lr,
+            momentum,
+            nesterov,
+            weight_decay,
+        } = self.config;
         let velocity = &mut self.velocity;
         let mut index = 0;
         network.visit_params(&mut |params, grads| {
@@ -81,7 +89,13 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -97,14 +111,25 @@ pub struct Adam {
 
 impl Adam {
     pub fn new(config: AdamConfig) -> Self {
-        Adam { config, t: 0, m: Vec::new(), v: Vec::new() }
+        Adam {
+            config,
+            t: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        }
     }
 }
 
 impl Optimizer for Adam {
     fn step(&mut self, network: &mut Network) {
         self.t += 1;
-        let AdamConfig { lr, beta1, beta2, eps, weight_decay } = self.config;
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        } = self.config;
         let m_correction = 1.0 - beta1.powi(self.t);
         let v_correction_sqrt = (1.0 - beta2.powi(self.t)).sqrt();
         let (ms, vs) = (&mut self.m, &mut self.v);
@@ -113,7 +138,12 @@ impl Optimizer for Adam {
             let m = state_for(ms, index, params.len());
             let v = state_for(vs, index, params.len());
             index += 1;
-            for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()) {
+            for (((p, &g), m), v) in params
+                .iter_mut()
+                .zip(grads)
+                .zip(m.iter_mut())
+                .zip(v.iter_mut())
+            {
                 *m = beta1 * *m + (1.0 - beta1) * g;
                 *v = beta2 * *v + (1.0 - beta2) * g * g;
                 let m_hat = *m / m_correction;
@@ -143,7 +173,10 @@ mod tests {
     fn one_weight_network() -> Network {
         Network {
             n_inputs: 1,
-            layers: vec![AnyLayer::Dense(Dense::new(array![[1.0f32]], array![0.0f32]))],
+            layers: vec![AnyLayer::Dense(Dense::new(
+                array![[1.0f32]],
+                array![0.0f32],
+            ))],
         }
     }
 
@@ -173,7 +206,12 @@ mod tests {
     }
 
     fn sgd(momentum: f32, nesterov: bool, weight_decay: f32) -> Sgd {
-        Sgd::new(SgdConfig { lr: 0.1, momentum, nesterov, weight_decay })
+        Sgd::new(SgdConfig {
+            lr: 0.1,
+            momentum,
+            nesterov,
+            weight_decay,
+        })
     }
 
     fn assert_steps(actual: Vec<f32>, expected: &[f64]) {
@@ -210,14 +248,24 @@ mod tests {
     fn adam_with_bias_correction() {
         // Step 1: m̂ = 1, v̂ = 1, w = 0.9. Step 2 with g = 0.5: m = 0.14, v = 0.001249,
         // m̂ = 0.14/0.19, v̂ = 0.001249/0.001999, w = 0.9 - 0.1·m̂/√v̂ = 0.80678204.
-        let mut adam = Adam::new(AdamConfig { lr: 0.1, ..AdamConfig::default() });
+        let mut adam = Adam::new(AdamConfig {
+            lr: 0.1,
+            ..AdamConfig::default()
+        });
         assert_steps(run(&mut adam, &[1.0, 0.5]), &[0.9, 0.806_782_04]);
     }
 
     #[test]
     fn adamw_decays_decoupled_from_the_gradient() {
         // w -= lr·(m̂/√v̂ + wd·w): 1 - 0.1·(1 + 0.1) = 0.89; then 0.78788204
-        let config = AdamConfig { lr: 0.1, weight_decay: 0.1, ..AdamConfig::default() };
-        assert_steps(run(&mut Adam::new(config), &[1.0, 0.5]), &[0.89, 0.787_882_04]);
+        let config = AdamConfig {
+            lr: 0.1,
+            weight_decay: 0.1,
+            ..AdamConfig::default()
+        };
+        assert_steps(
+            run(&mut Adam::new(config), &[1.0, 0.5]),
+            &[0.89, 0.787_882_04],
+        );
     }
 }

@@ -1,0 +1,206 @@
+//! What the subcommands share: the data-reading flags, diagnostics on stderr, and
+//! value parsers for flags that are wrong whatever the data.
+
+use std::io::Write;
+
+use clap::Args;
+
+use csvnn::data::{read_table, CsvOptions, NaValues, RawTable};
+use csvnn::preprocess::{Pipeline, UnknownCategories};
+use csvnn::Error;
+
+/// Diagnostics on stderr: `csvnn: ...` info lines (not with --quiet) and warnings.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    pub quiet: bool,
+}
+
+impl Ui {
+    pub fn new(quiet: bool) -> Self {
+        Ui { quiet }
+    }
+
+    pub fn info(&self, message: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "csvnn: {message}");
+        }
+    }
+
+    pub fn warn(&self, message: &str) {
+        let _ = writeln!(std::io::stderr(), "csvnn: warning: {message}");
+    }
+}
+
+/// How to read the input CSV.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// The CSV file (gzip is recognised by its content), or `-` for stdin.
+    #[arg(long, value_name = "FILE")]
+    pub data: String,
+
+    /// Field delimiter: one character, or `tab`. Default: detected from the header line
+    /// among `,` `;` and tab.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// Cell values that mean "missing", replacing the default list NA,N/A,NaN,nan,null
+    /// (an empty cell is always missing).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub na_values: Option<Vec<String>>,
+}
+
+impl DataArgs {
+    pub fn csv_options(&self) -> CsvOptions {
+        CsvOptions {
+            delimiter: self.delimiter,
+        }
+    }
+
+    pub fn na_values(&self) -> NaValues {
+        self.na_values
+            .as_ref()
+            .map(|v| NaValues(v.iter().map(|s| s.trim().to_string()).collect()))
+            .unwrap_or_default()
+    }
+
+    /// Read the file, refusing one without data rows.
+    pub fn read(&self) -> Result<RawTable, Error> {
+        read_nonempty(&self.data, &self.csv_options())
+    }
+}
+
+pub fn read_nonempty(path: &str, options: &CsvOptions) -> Result<RawTable, Error> {
+    let table = read_table(path, options)?;
+    if table.n_rows() == 0 {
+        return Err(Error::data(
+            csvnn::Location::file(&table.source),
+            "the file has a header but no data rows; expected at least one row",
+        ));
+    }
+    Ok(table)
+}
+
+/// Warn about input columns a model ignores.
+pub fn warn_unused_columns(ui: &Ui, pipeline: &Pipeline, table: &RawTable) {
+    let unused = pipeline.unused_columns(table);
+    if !unused.is_empty() {
+        ui.warn(&format!(
+            "{}: ignoring columns the model does not use: {}",
+            table.source,
+            unused.join(", ")
+        ));
+    }
+}
+
+/// Warn about categories that were not seen in training (encoded as all zeros).
+pub fn warn_unknown_categories(ui: &Ui, source: &str, unknown: &[UnknownCategories]) {
+    for u in unknown {
+        ui.warn(&format!(
+            "{source}: column '{}': {} value(s) not seen in training (first '{}' on line {}); encoded as all zeros",
+            u.column, u.count, u.first_value, u.first_line
+        ));
+    }
+}
+
+/// The lines listed in a message, shortened after a few.
+pub fn line_list(lines: &[u64]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = lines
+        .iter()
+        .take(SHOWN)
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if lines.len() > SHOWN {
+        text += &format!(" and {} more", lines.len() - SHOWN);
+    }
+    text
+}
+
+pub fn parse_delimiter(value: &str) -> Result<u8, String> {
+    match value {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        v if v.len() == 1 && v.is_ascii() => Ok(v.as_bytes()[0]),
+        _ => Err("expected one ASCII character or `tab`".to_string()),
+    }
+}
+
+pub fn parse_positive_usize(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a whole number of at least 1".to_string()),
+    }
+}
+
+pub fn parse_positive_f32(value: &str) -> Result<f32, String> {
+    match value.parse::<f32>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err("expected a number greater than 0".to_string()),
+    }
+}
+
+pub fn parse_non_negative_f32(value: &str) -> Result<f32, String> {
+    match value.parse::<f32>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err("expected a number of at least 0".to_string()),
+    }
+}
+
+/// A fraction in [0, 1).
+pub fn parse_fraction(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        _ => Err("expected a number from 0 up to (not including) 1".to_string()),
+    }
+}
+
+/// Hidden layer widths as one flag value (clap would read a bare `Vec` as repeated flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenLayers(pub Vec<usize>);
+
+/// `--hidden 64,32` or `--hidden none`.
+pub fn parse_hidden(value: &str) -> Result<HiddenLayers, String> {
+    parse_widths(value).map(HiddenLayers)
+}
+
+fn parse_widths(value: &str) -> Result<Vec<usize>, String> {
+    if value.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    value
+        .split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "'{w}' is not a layer width; expected positive whole numbers separated by commas, or `none`"
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_values_are_checked() {
+        assert_eq!(parse_hidden("64,32"), Ok(HiddenLayers(vec![64, 32])));
+        assert_eq!(parse_hidden("none"), Ok(HiddenLayers(vec![])));
+        assert!(parse_hidden("64,0").is_err());
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert!(parse_delimiter(";;").is_err());
+        assert!(parse_fraction("1").is_err());
+        assert!(parse_positive_f32("0").is_err());
+        assert!(parse_positive_usize("0").is_err());
+    }
+}
+
+/// Write text to stdout; a closed pipe surfaces as an I/O error that `main` turns into a
+/// quiet exit.
+pub fn write_stdout(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))
+}

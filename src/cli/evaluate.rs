@@ -1,0 +1,84 @@
+//! `csvnn evaluate`: score a saved model on a CSV file that has the target column.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::common::{
+    line_list, warn_unknown_categories, warn_unused_columns, write_stdout, DataArgs, Ui,
+};
+use super::preprocess::Format;
+use csvnn::metrics::{classification_report, regression_report};
+use csvnn::model::{Model, Predictions};
+use csvnn::preprocess::{rows_with_target, EncodedTargets};
+use csvnn::{Error, Location};
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The model file written by `csvnn train`.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// How to print the metrics; json keys are stable for scripts.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
+    let model = Model::load(&args.model)?;
+    let table = args.data.read()?;
+    let pipeline = &model.pipeline;
+    let target = table.column_index(&pipeline.target).ok_or_else(|| {
+        Error::data(
+            Location::file(&table.source),
+            format!(
+                "the target column '{}' is missing; evaluate needs it to score the model (use predict for files without it)",
+                pipeline.target
+            ),
+        )
+    })?;
+    warn_unused_columns(ui, pipeline, &table);
+    let (rows, missing) = rows_with_target(&table, target, &pipeline.na_values);
+    if !missing.is_empty() {
+        ui.warn(&format!(
+            "{}: {} rows have no target value and are not scored (lines {})",
+            table.source,
+            missing.len(),
+            line_list(&missing)
+        ));
+    }
+    if rows.is_empty() {
+        return Err(Error::data(
+            Location::file(&table.source).column(&pipeline.target),
+            "no row has a target value; expected at least one to score",
+        )
+        .into());
+    }
+    let transformed = pipeline.transform(&table, Some(&rows))?;
+    warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
+    let targets = pipeline.encode_targets(&table, &rows)?;
+    let text = match (model.predict(transformed.x.view(), threads), targets) {
+        (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {
+            let y_true: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
+            let report =
+                classification_report(pipeline.target_encoder.labels(), &y_true, probs.view());
+            match args.format {
+                Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+                Format::Table => report.to_table(),
+            }
+        }
+        (Predictions::Values(values), EncodedTargets::Values { raw, .. }) => {
+            let report = regression_report(&raw, &values);
+            match args.format {
+                Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+                Format::Table => report.to_table(),
+            }
+        }
+        _ => unreachable!("the model's predictions and targets come from one encoder"),
+    };
+    write_stdout(&text)?;
+    Ok(())
+}

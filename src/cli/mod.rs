@@ -1,0 +1,69 @@
+//! The `csvnn` command line: one file per subcommand (its args struct and run function)
+//! and `common.rs` for what they share. Subcommands turn arguments into library calls.
+
+mod common;
+mod evaluate;
+mod predict;
+mod preprocess;
+mod progress;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+pub use common::Ui;
+
+/// Train small neural networks on CSV tables.
+#[derive(Debug, Parser)]
+#[command(name = "csvnn", version, about, long_about = None)]
+pub struct Cli {
+    /// No progress and no info lines; warnings and errors still print.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+
+    /// Worker threads for prediction and evaluation (default: all cores). Results are
+    /// identical for any value.
+    #[arg(long, global = true, value_name = "N", value_parser = common::parse_positive_usize)]
+    pub threads: Option<usize>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Profile a CSV file and optionally save a preprocessing pipeline fitted on it.
+    Preprocess(preprocess::PreprocessArgs),
+    /// Train a network on a CSV file and save the model.
+    Train(train::TrainArgs),
+    /// Score a saved model on a CSV file that has the target column.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Write predictions of a saved model for the rows of a CSV file.
+    Predict(predict::PredictArgs),
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let ui = Ui::new(cli.quiet);
+    let threads = cli.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    match cli.command {
+        Command::Preprocess(args) => preprocess::run(args, &ui),
+        Command::Train(args) => train::run(args, &ui),
+        Command::Evaluate(args) => evaluate::run(args, &ui, threads),
+        Command::Predict(args) => predict::run(args, &ui, threads),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

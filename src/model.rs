@@ -1,0 +1,211 @@
+//! The saved model: one JSON file holding the pipeline, the network, the training
+//! settings and history, so that it alone can score new rows.
+
+use std::path::Path;
+
+use ndarray::{Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomically;
+use crate::error::{Error, Result};
+use crate::nn::{Activation, Network};
+use crate::preprocess::{Pipeline, TargetEncoder, Task};
+use crate::train::{EpochRecord, TrainConfig};
+
+pub const FORMAT_NAME: &str = "csvnn-model";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How the model was trained (everything but wall-clock times, so files are reproducible).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingRecord {
+    /// Why the task was chosen (`--task auto`), or that it was given.
+    pub task_reason: String,
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    /// "cross_entropy" or "mse".
+    pub loss: String,
+    pub dropout: f32,
+    pub validation_split: f64,
+    pub rows_train: usize,
+    pub rows_validation: usize,
+    pub config: TrainConfig,
+    pub epochs_run: usize,
+    /// The epoch whose weights were kept, when early stopping chose them.
+    pub best_epoch: Option<usize>,
+    pub stopped_early: bool,
+}
+
+/// Loss and main metric on the validation rows, with the weights the model keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationMetrics {
+    pub loss: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rmse: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Model {
+    pub format: String,
+    pub format_version: u32,
+    pub csvnn_version: String,
+    pub task: Task,
+    pub pipeline: Pipeline,
+    pub network: Network,
+    pub training: TrainingRecord,
+    pub history: Vec<EpochRecord>,
+    pub validation_metrics: Option<ValidationMetrics>,
+}
+
+/// What a model says about a set of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predictions {
+    /// Class probabilities (n_rows, n_classes) computed in f64; the class is their argmax.
+    Classes {
+        probs: Array2<f64>,
+        classes: Vec<usize>,
+    },
+    /// Predicted values in the target's units.
+    Values(Vec<f64>),
+}
+
+/// Rows per forward pass when predicting.
+const PREDICT_BATCH: usize = 1024;
+
+impl Model {
+    pub fn new(
+        pipeline: Pipeline,
+        network: Network,
+        training: TrainingRecord,
+        history: Vec<EpochRecord>,
+        validation_metrics: Option<ValidationMetrics>,
+    ) -> Self {
+        Model {
+            format: FORMAT_NAME.to_string(),
+            format_version: FORMAT_VERSION,
+            csvnn_version: env!("CARGO_PKG_VERSION").to_string(),
+            task: pipeline.task(),
+            pipeline,
+            network,
+            training,
+            history,
+            validation_metrics,
+        }
+    }
+
+    /// Write the model as JSON, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomically(path, |out| {
+            serde_json::to_writer(&mut *out, self)
+                .map_err(|e| Error::io(&path.display().to_string(), e.into()))?;
+            out.write_all(b"\n")
+                .map_err(|e| Error::io(&path.display().to_string(), e))
+        })
+    }
+
+    /// Read a model, refusing files that are not csvnn models or come from a newer format.
+    pub fn load(path: &Path) -> Result<Model> {
+        let shown = path.display().to_string();
+        let text = std::fs::read(path).map_err(|e| Error::io(&shown, e))?;
+        let bad = |message: String| Error::ModelFile {
+            path: shown.clone(),
+            message,
+        };
+        let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+            bad(format!(
+                "not a valid model file: invalid JSON at line {} column {} ({e})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(bad(format!(
+                "not a csvnn model (expected a JSON object with \"format\": \"{FORMAT_NAME}\")"
+            )));
+        }
+        let version = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        if version > FORMAT_VERSION as u64 {
+            return Err(bad(format!(
+                "model format version {version} is newer than this csvnn reads ({FORMAT_VERSION}); upgrade csvnn"
+            )));
+        }
+        let model: Model = serde_json::from_value(value)
+            .map_err(|e| bad(format!("the model file is damaged: {e}")))?;
+        model.check().map_err(bad)?;
+        Ok(model)
+    }
+
+    /// Internal consistency of a model read from a file.
+    fn check(&self) -> std::result::Result<(), String> {
+        self.network.validate()?;
+        if self.network.n_inputs != self.pipeline.n_inputs() {
+            return Err(format!(
+                "the network takes {} inputs but the pipeline makes {}",
+                self.network.n_inputs,
+                self.pipeline.n_inputs()
+            ));
+        }
+        if self.network.n_outputs() != self.pipeline.target_encoder.n_outputs() {
+            return Err("the network's outputs do not match the target".to_string());
+        }
+        Ok(())
+    }
+
+    /// Raw network outputs, (n_rows, n_outputs), computed in `threads` parallel chunks.
+    /// Each row's result does not depend on the chunking, so any thread count gives the
+    /// same numbers.
+    pub fn network_outputs(&self, x: ArrayView2<f32>, threads: usize) -> Array2<f32> {
+        let n = x.nrows();
+        let mut out = Array2::zeros((n, self.network.n_outputs()));
+        let threads = threads.clamp(1, n.div_ceil(PREDICT_BATCH).max(1));
+        let chunk = n.div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            for (x_part, mut out_part) in x
+                .axis_chunks_iter(Axis(0), chunk)
+                .zip(out.axis_chunks_iter_mut(Axis(0), chunk))
+            {
+                let mut network = self.network.clone();
+                scope.spawn(move || out_part.assign(&network.predict(x_part, PREDICT_BATCH)));
+            }
+        });
+        out
+    }
+
+    /// Predictions for network inputs `x` (n_rows, n_inputs).
+    pub fn predict(&self, x: ArrayView2<f32>, threads: usize) -> Predictions {
+        let outputs = self.network_outputs(x, threads);
+        match &self.pipeline.target_encoder {
+            TargetEncoder::Classification { .. } => {
+                let probs = softmax_rows(outputs.view());
+                let classes = probs
+                    .axis_iter(Axis(0))
+                    .map(|row| {
+                        row.iter()
+                            .enumerate()
+                            .fold(0, |best, (i, &p)| if p > row[best] { i } else { best })
+                    })
+                    .collect();
+                Predictions::Classes { probs, classes }
+            }
+            encoder @ TargetEncoder::Regression { .. } => {
+                Predictions::Values(outputs.iter().map(|&o| encoder.destandardise(o)).collect())
+            }
+        }
+    }
+}
+
+/// Softmax of each row in f64, shifted by the row's maximum so that nothing overflows.
+pub fn softmax_rows(logits: ArrayView2<f32>) -> Array2<f64> {
+    let mut probs = logits.mapv(|v| v as f64);
+    for mut row in probs.axis_iter_mut(Axis(0)) {
+        let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        row.mapv_inplace(|v| (v - max).exp());
+        let sum = row.sum();
+        row.mapv_inplace(|v| v / sum);
+    }
+    probs
+}

@@ -1,0 +1,18 @@
+//! Fitted transforms from raw CSV cells to network inputs and targets: numeric columns
+//! (impute, standardise), categorical columns (impute, one-hot), the target encoder, and
+//! the `Pipeline` that chains them by column name. Also the data profile of `preprocess`.
+
+mod categorical;
+mod numeric;
+mod pipeline;
+mod profile;
+mod target;
+
+pub use categorical::CategoricalColumn;
+pub use numeric::NumericColumn;
+pub use pipeline::{
+    check_columns_exist, rows_with_target, target_index, EncodedTargets, Feature, FitOptions,
+    Pipeline, Transformed, UnknownCategories,
+};
+pub use profile::{profile_table, ColumnProfile, TableProfile};
+pub use target::{infer_task, TargetEncoder, Task};

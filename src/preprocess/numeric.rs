@@ -1,0 +1,82 @@
+//! A numeric column: missing values imputed with the training mean, then standardised.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumericColumn {
+    pub name: String,
+    /// The value that replaces a missing cell (the training mean).
+    pub impute: f64,
+    pub mean: f64,
+    /// Population standard deviation; 1 for a constant column, so it scales by 1.
+    pub std: f64,
+}
+
+/// Mean and population standard deviation, computed on values scaled by their largest
+/// magnitude so that squares of values like 1e300 cannot overflow.
+pub fn mean_and_std(values: &[f64]) -> (f64, f64) {
+    if values.is_empty() {
+        return (0.0, 1.0);
+    }
+    let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if scale == 0.0 {
+        return (0.0, 1.0);
+    }
+    let n = values.len() as f64;
+    let mean_scaled = values.iter().map(|v| v / scale).sum::<f64>() / n;
+    let var_scaled = values
+        .iter()
+        .map(|v| (v / scale - mean_scaled).powi(2))
+        .sum::<f64>()
+        / n;
+    let std = var_scaled.sqrt() * scale;
+    let mean = mean_scaled * scale;
+    // A column constant up to rounding scales by 1, as a constant column does.
+    let std = if std <= scale * 1e-12 { 1.0 } else { std };
+    (mean, std)
+}
+
+impl NumericColumn {
+    pub fn fit(name: &str, values: &[f64]) -> Self {
+        let (mean, std) = mean_and_std(values);
+        NumericColumn {
+            name: name.to_string(),
+            impute: mean,
+            mean,
+            std,
+        }
+    }
+
+    pub fn transform(&self, value: Option<f64>) -> f32 {
+        let v = value.unwrap_or(self.impute);
+        ((v - self.mean) / self.std) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standardises_and_imputes_the_mean() {
+        let col = NumericColumn::fit("x", &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(col.mean, 2.5);
+        assert!((col.std - 1.25f64.sqrt()).abs() < 1e-12);
+        assert_eq!(col.transform(None), 0.0);
+        assert!((col.transform(Some(4.0)) - (1.5 / 1.25f64.sqrt()) as f32).abs() < 1e-6);
+    }
+
+    #[test]
+    fn constant_column_scales_by_one() {
+        let col = NumericColumn::fit("c", &[7.0, 7.0, 7.0]);
+        assert_eq!((col.mean, col.std), (7.0, 1.0));
+        assert_eq!(col.transform(Some(9.0)), 2.0);
+    }
+
+    #[test]
+    fn huge_values_do_not_overflow() {
+        let (mean, std) = mean_and_std(&[1e300, -1e300, 1e300, -1e300]);
+        assert_eq!(mean, 0.0);
+        assert!((std - 1e300).abs() / 1e300 < 1e-12);
+    }
+}

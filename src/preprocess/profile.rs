@@ -1,0 +1,172 @@
+//! The data profile printed by `csvnn preprocess`: per column its type, missing count,
+//! distinct values, and mean/std or top categories; the target's class balance.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::{Feature, Pipeline, TargetEncoder};
+use crate::data::{parse_cell, Cell, RawTable};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnProfile {
+    pub name: String,
+    /// "feature", "target" or "dropped".
+    pub role: &'static str,
+    /// "numeric" or "categorical" (for the target: the task's kind of values).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub missing: usize,
+    pub distinct: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// The most frequent values with their counts (categorical columns).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub top: Vec<(String, usize)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableProfile {
+    pub file: String,
+    pub rows: usize,
+    pub task: String,
+    pub target: String,
+    /// Class label -> training rows, in label order (classification).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub class_balance: Vec<(String, usize)>,
+    pub n_inputs: usize,
+    pub columns: Vec<ColumnProfile>,
+}
+
+const TOP_N: usize = 5;
+
+/// Profile every column of `table` as `pipeline` (fitted on it) sees it.
+pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
+    let na = &pipeline.na_values;
+    let mut columns = Vec::new();
+    let mut class_balance = Vec::new();
+    for (index, name) in table.headers.iter().enumerate() {
+        let column = &table.columns[index];
+        let feature = pipeline.features.iter().find(|f| f.name() == name);
+        let is_target = *name == pipeline.target;
+        let role = if is_target {
+            "target"
+        } else if feature.is_some() {
+            "feature"
+        } else {
+            "dropped"
+        };
+        let numeric = match feature {
+            Some(Feature::Numeric(_)) => true,
+            Some(Feature::Categorical(_)) => false,
+            None => {
+                is_target && matches!(pipeline.target_encoder, TargetEncoder::Regression { .. })
+            }
+        };
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let mut numbers = Vec::new();
+        let mut missing = 0;
+        for cell in column.iter() {
+            match parse_cell(cell, na) {
+                Cell::Missing => missing += 1,
+                Cell::Number(v) if numeric => {
+                    numbers.push(v);
+                    *counts.entry(cell).or_default() += 1;
+                }
+                _ => *counts.entry(cell).or_default() += 1,
+            }
+        }
+        let mut top: Vec<(String, usize)> =
+            counts.iter().map(|(k, &v)| (k.to_string(), v)).collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let (mean, std) = super::numeric::mean_and_std(&numbers);
+        if is_target {
+            if let TargetEncoder::Classification { labels } = &pipeline.target_encoder {
+                class_balance = labels
+                    .iter()
+                    .map(|l| (l.clone(), counts.get(l.as_str()).copied().unwrap_or(0)))
+                    .collect();
+            }
+        }
+        let has_numbers = numeric && !numbers.is_empty();
+        columns.push(ColumnProfile {
+            name: name.clone(),
+            role,
+            kind: if numeric { "numeric" } else { "categorical" },
+            missing,
+            distinct: counts.len(),
+            mean: has_numbers.then_some(mean),
+            std: has_numbers.then(|| if numbers.len() > 1 { std } else { 0.0 }),
+            min: has_numbers.then(|| numbers.iter().copied().fold(f64::INFINITY, f64::min)),
+            max: has_numbers.then(|| numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+            top: if numeric {
+                Vec::new()
+            } else {
+                top.into_iter().take(TOP_N).collect()
+            },
+        });
+    }
+    TableProfile {
+        file: table.source.clone(),
+        rows: table.n_rows(),
+        task: pipeline.task().to_string(),
+        target: pipeline.target.clone(),
+        class_balance,
+        n_inputs: pipeline.n_inputs(),
+        columns,
+    }
+}
+
+impl TableProfile {
+    /// A table for people.
+    pub fn to_table(&self) -> String {
+        let mut out = format!(
+            "{}: {} rows, target '{}' ({}), {} network inputs\n\n",
+            self.file, self.rows, self.target, self.task, self.n_inputs
+        );
+        let width = self
+            .columns
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        out += &format!(
+            "{:<width$}  {:<8}  {:<11}  {:>7}  {:>8}  summary\n",
+            "column", "role", "type", "missing", "distinct"
+        );
+        for c in &self.columns {
+            let summary = match (c.mean, c.std) {
+                (Some(mean), Some(std)) => format!(
+                    "mean {mean:.4} std {std:.4} min {} max {}",
+                    c.min.unwrap_or(f64::NAN),
+                    c.max.unwrap_or(f64::NAN)
+                ),
+                _ => c
+                    .top
+                    .iter()
+                    .map(|(v, n)| format!("{v} ({n})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            out += &format!(
+                "{:<width$}  {:<8}  {:<11}  {:>7}  {:>8}  {summary}\n",
+                c.name, c.role, c.kind, c.missing, c.distinct
+            );
+        }
+        if !self.class_balance.is_empty() {
+            out += "\nclass balance:\n";
+            for (label, n) in &self.class_balance {
+                let share = 100.0 * *n as f64 / self.rows.max(1) as f64;
+                out += &format!("  {label}: {n} ({share:.1}%)\n");
+            }
+        }
+        out
+    }
+}

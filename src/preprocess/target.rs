@@ -1,0 +1,181 @@
+//! The target: choosing the task, and encoding class labels or standardising values.
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::numeric::mean_and_std;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Classification,
+    Regression,
+}
+
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Task::Classification => "classification",
+            Task::Regression => "regression",
+        })
+    }
+}
+
+/// Most distinct integer values a numeric target may have to be taken as class labels.
+pub const MAX_AUTO_CLASSES: usize = 20;
+
+/// Choose the task from the (non-missing) training target values, and say why.
+/// Classification: any non-numeric value, or all values integers with at most 20 distinct.
+pub fn infer_task<'a>(values: impl Iterator<Item = &'a str>) -> (Task, String) {
+    let mut distinct: BTreeSet<&str> = BTreeSet::new();
+    let mut all_integers = true;
+    for v in values {
+        match v.parse::<f64>() {
+            Ok(x) if x.is_finite() => all_integers &= x.fract() == 0.0,
+            _ => {
+                return (
+                    Task::Classification,
+                    format!("the target has the non-numeric value '{v}'"),
+                )
+            }
+        }
+        distinct.insert(v);
+    }
+    let n_distinct = distinct
+        .iter()
+        .map(|v| v.parse::<f64>().unwrap_or(f64::NAN).to_bits())
+        .collect::<BTreeSet<_>>()
+        .len();
+    if all_integers && n_distinct <= MAX_AUTO_CLASSES {
+        (
+            Task::Classification,
+            format!(
+                "the target has {n_distinct} distinct integer values (at most {MAX_AUTO_CLASSES})"
+            ),
+        )
+    } else if all_integers {
+        (
+            Task::Regression,
+            format!("the target is numeric with {n_distinct} distinct values (more than {MAX_AUTO_CLASSES})"),
+        )
+    } else {
+        (
+            Task::Regression,
+            "the target has non-integer numbers".to_string(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "snake_case")]
+pub enum TargetEncoder {
+    /// Labels as spelled in the training file; numerically ordered when all are numbers,
+    /// else in byte order. The order fixes output columns and the positive class.
+    Classification { labels: Vec<String> },
+    /// The network learns (y - mean) / std; predictions are de-standardised.
+    Regression { mean: f64, std: f64 },
+}
+
+/// Order labels: numerically when every label is a number, else by bytes.
+pub fn order_labels(labels: &mut [String]) {
+    let numbers: Option<Vec<f64>> = labels.iter().map(|l| l.parse::<f64>().ok()).collect();
+    if numbers.is_some() {
+        labels.sort_by(|a, b| {
+            let (x, y) = (
+                a.parse::<f64>().unwrap_or(0.0),
+                b.parse::<f64>().unwrap_or(0.0),
+            );
+            x.partial_cmp(&y)
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| a.cmp(b))
+        });
+    } else {
+        labels.sort();
+    }
+}
+
+impl TargetEncoder {
+    pub fn fit_classes<'a>(values: impl Iterator<Item = &'a str>) -> Self {
+        let mut labels: Vec<String> = values
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        order_labels(&mut labels);
+        TargetEncoder::Classification { labels }
+    }
+
+    pub fn fit_values(values: &[f64]) -> Self {
+        let (mean, std) = mean_and_std(values);
+        TargetEncoder::Regression { mean, std }
+    }
+
+    pub fn task(&self) -> Task {
+        match self {
+            TargetEncoder::Classification { .. } => Task::Classification,
+            TargetEncoder::Regression { .. } => Task::Regression,
+        }
+    }
+
+    /// Number of network outputs: one per class, or one value.
+    pub fn n_outputs(&self) -> usize {
+        match self {
+            TargetEncoder::Classification { labels } => labels.len(),
+            TargetEncoder::Regression { .. } => 1,
+        }
+    }
+
+    pub fn labels(&self) -> &[String] {
+        match self {
+            TargetEncoder::Classification { labels } => labels,
+            TargetEncoder::Regression { .. } => &[],
+        }
+    }
+
+    pub fn class_index(&self, label: &str) -> Option<usize> {
+        self.labels().iter().position(|l| l == label)
+    }
+
+    /// A network output back in the target's units.
+    pub fn destandardise(&self, output: f32) -> f64 {
+        match self {
+            TargetEncoder::Regression { mean, std } => output as f64 * std + mean,
+            TargetEncoder::Classification { .. } => output as f64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_task_follows_the_design() {
+        assert_eq!(
+            infer_task(["1", "0", "1.0"].into_iter()).0,
+            Task::Classification
+        );
+        assert_eq!(infer_task(["yes", "1"].into_iter()).0, Task::Classification);
+        assert_eq!(infer_task(["1.5", "2"].into_iter()).0, Task::Regression);
+        let many: Vec<String> = (0..21).map(|i| i.to_string()).collect();
+        assert_eq!(
+            infer_task(many.iter().map(|s| s.as_str())).0,
+            Task::Regression
+        );
+        let twenty: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        assert_eq!(
+            infer_task(twenty.iter().map(|s| s.as_str())).0,
+            Task::Classification
+        );
+    }
+
+    #[test]
+    fn labels_ordered_numerically_when_all_numbers() {
+        let enc = TargetEncoder::fit_classes(["10", "9", "2"].into_iter());
+        assert_eq!(enc.labels(), ["2", "9", "10"]);
+        let enc = TargetEncoder::fit_classes(["b", "B", "a"].into_iter());
+        assert_eq!(enc.labels(), ["B", "a", "b"]);
+    }
+}
