@@ -57,7 +57,11 @@ mod tests {
     fn a_failed_write_leaves_nothing_and_keeps_the_old_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.json");
-        write_atomically(&path, |w| Ok(w.write_all(b"old").unwrap())).unwrap();
+        write_atomically(&path, |w| {
+            w.write_all(b"old").unwrap();
+            Ok(())
+        })
+        .unwrap();
         let failed = write_atomically(&path, |w| {
             w.write_all(b"half").unwrap();
             Err(Error::Training("stopped".into()))

@@ -209,3 +209,26 @@ pub fn softmax_rows(logits: ArrayView2<f32>) -> Array2<f64> {
     }
     probs
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn f32_weights_round_trip_exactly_through_json() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let values: Vec<f32> = (0..200_000)
+            .map(|i| match i % 3 {
+                0 => rng.gen::<f32>() * 2.0 - 1.0,
+                1 => f32::from_bits(rng.gen_range(0x0080_0000..0x7f00_0000)),
+                _ => -f32::from_bits(rng.gen_range(0x0080_0000..0x7f00_0000)),
+            })
+            .collect();
+        let text = serde_json::to_string(&values).unwrap();
+        let back: Vec<f32> = serde_json::from_str(&text).unwrap();
+        assert!(values
+            .iter()
+            .zip(&back)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}

@@ -178,6 +178,15 @@ fn parse_widths(value: &str) -> Result<Vec<usize>, String> {
         .collect()
 }
 
+/// Write text to stdout; a closed pipe surfaces as an I/O error that `main` turns into a
+/// quiet exit.
+pub fn write_stdout(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,13 +203,4 @@ mod tests {
         assert!(parse_positive_f32("0").is_err());
         assert!(parse_positive_usize("0").is_err());
     }
-}
-
-/// Write text to stdout; a closed pipe surfaces as an I/O error that `main` turns into a
-/// quiet exit.
-pub fn write_stdout(text: &str) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::io("<stdout>", e))
 }

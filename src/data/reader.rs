@@ -77,7 +77,7 @@ fn detect_delimiter(header: &[u8]) -> u8 {
     }
 }
 
-fn utf8<'a>(bytes: &'a [u8], location: impl FnOnce() -> Location) -> Result<&'a str> {
+fn utf8(bytes: &[u8], location: impl FnOnce() -> Location) -> Result<&str> {
     std::str::from_utf8(bytes)
         .map_err(|_| Error::data(location(), "invalid UTF-8; expected UTF-8 text"))
 }

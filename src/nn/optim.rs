@@ -10,7 +10,7 @@ pub trait Optimizer {
 }
 
 /// Make `state` hold one zeroed vector per parameter tensor on first use.
-fn state_for<'a>(state: &'a mut Vec<Vec<f32>>, index: usize, len: usize) -> &'a mut [f32] {
+fn state_for(state: &mut Vec<Vec<f32>>, index: usize, len: usize) -> &mut [f32] {
     if state.len() <= index {
         state.push(vec![0.0; len]);
     }
@@ -167,7 +167,7 @@ mod tests {
     //! Steps computed by hand on a 1 -> 1 dense layer whose gradients are set exactly:
     //! with input x and output gradient g, dW = x·g and db = g.
     use super::*;
-    use crate::nn::{AnyLayer, Dense, Layer};
+    use crate::nn::{AnyLayer, Dense};
     use ndarray::array;
 
     fn one_weight_network() -> Network {

@@ -46,12 +46,10 @@ impl CategoricalColumn {
         self.categories.len()
     }
 
-    /// The one-hot position of a value (`None` imputes); `Err(())` for an unseen value.
-    pub fn position(&self, value: Option<&str>) -> Result<usize, ()> {
+    /// The one-hot position of a value (`None` imputes); `None` for an unseen value.
+    pub fn position(&self, value: Option<&str>) -> Option<usize> {
         let v = value.unwrap_or(&self.impute);
-        self.categories
-            .binary_search_by(|c| c.as_str().cmp(v))
-            .map_err(|_| ())
+        self.categories.binary_search_by(|c| c.as_str().cmp(v)).ok()
     }
 }
 
@@ -64,9 +62,9 @@ mod tests {
         let col = CategoricalColumn::fit("c", ["b", "a", "b", "C"].into_iter());
         assert_eq!(col.categories, ["C", "a", "b"]);
         assert_eq!(col.impute, "b");
-        assert_eq!(col.position(Some("a")), Ok(1));
-        assert_eq!(col.position(None), Ok(2));
-        assert_eq!(col.position(Some("z")), Err(()));
+        assert_eq!(col.position(Some("a")), Some(1));
+        assert_eq!(col.position(None), Some(2));
+        assert_eq!(col.position(Some("z")), None);
     }
 
     #[test]

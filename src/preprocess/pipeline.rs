@@ -285,8 +285,8 @@ impl Pipeline {
                         let cell = column.get(row);
                         let value = (!self.na_values.is_missing(cell)).then_some(cell);
                         match categorical.position(value) {
-                            Ok(position) => x[[i, offset + position]] = 1.0,
-                            Err(()) => {
+                            Some(position) => x[[i, offset + position]] = 1.0,
+                            None => {
                                 let entry = unknown.get_or_insert_with(|| UnknownCategories {
                                     column: categorical.name.clone(),
                                     count: 0,

@@ -102,7 +102,11 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
             missing,
             distinct: counts.len(),
             mean: has_numbers.then_some(mean),
-            std: has_numbers.then(|| if numbers.len() > 1 { std } else { 0.0 }),
+            std: has_numbers.then_some(if numbers.windows(2).all(|w| w[0] == w[1]) {
+                0.0
+            } else {
+                std
+            }),
             min: has_numbers.then(|| numbers.iter().copied().fold(f64::INFINITY, f64::min)),
             max: has_numbers.then(|| numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
             top: if numeric {
