@@ -200,6 +200,20 @@ fn loss_gradients_match_finite_differences() {
         let mut out = random_matrix(rows, 2, &mut rng);
         let target = random_matrix(rows, 2, &mut rng);
         check_loss(&Mse, &mut out, Targets::Values(target.view()), "mse");
+
+        let mut logits = random_matrix(rows, 3, &mut rng) * 2.0;
+        let labels = random_matrix(rows, 3, &mut rng).mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
+        let bce = BinaryCrossEntropy::default();
+        check_loss(&bce, &mut logits, Targets::Values(labels.view()), "bce");
+        let weighted = BinaryCrossEntropy {
+            class_weights: Some([0.3, 2.5]),
+        };
+        check_loss(
+            &weighted,
+            &mut logits,
+            Targets::Values(labels.view()),
+            "weighted bce",
+        );
     }
 }
 
@@ -211,6 +225,21 @@ fn cross_entropy_is_stable_for_huge_logits() {
     let loss = ce.loss_and_grad(logits.view(), Targets::Classes(&[1, 2]), grad.view_mut());
     assert!(loss.is_finite() && grad.iter().all(|g| g.is_finite()));
     assert!((loss - 1e4).abs() < 1e-3, "loss {loss}"); // row 0 loses 2e4, row 1 nothing
+}
+
+#[test]
+fn binary_cross_entropy_and_sigmoid_are_stable_for_huge_logits() {
+    assert_eq!(sigmoid(-1e4), 0.0);
+    assert_eq!(sigmoid(1e4), 1.0);
+    assert!(sigmoid(-100.0) > 0.0 && sigmoid(-100.0) < 1e-40);
+    let logits = ndarray::array![[1e4f32, -1e4], [-1e4, 1e4]];
+    let y = ndarray::array![[1.0f32, 1.0], [0.0, 0.0]];
+    let mut grad = Array2::zeros((2, 2));
+    let bce = BinaryCrossEntropy::default();
+    let loss = bce.loss_and_grad(logits.view(), Targets::Values(y.view()), grad.view_mut());
+    assert!(grad.iter().all(|g| g.is_finite()));
+    // Two elements are right with certainty (loss 0), two wrong by 1e4 each: mean 5e3.
+    assert!((loss - 5e3).abs() < 1e-6, "loss {loss}");
 }
 
 #[test]

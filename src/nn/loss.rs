@@ -3,6 +3,8 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis, Zip};
 
+use super::activation::sigmoid;
+
 /// The targets of a batch.
 #[derive(Debug, Clone, Copy)]
 pub enum Targets<'a> {
@@ -134,5 +136,58 @@ impl Loss for Mse {
             sum += d * d;
         });
         sum / n
+    }
+}
+
+/// Binary cross-entropy on logits, element-wise over (batch, n_out) targets in {0, 1}:
+/// l = max(z, 0) - z·y + ln(1 + e^-|z|), which never overflows. With class weights
+/// [w0, w1] each element counts w[y]; the loss is Σ w l / Σ w.
+#[derive(Debug, Clone, Default)]
+pub struct BinaryCrossEntropy {
+    pub class_weights: Option<[f32; 2]>,
+}
+
+impl BinaryCrossEntropy {
+    fn weight(&self, y: f32) -> f64 {
+        self.class_weights
+            .map_or(1.0, |w| if y > 0.5 { w[1] as f64 } else { w[0] as f64 })
+    }
+
+    fn element_loss(z: f32, y: f32) -> f64 {
+        let (z, y) = (z as f64, y as f64);
+        z.max(0.0) - z * y + (-z.abs()).exp().ln_1p()
+    }
+}
+
+impl Loss for BinaryCrossEntropy {
+    fn loss_and_grad(
+        &self,
+        logits: ArrayView2<f32>,
+        y: Targets,
+        mut grad: ArrayViewMut2<f32>,
+    ) -> f64 {
+        let y = Mse::values(y);
+        let total_weight: f64 = y.iter().map(|&t| self.weight(t)).sum();
+        let mut loss = 0.0;
+        Zip::from(&mut grad)
+            .and(&logits)
+            .and(&y)
+            .for_each(|g, &z, &t| {
+                let w = self.weight(t);
+                loss += w * Self::element_loss(z, t);
+                *g = ((w / total_weight) * (sigmoid(z) - t) as f64) as f32;
+            });
+        loss / total_weight
+    }
+
+    fn loss(&self, logits: ArrayView2<f32>, y: Targets) -> f64 {
+        let y = Mse::values(y);
+        let (mut loss, mut total_weight) = (0.0, 0.0);
+        Zip::from(&logits).and(&y).for_each(|&z, &t| {
+            let w = self.weight(t);
+            loss += w * Self::element_loss(z, t);
+            total_weight += w;
+        });
+        loss / total_weight
     }
 }

@@ -13,12 +13,12 @@ mod optim;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
-pub use activation::{Activation, ActivationLayer};
+pub use activation::{sigmoid, Activation, ActivationLayer};
 pub use buffer::Buffer;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use init::Init;
 pub use layer::{AnyLayer, Layer};
-pub use loss::{Loss, Mse, SoftmaxCrossEntropy, Targets};
+pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};
 pub use network::{MlpConfig, Network};
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
