@@ -4,6 +4,7 @@ pub mod error;
 pub mod metrics;
 pub mod nn;
 pub mod preprocess;
+pub mod rng_state;
 pub mod train;
 
 pub use error::{Error, Location, Result};

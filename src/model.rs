@@ -28,11 +28,19 @@ pub struct TrainingRecord {
     pub validation_split: f64,
     pub rows_train: usize,
     pub rows_validation: usize,
+    /// Class weights of the loss (`--class-weight`), in label order.
+    pub class_weights: Option<Vec<ClassWeight>>,
     pub config: TrainConfig,
     pub epochs_run: usize,
     /// The epoch whose weights were kept, when early stopping chose them.
     pub best_epoch: Option<usize>,
     pub stopped_early: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassWeight {
+    pub label: String,
+    pub weight: f32,
 }
 
 /// Loss and main metric on the validation rows, with the weights the model keeps.
@@ -56,6 +64,13 @@ pub struct Model {
     pub training: TrainingRecord,
     pub history: Vec<EpochRecord>,
     pub validation_metrics: Option<ValidationMetrics>,
+}
+
+/// The fields that say what kind of file this is.
+#[derive(Deserialize)]
+struct FileHeader {
+    format: Option<String>,
+    format_version: Option<u64>,
 }
 
 /// What a model says about a set of rows.
@@ -112,28 +127,27 @@ impl Model {
             path: shown.clone(),
             message,
         };
-        let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        let header: FileHeader = serde_json::from_slice(&text).map_err(|e| {
             bad(format!(
                 "not a valid model file: invalid JSON at line {} column {} ({e})",
                 e.line(),
                 e.column()
             ))
         })?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+        if header.format.as_deref() != Some(FORMAT_NAME) {
             return Err(bad(format!(
                 "not a csvnn model (expected a JSON object with \"format\": \"{FORMAT_NAME}\")"
             )));
         }
-        let version = value
-            .get("format_version")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
+        let version = header.format_version.unwrap_or(0);
         if version > FORMAT_VERSION as u64 {
             return Err(bad(format!(
                 "model format version {version} is newer than this csvnn reads ({FORMAT_VERSION}); upgrade csvnn"
             )));
         }
-        let model: Model = serde_json::from_value(value)
+        // Straight from the bytes (not through serde_json::Value, which cannot hold the
+        // u128 inside a dropout layer's RNG state).
+        let model: Model = serde_json::from_slice(&text)
             .map_err(|e| bad(format!("the model file is damaged: {e}")))?;
         model.check().map_err(bad)?;
         Ok(model)

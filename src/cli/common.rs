@@ -32,7 +32,7 @@ impl Ui {
 }
 
 /// How to read the input CSV.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
 pub struct DataArgs {
     /// The CSV file (gzip is recognised by its content), or `-` for stdin.
     #[arg(long, value_name = "FILE")]
@@ -155,7 +155,7 @@ pub fn parse_fraction(value: &str) -> Result<f64, String> {
 }
 
 /// Hidden layer widths as one flag value (clap would read a bare `Vec` as repeated flags).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HiddenLayers(pub Vec<usize>);
 
 /// `--hidden 64,32` or `--hidden none`.

@@ -1,6 +1,7 @@
 //! The `csvnn` command line: one file per subcommand (its args struct and run function)
 //! and `common.rs` for what they share. Subcommands turn arguments into library calls.
 
+mod checkpoint;
 mod common;
 mod evaluate;
 mod predict;
@@ -34,7 +35,7 @@ pub enum Command {
     /// Profile a CSV file and optionally save a preprocessing pipeline fitted on it.
     Preprocess(preprocess::PreprocessArgs),
     /// Train a network on a CSV file and save the model.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Score a saved model on a CSV file that has the target column.
     Evaluate(evaluate::EvaluateArgs),
     /// Write predictions of a saved model for the rows of a CSV file.
@@ -51,7 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     });
     match cli.command {
         Command::Preprocess(args) => preprocess::run(args, &ui),
-        Command::Train(args) => train::run(args, &ui),
+        Command::Train(args) => train::run(*args, &ui),
         Command::Evaluate(args) => evaluate::run(args, &ui, threads),
         Command::Predict(args) => predict::run(args, &ui, threads),
     }

@@ -6,6 +6,6 @@ mod table;
 mod value;
 
 pub use reader::{open_input, read_table, CsvOptions};
-pub use split::shuffled_split;
+pub use split::{shuffled_split, stratified_split};
 pub use table::{RawTable, StrColumn};
 pub use value::{parse_cell, Cell, NaValues};

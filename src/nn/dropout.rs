@@ -11,7 +11,8 @@ use super::{Buffer, Layer};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Dropout {
     pub rate: f32,
-    #[serde(skip, default = "default_rng")]
+    /// Saved with the layer so that a resumed training run draws the same masks.
+    #[serde(with = "crate::rng_state", default = "default_rng")]
     rng: ChaCha8Rng,
     #[serde(skip)]
     mask: Buffer,

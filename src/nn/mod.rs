@@ -21,4 +21,4 @@ pub use init::Init;
 pub use layer::{AnyLayer, Layer};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};
 pub use network::{MlpConfig, Network};
-pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+pub use optim::{Adam, AdamConfig, AnyOptimizer, Optimizer, Sgd, SgdConfig};

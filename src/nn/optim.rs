@@ -1,6 +1,8 @@
 //! Optimizers: `step` updates every parameter from its gradient. State (velocity, moments)
 //! is allocated at the first step and reused; learning-rate schedules live elsewhere.
 
+use serde::{Deserialize, Serialize};
+
 use super::Network;
 
 pub trait Optimizer {
@@ -17,7 +19,7 @@ fn state_for(state: &mut Vec<Vec<f32>>, index: usize, len: usize) -> &mut [f32] 
     &mut state[index]
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SgdConfig {
     pub lr: f32,
     pub momentum: f32,
@@ -27,7 +29,7 @@ pub struct SgdConfig {
 }
 
 /// SGD as PyTorch defines it: g += wd·p; v = μ·v + g; p -= lr·(nesterov ? g + μ·v : v).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sgd {
     pub config: SgdConfig,
     velocity: Vec<Vec<f32>>,
@@ -77,7 +79,7 @@ impl Optimizer for Sgd {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
     pub lr: f32,
     pub beta1: f32,
@@ -101,7 +103,7 @@ impl Default for AdamConfig {
 
 /// Adam with bias correction:
 /// m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= lr·m̂ / (√v̂ + ε), m̂ = m/(1-β1ᵗ), v̂ = v/(1-β2ᵗ).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Adam {
     pub config: AdamConfig,
     t: i32,
@@ -159,6 +161,37 @@ impl Optimizer for Adam {
 
     fn set_learning_rate(&mut self, lr: f32) {
         self.config.lr = lr;
+    }
+}
+
+/// Either optimizer with its state, as a checkpoint stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum AnyOptimizer {
+    Adam(Adam),
+    Sgd(Sgd),
+}
+
+impl Optimizer for AnyOptimizer {
+    fn step(&mut self, network: &mut Network) {
+        match self {
+            AnyOptimizer::Adam(o) => o.step(network),
+            AnyOptimizer::Sgd(o) => o.step(network),
+        }
+    }
+
+    fn learning_rate(&self) -> f32 {
+        match self {
+            AnyOptimizer::Adam(o) => o.learning_rate(),
+            AnyOptimizer::Sgd(o) => o.learning_rate(),
+        }
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        match self {
+            AnyOptimizer::Adam(o) => o.set_learning_rate(lr),
+            AnyOptimizer::Sgd(o) => o.set_learning_rate(lr),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `train`: one function that reads top to bottom; buffers for batches and gradients are
-//! allocated once, so the steady-state step allocates nothing.
+//! allocated once, so the steady-state step allocates nothing. Everything that changes
+//! from epoch to epoch lives in `TrainState`, which a checkpoint saves and restores.
 
 use ndarray::{s, Array2, ArrayView1, Axis};
 use rand::seq::SliceRandom;
@@ -7,8 +8,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::early_stopping::EarlyStopping;
+use super::schedule::{PlateauState, ScheduleConfig};
 use crate::error::{Error, Result};
-use crate::nn::{Adam, AdamConfig, Buffer, Loss, Network, Optimizer, Sgd, SgdConfig, Targets};
+use crate::nn::{
+    Adam, AdamConfig, AnyOptimizer, Buffer, Loss, Network, Optimizer, Sgd, SgdConfig, Targets,
+};
 
 /// The optimizer and its settings, as recorded in the model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -30,7 +35,7 @@ pub enum OptimizerConfig {
 }
 
 impl OptimizerConfig {
-    pub fn build(&self) -> Box<dyn Optimizer> {
+    pub fn build(&self) -> AnyOptimizer {
         match *self {
             OptimizerConfig::Adam {
                 lr,
@@ -38,7 +43,7 @@ impl OptimizerConfig {
                 beta2,
                 eps,
                 weight_decay,
-            } => Box::new(Adam::new(AdamConfig {
+            } => AnyOptimizer::Adam(Adam::new(AdamConfig {
                 lr,
                 beta1,
                 beta2,
@@ -50,12 +55,19 @@ impl OptimizerConfig {
                 momentum,
                 nesterov,
                 weight_decay,
-            } => Box::new(Sgd::new(SgdConfig {
+            } => AnyOptimizer::Sgd(Sgd::new(SgdConfig {
                 lr,
                 momentum,
                 nesterov,
                 weight_decay,
             })),
+        }
+    }
+
+    /// The base learning rate, before any schedule.
+    pub fn lr(&self) -> f32 {
+        match *self {
+            OptimizerConfig::Adam { lr, .. } | OptimizerConfig::Sgd { lr, .. } => lr,
         }
     }
 }
@@ -66,8 +78,11 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Epochs without a better validation loss before stopping; 0 turns early stopping off.
     pub patience: usize,
+    /// A validation loss must fall by more than this to count as an improvement.
+    pub min_delta: f64,
     pub seed: u64,
     pub optimizer: OptimizerConfig,
+    pub schedule: ScheduleConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -118,20 +133,56 @@ pub struct EpochRecord {
     pub lr: f64,
 }
 
-/// Receives progress; the library itself never prints.
+/// Receives progress, and the state after each epoch (to checkpoint it); the library
+/// itself never prints and never writes files.
 pub trait Observer {
     fn epoch_started(&mut self, _epoch: usize, _n_epochs: usize, _n_batches: usize) {}
-    fn batch_done(&mut self, _batch: usize, _running_loss: f64) {}
-    fn epoch_done(&mut self, _record: &EpochRecord, _n_epochs: usize) {}
+    fn batch_done(&mut self, _batch: usize, _n_batches: usize, _running_loss: f64) {}
+    fn epoch_done(
+        &mut self,
+        _record: &EpochRecord,
+        _n_epochs: usize,
+        _state: &TrainState,
+    ) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// An observer that ignores everything.
 impl Observer for () {}
 
+/// Everything that changes during training: enough to continue after an interruption.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainState {
+    pub epochs_done: usize,
+    pub stopped_early: bool,
+    pub network: Network,
+    pub optimizer: AnyOptimizer,
+    #[serde(with = "crate::rng_state")]
+    pub rng: ChaCha8Rng,
+    pub history: Vec<EpochRecord>,
+    pub early_stopping: EarlyStopping,
+    pub plateau: PlateauState,
+}
+
+impl TrainState {
+    pub fn new(network: Network, config: &TrainConfig) -> Self {
+        TrainState {
+            epochs_done: 0,
+            stopped_early: false,
+            network,
+            optimizer: config.optimizer.build(),
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            history: Vec::new(),
+            early_stopping: EarlyStopping::default(),
+            plateau: PlateauState::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainOutcome {
-    pub history: Vec<EpochRecord>,
-    /// The epoch whose weights the network holds, when validation chose them.
+    /// The epoch whose weights the network holds, when early stopping chose them.
     pub best_epoch: Option<usize>,
     pub stopped_early: bool,
 }
@@ -221,11 +272,12 @@ pub fn argmax(row: ArrayView1<f32>) -> usize {
     best
 }
 
-/// Train `network` in place. With `validation`, the loss and metric are measured after
-/// every epoch; with `patience > 0` training stops after that many epochs without a lower
-/// validation loss and the best epoch's weights are restored.
+/// Continue training from `state` up to `config.epochs`. With `validation`, the loss and
+/// metric are measured after every epoch; with `patience > 0` training stops after that
+/// many epochs without a validation loss lower by more than `min_delta`, and the best
+/// epoch's weights are restored at the end.
 pub fn train(
-    network: &mut Network,
+    state: &mut TrainState,
     loss: &dyn Loss,
     train_data: &Dataset,
     validation: Option<&Dataset>,
@@ -237,28 +289,34 @@ pub fn train(
     if n == 0 {
         return Err(Error::Training("no training rows".to_string()));
     }
+    let validation = validation.filter(|v| v.n_rows() > 0);
+    let early_stopping = config.patience > 0 && validation.is_some();
     let batch_size = config.batch_size.clamp(1, n);
     let n_batches = n.div_ceil(batch_size);
-    let mut optimizer = config.optimizer.build();
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let mut order: Vec<usize> = (0..n).collect();
+    let base_lr = config.optimizer.lr() as f64;
+    let mut order: Vec<usize> = Vec::with_capacity(n);
     let mut batcher = Batcher {
         x: Buffer::default(),
         classes: Vec::new(),
         values: Buffer::default(),
     };
     let mut grad = Buffer::default();
-    let mut history = Vec::with_capacity(config.epochs);
-    let mut best: Option<(f64, usize)> = None;
-    let mut best_params = Vec::new();
-    let mut stopped_early = false;
 
-    for epoch in 1..=config.epochs {
+    while state.epochs_done < config.epochs && !state.stopped_early {
+        let epoch = state.epochs_done + 1;
+        let lr = config
+            .schedule
+            .lr(base_lr, epoch, config.epochs, &state.plateau);
+        state.optimizer.set_learning_rate(lr as f32);
         observer.epoch_started(epoch, config.epochs, n_batches);
-        order.shuffle(&mut rng);
+        // A fresh permutation from the RNG alone, so a checkpoint need not store the order.
+        order.clear();
+        order.extend(0..n);
+        order.shuffle(&mut state.rng);
         let mut loss_sum = 0.0;
         for (batch, rows) in order.chunks(batch_size).enumerate() {
             batcher.fill(train_data, rows);
+            let network = &mut state.network;
             let output = network.forward(batcher.x.view(), true);
             grad.resize(output.nrows(), output.ncols());
             let batch_loss =
@@ -270,49 +328,58 @@ pub fn train(
                 )));
             }
             network.backward(batcher.x.view(), grad.view());
-            optimizer.step(network);
+            state.optimizer.step(network);
             loss_sum += batch_loss * rows.len() as f64;
             observer.batch_done(
                 batch + 1,
+                n_batches,
                 loss_sum / ((batch * batch_size + rows.len()) as f64),
             );
         }
 
         let (val_loss, val_metric) = match validation {
-            Some(v) if v.n_rows() > 0 => {
-                let (l, m) = evaluate(network, loss, v, metric);
+            Some(v) => {
+                let (l, m) = evaluate(&mut state.network, loss, v, metric);
                 (Some(l), Some(m))
             }
-            _ => (None, None),
+            None => (None, None),
         };
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum / n as f64,
             val_loss,
             val_metric,
-            lr: optimizer.learning_rate() as f64,
+            lr,
         };
-        observer.epoch_done(&record, config.epochs);
-        history.push(record);
-
-        if let (Some(val_loss), true) = (val_loss, config.patience > 0) {
-            if best.is_none_or(|(b, _)| val_loss < b) {
-                best = Some((val_loss, epoch));
-                network.copy_params_into(&mut best_params);
-            } else if epoch - best.map_or(0, |(_, e)| e) >= config.patience {
-                stopped_early = epoch < config.epochs;
-                break;
+        if let Some(val_loss) = val_loss {
+            config
+                .schedule
+                .observe(&mut state.plateau, val_loss, config.min_delta);
+            if early_stopping {
+                let stop = state.early_stopping.update(
+                    val_loss,
+                    epoch,
+                    &mut state.network,
+                    config.patience,
+                    config.min_delta,
+                );
+                state.stopped_early = stop && epoch < config.epochs;
             }
         }
+        state.epochs_done = epoch;
+        state.history.push(record.clone());
+        observer.epoch_done(&record, config.epochs, state)?;
     }
 
-    let best_epoch = best.map(|(_, epoch)| epoch);
-    if best_epoch.is_some() {
-        network.load_params_from(&best_params);
+    if early_stopping {
+        state.early_stopping.restore_best(&mut state.network);
     }
     Ok(TrainOutcome {
-        history,
-        best_epoch,
-        stopped_early,
+        best_epoch: if early_stopping {
+            state.early_stopping.best_epoch
+        } else {
+            None
+        },
+        stopped_early: state.stopped_early,
     })
 }

@@ -1,0 +1,48 @@
+//! Early stopping on validation loss: remembers the best epoch and its weights, and says
+//! when `patience` epochs have passed without an improvement larger than `min_delta`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::nn::Network;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStopping {
+    pub best_loss: Option<f64>,
+    pub best_epoch: Option<usize>,
+    /// The best epoch's parameters, in `Network::visit_params` order.
+    pub best_params: Vec<f32>,
+    pub epochs_without_improvement: usize,
+}
+
+impl EarlyStopping {
+    /// Record an epoch's validation loss; true when training should stop.
+    pub fn update(
+        &mut self,
+        val_loss: f64,
+        epoch: usize,
+        network: &mut Network,
+        patience: usize,
+        min_delta: f64,
+    ) -> bool {
+        if self
+            .best_loss
+            .is_none_or(|best| val_loss < best - min_delta)
+        {
+            self.best_loss = Some(val_loss);
+            self.best_epoch = Some(epoch);
+            network.copy_params_into(&mut self.best_params);
+            self.epochs_without_improvement = 0;
+            false
+        } else {
+            self.epochs_without_improvement += 1;
+            self.epochs_without_improvement >= patience
+        }
+    }
+
+    /// Put the best epoch's weights back into `network`.
+    pub fn restore_best(&self, network: &mut Network) {
+        if self.best_epoch.is_some() {
+            network.load_params_from(&self.best_params);
+        }
+    }
+}
