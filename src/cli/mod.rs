@@ -4,6 +4,7 @@
 mod checkpoint;
 mod common;
 mod evaluate;
+mod fit;
 mod predict;
 mod preprocess;
 mod progress;

@@ -7,23 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{read_checkpoint, write_checkpoint};
 use super::common::{
-    line_list, parse_fraction, parse_hidden, parse_non_negative_f32, parse_positive_f32,
-    parse_positive_usize, read_nonempty, warn_unknown_categories, DataArgs, HiddenLayers, Ui,
+    parse_fraction, parse_hidden, parse_non_negative_f32, parse_positive_f32, parse_positive_usize,
+    DataArgs, HiddenLayers, Ui,
 };
-use super::preprocess::load_preprocessor;
+use super::fit::{fit, load_source, metric_name, prepare};
 use super::progress::Progress;
 use csvnn::atomic::write_atomically;
-use csvnn::data::{shuffled_split, stratified_split, RawTable};
-use csvnn::model::{ClassWeight, Model, TrainingRecord, ValidationMetrics};
-use csvnn::nn::{Activation, Loss, MlpConfig, Mse, Network, SoftmaxCrossEntropy};
-use csvnn::preprocess::{
-    infer_task, rows_with_target, target_index, EncodedTargets, FitOptions, Pipeline,
-    TargetEncoder, Task,
-};
-use csvnn::train::{
-    balanced_class_weights, train, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets,
-    PlateauConfig, ScheduleConfig, ScheduleKind, TrainConfig, TrainState, ValidationMetric,
-};
+use csvnn::data::RawTable;
+use csvnn::preprocess::{infer_task, Pipeline, Task};
+use csvnn::train::{EpochRecord, Observer, TrainState};
 use csvnn::{Error, Location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -55,18 +47,39 @@ pub enum OptimizerArg {
     Sgd,
 }
 
+/// `csvnn train`: the settings, and where the model, checkpoints and log go.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct TrainArgs {
+    #[command(flatten)]
+    pub settings: TrainSettings,
+
+    /// Where to save the model (written atomically).
+    #[arg(short = 'o', long = "output", value_name = "MODEL")]
+    pub output: PathBuf,
+
+    /// Write a checkpoint here after every epoch (atomically), to continue with --resume.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+
+    /// Continue the run checkpointed in DIR: give the same flags as the interrupted run.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+
+    /// Write one CSV row per epoch here: epoch, train_loss, val_loss, val_metric, lr, seconds.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
+
+/// What decides the model: the data, the preprocessing and the training settings
+/// (shared by `train` and `cv`).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct TrainSettings {
     #[command(flatten)]
     pub data: DataArgs,
 
     /// The target column.
     #[arg(long, value_name = "COL")]
     pub target: String,
-
-    /// Where to save the model (written atomically).
-    #[arg(short = 'o', long = "output", value_name = "MODEL")]
-    pub output: PathBuf,
 
     /// Use a pipeline saved by `csvnn preprocess -o` as it is instead of fitting one.
     #[arg(long, value_name = "PREP.json")]
@@ -181,18 +194,6 @@ pub struct TrainArgs {
     /// LABEL=WEIGHT[,LABEL=WEIGHT...] (unlisted classes weigh 1). Classification only.
     #[arg(long, value_name = "balanced|LABEL=W,...", value_parser = parse_class_weight)]
     pub class_weight: Option<ClassWeightArg>,
-
-    /// Write a checkpoint here after every epoch (atomically), to continue with --resume.
-    #[arg(long, value_name = "DIR")]
-    pub checkpoint_dir: Option<PathBuf>,
-
-    /// Continue the run checkpointed in DIR: give the same flags as the interrupted run.
-    #[arg(long, value_name = "DIR")]
-    pub resume: Option<PathBuf>,
-
-    /// Write one CSV row per epoch here: epoch, train_loss, val_loss, val_metric, lr, seconds.
-    #[arg(long, value_name = "FILE")]
-    pub log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -278,306 +279,14 @@ pub fn choose_task(
     }
 }
 
-fn dataset(x: ndarray::Array2<f32>, targets: EncodedTargets) -> Dataset {
-    let y = match targets {
-        EncodedTargets::Classes(c) => OwnedTargets::Classes(c),
-        EncodedTargets::Values { standardised, .. } => {
-            let n = standardised.len();
-            OwnedTargets::Values(
-                ndarray::Array2::from_shape_vec((n, 1), standardised).expect("n values"),
-            )
-        }
-    };
-    Dataset { x, y }
-}
-
-/// The data and settings of a run, ready for the training loop.
-struct Prepared {
-    task_reason: String,
-    pipeline: Pipeline,
-    train_data: Dataset,
-    validation: Option<Dataset>,
-}
-
-fn warn_missing_targets(ui: &Ui, table: &RawTable, missing: &[u64]) {
-    if !missing.is_empty() {
-        ui.warn(&format!(
-            "{}: {} rows have no target value and are left out (lines {})",
-            table.source,
-            missing.len(),
-            line_list(missing)
-        ));
-    }
-}
-
-/// Training and validation rows: a random split, stratified by class for classification.
-fn split_rows(
-    args: &TrainArgs,
-    table: &RawTable,
-    target: usize,
-    rows: &[usize],
-    task: Task,
-) -> Result<(Vec<usize>, Vec<usize>), Error> {
-    if args.validation.is_some() || args.validation_split == 0.0 {
-        return Ok((rows.to_vec(), Vec::new()));
-    }
-    let (a, b) = match task {
-        Task::Classification => {
-            let column = &table.columns[target];
-            let mut ids = std::collections::BTreeMap::new();
-            let groups: Vec<usize> = rows
-                .iter()
-                .map(|&r| {
-                    let next = ids.len();
-                    *ids.entry(column.get(r)).or_insert(next)
-                })
-                .collect();
-            stratified_split(&groups, args.validation_split, args.seed)
-        }
-        Task::Regression => shuffled_split(rows.len(), args.validation_split, args.seed),
-    };
-    if a.is_empty() || b.is_empty() {
-        return Err(Error::data(
-            Location::file(&table.source),
-            format!(
-                "{} rows with a target are too few for --validation-split {}; expected enough rows for both parts (or use --validation-split 0)",
-                rows.len(),
-                args.validation_split
-            ),
-        ));
-    }
-    let pick = |idx: Vec<usize>| idx.into_iter().map(|i| rows[i]).collect::<Vec<_>>();
-    Ok((pick(a), pick(b)))
-}
-
-/// Read the data, choose the task, split, fit (or load) the pipeline, encode.
-fn prepare(args: &TrainArgs, ui: &Ui) -> Result<(Prepared, Task), Error> {
-    let table = args.data.read()?;
-    let preprocessor = args
-        .preprocessor
-        .as_deref()
-        .map(load_preprocessor)
-        .transpose()?;
-    if let Some(p) = &preprocessor {
-        if p.target != args.target {
-            return Err(Error::config(format!(
-                "--target is '{}' but the preprocessor was fitted for the target '{}'",
-                args.target, p.target
-            )));
-        }
-    }
-    let na = preprocessor
-        .as_ref()
-        .map_or_else(|| args.data.na_values(), |p| p.na_values.clone());
-    let target = target_index(&table, &args.target)?;
-    let (rows, missing) = rows_with_target(&table, target, &na);
-    warn_missing_targets(ui, &table, &missing);
-
-    let (task, reason) = match &preprocessor {
-        Some(p) => {
-            let given = match args.task {
-                TaskArg::Classification => Some(Task::Classification),
-                TaskArg::Regression => Some(Task::Regression),
-                TaskArg::Auto => None,
-            };
-            if given.is_some_and(|t| t != p.task()) {
-                return Err(Error::config(format!(
-                    "--task {} contradicts the preprocessor, which is for {}",
-                    given.map_or(String::new(), |t| t.to_string()),
-                    p.task()
-                )));
-            }
-            (p.task(), "taken from the preprocessor".to_string())
-        }
-        None => choose_task(args.task, &table, target, &rows)?,
-    };
-    ui.info(&format!("task: {task} ({reason})"));
-    check_loss_fits(args, task)?;
-    if task == Task::Regression && args.class_weight.is_some() {
-        return Err(Error::config("--class-weight needs a classification task"));
-    }
-
-    let validation_table = args
-        .validation
-        .as_deref()
-        .map(|p| read_nonempty(p, &args.data.csv_options()))
-        .transpose()?;
-    let (train_rows, split_rows) = split_rows(args, &table, target, &rows, task)?;
-
-    let pipeline = match preprocessor {
-        Some(p) => p,
-        None => {
-            let options = FitOptions {
-                target: args.target.clone(),
-                drop: args.drop.clone(),
-                categorical: args.categorical.clone(),
-                na_values: na.clone(),
-            };
-            let (pipeline, warnings) = Pipeline::fit(&table, &train_rows, task, &options)?;
-            for w in &warnings {
-                ui.warn(w);
-            }
-            pipeline
-        }
-    };
-    if task == Task::Classification && pipeline.target_encoder.labels().len() < 2 {
-        return Err(Error::data(
-            Location::file(&table.source).column(&args.target),
-            format!(
-                "the target has only one class ('{}') in the training rows; expected at least two",
-                pipeline
-                    .target_encoder
-                    .labels()
-                    .first()
-                    .map_or("", |s| s.as_str())
-            ),
-        ));
-    }
-
-    let train_x = pipeline.transform(&table, Some(&train_rows))?;
-    let train_data = dataset(train_x.x, pipeline.encode_targets(&table, &train_rows)?);
-    let validation = match &validation_table {
-        Some(vt) => {
-            let vtarget = target_index(vt, &args.target)?;
-            let (vrows, vmissing) = rows_with_target(vt, vtarget, &pipeline.na_values);
-            warn_missing_targets(ui, vt, &vmissing);
-            let transformed = pipeline.transform(vt, Some(&vrows))?;
-            warn_unknown_categories(ui, &vt.source, &transformed.unknown_categories);
-            Some(dataset(transformed.x, pipeline.encode_targets(vt, &vrows)?))
-        }
-        None if !split_rows.is_empty() => {
-            let transformed = pipeline.transform(&table, Some(&split_rows))?;
-            warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
-            Some(dataset(
-                transformed.x,
-                pipeline.encode_targets(&table, &split_rows)?,
-            ))
-        }
-        None => None,
-    };
-    if args.reduce_on_plateau && validation.is_none() {
-        return Err(Error::config(
-            "--reduce-on-plateau needs validation data (--validation-split above 0 or --validation FILE)",
-        ));
-    }
-    Ok((
-        Prepared {
-            task_reason: reason,
-            pipeline,
-            train_data,
-            validation,
-        },
-        task,
-    ))
-}
-
-fn check_loss_fits(args: &TrainArgs, task: Task) -> Result<(), Error> {
-    match (task, args.loss) {
-        (Task::Classification, LossArg::Auto | LossArg::CrossEntropy)
-        | (Task::Regression, LossArg::Auto | LossArg::Mse) => Ok(()),
-        (Task::Classification, _) => Err(Error::config(
-            "--loss mse does not fit a classification task; use cross-entropy",
-        )),
-        (Task::Regression, _) => Err(Error::config(
-            "--loss cross-entropy does not fit a regression task; use mse",
-        )),
-    }
-}
-
-/// Class weights from --class-weight, over the training rows, in label order.
-fn class_weights(
-    args: &TrainArgs,
-    encoder: &TargetEncoder,
-    train: &Dataset,
-) -> Result<Option<Vec<f32>>, Error> {
-    let labels = encoder.labels();
-    match (&args.class_weight, &train.y) {
-        (None, _) | (_, OwnedTargets::Values(_)) => Ok(None),
-        (Some(ClassWeightArg::Balanced), OwnedTargets::Classes(classes)) => {
-            Ok(Some(balanced_class_weights(classes, labels.len())))
-        }
-        (Some(ClassWeightArg::Given(pairs)), OwnedTargets::Classes(_)) => {
-            let mut weights = vec![1.0; labels.len()];
-            for (label, w) in pairs {
-                let class = encoder.class_index(label).ok_or_else(|| {
-                    Error::data(
-                        Location::file(&args.data.data).column(&args.target),
-                        format!("--class-weight names the label '{label}', which is not a class of the target; the classes are: {}", labels.join(", ")),
-                    )
-                })?;
-                weights[class] = *w;
-            }
-            Ok(Some(weights))
-        }
-    }
-}
-
-fn training_config(args: &TrainArgs) -> TrainConfig {
-    let optimizer = match args.optimizer {
-        OptimizerArg::Adam => OptimizerConfig::Adam {
-            lr: args.lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: args.weight_decay,
-        },
-        OptimizerArg::Sgd => OptimizerConfig::Sgd {
-            lr: args.lr,
-            momentum: args.momentum,
-            nesterov: false,
-            weight_decay: args.weight_decay,
-        },
-    };
-    let schedule = ScheduleConfig {
-        kind: match args.lr_schedule {
-            ScheduleArg::Constant => ScheduleKind::Constant,
-            ScheduleArg::Step => ScheduleKind::Step,
-            ScheduleArg::Cosine => ScheduleKind::Cosine,
-        },
-        warmup_epochs: args.warmup_epochs,
-        step_size: args.lr_step_size,
-        gamma: args.lr_gamma,
-        plateau: args.reduce_on_plateau.then_some(PlateauConfig {
-            factor: args.plateau_factor,
-            patience: args.plateau_patience,
-            min_lr: args.min_lr,
-        }),
-    };
-    TrainConfig {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        patience: args.patience,
-        min_delta: args.min_delta,
-        seed: args.seed,
-        optimizer,
-        schedule,
-    }
-}
-
-fn activation(arg: ActivationArg) -> Activation {
-    match arg {
-        ActivationArg::Relu => Activation::Relu,
-        ActivationArg::Tanh => Activation::Tanh,
-        ActivationArg::Sigmoid => Activation::Sigmoid,
-        ActivationArg::LeakyRelu => Activation::LeakyRelu,
-    }
-}
-
 /// The settings of a resumed run must be those of the checkpointed run (where the
 /// checkpoint, log and model are written may differ).
-fn check_same_settings(args: &TrainArgs, saved: &TrainArgs) -> Result<(), Error> {
-    let strip = |a: &TrainArgs| {
-        // Through text, so that f32 settings read back as written ("0.1", not 0.10000000149).
-        let text = serde_json::to_string(a).unwrap_or_default();
-        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        if let Some(map) = value.as_object_mut() {
-            for key in ["resume", "checkpoint_dir", "log", "output"] {
-                map.remove(key);
-            }
-        }
-        value
+fn check_same_settings(settings: &TrainSettings, saved: &TrainSettings) -> Result<(), Error> {
+    // Through text, so that f32 settings read back as written ("0.1", not 0.10000000149).
+    let value = |s: &TrainSettings| -> serde_json::Value {
+        serde_json::from_str(&serde_json::to_string(s).unwrap_or_default()).unwrap_or_default()
     };
-    let (now, then) = (strip(args), strip(saved));
+    let (now, then) = (value(settings), value(saved));
     if now != then {
         let differing: Vec<String> = now
             .as_object()
@@ -585,11 +294,8 @@ fn check_same_settings(args: &TrainArgs, saved: &TrainArgs) -> Result<(), Error>
             .flatten()
             .filter(|(k, v)| then.get(k.as_str()) != Some(v))
             .map(|(k, v)| {
-                format!(
-                    "--{} {v} (checkpoint: {})",
-                    k.replace('_', "-"),
-                    then.get(k.as_str()).cloned().unwrap_or_default()
-                )
+                let old = then.get(k.as_str()).cloned().unwrap_or_default();
+                format!("--{} {v} (checkpoint: {old})", k.replace('_', "-"))
             })
             .collect();
         return Err(Error::config(format!(
@@ -602,16 +308,30 @@ fn check_same_settings(args: &TrainArgs, saved: &TrainArgs) -> Result<(), Error>
 
 /// Observes the training loop for the command line: progress, per-epoch seconds, the
 /// --log file and the checkpoints.
-struct RunObserver<'a> {
-    progress: Progress,
-    args: &'a TrainArgs,
-    pipeline: &'a Pipeline,
-    checkpoint_dir: Option<PathBuf>,
-    seconds: Vec<f64>,
-    epoch_start: std::time::Instant,
+pub struct RunObserver<'a> {
+    pub progress: Progress,
+    pub args: Option<&'a TrainArgs>,
+    pub pipeline: &'a Pipeline,
+    pub seconds: Vec<f64>,
+    pub epoch_start: std::time::Instant,
 }
 
-impl RunObserver<'_> {
+impl<'a> RunObserver<'a> {
+    pub fn new(
+        ui: &Ui,
+        args: Option<&'a TrainArgs>,
+        pipeline: &'a Pipeline,
+        seconds: Vec<f64>,
+    ) -> Self {
+        RunObserver {
+            progress: Progress::new(ui.quiet, metric_name(pipeline)),
+            args,
+            pipeline,
+            seconds,
+            epoch_start: std::time::Instant::now(),
+        }
+    }
+
     fn write_log(&self, path: &std::path::Path, history: &[EpochRecord]) -> Result<(), Error> {
         let mut text = String::from("epoch,train_loss,val_loss,val_metric,lr,seconds\n");
         let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
@@ -651,11 +371,12 @@ impl Observer for RunObserver<'_> {
         let seconds = self.epoch_start.elapsed().as_secs_f64();
         self.seconds.push(seconds);
         self.progress.epoch_done(record, n_epochs, seconds);
-        if let Some(path) = &self.args.log {
+        let Some(args) = self.args else { return Ok(()) };
+        if let Some(path) = &args.log {
             self.write_log(path, &state.history)?;
         }
-        if let Some(dir) = &self.checkpoint_dir {
-            write_checkpoint(dir, self.args, self.pipeline, &self.seconds, state)?;
+        if let Some(dir) = args.checkpoint_dir.as_ref().or(args.resume.as_ref()) {
+            write_checkpoint(dir, args, self.pipeline, &self.seconds, state)?;
         }
         Ok(())
     }
@@ -664,169 +385,29 @@ impl Observer for RunObserver<'_> {
 pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
     let checkpoint = args.resume.as_deref().map(read_checkpoint).transpose()?;
     if let Some(c) = &checkpoint {
-        check_same_settings(&args, &c.args)?;
+        check_same_settings(&args.settings, &c.args.settings)?;
     }
-    let (prepared, _task) = prepare(&args, ui)?;
-    let Prepared {
-        task_reason,
-        pipeline,
-        train_data,
-        validation,
-    } = prepared;
-    if let Some(c) = &checkpoint {
-        if c.pipeline != pipeline {
-            return Err(Error::data(
-                Location::file(&args.data.data),
-                "the data differ from those of the checkpointed run (the fitted preprocessing is not the same); expected the same file",
-            )
-            .into());
-        }
-    }
-
-    let config = training_config(&args);
-    let mlp = MlpConfig {
-        n_inputs: pipeline.n_inputs(),
-        hidden: args.hidden.0.clone(),
-        n_outputs: pipeline.target_encoder.n_outputs(),
-        activation: activation(args.activation),
-        dropout: args.dropout,
-    };
-    let weights = class_weights(&args, &pipeline.target_encoder, &train_data)?;
-    let (loss, metric, metric_name, loss_name): (Box<dyn Loss>, _, _, _) =
-        match &pipeline.target_encoder {
-            TargetEncoder::Classification { .. } => (
-                Box::new(SoftmaxCrossEntropy {
-                    class_weights: weights.clone(),
-                }),
-                ValidationMetric::Accuracy,
-                "accuracy",
-                "cross_entropy",
-            ),
-            TargetEncoder::Regression { std, .. } => (
-                Box::new(Mse),
-                ValidationMetric::Rmse { target_std: *std },
-                "rmse",
-                "mse",
-            ),
-        };
-    let (mut state, seconds) = match checkpoint {
+    let settings = &args.settings;
+    let source = load_source(settings, ui)?;
+    let prepared = prepare(settings, &source, &source.rows, ui)?;
+    let (state, seconds) = match checkpoint {
         Some(c) => {
-            ui.info(&format!(
-                "resuming after epoch {} from {}",
-                c.epochs_done,
-                args.resume
-                    .as_deref()
-                    .unwrap_or(std::path::Path::new(""))
-                    .display()
-            ));
-            (c.state, c.seconds)
+            if c.pipeline != prepared.pipeline {
+                return Err(Error::data(
+                    Location::file(&source.table.source),
+                    "the data differ from those of the checkpointed run (the fitted preprocessing is not the same); expected the same file",
+                )
+                .into());
+            }
+            ui.info(&format!("resuming after epoch {}", c.epochs_done));
+            (Some(c.state), c.seconds)
         }
-        None => (
-            TrainState::new(Network::mlp(&mlp, args.seed), &config),
-            Vec::new(),
-        ),
+        None => (None, Vec::new()),
     };
-    let shape: Vec<String> = std::iter::once(mlp.n_inputs)
-        .chain(mlp.hidden.iter().copied())
-        .chain(std::iter::once(mlp.n_outputs))
-        .map(|n| n.to_string())
-        .collect();
-    ui.info(&format!(
-        "training a {} network ({} parameters) on {} rows{}",
-        shape.join("-"),
-        state.network.n_params(),
-        train_data.n_rows(),
-        validation.as_ref().map_or(String::new(), |v| format!(
-            ", validating on {} rows",
-            v.n_rows()
-        ))
-    ));
-
-    let mut observer = RunObserver {
-        progress: Progress::new(ui.quiet, metric_name),
-        args: &args,
-        pipeline: &pipeline,
-        checkpoint_dir: args.checkpoint_dir.clone().or_else(|| args.resume.clone()),
-        seconds,
-        epoch_start: std::time::Instant::now(),
-    };
-    let outcome = train(
-        &mut state,
-        loss.as_ref(),
-        &train_data,
-        validation.as_ref(),
-        metric,
-        &config,
-        &mut observer,
-    );
+    let mut observer = RunObserver::new(ui, Some(&args), &prepared.pipeline, seconds);
+    let model = fit(settings, &source, &prepared, state, &mut observer, ui);
     observer.progress.finish();
-    let outcome = outcome?;
-
-    let validation_metrics = validation.as_ref().map(|v| {
-        let (loss_value, metric_value) =
-            csvnn::train::evaluate(&mut state.network, loss.as_ref(), v, metric);
-        ValidationMetrics {
-            loss: loss_value,
-            accuracy: (metric_name == "accuracy").then_some(metric_value),
-            rmse: (metric_name == "rmse").then_some(metric_value),
-        }
-    });
-    if let Some(best) = outcome.best_epoch {
-        ui.info(&format!(
-            "{} after {} epochs; kept the weights of epoch {best} (lowest validation loss)",
-            if outcome.stopped_early {
-                "stopped early"
-            } else {
-                "finished"
-            },
-            state.history.len()
-        ));
-    }
-    if let Some(m) = &validation_metrics {
-        let value = m.accuracy.or(m.rmse).unwrap_or(f64::NAN);
-        ui.info(&format!(
-            "validation: loss {:.6}, {metric_name} {value:.6}",
-            m.loss
-        ));
-    }
-    let training = TrainingRecord {
-        task_reason,
-        hidden: args.hidden.0.clone(),
-        activation: mlp.activation,
-        loss: loss_name.to_string(),
-        dropout: args.dropout,
-        validation_split: if args.validation.is_some() {
-            0.0
-        } else {
-            args.validation_split
-        },
-        rows_train: train_data.n_rows(),
-        rows_validation: validation.as_ref().map_or(0, |v| v.n_rows()),
-        class_weights: weights.map(|w| {
-            pipeline
-                .target_encoder
-                .labels()
-                .iter()
-                .zip(w)
-                .map(|(label, weight)| ClassWeight {
-                    label: label.clone(),
-                    weight,
-                })
-                .collect()
-        }),
-        config,
-        epochs_run: state.history.len(),
-        best_epoch: outcome.best_epoch,
-        stopped_early: outcome.stopped_early,
-    };
-    let history = std::mem::take(&mut state.history);
-    let model = Model::new(
-        pipeline,
-        state.network,
-        training,
-        history,
-        validation_metrics,
-    );
+    let model = model?;
     model.save(&args.output)?;
     ui.info(&format!("saved the model to {}", args.output.display()));
     Ok(())
