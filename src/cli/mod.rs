@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod common;
+mod cv;
 mod evaluate;
 mod fit;
 mod predict;
@@ -41,6 +42,8 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Write predictions of a saved model for the rows of a CSV file.
     Predict(predict::PredictArgs),
+    /// K-fold cross-validation with the train settings: mean and std of every metric.
+    Cv(Box<cv::CvArgs>),
 }
 
 /// Run a parsed command line.
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(*args, &ui),
         Command::Evaluate(args) => evaluate::run(args, &ui, threads),
         Command::Predict(args) => predict::run(args, &ui, threads),
+        Command::Cv(args) => cv::run(*args, &ui, threads),
     }
 }
 
