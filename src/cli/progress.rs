@@ -64,9 +64,12 @@ impl Progress {
         } = self
         {
             bar.inc(1);
-            bar.set_message(format!(
-                "batch {batch}/{n_batches} loss {running_loss:.4}{last_metric}"
-            ));
+            // Formatting allocates: refresh the text now and then, not every batch.
+            if batch % 32 == 1 || batch == n_batches {
+                bar.set_message(format!(
+                    "batch {batch}/{n_batches} loss {running_loss:.4}{last_metric}"
+                ));
+            }
         }
     }
 
