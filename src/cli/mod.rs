@@ -3,6 +3,7 @@
 
 mod common;
 mod evaluate;
+mod gate;
 mod predict;
 mod preprocess;
 mod progress;
@@ -11,6 +12,7 @@ mod train;
 use clap::{Parser, Subcommand};
 
 pub use common::Ui;
+pub use gate::GateMissed;
 
 /// Train small neural networks on CSV tables.
 #[derive(Debug, Parser)]
