@@ -2,8 +2,10 @@
 //! and `common.rs` for what they share. Subcommands turn arguments into library calls.
 
 mod common;
+mod completions;
 mod evaluate;
 mod gate;
+mod inspect;
 mod predict;
 mod preprocess;
 mod progress;
@@ -41,6 +43,10 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Write predictions of a saved model for the rows of a CSV file.
     Predict(predict::PredictArgs),
+    /// Show what a saved model holds: inputs, classes, architecture, training, history.
+    Inspect(inspect::InspectArgs),
+    /// Write a completion script for a shell to stdout.
+    Completions(completions::CompletionsArgs),
 }
 
 /// Run a parsed command line.
@@ -56,6 +62,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args, &ui),
         Command::Evaluate(args) => evaluate::run(args, &ui, threads),
         Command::Predict(args) => predict::run(args, &ui, threads),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 
