@@ -9,6 +9,7 @@ mod inspect;
 mod predict;
 mod preprocess;
 mod progress;
+mod report;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +46,8 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Show what a saved model holds: inputs, classes, architecture, training, history.
     Inspect(inspect::InspectArgs),
+    /// Write an HTML report with charts: learning curves and, with test data, metrics.
+    Report(report::ReportArgs),
     /// Write a completion script for a shell to stdout.
     Completions(completions::CompletionsArgs),
 }
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(args, &ui, threads),
         Command::Predict(args) => predict::run(args, &ui, threads),
         Command::Inspect(args) => inspect::run(args),
+        Command::Report(args) => report::run(args, &ui, threads),
         Command::Completions(args) => completions::run(args),
     }
 }
