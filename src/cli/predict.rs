@@ -74,7 +74,7 @@ struct PredictionWriter<'a> {
 }
 
 enum Sink<'a> {
-    Csv(csv::Writer<&'a mut dyn Write>),
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
     Jsonl {
         out: &'a mut dyn Write,
         line: String,
@@ -97,7 +97,7 @@ impl<'a> PredictionWriter<'a> {
             header.extend(labels.iter().map(|l| format!("proba_{l}")));
         }
         let sink = match format {
-            OutputFormat::Csv => Sink::Csv(csv::Writer::from_writer(out)),
+            OutputFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
             OutputFormat::Jsonl => Sink::Jsonl {
                 out,
                 line: String::new(),

@@ -117,6 +117,7 @@ fn epoch_chart(
     series: &[(&str, Vec<(usize, f64)>)],
     best_epoch: Option<usize>,
     clamp_unit: bool,
+    legend: SeriesLabelPosition,
 ) -> anyhow::Result<String> {
     let n_epochs = series
         .iter()
@@ -136,7 +137,7 @@ fn epoch_chart(
             .build_cartesian_2d(1..n_epochs.max(2), y.clone())?;
         chart
             .configure_mesh()
-            .light_line_style(GRID)
+            .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .x_desc("epoch")
             .y_desc(y_desc)
@@ -169,7 +170,7 @@ fn epoch_chart(
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend)
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
             .label_font((FONT, 14))
@@ -187,7 +188,14 @@ fn loss_chart(history: &[EpochRecord], best_epoch: Option<usize>) -> anyhow::Res
     if !val.is_empty() {
         series.push(("validation loss", val));
     }
-    epoch_chart("Loss per epoch", "loss", &series, best_epoch, false)
+    epoch_chart(
+        "Loss per epoch",
+        "loss",
+        &series,
+        best_epoch,
+        false,
+        SeriesLabelPosition::UpperRight,
+    )
 }
 
 fn metric_chart(
@@ -202,15 +210,26 @@ fn metric_chart(
     if points.is_empty() {
         return Ok(None);
     }
-    let (title, name, unit) = match task {
-        Task::Classification => ("Validation accuracy per epoch", "validation accuracy", true),
-        Task::Regression => ("Validation RMSE per epoch", "validation RMSE", false),
+    // Accuracy rises and RMSE falls: the legend goes where the curve usually is not.
+    let (title, name, unit, legend) = match task {
+        Task::Classification => (
+            "Validation accuracy per epoch",
+            "validation accuracy",
+            true,
+            SeriesLabelPosition::LowerRight,
+        ),
+        Task::Regression => (
+            "Validation RMSE per epoch",
+            "validation RMSE",
+            false,
+            SeriesLabelPosition::UpperRight,
+        ),
     };
     let y_desc = match task {
         Task::Classification => "accuracy",
         Task::Regression => "RMSE (target units)",
     };
-    epoch_chart(title, y_desc, &[(name, points)], best_epoch, unit).map(Some)
+    epoch_chart(title, y_desc, &[(name, points)], best_epoch, unit, legend).map(Some)
 }
 
 /// `label` cut to `max` characters, ending in "…" when cut.
@@ -270,7 +289,7 @@ fn confusion_chart(cm: &LabeledConfusionMatrix) -> anyhow::Result<String> {
                 ))?;
                 root.draw(&Rectangle::new(
                     [(x0, y0), (x0 + cell, y0 + cell)],
-                    RGBColor(255, 255, 255).stroke_width(1),
+                    RGBColor(215, 215, 215).stroke_width(1),
                 ))?;
                 let ink = if share > 0.55 { WHITE } else { black };
                 let (cx, cy) = (x0 + cell / 2, y0 + cell / 2);
@@ -387,7 +406,7 @@ fn roc_chart(
             .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
         chart
             .configure_mesh()
-            .light_line_style(GRID)
+            .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .x_desc("false positive rate")
             .y_desc("true positive rate")
@@ -441,7 +460,7 @@ fn scatter_chart(target: &str, y_true: &[f64], y_pred: &[f64]) -> anyhow::Result
             .build_cartesian_2d(range.clone(), range.clone())?;
         chart
             .configure_mesh()
-            .light_line_style(GRID)
+            .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .x_desc(format!("actual {target}"))
             .y_desc(format!("predicted {target}"))
