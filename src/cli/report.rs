@@ -242,6 +242,19 @@ fn clip(label: &str, max: usize) -> String {
     }
 }
 
+/// A share as a whole percentage that never rounds a nonzero share to 0% or a partial one
+/// to 100%.
+fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p > 0.0 && p < 0.5 {
+        "<1%".to_string()
+    } else if p < 100.0 && p >= 99.5 {
+        ">99%".to_string()
+    } else {
+        format!("{p:.0}%")
+    }
+}
+
 /// White to blue by `fraction` in [0, 1].
 fn heat(fraction: f64) -> RGBColor {
     let f = fraction.clamp(0.0, 1.0);
@@ -253,7 +266,7 @@ fn heat(fraction: f64) -> RGBColor {
 /// rows (the recall on the diagonal), the text the count and that share.
 fn confusion_chart(cm: &LabeledConfusionMatrix) -> anyhow::Result<String> {
     let k = cm.labels.len().max(1) as i32;
-    let cell = (440 / k).clamp(30, 110);
+    let cell = (360 / k).clamp(30, 90);
     let label_chars = cm
         .labels
         .iter()
@@ -264,7 +277,8 @@ fn confusion_chart(cm: &LabeledConfusionMatrix) -> anyhow::Result<String> {
     let left = 36 + label_chars * 8 + 12;
     let top = 48;
     let (bottom, legend) = (64, 110);
-    let width = (left + cell * k + legend) as u32;
+    // Wide enough for the title whatever the number of classes.
+    let width = (left + cell * k + legend).max(470) as u32;
     let height = (top + cell * k + bottom) as u32;
     let black = RGBColor(34, 34, 34);
     svg(width, height, "confusion matrix", |root| {
@@ -300,7 +314,7 @@ fn confusion_chart(cm: &LabeledConfusionMatrix) -> anyhow::Result<String> {
                         (cx, cy + 2),
                     )?;
                     root.draw_text(
-                        &format!("{:.0}%", share * 100.0),
+                        &percent(share),
                         &text_style(count_size * 0.75, ink, HPos::Center, VPos::Top),
                         (cx, cy + 4),
                     )?;
