@@ -248,7 +248,7 @@ fn percent(share: f64) -> String {
     let p = share * 100.0;
     if p > 0.0 && p < 0.5 {
         "<1%".to_string()
-    } else if p < 100.0 && p >= 99.5 {
+    } else if (99.5..100.0).contains(&p) {
         ">99%".to_string()
     } else {
         format!("{p:.0}%")
