@@ -267,14 +267,28 @@ fn heat(fraction: f64) -> RGBColor {
 fn confusion_chart(cm: &LabeledConfusionMatrix) -> anyhow::Result<String> {
     let k = cm.labels.len().max(1) as i32;
     let cell = (360 / k).clamp(30, 90);
-    let label_chars = cm
+    // Labels too long for a column: the columns are numbered and the rows say which
+    // number is which label ("label [2]").
+    let fits = ((cell - 6) / 8).max(2) as usize;
+    let numbered = cm.labels.iter().any(|l| l.chars().count() > fits);
+    let row_labels: Vec<String> = cm
         .labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if numbered {
+                format!("{} [{}]", clip(l, 22), i + 1)
+            } else {
+                l.clone()
+            }
+        })
+        .collect();
+    let label_chars = row_labels
         .iter()
         .map(|l| l.chars().count())
         .max()
-        .unwrap_or(1)
-        .min(18) as i32;
-    let left = 36 + label_chars * 8 + 12;
+        .unwrap_or(1) as i32;
+    let left = 36 + label_chars * 7 + 12;
     let top = 48;
     let (bottom, legend) = (64, 110);
     // Wide enough for the title whatever the number of classes.
@@ -327,23 +341,31 @@ fn confusion_chart(cm: &LabeledConfusionMatrix) -> anyhow::Result<String> {
                 }
             }
         }
-        let fits = ((cell - 6) / 8).max(2) as usize;
-        for (i, label) in cm.labels.iter().enumerate() {
+        for (i, label) in row_labels.iter().enumerate() {
             let middle = top + i as i32 * cell + cell / 2;
             root.draw_text(
-                &clip(label, 18),
+                label,
                 &text_style(14.0, black, HPos::Right, VPos::Center),
                 (left - 8, middle),
             )?;
             let centre = left + i as i32 * cell + cell / 2;
+            let column_label = if numbered {
+                (i + 1).to_string()
+            } else {
+                label.clone()
+            };
             root.draw_text(
-                &clip(label, fits),
+                &column_label,
                 &text_style(14.0, black, HPos::Center, VPos::Top),
                 (centre, top + k * cell + 8),
             )?;
         }
         root.draw_text(
-            "predicted class",
+            if numbered {
+                "predicted class (numbered as the rows)"
+            } else {
+                "predicted class"
+            },
             &text_style(15.0, black, HPos::Center, VPos::Top),
             (left + k * cell / 2, top + k * cell + 34),
         )?;
