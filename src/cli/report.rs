@@ -802,3 +802,37 @@ pub fn run(args: ReportArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
     ui.info(&format!("wrote the report to {output}"));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_labels_and_ranges_for_the_charts() {
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(0.004), "<1%");
+        assert_eq!(percent(0.996), ">99%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.426), "43%");
+        assert_eq!(clip("short", 8), "short");
+        assert_eq!(clip("a much longer label", 8), "a much …");
+        assert_eq!(padded_range(std::iter::empty()), 0.0..1.0);
+        assert_eq!(padded_range([f64::NAN].into_iter()), 0.0..1.0);
+        let constant = padded_range([3.5, 3.5].into_iter());
+        assert!(constant.start < 3.5 && constant.end > 3.5);
+        assert_eq!(escape("<a & 'b'>"), "&lt;a &amp; &#39;b&#39;&gt;");
+    }
+
+    #[test]
+    fn confusion_matrix_svg_holds_every_count() {
+        let cm = LabeledConfusionMatrix {
+            labels: vec!["no".into(), "yes".into()],
+            matrix: vec![vec![1925, 8], vec![42, 25]],
+        };
+        let svg = confusion_chart(&cm).unwrap();
+        // Text is escaped in SVG: ">99%" is "&gt;99%".
+        for count in ["1925", "8", "42", "25", "&gt;99%", "&lt;1%", "63%", "37%"] {
+            assert!(svg.contains(&format!(">\n{count}\n</text>")), "{count}");
+        }
+    }
+}
