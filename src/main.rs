@@ -1,5 +1,5 @@
 //! The `csvnn` binary: parse arguments, run, and turn an error into one line on stderr
-//! and an exit code (1 runtime, 2 usage; a closed stdout pipe exits quietly with 0).
+//! and an exit code (1 runtime, 2 usage, 3 a metric gate missed; a closed stdout pipe exits quietly with 0).
 
 mod cli;
 
@@ -28,7 +28,14 @@ fn main() -> ExitCode {
             let usage = error
                 .downcast_ref::<csvnn::Error>()
                 .is_some_and(csvnn::Error::is_usage);
-            ExitCode::from(if usage { 2 } else { 1 })
+            let gate = error.downcast_ref::<cli::GateMissed>().is_some();
+            ExitCode::from(if gate {
+                3
+            } else if usage {
+                2
+            } else {
+                1
+            })
         }
     }
 }

@@ -7,8 +7,12 @@ use clap::Args;
 use super::common::{
     line_list, warn_unknown_categories, warn_unused_columns, write_stdout, DataArgs, Ui,
 };
+use super::gate::{self, Direction, GateMissed, Threshold};
 use super::preprocess::Format;
-use csvnn::metrics::{classification_report, regression_report};
+use csvnn::data::RawTable;
+use csvnn::metrics::{
+    classification_report, regression_report, ClassificationReport, RegressionReport,
+};
 use csvnn::model::{Model, Predictions};
 use csvnn::preprocess::{rows_with_target, EncodedTargets};
 use csvnn::{Error, Location};
@@ -25,11 +29,80 @@ pub struct EvaluateArgs {
     /// How to print the metrics; json keys are stable for scripts.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Exit with code 3 when a metric is below its threshold, e.g.
+    /// `accuracy=0.9,macro_f1=0.85` (for CI gates).
+    #[arg(long, value_name = "KEY=VALUE[,KEY=VALUE...]", value_delimiter = ',', value_parser = gate::parse_threshold)]
+    pub fail_under: Vec<Threshold>,
+
+    /// Exit with code 3 when a metric is above its threshold, e.g. `rmse=10`.
+    #[arg(long, value_name = "KEY=VALUE[,KEY=VALUE...]", value_delimiter = ',', value_parser = gate::parse_threshold)]
+    pub fail_over: Vec<Threshold>,
+}
+
+/// A model's scores on a file, with what they were computed from (for `report`).
+pub enum Scored {
+    Classification {
+        report: ClassificationReport,
+        /// (n_rows,) class indices
+        y_true: Vec<usize>,
+        /// (n_rows, n_classes)
+        probs: ndarray::Array2<f64>,
+    },
+    Regression {
+        report: RegressionReport,
+        y_true: Vec<f64>,
+        y_pred: Vec<f64>,
+    },
+}
+
+impl Scored {
+    /// The metrics as a JSON value (keys as `evaluate --format json` prints them).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Scored::Classification { report, .. } => serde_json::to_value(report),
+            Scored::Regression { report, .. } => serde_json::to_value(report),
+        }
+        .unwrap_or_default()
+    }
 }
 
 pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
+    let gates: Vec<(Direction, &Threshold)> = (args.fail_under.iter())
+        .map(|t| (Direction::Under, t))
+        .chain(args.fail_over.iter().map(|t| (Direction::Over, t)))
+        .collect();
+    gate::check_keys(model.task, &gates)?;
     let table = args.data.read()?;
+    let scored = score(&model, &table, ui, threads)?;
+    let text = match (&scored, args.format) {
+        (Scored::Classification { report, .. }, Format::Table) => report.to_table(),
+        (Scored::Regression { report, .. }, Format::Table) => report.to_table(),
+        (Scored::Classification { report, .. }, Format::Json) => {
+            serde_json::to_string_pretty(report)? + "\n"
+        }
+        (Scored::Regression { report, .. }, Format::Json) => {
+            serde_json::to_string_pretty(report)? + "\n"
+        }
+    };
+    write_stdout(&text)?;
+    if !gates.is_empty() {
+        let misses = gate::check(&scored.to_json(), &gates);
+        if !misses.is_empty() {
+            return Err(GateMissed(misses).into());
+        }
+        let met: Vec<String> = gates
+            .iter()
+            .map(|(d, t)| format!("{} {} {}", t.key, d.operator_met(), t.value))
+            .collect();
+        ui.info(&format!("metric gates met: {}", met.join(", ")));
+    }
+    Ok(())
+}
+
+/// Score `model` on the rows of `table` that have a target value.
+pub fn score(model: &Model, table: &RawTable, ui: &Ui, threads: usize) -> anyhow::Result<Scored> {
     let pipeline = &model.pipeline;
     let target = table.column_index(&pipeline.target).ok_or_else(|| {
         Error::data(
@@ -40,8 +113,8 @@ pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
             ),
         )
     })?;
-    warn_unused_columns(ui, pipeline, &table);
-    let (rows, missing) = rows_with_target(&table, target, &pipeline.na_values);
+    warn_unused_columns(ui, pipeline, table);
+    let (rows, missing) = rows_with_target(table, target, &pipeline.na_values);
     if !missing.is_empty() {
         ui.warn(&format!(
             "{}: {} rows have no target value and are not scored (lines {})",
@@ -57,28 +130,29 @@ pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
         )
         .into());
     }
-    let transformed = pipeline.transform(&table, Some(&rows))?;
+    let transformed = pipeline.transform(table, Some(&rows))?;
     warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
-    let targets = pipeline.encode_targets(&table, &rows)?;
-    let text = match (model.predict(transformed.x.view(), threads), targets) {
+    let targets = pipeline.encode_targets(table, &rows)?;
+    let scored = match (model.predict(transformed.x.view(), threads), targets) {
         (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {
             let y_true: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
             let report =
                 classification_report(pipeline.target_encoder.labels(), &y_true, probs.view());
-            match args.format {
-                Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-                Format::Table => report.to_table(),
+            Scored::Classification {
+                report,
+                y_true,
+                probs,
             }
         }
         (Predictions::Values(values), EncodedTargets::Values { raw, .. }) => {
             let report = regression_report(&raw, &values);
-            match args.format {
-                Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-                Format::Table => report.to_table(),
+            Scored::Regression {
+                report,
+                y_true: raw,
+                y_pred: values,
             }
         }
         _ => unreachable!("the model's predictions and targets come from one encoder"),
     };
-    write_stdout(&text)?;
-    Ok(())
+    Ok(scored)
 }

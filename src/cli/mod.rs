@@ -3,17 +3,22 @@
 
 mod checkpoint;
 mod common;
+mod completions;
 mod cv;
 mod evaluate;
 mod fit;
+mod gate;
+mod inspect;
 mod predict;
 mod preprocess;
 mod progress;
+mod report;
 mod train;
 
 use clap::{Parser, Subcommand};
 
 pub use common::Ui;
+pub use gate::GateMissed;
 
 /// Train small neural networks on CSV tables.
 #[derive(Debug, Parser)]
@@ -44,6 +49,12 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// K-fold cross-validation with the train settings: mean and std of every metric.
     Cv(Box<cv::CvArgs>),
+    /// Show what a saved model holds: inputs, classes, architecture, training, history.
+    Inspect(inspect::InspectArgs),
+    /// Write an HTML report with charts: learning curves and, with test data, metrics.
+    Report(report::ReportArgs),
+    /// Write a completion script for a shell to stdout.
+    Completions(completions::CompletionsArgs),
 }
 
 /// Run a parsed command line.
@@ -60,6 +71,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(args, &ui, threads),
         Command::Predict(args) => predict::run(args, &ui, threads),
         Command::Cv(args) => cv::run(*args, &ui, threads),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Report(args) => report::run(args, &ui, threads),
+        Command::Completions(args) => completions::run(args),
     }
 }
 

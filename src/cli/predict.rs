@@ -1,14 +1,20 @@
-//! `csvnn predict`: write a saved model's predictions as CSV, one row per input row.
+//! `csvnn predict`: write a saved model's predictions, one row per input row, as CSV or
+//! JSON lines. The input is read and scored in chunks of rows and each chunk's output is
+//! flushed before the next is read, so `predict --data -` works in a pipe with bounded
+//! memory whatever the input's length.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-use super::common::{warn_unknown_categories, warn_unused_columns, DataArgs, Ui};
+use super::common::{
+    parse_positive_usize, warn_unknown_categories, warn_unused_columns, DataArgs, Ui,
+};
 use csvnn::atomic::write_atomically;
-use csvnn::data::RawTable;
+use csvnn::data::{RawTable, TableChunks};
 use csvnn::model::{Model, Predictions};
+use csvnn::preprocess::UnknownCategories;
 use csvnn::{Error, Location};
 
 #[derive(Debug, Args)]
@@ -20,7 +26,7 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub data: DataArgs,
 
-    /// Output CSV file; `-` or nothing for stdout.
+    /// Output file; `-` or nothing for stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,
 
@@ -31,6 +37,21 @@ pub struct PredictArgs {
     /// Input columns to copy before the prediction, verbatim.
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub keep: Vec<String>,
+
+    /// Output format: CSV with a header, or JSON lines (one object per row, with the CSV's
+    /// column names as keys).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
+    pub format: OutputFormat,
+
+    /// Rows read, scored and written (then flushed) at a time; bounds the memory used.
+    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = parse_positive_usize)]
+    pub chunk_rows: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Csv,
+    Jsonl,
 }
 
 fn csv_error(path: &str, e: csv::Error) -> Error {
@@ -40,43 +61,193 @@ fn csv_error(path: &str, e: csv::Error) -> Error {
     }
 }
 
-/// Write the predictions CSV: the kept columns, `prediction`, then probabilities.
-fn write_predictions(
-    out: &mut dyn Write,
-    shown: &str,
-    table: &RawTable,
-    keep: &[usize],
-    labels: &[String],
-    predictions: &Predictions,
+/// Writes prediction rows as CSV or JSON lines: the kept columns, `prediction`, then
+/// probabilities.
+struct PredictionWriter<'a> {
+    sink: Sink<'a>,
+    shown: &'a str,
+    /// Output column names.
+    header: Vec<String>,
+    keep: &'a [usize],
+    labels: &'a [String],
     proba: bool,
-) -> Result<(), Error> {
-    let mut writer = csv::Writer::from_writer(out);
-    let mut header: Vec<String> = keep.iter().map(|&k| table.headers[k].clone()).collect();
-    header.push("prediction".to_string());
-    if proba {
-        header.extend(labels.iter().map(|l| format!("proba_{l}")));
+}
+
+enum Sink<'a> {
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
+    Jsonl {
+        out: &'a mut dyn Write,
+        line: String,
+    },
+}
+
+impl<'a> PredictionWriter<'a> {
+    fn new(
+        out: &'a mut dyn Write,
+        shown: &'a str,
+        format: OutputFormat,
+        headers: &[String],
+        keep: &'a [usize],
+        labels: &'a [String],
+        proba: bool,
+    ) -> Self {
+        let mut header: Vec<String> = keep.iter().map(|&k| headers[k].clone()).collect();
+        header.push("prediction".to_string());
+        if proba {
+            header.extend(labels.iter().map(|l| format!("proba_{l}")));
+        }
+        let sink = match format {
+            OutputFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
+            OutputFormat::Jsonl => Sink::Jsonl {
+                out,
+                line: String::new(),
+            },
+        };
+        PredictionWriter {
+            sink,
+            shown,
+            header,
+            keep,
+            labels,
+            proba,
+        }
     }
-    writer
-        .write_record(&header)
-        .map_err(|e| csv_error(shown, e))?;
-    let mut record: Vec<String> = Vec::with_capacity(header.len());
-    for row in 0..table.n_rows() {
-        record.clear();
-        record.extend(keep.iter().map(|&k| table.columns[k].get(row).to_string()));
-        match predictions {
-            Predictions::Classes { probs, classes } => {
-                record.push(labels[classes[row]].clone());
-                if proba {
-                    record.extend(probs.row(row).iter().map(|p| p.to_string()));
+
+    /// The CSV header line (JSON lines have none).
+    fn write_header(&mut self) -> Result<(), Error> {
+        match &mut self.sink {
+            Sink::Csv(writer) => writer
+                .write_record(&self.header)
+                .map_err(|e| csv_error(self.shown, e)),
+            Sink::Jsonl { .. } => Ok(()),
+        }
+    }
+
+    /// One output row per row of `table`, then a flush.
+    fn write_rows(&mut self, table: &RawTable, predictions: &Predictions) -> Result<(), Error> {
+        let mut record: Vec<String> = Vec::with_capacity(self.header.len());
+        for row in 0..table.n_rows() {
+            record.clear();
+            record.extend(
+                self.keep
+                    .iter()
+                    .map(|&k| table.columns[k].get(row).to_string()),
+            );
+            match &mut self.sink {
+                Sink::Csv(writer) => {
+                    match predictions {
+                        Predictions::Classes { probs, classes } => {
+                            record.push(self.labels[classes[row]].clone());
+                            if self.proba {
+                                record.extend(probs.row(row).iter().map(|p| p.to_string()));
+                            }
+                        }
+                        Predictions::Values(values) => record.push(values[row].to_string()),
+                    }
+                    writer
+                        .write_record(&record)
+                        .map_err(|e| csv_error(self.shown, e))?;
+                }
+                Sink::Jsonl { out, line } => {
+                    line.clear();
+                    line.push('{');
+                    let mut values = record.iter().map(|v| json_string(v)).collect::<Vec<_>>();
+                    match predictions {
+                        Predictions::Classes { probs, classes } => {
+                            values.push(json_string(&self.labels[classes[row]]));
+                            if self.proba {
+                                values.extend(probs.row(row).iter().map(|&p| json_number(p)));
+                            }
+                        }
+                        Predictions::Values(v) => values.push(json_number(v[row])),
+                    }
+                    for (i, (key, value)) in self.header.iter().zip(&values).enumerate() {
+                        if i > 0 {
+                            line.push(',');
+                        }
+                        line.push_str(&json_string(key));
+                        line.push(':');
+                        line.push_str(value);
+                    }
+                    line.push_str("}\n");
+                    out.write_all(line.as_bytes())
+                        .map_err(|e| Error::io(self.shown, e))?;
                 }
             }
-            Predictions::Values(values) => record.push(values[row].to_string()),
         }
-        writer
-            .write_record(&record)
-            .map_err(|e| csv_error(shown, e))?;
+        self.flush()
     }
-    writer.flush().map_err(|e| Error::io(shown, e))
+
+    fn flush(&mut self) -> Result<(), Error> {
+        match &mut self.sink {
+            Sink::Csv(writer) => writer.flush(),
+            Sink::Jsonl { out, .. } => out.flush(),
+        }
+        .map_err(|e| Error::io(self.shown, e))
+    }
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+/// A number in the shortest form that reads back to the same value; `null` if not finite.
+fn json_number(value: f64) -> String {
+    serde_json::Value::from(value).to_string()
+}
+
+/// Add one chunk's unseen categories to the running totals (first occurrence kept).
+fn merge_unknown(total: &mut Vec<UnknownCategories>, chunk: Vec<UnknownCategories>) {
+    for u in chunk {
+        match total.iter_mut().find(|t| t.column == u.column) {
+            Some(t) => t.count += u.count,
+            None => total.push(u),
+        }
+    }
+}
+
+/// Score `chunks` and write the predictions to `out`; returns the number of rows.
+/// The first chunk is scored before anything is written, so an error in a small input
+/// leaves the output empty.
+#[allow(clippy::too_many_arguments)]
+fn predict_chunks(
+    out: &mut dyn Write,
+    shown: &str,
+    chunks: &mut TableChunks,
+    model: &Model,
+    args: &PredictArgs,
+    keep: &[usize],
+    ui: &Ui,
+    threads: usize,
+) -> Result<usize, Error> {
+    let labels = model.pipeline.target_encoder.labels();
+    let mut writer = PredictionWriter::new(
+        out,
+        shown,
+        args.format,
+        chunks.headers(),
+        keep,
+        labels,
+        args.proba,
+    );
+    let mut unknown = Vec::new();
+    let mut n_rows = 0;
+    let mut next = Some(chunks.next_chunk()?.unwrap_or_else(|| chunks.empty_table()));
+    let mut first = true;
+    while let Some(table) = next {
+        let transformed = model.pipeline.transform(&table, None)?;
+        merge_unknown(&mut unknown, transformed.unknown_categories);
+        let predictions = model.predict(transformed.x.view(), threads);
+        if first {
+            writer.write_header()?;
+            first = false;
+        }
+        writer.write_rows(&table, &predictions)?;
+        n_rows += table.n_rows();
+        next = chunks.next_chunk()?;
+    }
+    warn_unknown_categories(ui, chunks.source(), &unknown);
+    Ok(n_rows)
 }
 
 pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
@@ -87,7 +258,8 @@ pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
         )
         .into());
     }
-    let table = csvnn::data::read_table(&args.data.data, &args.data.csv_options())?;
+    let mut chunks = TableChunks::open(&args.data.data, &args.data.csv_options(), args.chunk_rows)?;
+    let table = chunks.empty_table();
     let keep = args
         .keep
         .iter()
@@ -104,28 +276,27 @@ pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     warn_unused_columns(ui, &model.pipeline, &table);
-    let transformed = model.pipeline.transform(&table, None)?;
-    warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
-    let predictions = model.predict(transformed.x.view(), threads);
-    let labels = model.pipeline.target_encoder.labels();
     match args.output.as_deref() {
         None | Some("-") => {
-            let mut stdout = std::io::stdout().lock();
-            write_predictions(
+            let mut stdout = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            predict_chunks(
                 &mut stdout,
                 "<stdout>",
-                &table,
+                &mut chunks,
+                &model,
+                &args,
                 &keep,
-                labels,
-                &predictions,
-                args.proba,
+                ui,
+                threads,
             )?;
         }
         Some(path) => {
+            let mut n_rows = 0;
             write_atomically(Path::new(path), |out| {
-                write_predictions(out, path, &table, &keep, labels, &predictions, args.proba)
+                n_rows = predict_chunks(out, path, &mut chunks, &model, &args, &keep, ui, threads)?;
+                Ok(())
             })?;
-            ui.info(&format!("wrote {} predictions to {path}", table.n_rows()));
+            ui.info(&format!("wrote {n_rows} predictions to {path}"));
         }
     }
     Ok(())

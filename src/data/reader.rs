@@ -85,102 +85,143 @@ fn utf8(bytes: &[u8], location: impl FnOnce() -> Location) -> Result<&str> {
 /// Read a whole CSV file by its header. Cells and header names are trimmed; blank lines
 /// are skipped; every row must have as many fields as the header.
 pub fn read_table(path: &str, options: &CsvOptions) -> Result<RawTable> {
-    let name = display_name(path);
-    let mut input = open_input(path)?;
-    let mut header_line = Vec::new();
-    input
-        .read_until(b'\n', &mut header_line)
-        .map_err(|e| Error::io(&name, e))?;
-    if header_line.starts_with(UTF8_BOM) {
-        header_line.drain(..UTF8_BOM.len());
-    }
-    if header_line.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::data(
-            Location::file(&name),
-            "the file is empty; expected a header line with the column names",
-        ));
-    }
-    let delimiter = options
-        .delimiter
-        .unwrap_or_else(|| detect_delimiter(&header_line));
-    let source = Cursor::new(header_line).chain(input);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(source);
+    let mut rows = CsvRows::open(path, options)?;
+    rows.read_chunk(usize::MAX)
+}
 
-    let csv_error = |e: csv::Error| -> Error {
-        let line = e.position().map(|p| p.line());
-        if let csv::ErrorKind::Io(_) = e.kind() {
-            if let csv::ErrorKind::Io(io) = e.into_kind() {
-                return Error::io(&name, io);
+type CsvSource = csv::Reader<std::io::Chain<Cursor<Vec<u8>>, Box<dyn BufRead>>>;
+
+/// An open CSV input positioned after its header: what `read_table` and the chunked
+/// reader (`stream.rs`) share, so both type, trim and check rows the same way.
+pub(crate) struct CsvRows {
+    /// The input as shown in messages (`<stdin>` for `-`).
+    pub(crate) name: String,
+    pub(crate) headers: Vec<String>,
+    reader: CsvSource,
+    record: csv::ByteRecord,
+    delimiter_given: bool,
+}
+
+fn csv_error(name: &str, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line());
+    if let csv::ErrorKind::Io(_) = e.kind() {
+        if let csv::ErrorKind::Io(io) = e.into_kind() {
+            return Error::io(name, io);
+        }
+        unreachable!()
+    }
+    let mut location = Location::file(name);
+    location.line = line;
+    Error::data(location, e.to_string())
+}
+
+impl CsvRows {
+    /// Open the input and read its header line.
+    pub(crate) fn open(path: &str, options: &CsvOptions) -> Result<CsvRows> {
+        let name = display_name(path);
+        let mut input = open_input(path)?;
+        let mut header_line = Vec::new();
+        input
+            .read_until(b'\n', &mut header_line)
+            .map_err(|e| Error::io(&name, e))?;
+        if header_line.starts_with(UTF8_BOM) {
+            header_line.drain(..UTF8_BOM.len());
+        }
+        if header_line.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(Error::data(
+                Location::file(&name),
+                "the file is empty; expected a header line with the column names",
+            ));
+        }
+        let delimiter = options
+            .delimiter
+            .unwrap_or_else(|| detect_delimiter(&header_line));
+        let source = Cursor::new(header_line).chain(input);
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(source);
+
+        let header_record = reader
+            .byte_headers()
+            .map_err(|e| csv_error(&name, e))?
+            .clone();
+        let mut headers = Vec::with_capacity(header_record.len());
+        for (i, field) in header_record.iter().enumerate() {
+            let text = utf8(field, || Location::file(&name).line(1))?.trim();
+            if text.is_empty() {
+                return Err(Error::data(
+                    Location::file(&name).line(1),
+                    format!(
+                        "column {} has an empty name; expected a name for every column",
+                        i + 1
+                    ),
+                ));
             }
-            unreachable!()
+            if headers.iter().any(|h| h == text) {
+                return Err(Error::data(
+                    Location::file(&name).line(1),
+                    format!("the column name '{text}' appears twice; expected unique names"),
+                ));
+            }
+            headers.push(text.to_string());
         }
-        let mut location = Location::file(&name);
-        location.line = line;
-        Error::data(location, e.to_string())
-    };
-
-    let header_record = reader.byte_headers().map_err(csv_error)?.clone();
-    let mut headers = Vec::with_capacity(header_record.len());
-    for (i, field) in header_record.iter().enumerate() {
-        let text = utf8(field, || Location::file(&name).line(1))?.trim();
-        if text.is_empty() {
-            return Err(Error::data(
-                Location::file(&name).line(1),
-                format!(
-                    "column {} has an empty name; expected a name for every column",
-                    i + 1
-                ),
-            ));
-        }
-        if headers.iter().any(|h| h == text) {
-            return Err(Error::data(
-                Location::file(&name).line(1),
-                format!("the column name '{text}' appears twice; expected unique names"),
-            ));
-        }
-        headers.push(text.to_string());
+        Ok(CsvRows {
+            name,
+            headers,
+            reader,
+            record: csv::ByteRecord::new(),
+            delimiter_given: options.delimiter.is_some(),
+        })
     }
 
-    let mut columns = vec![StrColumn::default(); headers.len()];
-    let mut lines = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).map_err(csv_error)? {
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if record.len() != headers.len() {
-            // One header column but more fields: the delimiter was probably not detected.
-            let hint = if options.delimiter.is_none() && headers.len() == 1 {
-                " (is the file delimited by another character? try --delimiter)"
-            } else {
-                ""
-            };
-            return Err(Error::data(
-                Location::file(&name).line(line),
-                format!(
-                    "{} fields expected (as in the header), {} found{hint}",
-                    headers.len(),
-                    record.len()
-                ),
-            ));
+    /// The next rows, at most `max_rows` of them (none at the end of the input), as a
+    /// table with the input's headers; line numbers count from the top of the input.
+    pub(crate) fn read_chunk(&mut self, max_rows: usize) -> Result<RawTable> {
+        let name = &self.name;
+        let headers = &self.headers;
+        let record = &mut self.record;
+        let mut columns = vec![StrColumn::default(); headers.len()];
+        let mut lines = Vec::new();
+        while lines.len() < max_rows
+            && self
+                .reader
+                .read_byte_record(record)
+                .map_err(|e| csv_error(name, e))?
+        {
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            if record.len() != headers.len() {
+                // One header column but more fields: the delimiter was probably not detected.
+                let hint = if !self.delimiter_given && headers.len() == 1 {
+                    " (is the file delimited by another character? try --delimiter)"
+                } else {
+                    ""
+                };
+                return Err(Error::data(
+                    Location::file(name).line(line),
+                    format!(
+                        "{} fields expected (as in the header), {} found{hint}",
+                        headers.len(),
+                        record.len()
+                    ),
+                ));
+            }
+            for (i, field) in record.iter().enumerate() {
+                let text = utf8(field, || {
+                    Location::file(name).line(line).column(&headers[i])
+                })?;
+                columns[i].push(text.trim());
+            }
+            lines.push(line);
         }
-        for (i, field) in record.iter().enumerate() {
-            let text = utf8(field, || {
-                Location::file(&name).line(line).column(&headers[i])
-            })?;
-            columns[i].push(text.trim());
-        }
-        lines.push(line);
+        Ok(RawTable {
+            source: name.clone(),
+            headers: headers.clone(),
+            columns,
+            lines,
+        })
     }
-
-    Ok(RawTable {
-        source: name,
-        headers,
-        columns,
-        lines,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,114 @@
+//! Reading a CSV input in chunks of rows, for scoring inputs too large to hold (a pipe
+//! into `csvnn predict --data -`). Each chunk is a `RawTable` with the input's headers;
+//! header, typing and trimming rules are those of `read_table`, line numbers count from
+//! the top of the input.
+
+use super::reader::CsvRows;
+use super::{CsvOptions, RawTable};
+use crate::error::Result;
+
+/// A CSV input read a chunk of rows at a time; memory is bounded by the chunk size.
+pub struct TableChunks {
+    rows: CsvRows,
+    chunk_rows: usize,
+    done: bool,
+}
+
+impl TableChunks {
+    /// Open `path` (or `-` for stdin) and read its header; `chunk_rows` (at least 1) rows
+    /// per chunk.
+    pub fn open(path: &str, options: &CsvOptions, chunk_rows: usize) -> Result<TableChunks> {
+        Ok(TableChunks {
+            rows: CsvRows::open(path, options)?,
+            chunk_rows: chunk_rows.max(1),
+            done: false,
+        })
+    }
+
+    /// The input as shown in messages (`<stdin>` for `-`).
+    pub fn source(&self) -> &str {
+        &self.rows.name
+    }
+
+    /// The trimmed header names.
+    pub fn headers(&self) -> &[String] {
+        &self.rows.headers
+    }
+
+    /// A table with the headers and no rows.
+    pub fn empty_table(&self) -> RawTable {
+        RawTable {
+            source: self.rows.name.clone(),
+            headers: self.rows.headers.clone(),
+            columns: vec![Default::default(); self.rows.headers.len()],
+            lines: Vec::new(),
+        }
+    }
+
+    /// The next chunk of 1 to `chunk_rows` rows; `None` at the end of the input.
+    pub fn next_chunk(&mut self) -> Result<Option<RawTable>> {
+        if self.done {
+            return Ok(None);
+        }
+        let chunk = self.rows.read_chunk(self.chunk_rows)?;
+        if chunk.n_rows() < self.chunk_rows {
+            self.done = true;
+        }
+        Ok((chunk.n_rows() > 0).then_some(chunk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::read_table;
+
+    #[test]
+    fn chunks_hold_the_rows_of_the_whole_table_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::from(" a ; b \n");
+        for i in 0..10 {
+            text += &format!("{i} ; x{i}\n");
+            if i == 4 {
+                text += "\n";
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_str().unwrap();
+        let whole = read_table(path, &CsvOptions::default()).unwrap();
+        let mut chunks = TableChunks::open(path, &CsvOptions::default(), 3).unwrap();
+        assert_eq!(chunks.headers(), ["a", "b"]);
+        let mut sizes = Vec::new();
+        let mut row = 0;
+        while let Some(chunk) = chunks.next_chunk().unwrap() {
+            sizes.push(chunk.n_rows());
+            for r in 0..chunk.n_rows() {
+                assert_eq!(chunk.lines[r], whole.lines[row]);
+                for c in 0..2 {
+                    assert_eq!(chunk.columns[c].get(r), whole.columns[c].get(row));
+                }
+                row += 1;
+            }
+        }
+        assert_eq!(sizes, [3, 3, 3, 1]);
+        assert_eq!(row, whole.n_rows());
+        assert_eq!(whole.lines[9], 12);
+        assert!(chunks.next_chunk().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_bad_row_is_reported_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "a,b\n1,2\n3,4\n5\n").unwrap();
+        let mut chunks =
+            TableChunks::open(path.to_str().unwrap(), &CsvOptions::default(), 2).unwrap();
+        assert_eq!(chunks.next_chunk().unwrap().unwrap().n_rows(), 2);
+        let error = chunks.next_chunk().unwrap_err().to_string();
+        assert!(
+            error.ends_with("line 4: 2 fields expected (as in the header), 1 found"),
+            "{error}"
+        );
+    }
+}
