@@ -47,12 +47,18 @@ pub struct DataArgs {
     /// (an empty cell is always missing).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub na_values: Option<Vec<String>>,
+
+    /// Skip rows whose number of fields differs from the header's, with a warning naming
+    /// each line (without it such a row is an error).
+    #[arg(long)]
+    pub skip_bad_rows: bool,
 }
 
 impl DataArgs {
     pub fn csv_options(&self) -> CsvOptions {
         CsvOptions {
             delimiter: self.delimiter,
+            skip_bad_rows: self.skip_bad_rows,
         }
     }
 
@@ -64,13 +70,46 @@ impl DataArgs {
     }
 
     /// Read the file, refusing one without data rows.
-    pub fn read(&self) -> Result<RawTable, Error> {
-        read_nonempty(&self.data, &self.csv_options())
+    pub fn read(&self, ui: &Ui) -> Result<RawTable, Error> {
+        read_nonempty(&self.data, &self.csv_options(), ui)
+    }
+
+    /// Read the file, which may have no data rows.
+    pub fn read_any(&self, ui: &Ui) -> Result<RawTable, Error> {
+        read_and_warn(&self.data, &self.csv_options(), ui)
     }
 }
 
-pub fn read_nonempty(path: &str, options: &CsvOptions) -> Result<RawTable, Error> {
+/// Most skipped rows named one warning each; the rest are summed up in one line.
+const SKIPPED_SHOWN: usize = 20;
+
+/// Read a file, warning about the rows `--skip-bad-rows` left out.
+pub fn read_and_warn(path: &str, options: &CsvOptions, ui: &Ui) -> Result<RawTable, Error> {
     let table = read_table(path, options)?;
+    let n_fields = table.headers.len();
+    for skipped in table.skipped.iter().take(SKIPPED_SHOWN) {
+        ui.warn(&format!(
+            "{}: line {}: {n_fields} fields expected (as in the header), {} found; row skipped (--skip-bad-rows)",
+            table.source, skipped.line, skipped.fields
+        ));
+    }
+    if table.skipped.len() > SKIPPED_SHOWN {
+        let rest: Vec<u64> = table.skipped[SKIPPED_SHOWN..]
+            .iter()
+            .map(|s| s.line)
+            .collect();
+        ui.warn(&format!(
+            "{}: {} more rows with a wrong number of fields skipped (--skip-bad-rows): lines {}",
+            table.source,
+            rest.len(),
+            line_list(&rest)
+        ));
+    }
+    Ok(table)
+}
+
+pub fn read_nonempty(path: &str, options: &CsvOptions, ui: &Ui) -> Result<RawTable, Error> {
+    let table = read_and_warn(path, options, ui)?;
     if table.n_rows() == 0 {
         return Err(Error::data(
             csvnn::Location::file(&table.source),

@@ -29,7 +29,7 @@ pub struct EvaluateArgs {
 
 pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
-    let table = args.data.read()?;
+    let table = args.data.read(ui)?;
     let pipeline = &model.pipeline;
     let target = table.column_index(&pipeline.target).ok_or_else(|| {
         Error::data(

@@ -87,7 +87,7 @@ pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
         )
         .into());
     }
-    let table = csvnn::data::read_table(&args.data.data, &args.data.csv_options())?;
+    let table = args.data.read_any(ui)?;
     let keep = args
         .keep
         .iter()

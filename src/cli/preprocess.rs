@@ -92,7 +92,7 @@ pub fn load_preprocessor(path: &std::path::Path) -> Result<Pipeline, Error> {
 }
 
 pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
-    let table = args.data.read()?;
+    let table = args.data.read(ui)?;
     let na = args.data.na_values();
     let target = target_index(&table, &args.target)?;
     let (rows, missing) = rows_with_target(&table, target, &na);

@@ -183,7 +183,7 @@ fn dataset(x: ndarray::Array2<f32>, targets: EncodedTargets) -> Dataset {
 }
 
 pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
-    let table = args.data.read()?;
+    let table = args.data.read(ui)?;
     let na = args.data.na_values();
     let preprocessor = match &args.preprocessor {
         Some(path) => Some(load_preprocessor(path)?),
@@ -251,7 +251,7 @@ pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
 
     // Training and validation rows: a separate file, a random split, or none.
     let validation_table = match &args.validation {
-        Some(path) => Some(read_nonempty(path, &args.data.csv_options())?),
+        Some(path) => Some(read_nonempty(path, &args.data.csv_options(), ui)?),
         None => None,
     };
     let (train_rows, split_rows) = if validation_table.is_none() && args.validation_split > 0.0 {

@@ -5,7 +5,7 @@ mod split;
 mod table;
 mod value;
 
-pub use reader::{open_input, read_table, CsvOptions};
+pub use reader::{delimiter_hint, open_input, read_table, read_table_from, CsvOptions};
 pub use split::shuffled_split;
-pub use table::{RawTable, StrColumn};
+pub use table::{RawTable, SkippedRow, StrColumn};
 pub use value::{parse_cell, Cell, NaValues};
