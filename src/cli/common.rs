@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::Args;
 
 use csvnn::data::{read_table, CsvOptions, NaValues, RawTable};
-use csvnn::preprocess::{Pipeline, UnknownCategories};
+use csvnn::preprocess::{NonFiniteValues, Pipeline, UnknownCategories};
 use csvnn::Error;
 
 /// Diagnostics on stderr: `csvnn: ...` info lines (not with --quiet) and warnings.
@@ -141,6 +141,16 @@ pub fn warn_unknown_categories(ui: &Ui, source: &str, unknown: &[UnknownCategori
     }
 }
 
+/// Warn about numeric cells that were infinite or out of range (encoded as missing).
+pub fn warn_non_finite(ui: &Ui, source: &str, non_finite: &[NonFiniteValues]) {
+    for n in non_finite {
+        ui.warn(&format!(
+            "{source}: column '{}': {} infinite or out-of-range value(s) (first '{}' on line {}) treated as missing",
+            n.column, n.count, n.first_value, n.first_line
+        ));
+    }
+}
+
 /// The lines listed in a message, shortened after a few.
 pub fn line_list(lines: &[u64]) -> String {
     const SHOWN: usize = 10;
@@ -168,6 +178,14 @@ pub fn parse_positive_usize(value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err("expected a whole number of at least 1".to_string()),
+    }
+}
+
+/// `--max-categories`: at least 2 (one kept category and the "other" input).
+pub fn parse_max_categories(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 2 => Ok(n),
+        _ => Err("expected a whole number of at least 2".to_string()),
     }
 }
 

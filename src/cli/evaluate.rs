@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::common::{
-    line_list, warn_unknown_categories, warn_unused_columns, write_stdout, DataArgs, Ui,
+    line_list, warn_non_finite, warn_unknown_categories, warn_unused_columns, write_stdout,
+    DataArgs, Ui,
 };
 use super::preprocess::Format;
 use csvnn::metrics::{classification_report, regression_report};
@@ -59,6 +60,7 @@ pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
     }
     let transformed = pipeline.transform(&table, Some(&rows))?;
     warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
+    warn_non_finite(ui, &table.source, &transformed.non_finite);
     let targets = pipeline.encode_targets(&table, &rows)?;
     let text = match (model.predict(transformed.x.view(), threads), targets) {
         (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {

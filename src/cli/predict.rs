@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::common::{warn_unknown_categories, warn_unused_columns, DataArgs, Ui};
+use super::common::{warn_non_finite, warn_unknown_categories, warn_unused_columns, DataArgs, Ui};
 use csvnn::atomic::write_atomically;
 use csvnn::data::RawTable;
 use csvnn::model::{Model, Predictions};
@@ -106,6 +106,7 @@ pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
     warn_unused_columns(ui, &model.pipeline, &table);
     let transformed = model.pipeline.transform(&table, None)?;
     warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
+    warn_non_finite(ui, &table.source, &transformed.non_finite);
     let predictions = model.predict(transformed.x.view(), threads);
     let labels = model.pipeline.target_encoder.labels();
     match args.output.as_deref() {

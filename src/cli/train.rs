@@ -73,6 +73,11 @@ pub struct TrainArgs {
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub categorical: Vec<String>,
 
+    /// Most one-hot inputs per categorical column; the rarest values beyond it share one
+    /// "other" input.
+    #[arg(long, value_name = "N", default_value_t = csvnn::preprocess::DEFAULT_MAX_CATEGORIES, value_parser = super::common::parse_max_categories)]
+    pub max_categories: usize,
+
     /// The task; auto: classification for a non-numeric target or one of at most 20
     /// distinct integers, else regression.
     #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
@@ -154,18 +159,16 @@ pub fn choose_task(
     rows: &[usize],
 ) -> Result<(Task, String), Error> {
     let column = &table.columns[target];
+    if rows.is_empty() {
+        return Err(Error::data(
+            Location::file(&table.source).column(&table.headers[target]),
+            "the target has no values; expected at least one row with a target",
+        ));
+    }
     match arg {
         TaskArg::Classification => Ok((Task::Classification, "given by --task".to_string())),
         TaskArg::Regression => Ok((Task::Regression, "given by --task".to_string())),
-        TaskArg::Auto => {
-            if rows.is_empty() {
-                return Err(Error::data(
-                    Location::file(&table.source).column(&table.headers[target]),
-                    "the target has no values; expected at least one row with a target",
-                ));
-            }
-            Ok(infer_task(rows.iter().map(|&r| column.get(r))))
-        }
+        TaskArg::Auto => Ok(infer_task(rows.iter().map(|&r| column.get(r)))),
     }
 }
 
@@ -284,6 +287,7 @@ pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
                 drop: args.drop.clone(),
                 categorical: args.categorical.clone(),
                 na_values: na.clone(),
+                max_categories: args.max_categories,
             };
             let (pipeline, warnings) = Pipeline::fit(&table, &train_rows, task, &options)?;
             for w in &warnings {
@@ -315,11 +319,13 @@ pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
             let (vrows, _) = rows_with_target(vt, vtarget, &pipeline.na_values);
             let transformed = pipeline.transform(vt, Some(&vrows))?;
             warn_unknown_categories(ui, &vt.source, &transformed.unknown_categories);
+            super::common::warn_non_finite(ui, &vt.source, &transformed.non_finite);
             Some(dataset(transformed.x, pipeline.encode_targets(vt, &vrows)?))
         }
         None if !split_rows.is_empty() => {
             let transformed = pipeline.transform(&table, Some(&split_rows))?;
             warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
+            super::common::warn_non_finite(ui, &table.source, &transformed.non_finite);
             Some(dataset(
                 transformed.x,
                 pipeline.encode_targets(&table, &split_rows)?,

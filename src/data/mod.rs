@@ -8,4 +8,4 @@ mod value;
 pub use reader::{delimiter_hint, open_input, read_table, read_table_from, CsvOptions};
 pub use split::shuffled_split;
 pub use table::{RawTable, SkippedRow, StrColumn};
-pub use value::{parse_cell, Cell, NaValues};
+pub use value::{looks_like_localized_number, parse_cell, Cell, NaValues};
