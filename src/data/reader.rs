@@ -121,32 +121,55 @@ fn text_of(bytes: &[u8], location: impl FnOnce() -> Location) -> Result<&str> {
 }
 
 /// Line endings made uniform: CRLF and a lone CR become LF, so that line numbers count
-/// the lines of Windows and old Mac files alike.
+/// the lines of Windows and old Mac files alike. An empty line outside quotes becomes a
+/// line holding one space, which the reader skips as blank: the csv crate would skip it
+/// itself but then report the next record at the empty line's number.
 struct LineEndings<R> {
     inner: R,
     after_cr: bool,
+    at_line_start: bool,
+    in_quotes: bool,
+}
+
+impl<R> LineEndings<R> {
+    fn new(inner: R) -> Self {
+        LineEndings {
+            inner,
+            after_cr: false,
+            at_line_start: true,
+            in_quotes: false,
+        }
+    }
 }
 
 impl<R: BufRead> Read for LineEndings<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let available = self.inner.fill_buf()?;
-            if available.is_empty() || buf.is_empty() {
+            if available.is_empty() || buf.len() < 2 {
                 return Ok(0);
             }
             let (mut used, mut written) = (0, 0);
-            while used < available.len() && written < buf.len() {
+            while used < available.len() && written + 2 <= buf.len() {
                 let b = available[used];
                 used += 1;
+                let after_cr = std::mem::replace(&mut self.after_cr, b == b'\r');
                 match b {
-                    b'\n' if self.after_cr => self.after_cr = false,
-                    b'\r' => {
-                        self.after_cr = true;
+                    b'\n' if after_cr => {}
+                    b'\n' | b'\r' => {
+                        if self.at_line_start && !self.in_quotes {
+                            buf[written] = b' ';
+                            written += 1;
+                        }
                         buf[written] = b'\n';
                         written += 1;
+                        self.at_line_start = true;
                     }
                     _ => {
-                        self.after_cr = false;
+                        if b == b'"' {
+                            self.in_quotes = !self.in_quotes;
+                        }
+                        self.at_line_start = false;
                         buf[written] = b;
                         written += 1;
                     }
@@ -190,13 +213,7 @@ pub fn read_table(path: &str, options: &CsvOptions) -> Result<RawTable> {
 /// Read CSV from `input` (already decompressed); `name` names it in messages.
 pub fn read_table_from(input: impl BufRead, name: &str, options: &CsvOptions) -> Result<RawTable> {
     let name = name.to_string();
-    let mut input = BufReader::with_capacity(
-        1 << 16,
-        LineEndings {
-            inner: input,
-            after_cr: false,
-        },
-    );
+    let mut input = BufReader::with_capacity(1 << 16, LineEndings::new(input));
     let head = input.fill_buf().map_err(|e| Error::io(&name, e))?;
     if head.contains(&0) {
         return Err(Error::data(
@@ -353,6 +370,10 @@ mod tests {
                 "t.csv: line 5: 2 fields expected (as in the header), 1 found (use --skip-bad-rows to skip such rows)"
             );
         }
+        let err = read(b"a,b\n\n\n1\n").unwrap_err().to_string();
+        assert!(err.starts_with("t.csv: line 4: "), "{err}");
+        let t = read(b"a,b\n\"x\n\ny\",2\n\n").unwrap();
+        assert_eq!(t.columns[0].get(0), "x\n\ny");
         let t = read(b"a,b\r1,2\r3,4").unwrap();
         assert_eq!(t.lines, [2, 3]);
         assert_eq!(t.columns[1].get(1), "4");

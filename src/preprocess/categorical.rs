@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(col.slot(Some("never")), Slot::Other(2));
         assert_eq!(col.slot(None), Slot::Known(0));
         let col = CategoricalColumn::fit("c", values.into_iter(), 5);
-        assert_eq!((col.width(), col.other), (5, None));
+        assert_eq!((col.width(), &col.other), (5, &None));
         assert_eq!(col.slot(Some("never")), Slot::Unknown);
     }
 }
