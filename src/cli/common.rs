@@ -6,6 +6,7 @@ use std::io::Write;
 use clap::Args;
 
 use csvnn::data::{read_table, CsvOptions, NaValues, RawTable};
+use csvnn::error::one_line;
 use csvnn::preprocess::{NonFiniteValues, Pipeline, UnknownCategories};
 use csvnn::Error;
 
@@ -22,12 +23,12 @@ impl Ui {
 
     pub fn info(&self, message: &str) {
         if !self.quiet {
-            let _ = writeln!(std::io::stderr(), "csvnn: {message}");
+            let _ = writeln!(std::io::stderr(), "csvnn: {}", one_line(message));
         }
     }
 
     pub fn warn(&self, message: &str) {
-        let _ = writeln!(std::io::stderr(), "csvnn: warning: {message}");
+        let _ = writeln!(std::io::stderr(), "csvnn: warning: {}", one_line(message));
     }
 }
 

@@ -286,6 +286,14 @@ pub fn read_table_from(input: impl BufRead, name: &str, options: &CsvOptions) ->
                 ),
             ));
         }
+        if text.contains(['\n', '\r']) {
+            return Err(Error::data(
+                Location::file(&name).line(header_line_no),
+                format!(
+                    "the header name '{text}' holds a line break (is a quote left open?); expected the column names on one line"
+                ),
+            ));
+        }
         if !seen.insert(text) {
             return Err(Error::data(
                 Location::file(&name).line(header_line_no),

@@ -344,7 +344,7 @@ impl Pipeline {
                 Error::data(
                     Location::file(&table.source),
                     format!(
-                        "the feature column '{}' is missing; the model needs it (the columns are: {})",
+                        "the feature column '{}' is missing; the model needs it; the columns are: {}",
                         feature.name(),
                         table.header_list()
                     ),
