@@ -553,6 +553,18 @@ fn text_in_a_regression_target_is_an_error() {
 }
 
 #[test]
+fn decimal_commas_in_the_target_are_an_error() {
+    let s = Setup::new();
+    let message = "target_decimal_comma.csv: line 2: column 'price': '10,0' looks like a number with a decimal comma or thousands separators, which csvnn does not guess at; expected a plain number like 1234.5 in the target";
+    for task in ["auto", "classification", "regression"] {
+        assert_error(
+            train("target_decimal_comma.csv", "price", &s.path("m.json")).args(["--task", task]),
+            message,
+        );
+    }
+}
+
+#[test]
 fn too_few_rows_for_the_validation_split_is_an_error() {
     let s = Setup::new();
     assert_error(

@@ -276,7 +276,30 @@ impl Pipeline {
             }
         }
 
-        let target_values = rows.iter().map(|&row| table.columns[target].get(row));
+        // A target of numbers written with decimal commas would become class labels or
+        // fail as numbers: refuse it, naming the first such value.
+        let target_column = &table.columns[target];
+        let mut first_localized = None;
+        let mut numbers_only = true;
+        for &row in rows {
+            let cell = target_column.get(row);
+            if cell.parse::<f64>().is_err() {
+                if looks_like_localized_number(cell) {
+                    first_localized.get_or_insert(row);
+                } else {
+                    numbers_only = false;
+                    break;
+                }
+            }
+        }
+        if let (true, Some(row)) = (numbers_only, first_localized) {
+            return Err(Error::data(
+                table.location(row, target),
+                format!("'{}' {LOCALIZED_TARGET}", target_column.get(row)),
+            ));
+        }
+
+        let target_values = rows.iter().map(|&row| target_column.get(row));
         let target_encoder = match task {
             Task::Classification => TargetEncoder::fit_classes(target_values),
             Task::Regression => {
@@ -478,10 +501,16 @@ fn not_a_number_error(
     Error::data(table.location(row, column), message)
 }
 
+const LOCALIZED_TARGET: &str = "looks like a number with a decimal comma or thousands separators, which csvnn does not guess at; expected a plain number like 1234.5 in the target";
+
 fn parse_target_value(table: &RawTable, target: usize, row: usize) -> Result<f64> {
     let cell = table.columns[target].get(row);
     match cell.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
+        _ if looks_like_localized_number(cell) => Err(Error::data(
+            table.location(row, target),
+            format!("'{cell}' {LOCALIZED_TARGET}"),
+        )),
         _ => Err(Error::data(
             table.location(row, target),
             format!("'{cell}' is not a finite number; expected a number for a regression target"),
