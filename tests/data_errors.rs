@@ -565,6 +565,23 @@ fn decimal_commas_in_the_target_are_an_error() {
 }
 
 #[test]
+fn a_validation_file_without_target_values_is_an_error() {
+    let s = Setup::new();
+    let out = s.path("m.json");
+    csvnn()
+        .args(["--quiet", "train", "--data", "score_train.csv", "--target", "y"])
+        .args(["--validation", "target_all_missing.csv", "-o"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(
+            "csvnn: warning: target_all_missing.csv: 5 rows have no target value and are left out (lines 2, 3, 4, 5, 6)\n\
+             csvnn: error: target_all_missing.csv: column 'y': no row has a target value; expected at least one to validate on\n",
+        );
+    assert!(!out.exists());
+}
+
+#[test]
 fn too_few_rows_for_the_validation_split_is_an_error() {
     let s = Setup::new();
     assert_error(

@@ -316,7 +316,22 @@ pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
     let validation = match &validation_table {
         Some(vt) => {
             let vtarget = target_index(vt, &args.target)?;
-            let (vrows, _) = rows_with_target(vt, vtarget, &pipeline.na_values);
+            let (vrows, vmissing) = rows_with_target(vt, vtarget, &pipeline.na_values);
+            if !vmissing.is_empty() {
+                ui.warn(&format!(
+                    "{}: {} rows have no target value and are left out (lines {})",
+                    vt.source,
+                    vmissing.len(),
+                    line_list(&vmissing)
+                ));
+            }
+            if vrows.is_empty() {
+                return Err(Error::data(
+                    Location::file(&vt.source).column(&args.target),
+                    "no row has a target value; expected at least one to validate on",
+                )
+                .into());
+            }
             let transformed = pipeline.transform(vt, Some(&vrows))?;
             warn_unknown_categories(ui, &vt.source, &transformed.unknown_categories);
             super::common::warn_non_finite(ui, &vt.source, &transformed.non_finite);
