@@ -1,5 +1,8 @@
 //! Opening input (a path or `-` for stdin, gzip recognised by its magic bytes) and
-//! reading a CSV file by its header into a `RawTable`.
+//! reading a CSV file by its header into a `RawTable`: BOM stripped, CRLF and CR line
+//! endings read as LF, blank lines skipped (line numbers still count them), binary data,
+//! invalid UTF-8, bad header names and rows of the wrong width refused with file, line and
+//! column (or skipped with `skip_bad_rows`).
 
 use std::collections::HashSet;
 use std::fs::File;
