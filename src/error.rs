@@ -79,10 +79,13 @@ impl Error {
         }
     }
 
-    pub fn data(location: Location, message: impl Into<String>) -> Self {
+    /// A data error; control characters from the file (a line break inside a quoted
+    /// value, say) are escaped so that the message stays one line.
+    pub fn data(mut location: Location, message: impl Into<String>) -> Self {
+        location.column = location.column.map(|c| one_line(&c));
         Error::Data {
             location,
-            message: message.into(),
+            message: one_line(&message.into()),
         }
     }
 
@@ -94,6 +97,22 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         matches!(self, Error::Config(_))
     }
+}
+
+/// `text` with control characters escaped (`\n`, `\t`, `\u{1b}`), for one-line messages.
+pub fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -306,7 +306,7 @@ fn streaming_keeps_the_error_messages_of_predict() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr("csvnn: error: <stdin>: the feature column 'income' is missing; the model needs it (the columns are: default, student, balance)\n");
+        .stderr("csvnn: error: <stdin>: the feature column 'income' is missing; the model needs it; the columns are: default, student, balance\n");
     // A bad cell in a later chunk: the rows before it are out, the error names its line.
     let mut input = String::from("student,balance,income\n");
     for _ in 0..10 {

@@ -6,7 +6,8 @@ use std::io::Write;
 use clap::Args;
 
 use csvnn::data::{read_table, CsvOptions, NaValues, RawTable};
-use csvnn::preprocess::{Pipeline, UnknownCategories};
+use csvnn::error::one_line;
+use csvnn::preprocess::{NonFiniteValues, Pipeline, UnknownCategories};
 use csvnn::Error;
 
 /// Diagnostics on stderr: `csvnn: ...` info lines (not with --quiet) and warnings.
@@ -22,12 +23,12 @@ impl Ui {
 
     pub fn info(&self, message: &str) {
         if !self.quiet {
-            let _ = writeln!(std::io::stderr(), "csvnn: {message}");
+            let _ = writeln!(std::io::stderr(), "csvnn: {}", one_line(message));
         }
     }
 
     pub fn warn(&self, message: &str) {
-        let _ = writeln!(std::io::stderr(), "csvnn: warning: {message}");
+        let _ = writeln!(std::io::stderr(), "csvnn: warning: {}", one_line(message));
     }
 }
 
@@ -47,12 +48,18 @@ pub struct DataArgs {
     /// (an empty cell is always missing).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub na_values: Option<Vec<String>>,
+
+    /// Skip rows whose number of fields differs from the header's, with a warning naming
+    /// each line (without it such a row is an error).
+    #[arg(long)]
+    pub skip_bad_rows: bool,
 }
 
 impl DataArgs {
     pub fn csv_options(&self) -> CsvOptions {
         CsvOptions {
             delimiter: self.delimiter,
+            skip_bad_rows: self.skip_bad_rows,
         }
     }
 
@@ -64,13 +71,46 @@ impl DataArgs {
     }
 
     /// Read the file, refusing one without data rows.
-    pub fn read(&self) -> Result<RawTable, Error> {
-        read_nonempty(&self.data, &self.csv_options())
+    pub fn read(&self, ui: &Ui) -> Result<RawTable, Error> {
+        read_nonempty(&self.data, &self.csv_options(), ui)
     }
 }
 
-pub fn read_nonempty(path: &str, options: &CsvOptions) -> Result<RawTable, Error> {
+/// Most skipped rows named one warning each; the rest are summed up in one line.
+const SKIPPED_SHOWN: usize = 20;
+
+/// Read a file, warning about the rows `--skip-bad-rows` left out.
+pub fn read_and_warn(path: &str, options: &CsvOptions, ui: &Ui) -> Result<RawTable, Error> {
     let table = read_table(path, options)?;
+    warn_skipped_rows(ui, &table);
+    Ok(table)
+}
+
+/// Warn about the rows of `table` that `--skip-bad-rows` left out.
+pub fn warn_skipped_rows(ui: &Ui, table: &RawTable) {
+    let n_fields = table.headers.len();
+    for skipped in table.skipped.iter().take(SKIPPED_SHOWN) {
+        ui.warn(&format!(
+            "{}: line {}: {n_fields} fields expected (as in the header), {} found; row skipped (--skip-bad-rows)",
+            table.source, skipped.line, skipped.fields
+        ));
+    }
+    if table.skipped.len() > SKIPPED_SHOWN {
+        let rest: Vec<u64> = table.skipped[SKIPPED_SHOWN..]
+            .iter()
+            .map(|s| s.line)
+            .collect();
+        ui.warn(&format!(
+            "{}: {} more rows with a wrong number of fields skipped (--skip-bad-rows): lines {}",
+            table.source,
+            rest.len(),
+            line_list(&rest)
+        ));
+    }
+}
+
+pub fn read_nonempty(path: &str, options: &CsvOptions, ui: &Ui) -> Result<RawTable, Error> {
+    let table = read_and_warn(path, options, ui)?;
     if table.n_rows() == 0 {
         return Err(Error::data(
             csvnn::Location::file(&table.source),
@@ -102,6 +142,16 @@ pub fn warn_unknown_categories(ui: &Ui, source: &str, unknown: &[UnknownCategori
     }
 }
 
+/// Warn about numeric cells that were infinite or out of range (encoded as missing).
+pub fn warn_non_finite(ui: &Ui, source: &str, non_finite: &[NonFiniteValues]) {
+    for n in non_finite {
+        ui.warn(&format!(
+            "{source}: column '{}': {} infinite or out-of-range value(s) (first '{}' on line {}) treated as missing",
+            n.column, n.count, n.first_value, n.first_line
+        ));
+    }
+}
+
 /// The lines listed in a message, shortened after a few.
 pub fn line_list(lines: &[u64]) -> String {
     const SHOWN: usize = 10;
@@ -129,6 +179,14 @@ pub fn parse_positive_usize(value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err("expected a whole number of at least 1".to_string()),
+    }
+}
+
+/// `--max-categories`: at least 2 (one kept category and the "other" input).
+pub fn parse_max_categories(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 2 => Ok(n),
+        _ => Err("expected a whole number of at least 2".to_string()),
     }
 }
 

@@ -246,6 +246,7 @@ mod tests {
             headers: vec!["y".into()],
             columns: vec![column],
             lines: (2..102).collect(),
+            skipped: Vec::new(),
         };
         let source = Source {
             table,

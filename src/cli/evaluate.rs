@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::common::{
-    line_list, warn_unknown_categories, warn_unused_columns, write_stdout, DataArgs, Ui,
+    line_list, warn_non_finite, warn_unknown_categories, warn_unused_columns, write_stdout,
+    DataArgs, Ui,
 };
 use super::gate::{self, Direction, GateMissed, Threshold};
 use super::preprocess::Format;
@@ -74,7 +75,7 @@ pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
         .chain(args.fail_over.iter().map(|t| (Direction::Over, t)))
         .collect();
     gate::check_keys(model.task, &gates)?;
-    let table = args.data.read()?;
+    let table = args.data.read(ui)?;
     let scored = score(&model, &table, ui, threads)?;
     let text = match (&scored, args.format) {
         (Scored::Classification { report, .. }, Format::Table) => report.to_table(),
@@ -132,6 +133,7 @@ pub fn score(model: &Model, table: &RawTable, ui: &Ui, threads: usize) -> anyhow
     }
     let transformed = pipeline.transform(table, Some(&rows))?;
     warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
+    warn_non_finite(ui, &table.source, &transformed.non_finite);
     let targets = pipeline.encode_targets(table, &rows)?;
     let scored = match (model.predict(transformed.x.view(), threads), targets) {
         (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {

@@ -2,7 +2,7 @@
 //! choose the task (`Source`), split and preprocess a pool of rows (`Prepared`), then run
 //! the training loop and assemble the `Model`.
 
-use super::common::{line_list, read_nonempty, warn_unknown_categories, Ui};
+use super::common::{line_list, read_nonempty, warn_non_finite, warn_unknown_categories, Ui};
 use super::preprocess::load_preprocessor;
 use super::train::{
     choose_task, ActivationArg, ClassWeightArg, LossArg, OptimizerArg, ScheduleArg, TaskArg,
@@ -51,7 +51,7 @@ fn warn_missing_targets(ui: &Ui, table: &RawTable, missing: &[u64]) {
 
 /// Read the training file and choose the task (saying why).
 pub fn load_source(settings: &TrainSettings, ui: &Ui) -> Result<Source, Error> {
-    let table = settings.data.read()?;
+    let table = settings.data.read(ui)?;
     let preprocessor = settings
         .preprocessor
         .as_deref()
@@ -184,7 +184,7 @@ pub fn prepare(
     let validation_table = settings
         .validation
         .as_deref()
-        .map(|p| read_nonempty(p, &settings.data.csv_options()))
+        .map(|p| read_nonempty(p, &settings.data.csv_options(), ui))
         .transpose()?;
     let (train_rows, split_rows) = split_validation(settings, source, pool)?;
     let pipeline = match &source.preprocessor {
@@ -195,6 +195,7 @@ pub fn prepare(
                 drop: settings.drop.clone(),
                 categorical: settings.categorical.clone(),
                 na_values: settings.data.na_values(),
+                max_categories: settings.max_categories,
             };
             let (pipeline, warnings) = Pipeline::fit(table, &train_rows, source.task, &options)?;
             for w in &warnings {
@@ -223,13 +224,21 @@ pub fn prepare(
             let vtarget = target_index(vt, &settings.target)?;
             let (vrows, vmissing) = rows_with_target(vt, vtarget, &pipeline.na_values);
             warn_missing_targets(ui, vt, &vmissing);
+            if vrows.is_empty() {
+                return Err(Error::data(
+                    Location::file(&vt.source).column(&settings.target),
+                    "no row has a target value; expected at least one to validate on",
+                ));
+            }
             let transformed = pipeline.transform(vt, Some(&vrows))?;
             warn_unknown_categories(ui, &vt.source, &transformed.unknown_categories);
+            warn_non_finite(ui, &vt.source, &transformed.non_finite);
             Some(dataset(transformed.x, pipeline.encode_targets(vt, &vrows)?))
         }
         None if !split_rows.is_empty() => {
             let transformed = pipeline.transform(table, Some(&split_rows))?;
             warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
+            warn_non_finite(ui, &table.source, &transformed.non_finite);
             Some(dataset(
                 transformed.x,
                 pipeline.encode_targets(table, &split_rows)?,

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    parse_positive_usize, warn_unknown_categories, warn_unused_columns, DataArgs, Ui,
+    parse_positive_usize, warn_non_finite, warn_skipped_rows, warn_unknown_categories,
+    warn_unused_columns, DataArgs, Ui,
 };
 use csvnn::atomic::write_atomically;
 use csvnn::data::{RawTable, TableChunks};
 use csvnn::model::{Model, Predictions};
-use csvnn::preprocess::UnknownCategories;
+use csvnn::preprocess::{NonFiniteValues, UnknownCategories};
 use csvnn::{Error, Location};
 
 #[derive(Debug, Args)]
@@ -196,12 +197,36 @@ fn json_number(value: f64) -> String {
     serde_json::Value::from(value).to_string()
 }
 
-/// Add one chunk's unseen categories to the running totals (first occurrence kept).
-fn merge_unknown(total: &mut Vec<UnknownCategories>, chunk: Vec<UnknownCategories>) {
-    for u in chunk {
-        match total.iter_mut().find(|t| t.column == u.column) {
-            Some(t) => t.count += u.count,
-            None => total.push(u),
+/// A per-column tally that chunks add up (unseen categories, non-finite numbers).
+trait ColumnTally {
+    fn column(&self) -> &str;
+    fn count_mut(&mut self) -> &mut usize;
+}
+
+impl ColumnTally for UnknownCategories {
+    fn column(&self) -> &str {
+        &self.column
+    }
+    fn count_mut(&mut self) -> &mut usize {
+        &mut self.count
+    }
+}
+
+impl ColumnTally for NonFiniteValues {
+    fn column(&self) -> &str {
+        &self.column
+    }
+    fn count_mut(&mut self) -> &mut usize {
+        &mut self.count
+    }
+}
+
+/// Add one chunk's tallies to the running totals (the first occurrence is kept).
+fn merge_counts<T: ColumnTally>(total: &mut Vec<T>, chunk: Vec<T>) {
+    for mut item in chunk {
+        match total.iter_mut().find(|t| t.column() == item.column()) {
+            Some(t) => *t.count_mut() += *item.count_mut(),
+            None => total.push(item),
         }
     }
 }
@@ -231,12 +256,15 @@ fn predict_chunks(
         args.proba,
     );
     let mut unknown = Vec::new();
+    let mut non_finite = Vec::new();
     let mut n_rows = 0;
     let mut next = Some(chunks.next_chunk()?.unwrap_or_else(|| chunks.empty_table()));
     let mut first = true;
     while let Some(table) = next {
+        warn_skipped_rows(ui, &table);
         let transformed = model.pipeline.transform(&table, None)?;
-        merge_unknown(&mut unknown, transformed.unknown_categories);
+        merge_counts(&mut unknown, transformed.unknown_categories);
+        merge_counts(&mut non_finite, transformed.non_finite);
         let predictions = model.predict(transformed.x.view(), threads);
         if first {
             writer.write_header()?;
@@ -247,6 +275,7 @@ fn predict_chunks(
         next = chunks.next_chunk()?;
     }
     warn_unknown_categories(ui, chunks.source(), &unknown);
+    warn_non_finite(ui, chunks.source(), &non_finite);
     Ok(n_rows)
 }
 

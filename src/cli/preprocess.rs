@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
-use super::common::{line_list, write_stdout, DataArgs, Ui};
+use super::common::{line_list, parse_max_categories, write_stdout, DataArgs, Ui};
 use super::train::{choose_task, TaskArg};
 use csvnn::atomic::write_atomically;
-use csvnn::preprocess::{profile_table, rows_with_target, target_index, FitOptions, Pipeline};
+use csvnn::preprocess::{
+    profile_table, rows_with_target, target_index, FitOptions, Pipeline, DEFAULT_MAX_CATEGORIES,
+};
 use csvnn::Error;
 
 #[derive(Debug, Args)]
@@ -27,6 +29,11 @@ pub struct PreprocessArgs {
     /// Columns to treat as categorical even when their values are numbers.
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub categorical: Vec<String>,
+
+    /// Most one-hot inputs per categorical column; the rarest values beyond it share one
+    /// "other" input.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CATEGORIES, value_parser = parse_max_categories)]
+    pub max_categories: usize,
 
     /// The task; auto decides from the target's values.
     #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
@@ -92,7 +99,7 @@ pub fn load_preprocessor(path: &std::path::Path) -> Result<Pipeline, Error> {
 }
 
 pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
-    let table = args.data.read()?;
+    let table = args.data.read(ui)?;
     let na = args.data.na_values();
     let target = target_index(&table, &args.target)?;
     let (rows, missing) = rows_with_target(&table, target, &na);
@@ -111,6 +118,7 @@ pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
         drop: args.drop.clone(),
         categorical: args.categorical.clone(),
         na_values: na,
+        max_categories: args.max_categories,
     };
     let (pipeline, warnings) = Pipeline::fit(&table, &rows, task, &options)?;
     for w in &warnings {

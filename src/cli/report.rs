@@ -782,7 +782,9 @@ pub fn run(args: ReportArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
                 path,
                 &CsvOptions {
                     delimiter: args.delimiter,
+                    skip_bad_rows: false,
                 },
+                ui,
             )?;
             Some((table.source.clone(), score(&model, &table, ui, threads)?))
         }

@@ -93,6 +93,11 @@ pub struct TrainSettings {
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub categorical: Vec<String>,
 
+    /// Most one-hot inputs per categorical column; the rarest values beyond it share one
+    /// "other" input.
+    #[arg(long, value_name = "N", default_value_t = csvnn::preprocess::DEFAULT_MAX_CATEGORIES, value_parser = super::common::parse_max_categories)]
+    pub max_categories: usize,
+
     /// The task; auto: classification for a non-numeric target or one of at most 20
     /// distinct integers, else regression.
     #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
@@ -264,18 +269,16 @@ pub fn choose_task(
     rows: &[usize],
 ) -> Result<(Task, String), Error> {
     let column = &table.columns[target];
+    if rows.is_empty() {
+        return Err(Error::data(
+            Location::file(&table.source).column(&table.headers[target]),
+            "the target has no values; expected at least one row with a target",
+        ));
+    }
     match arg {
         TaskArg::Classification => Ok((Task::Classification, "given by --task".to_string())),
         TaskArg::Regression => Ok((Task::Regression, "given by --task".to_string())),
-        TaskArg::Auto => {
-            if rows.is_empty() {
-                return Err(Error::data(
-                    Location::file(&table.source).column(&table.headers[target]),
-                    "the target has no values; expected at least one row with a target",
-                ));
-            }
-            Ok(infer_task(rows.iter().map(|&r| column.get(r))))
-        }
+        TaskArg::Auto => Ok(infer_task(rows.iter().map(|&r| column.get(r)))),
     }
 }
 

@@ -6,8 +6,8 @@ mod stream;
 mod table;
 mod value;
 
-pub use reader::{open_input, read_table, CsvOptions};
+pub use reader::{delimiter_hint, open_input, read_table, read_table_from, CsvOptions};
 pub use split::{shuffled_split, stratified_split};
 pub use stream::TableChunks;
-pub use table::{RawTable, StrColumn};
-pub use value::{parse_cell, Cell, NaValues};
+pub use table::{RawTable, SkippedRow, StrColumn};
+pub use value::{looks_like_localized_number, parse_cell, Cell, NaValues};

@@ -1,12 +1,16 @@
 //! Opening input (a path or `-` for stdin, gzip recognised by its magic bytes) and
-//! reading a CSV file by its header into a `RawTable`.
+//! reading a CSV file by its header into a `RawTable`: BOM stripped, CRLF and CR line
+//! endings read as LF, blank lines skipped (line numbers still count them), binary data,
+//! invalid UTF-8, bad header names and rows of the wrong width refused with file, line and
+//! column (or skipped with `skip_bad_rows`).
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 use flate2::bufread::MultiGzDecoder;
 
-use super::table::{RawTable, StrColumn};
+use super::table::{RawTable, SkippedRow, StrColumn};
 use crate::error::{Error, Location, Result};
 
 /// How to read a CSV file.
@@ -14,6 +18,9 @@ use crate::error::{Error, Location, Result};
 pub struct CsvOptions {
     /// The field delimiter; `None` detects it from the header line among `,` `;` and tab.
     pub delimiter: Option<u8>,
+    /// Skip rows whose number of fields differs from the header's (they are listed in
+    /// `RawTable::skipped` for a warning) instead of refusing the file.
+    pub skip_bad_rows: bool,
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -25,6 +32,20 @@ pub fn display_name(path: &str) -> String {
         "<stdin>".to_string()
     } else {
         path.to_string()
+    }
+}
+
+/// A gzip stream whose read errors say that the gzip data is bad.
+struct GzipInput<R>(MultiGzDecoder<R>);
+
+impl<R: BufRead> Read for GzipInput<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("invalid gzip data ({e}); expected a complete gzip file"),
+            )
+        })
     }
 }
 
@@ -47,7 +68,7 @@ pub fn open_input(path: &str) -> Result<Box<dyn BufRead>> {
     if head.starts_with(&GZIP_MAGIC) {
         Ok(Box::new(BufReader::with_capacity(
             1 << 16,
-            MultiGzDecoder::new(buffered),
+            GzipInput(MultiGzDecoder::new(buffered)),
         )))
     } else {
         Ok(Box::new(buffered))
@@ -77,61 +98,196 @@ fn detect_delimiter(header: &[u8]) -> u8 {
     }
 }
 
-fn utf8(bytes: &[u8], location: impl FnOnce() -> Location) -> Result<&str> {
-    std::str::from_utf8(bytes)
-        .map_err(|_| Error::data(location(), "invalid UTF-8; expected UTF-8 text"))
+/// A field as text: valid UTF-8 without NUL bytes (which only binary files contain).
+fn text_of(bytes: &[u8], location: impl FnOnce() -> Location) -> Result<&str> {
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(Error::data(
+            location(),
+            format!(
+                "binary data (a NUL byte at position {} of the value); expected CSV text",
+                at + 1
+            ),
+        ));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        Error::data(
+            location(),
+            format!(
+                "the value '{}' is not valid UTF-8 (byte 0x{:02X} at position {}); expected UTF-8 text (convert the file, e.g. with iconv)",
+                String::from_utf8_lossy(bytes),
+                bytes[at],
+                at + 1
+            ),
+        )
+    })
+}
+
+/// Line endings made uniform: CRLF and a lone CR become LF, so that line numbers count
+/// the lines of Windows and old Mac files alike. An empty line outside quotes becomes a
+/// line holding one space, which the reader skips as blank: the csv crate would skip it
+/// itself but then report the next record at the empty line's number.
+struct LineEndings<R> {
+    inner: R,
+    after_cr: bool,
+    at_line_start: bool,
+    in_quotes: bool,
+}
+
+impl<R> LineEndings<R> {
+    fn new(inner: R) -> Self {
+        LineEndings {
+            inner,
+            after_cr: false,
+            at_line_start: true,
+            in_quotes: false,
+        }
+    }
+}
+
+impl<R: BufRead> Read for LineEndings<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let available = self.inner.fill_buf()?;
+            if available.is_empty() || buf.len() < 2 {
+                return Ok(0);
+            }
+            let (mut used, mut written) = (0, 0);
+            while used < available.len() && written + 2 <= buf.len() {
+                let b = available[used];
+                used += 1;
+                let after_cr = std::mem::replace(&mut self.after_cr, b == b'\r');
+                match b {
+                    b'\n' if after_cr => {}
+                    b'\n' | b'\r' => {
+                        if self.at_line_start && !self.in_quotes {
+                            buf[written] = b' ';
+                            written += 1;
+                        }
+                        buf[written] = b'\n';
+                        written += 1;
+                        self.at_line_start = true;
+                    }
+                    _ => {
+                        if b == b'"' {
+                            self.in_quotes = !self.in_quotes;
+                        }
+                        self.at_line_start = false;
+                        buf[written] = b;
+                        written += 1;
+                    }
+                }
+            }
+            self.inner.consume(used);
+            if written > 0 {
+                return Ok(written);
+            }
+        }
+    }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| b.is_ascii_whitespace())
+}
+
+/// A hint for a file whose header is one name holding another delimiter character.
+pub fn delimiter_hint(headers: &[String]) -> String {
+    match headers {
+        [only] => match [',', ';', '\t', '|'].into_iter().find(|&c| only.contains(c)) {
+            Some(c) => format!(
+                " (the header is one column '{only}'; is the file delimited by {}? try --delimiter {})",
+                if c == '\t' { "tabs".to_string() } else { format!("'{c}'") },
+                if c == '\t' { "tab".to_string() } else { format!("'{c}'") },
+            ),
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
 }
 
 /// Read a whole CSV file by its header. Cells and header names are trimmed; blank lines
-/// are skipped; every row must have as many fields as the header.
+/// (also before the header) are skipped; every row must have as many fields as the header
+/// unless `options.skip_bad_rows`.
 pub fn read_table(path: &str, options: &CsvOptions) -> Result<RawTable> {
-    let mut rows = CsvRows::open(path, options)?;
+    let input = open_input(path)?;
+    read_table_from(input, &display_name(path), options)
+}
+
+/// Read CSV from `input` (already decompressed); `name` names it in messages.
+pub fn read_table_from<'a>(
+    input: impl BufRead + 'a,
+    name: &str,
+    options: &CsvOptions,
+) -> Result<RawTable> {
+    let mut rows = CsvRows::from_input(Box::new(input), name, options)?;
     rows.read_chunk(usize::MAX)
 }
 
-type CsvSource = csv::Reader<std::io::Chain<Cursor<Vec<u8>>, Box<dyn BufRead>>>;
+type CsvSource<'a> =
+    csv::Reader<std::io::Chain<Cursor<Vec<u8>>, BufReader<LineEndings<Box<dyn BufRead + 'a>>>>>;
 
 /// An open CSV input positioned after its header: what `read_table` and the chunked
 /// reader (`stream.rs`) share, so both type, trim and check rows the same way.
-pub(crate) struct CsvRows {
+pub(crate) struct CsvRows<'a> {
     /// The input as shown in messages (`<stdin>` for `-`).
     pub(crate) name: String,
     pub(crate) headers: Vec<String>,
-    reader: CsvSource,
+    reader: CsvSource<'a>,
     record: csv::ByteRecord,
+    /// Blank lines before the header, added to the csv crate's line numbers.
+    blank_lines: u64,
     delimiter_given: bool,
+    skip_bad_rows: bool,
 }
 
-fn csv_error(name: &str, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
-    if let csv::ErrorKind::Io(_) = e.kind() {
-        if let csv::ErrorKind::Io(io) = e.into_kind() {
-            return Error::io(name, io);
-        }
-        unreachable!()
-    }
-    let mut location = Location::file(name);
-    location.line = line;
-    Error::data(location, e.to_string())
-}
-
-impl CsvRows {
+impl<'a> CsvRows<'a> {
     /// Open the input and read its header line.
-    pub(crate) fn open(path: &str, options: &CsvOptions) -> Result<CsvRows> {
-        let name = display_name(path);
-        let mut input = open_input(path)?;
-        let mut header_line = Vec::new();
-        input
-            .read_until(b'\n', &mut header_line)
-            .map_err(|e| Error::io(&name, e))?;
-        if header_line.starts_with(UTF8_BOM) {
-            header_line.drain(..UTF8_BOM.len());
-        }
-        if header_line.iter().all(|b| b.is_ascii_whitespace()) {
+    pub(crate) fn open(path: &str, options: &CsvOptions) -> Result<CsvRows<'static>> {
+        let input = open_input(path)?;
+        CsvRows::from_input(input, &display_name(path), options)
+    }
+
+    fn from_input(
+        input: Box<dyn BufRead + 'a>,
+        name: &str,
+        options: &CsvOptions,
+    ) -> Result<CsvRows<'a>> {
+        let name = name.to_string();
+        let mut input = BufReader::with_capacity(1 << 16, LineEndings::new(input));
+        let head = input.fill_buf().map_err(|e| Error::io(&name, e))?;
+        if head.contains(&0) {
             return Err(Error::data(
                 Location::file(&name),
-                "the file is empty; expected a header line with the column names",
+                "the file holds binary data (NUL bytes); expected a CSV text file (plain or gzip)",
             ));
+        }
+        // The header is the first line that is not blank.
+        let mut header_line = Vec::new();
+        let mut blank_lines = 0u64;
+        let mut read_any = false;
+        loop {
+            header_line.clear();
+            let n = input
+                .read_until(b'\n', &mut header_line)
+                .map_err(|e| Error::io(&name, e))?;
+            if !read_any && header_line.starts_with(UTF8_BOM) {
+                header_line.drain(..UTF8_BOM.len());
+            }
+            if n == 0 {
+                return Err(Error::data(
+                    Location::file(&name),
+                    if read_any {
+                        "the file has only blank lines; expected a header line with the column names"
+                    } else {
+                        "the file is empty; expected a header line with the column names"
+                    },
+                ));
+            }
+            read_any = true;
+            if !is_blank(&header_line) {
+                break;
+            }
+            blank_lines += 1;
         }
         let delimiter = options
             .delimiter
@@ -145,23 +301,33 @@ impl CsvRows {
 
         let header_record = reader
             .byte_headers()
-            .map_err(|e| csv_error(&name, e))?
+            .map_err(|e| csv_error(&name, blank_lines, e))?
             .clone();
+        let header_line_no = 1 + blank_lines;
         let mut headers = Vec::with_capacity(header_record.len());
+        let mut seen = HashSet::with_capacity(header_record.len());
         for (i, field) in header_record.iter().enumerate() {
-            let text = utf8(field, || Location::file(&name).line(1))?.trim();
+            let text = text_of(field, || Location::file(&name).line(header_line_no))?.trim();
             if text.is_empty() {
                 return Err(Error::data(
-                    Location::file(&name).line(1),
+                    Location::file(&name).line(header_line_no),
                     format!(
                         "column {} has an empty name; expected a name for every column",
                         i + 1
                     ),
                 ));
             }
-            if headers.iter().any(|h| h == text) {
+            if text.contains(['\n', '\r']) {
                 return Err(Error::data(
-                    Location::file(&name).line(1),
+                    Location::file(&name).line(header_line_no),
+                    format!(
+                        "the header name '{text}' holds a line break (is a quote left open?); expected the column names on one line"
+                    ),
+                ));
+            }
+            if !seen.insert(text) {
+                return Err(Error::data(
+                    Location::file(&name).line(header_line_no),
                     format!("the column name '{text}' appears twice; expected unique names"),
                 ));
             }
@@ -172,7 +338,9 @@ impl CsvRows {
             headers,
             reader,
             record: csv::ByteRecord::new(),
+            blank_lines,
             delimiter_given: options.delimiter.is_some(),
+            skip_bad_rows: options.skip_bad_rows,
         })
     }
 
@@ -182,21 +350,37 @@ impl CsvRows {
         let name = &self.name;
         let headers = &self.headers;
         let record = &mut self.record;
+        let blank_lines = self.blank_lines;
         let mut columns = vec![StrColumn::default(); headers.len()];
         let mut lines = Vec::new();
+        let mut skipped = Vec::new();
         while lines.len() < max_rows
             && self
                 .reader
                 .read_byte_record(record)
-                .map_err(|e| csv_error(name, e))?
+                .map_err(|e| csv_error(name, blank_lines, e))?
         {
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let line = record.position().map(|p| p.line()).unwrap_or(0) + blank_lines;
+            if record.len() == 1 && is_blank(&record[0]) {
+                continue; // a line of spaces is a blank line
+            }
             if record.len() != headers.len() {
-                // One header column but more fields: the delimiter was probably not detected.
+                if self.skip_bad_rows {
+                    skipped.push(SkippedRow {
+                        line,
+                        fields: record.len(),
+                    });
+                    continue;
+                }
                 let hint = if !self.delimiter_given && headers.len() == 1 {
-                    " (is the file delimited by another character? try --delimiter)"
+                    " (is the file delimited by another character? try --delimiter)".to_string()
                 } else {
-                    ""
+                    let d = delimiter_hint(headers);
+                    if d.is_empty() {
+                        " (use --skip-bad-rows to skip such rows)".to_string()
+                    } else {
+                        d
+                    }
                 };
                 return Err(Error::data(
                     Location::file(name).line(line),
@@ -208,7 +392,7 @@ impl CsvRows {
                 ));
             }
             for (i, field) in record.iter().enumerate() {
-                let text = utf8(field, || {
+                let text = text_of(field, || {
                     Location::file(name).line(line).column(&headers[i])
                 })?;
                 columns[i].push(text.trim());
@@ -220,13 +404,52 @@ impl CsvRows {
             headers: headers.clone(),
             columns,
             lines,
+            skipped,
         })
+    }
+}
+
+fn csv_error(name: &str, blank_lines: u64, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line() + blank_lines);
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(name, io),
+        other => {
+            let mut location = Location::file(name);
+            location.line = line;
+            Error::data(location, format!("unreadable CSV ({other:?})"))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(text: &[u8]) -> Result<RawTable> {
+        read_table_from(Cursor::new(text.to_vec()), "t.csv", &CsvOptions::default())
+    }
+
+    #[test]
+    fn line_endings_are_uniform_and_lines_counted() {
+        for text in [
+            &b"a,b\r1,2\r\r3,4\r5\r"[..],
+            b"a,b\r\n1,2\r\n\r\n3,4\r\n5\r\n",
+            b"a,b\n1,2\n\n3,4\n5",
+        ] {
+            let err = read(text).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                "t.csv: line 5: 2 fields expected (as in the header), 1 found (use --skip-bad-rows to skip such rows)"
+            );
+        }
+        let err = read(b"a,b\n\n\n1\n").unwrap_err().to_string();
+        assert!(err.starts_with("t.csv: line 4: "), "{err}");
+        let t = read(b"a,b\n\"x\n\ny\",2\n\n").unwrap();
+        assert_eq!(t.columns[0].get(0), "x\n\ny");
+        let t = read(b"a,b\r1,2\r3,4").unwrap();
+        assert_eq!(t.lines, [2, 3]);
+        assert_eq!(t.columns[1].get(1), "4");
+    }
 
     #[test]
     fn delimiter_is_detected_from_the_header() {

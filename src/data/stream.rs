@@ -9,7 +9,7 @@ use crate::error::Result;
 
 /// A CSV input read a chunk of rows at a time; memory is bounded by the chunk size.
 pub struct TableChunks {
-    rows: CsvRows,
+    rows: CsvRows<'static>,
     chunk_rows: usize,
     done: bool,
 }
@@ -42,6 +42,7 @@ impl TableChunks {
             headers: self.rows.headers.clone(),
             columns: vec![Default::default(); self.rows.headers.len()],
             lines: Vec::new(),
+            skipped: Vec::new(),
         }
     }
 
@@ -107,7 +108,7 @@ mod tests {
         assert_eq!(chunks.next_chunk().unwrap().unwrap().n_rows(), 2);
         let error = chunks.next_chunk().unwrap_err().to_string();
         assert!(
-            error.ends_with("line 4: 2 fields expected (as in the header), 1 found"),
+            error.ends_with("line 4: 2 fields expected (as in the header), 1 found (use --skip-bad-rows to skip such rows)"),
             "{error}"
         );
     }

@@ -1,6 +1,8 @@
 //! `RawTable`: the cells of a CSV file by column, as trimmed strings, with the line
 //! each row came from (for error messages).
 
+use std::collections::HashMap;
+
 use crate::error::Location;
 
 /// One column's cells packed in a single string buffer: no allocation per cell.
@@ -43,6 +45,17 @@ pub struct RawTable {
     pub columns: Vec<StrColumn>,
     /// The 1-based line on which each row starts.
     pub lines: Vec<u64>,
+    /// Rows left out because their number of fields was wrong (`--skip-bad-rows`).
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// A row that `--skip-bad-rows` left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkippedRow {
+    /// The 1-based line on which the row starts.
+    pub line: u64,
+    /// How many fields it had.
+    pub fields: usize,
 }
 
 impl RawTable {
@@ -65,8 +78,18 @@ impl RawTable {
             .column(&self.headers[column])
     }
 
-    /// The header names joined for a message listing what exists.
+    /// The header names joined for a message listing what exists (and, for a header
+    /// that is one name holding a delimiter character, a hint to use `--delimiter`).
     pub fn header_list(&self) -> String {
-        self.headers.join(", ")
+        self.headers.join(", ") + &super::reader::delimiter_hint(&self.headers)
+    }
+
+    /// Column name -> index, for looking up many columns in linear time.
+    pub fn index_by_name(&self) -> HashMap<&str, usize> {
+        self.headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.as_str(), i))
+            .collect()
     }
 }

@@ -55,6 +55,47 @@ fn fast_float_like(cell: &str) -> Option<f64> {
     cell.parse::<f64>().ok()
 }
 
+/// True for a cell written as a number in a locale's style that csvnn does not read:
+/// a decimal comma ("3,75") or thousands separators ("3,750", "1.234.567", "1 234,5",
+/// "1'234"). Such a cell is never read as a number, because "3,750" could mean 3750 or
+/// 3.75.
+pub fn looks_like_localized_number(cell: &str) -> bool {
+    let body = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    let is_digit = |c: char| c.is_ascii_digit();
+    // A decimal comma alone: digits ',' digits.
+    if let Some((int, frac)) = body.split_once(',') {
+        let digits = |s: &str| !s.is_empty() && s.chars().all(is_digit);
+        if digits(int) && digits(frac) {
+            return true;
+        }
+    }
+    // Thousands groups: 1-3 digits, then groups of three after one separator character,
+    // then optionally a decimal part after a different mark.
+    let Some(sep) = body.chars().find(|c| !c.is_ascii_digit()) else {
+        return false;
+    };
+    if !matches!(sep, ',' | '.' | ' ' | '\'' | '\u{a0}' | '\u{202f}') {
+        return false;
+    }
+    let (grouped, decimals) = match body.rfind(|c: char| (c == '.' || c == ',') && c != sep) {
+        Some(at) => (&body[..at], Some(&body[at + 1..])),
+        None => (body, None),
+    };
+    if decimals.is_some_and(|d| d.is_empty() || !d.chars().all(is_digit)) {
+        return false;
+    }
+    let mut groups = grouped.split(sep);
+    let first = groups.next().unwrap_or("");
+    let mut n_groups = 0;
+    for group in groups {
+        if group.len() != 3 || !group.chars().all(is_digit) {
+            return false;
+        }
+        n_groups += 1;
+    }
+    n_groups > 0 && (1..=3).contains(&first.len()) && first.chars().all(is_digit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +113,37 @@ mod tests {
         assert_eq!(parse_cell("Infinity", &na), Cell::NonFinite);
         assert_eq!(parse_cell("3,750", &na), Cell::Text("3,750"));
         assert_eq!(parse_cell("abc", &na), Cell::Text("abc"));
+    }
+
+    #[test]
+    fn localized_numbers_are_recognised() {
+        for yes in [
+            "3,75",
+            "3,750",
+            "-0,5",
+            "1,234,567.25",
+            "1.234.567",
+            "1.234,5",
+            "1 234",
+            "12'345.5",
+            "1\u{a0}234,5",
+        ] {
+            assert!(looks_like_localized_number(yes), "{yes}");
+        }
+        for no in [
+            "3.75",
+            "abc",
+            "1.2.3",
+            "192.168.1.1",
+            "1,2,3",
+            ",5",
+            "5,",
+            "1,23,4",
+            "a,b",
+            "12:30",
+            "1,234,56",
+        ] {
+            assert!(!looks_like_localized_number(no), "{no}");
+        }
     }
 }

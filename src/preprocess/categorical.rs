@@ -1,5 +1,7 @@
 //! A categorical column: missing values imputed with the most frequent training value,
 //! then one-hot encoded over the training vocabulary; an unseen value encodes as zeros.
+//! Beyond `max_categories` the rarest values share one last "other" input, which unseen
+//! values then use too.
 
 use std::collections::HashMap;
 
@@ -14,16 +16,55 @@ pub struct CategoricalColumn {
     pub categories: Vec<String>,
     /// How often each category occurred in the training rows.
     pub counts: Vec<u64>,
+    /// The rarest categories folded into one last input (`--max-categories`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other: Option<OtherCategories>,
+}
+
+/// The categories that share the "other" input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherCategories {
+    /// How many distinct training values were folded.
+    pub n_categories: usize,
+    /// How many training rows held one of them.
+    pub count: u64,
+}
+
+/// Where a value goes in a column's one-hot inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// A category of the vocabulary (or the imputed value of a missing cell).
+    Known(usize),
+    /// A value not in the vocabulary, sent to the "other" input.
+    Other(usize),
+    /// A value not seen in training and no "other" input: all zeros.
+    Unknown,
 }
 
 impl CategoricalColumn {
-    /// `values`: the non-missing training values.
-    pub fn fit<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Self {
+    /// `values`: the non-missing training values. At most `max_categories` inputs: when
+    /// there are more distinct values, the `max_categories - 1` most frequent (ties to the
+    /// first in byte order) keep their own input and the rest share the last one.
+    pub fn fit<'a>(
+        name: &str,
+        values: impl Iterator<Item = &'a str>,
+        max_categories: usize,
+    ) -> Self {
         let mut counts: HashMap<&str, u64> = HashMap::new();
         for v in values {
             *counts.entry(v).or_default() += 1;
         }
         let mut entries: Vec<(&str, u64)> = counts.into_iter().collect();
+        let mut other = None;
+        if entries.len() > max_categories.max(2) {
+            let keep = max_categories.max(2) - 1;
+            entries.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            let folded = entries.split_off(keep);
+            other = Some(OtherCategories {
+                n_categories: folded.len(),
+                count: folded.iter().map(|&(_, c)| c).sum(),
+            });
+        }
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
         // Most frequent; ties go to the first in byte order (as scikit-learn's imputer).
         let impute = entries
@@ -39,11 +80,22 @@ impl CategoricalColumn {
             impute,
             categories: entries.iter().map(|(v, _)| v.to_string()).collect(),
             counts: entries.iter().map(|&(_, c)| c).collect(),
+            other,
         }
     }
 
+    /// Network inputs: one per category, and one for the "other" values.
     pub fn width(&self) -> usize {
-        self.categories.len()
+        self.categories.len() + usize::from(self.other.is_some())
+    }
+
+    /// Where a value (`None` for a missing cell, which is imputed) is encoded.
+    pub fn slot(&self, value: Option<&str>) -> Slot {
+        match (self.position(value), &self.other) {
+            (Some(p), _) => Slot::Known(p),
+            (None, Some(_)) => Slot::Other(self.categories.len()),
+            (None, None) => Slot::Unknown,
+        }
     }
 
     /// The one-hot position of a value (`None` imputes); `None` for an unseen value.
@@ -59,7 +111,7 @@ mod tests {
 
     #[test]
     fn vocabulary_in_byte_order_and_most_frequent_imputed() {
-        let col = CategoricalColumn::fit("c", ["b", "a", "b", "C"].into_iter());
+        let col = CategoricalColumn::fit("c", ["b", "a", "b", "C"].into_iter(), 1000);
         assert_eq!(col.categories, ["C", "a", "b"]);
         assert_eq!(col.impute, "b");
         assert_eq!(col.position(Some("a")), Some(1));
@@ -69,7 +121,29 @@ mod tests {
 
     #[test]
     fn ties_impute_the_first_in_byte_order() {
-        let col = CategoricalColumn::fit("c", ["y", "x"].into_iter());
+        let col = CategoricalColumn::fit("c", ["y", "x"].into_iter(), 1000);
         assert_eq!(col.impute, "x");
+    }
+
+    #[test]
+    fn rarest_categories_share_one_input() {
+        let values = ["a", "a", "a", "b", "b", "c", "d", "e", "e"];
+        let col = CategoricalColumn::fit("c", values.into_iter(), 3);
+        assert_eq!(col.categories, ["a", "b"]);
+        assert_eq!(col.width(), 3);
+        assert_eq!(
+            col.other,
+            Some(OtherCategories {
+                n_categories: 3,
+                count: 4
+            })
+        );
+        assert_eq!(col.slot(Some("b")), Slot::Known(1));
+        assert_eq!(col.slot(Some("d")), Slot::Other(2));
+        assert_eq!(col.slot(Some("never")), Slot::Other(2));
+        assert_eq!(col.slot(None), Slot::Known(0));
+        let col = CategoricalColumn::fit("c", values.into_iter(), 5);
+        assert_eq!((col.width(), &col.other), (5, &None));
+        assert_eq!(col.slot(Some("never")), Slot::Unknown);
     }
 }

@@ -8,11 +8,11 @@ mod pipeline;
 mod profile;
 mod target;
 
-pub use categorical::CategoricalColumn;
+pub use categorical::{CategoricalColumn, OtherCategories, Slot};
 pub use numeric::NumericColumn;
 pub use pipeline::{
     check_columns_exist, rows_with_target, target_index, EncodedTargets, Feature, FitOptions,
-    Pipeline, Transformed, UnknownCategories,
+    NonFiniteValues, Pipeline, Transformed, UnknownCategories, DEFAULT_MAX_CATEGORIES,
 };
 pub use profile::{profile_table, ColumnProfile, TableProfile};
 pub use target::{infer_task, TargetEncoder, Task};

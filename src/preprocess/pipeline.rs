@@ -4,8 +4,10 @@
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::{CategoricalColumn, NumericColumn, TargetEncoder, Task};
-use crate::data::{parse_cell, Cell, NaValues, RawTable};
+use std::collections::HashSet;
+
+use super::{CategoricalColumn, NumericColumn, Slot, TargetEncoder, Task};
+use crate::data::{looks_like_localized_number, parse_cell, Cell, NaValues, RawTable};
 use crate::error::{Error, Location, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,13 +46,35 @@ pub struct Pipeline {
 }
 
 /// What `Pipeline::fit` needs besides the data.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FitOptions {
     pub target: String,
     pub drop: Vec<String>,
     pub categorical: Vec<String>,
     pub na_values: NaValues,
+    /// Most one-hot inputs per categorical column; the rarest values beyond share one.
+    pub max_categories: usize,
 }
+
+/// The default of `--max-categories`.
+pub const DEFAULT_MAX_CATEGORIES: usize = 1000;
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            target: String::new(),
+            drop: Vec::new(),
+            categorical: Vec::new(),
+            na_values: NaValues::default(),
+            max_categories: DEFAULT_MAX_CATEGORIES,
+        }
+    }
+}
+
+/// A categorical column with at least this many values, nearly all distinct, is
+/// probably an identifier.
+const IDENTIFIER_MIN_VALUES: usize = 20;
+const IDENTIFIER_DISTINCT_SHARE: f64 = 0.9;
 
 /// Network inputs for a set of rows, and what could not be encoded.
 #[derive(Debug, Clone)]
@@ -58,11 +82,24 @@ pub struct Transformed {
     /// (n_rows, n_inputs)
     pub x: Array2<f32>,
     pub unknown_categories: Vec<UnknownCategories>,
+    /// Numeric cells that were infinite or out of range, encoded as missing.
+    pub non_finite: Vec<NonFiniteValues>,
 }
 
-/// Values of a categorical column not seen in training (encoded as all zeros).
+/// Values of a categorical column not seen in training (encoded as all zeros; a column
+/// with an "other" input encodes them there and does not report them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnknownCategories {
+    pub column: String,
+    pub count: usize,
+    pub first_value: String,
+    pub first_line: u64,
+}
+
+/// Cells of a numeric column that were infinite, beyond f64 ("1e400"), or so far from
+/// the training values that they cannot be standardised into an f32: imputed as missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NonFiniteValues {
     pub column: String,
     pub count: usize,
     pub first_value: String,
@@ -140,17 +177,22 @@ impl Pipeline {
         let mut warnings = Vec::new();
         let mut features = Vec::new();
         let mut dropped = options.drop.clone();
+        let drop: HashSet<&str> = options.drop.iter().map(String::as_str).collect();
+        let categorical: HashSet<&str> = options.categorical.iter().map(String::as_str).collect();
 
         for (index, name) in table.headers.iter().enumerate() {
-            if index == target || options.drop.contains(name) {
+            if index == target || drop.contains(name.as_str()) {
                 continue;
             }
             let column = &table.columns[index];
-            let forced_categorical = options.categorical.contains(name);
+            let forced_categorical = categorical.contains(name.as_str());
             let mut numbers = Vec::with_capacity(rows.len());
-            let mut is_numeric = !forced_categorical;
             let mut present = 0usize;
             let mut non_finite = 0usize;
+            // Text cells: how many look like localized numbers, how many do not, and the
+            // first of each kind (row).
+            let (mut localized, mut words) = (0usize, 0usize);
+            let (mut first_localized, mut first_word) = (None, None);
             for &row in rows {
                 match parse_cell(column.get(row), na) {
                     Cell::Missing => {}
@@ -162,10 +204,34 @@ impl Pipeline {
                         present += 1;
                         non_finite += 1;
                     }
-                    Cell::Text(_) => {
+                    Cell::Text(text) => {
                         present += 1;
-                        is_numeric = false;
+                        if looks_like_localized_number(text) {
+                            localized += 1;
+                            first_localized.get_or_insert(row);
+                        } else {
+                            words += 1;
+                            first_word.get_or_insert(row);
+                        }
                     }
+                }
+            }
+            let n_numbers = numbers.len() + non_finite;
+            let is_numeric = !forced_categorical && localized + words == 0;
+            if !forced_categorical && localized + words > 0 {
+                // A column of numbers with a few other values, or of numbers written with
+                // a decimal comma or thousands separators, is refused: guessing would
+                // train on something else than the file says.
+                let numeric_like = n_numbers + localized;
+                let row = if localized > 0 && words == 0 {
+                    first_localized
+                } else if numeric_like > words {
+                    first_word.min(first_localized).or(first_word)
+                } else {
+                    None
+                };
+                if let Some(row) = row {
+                    return Err(not_a_number_error(table, row, index, numeric_like, present));
                 }
             }
             if present == 0 {
@@ -189,11 +255,51 @@ impl Pipeline {
                     .iter()
                     .map(|&row| column.get(row))
                     .filter(|v| !na.is_missing(v));
-                features.push(Feature::Categorical(CategoricalColumn::fit(name, values)));
+                let fitted = CategoricalColumn::fit(name, values, options.max_categories);
+                let distinct =
+                    fitted.categories.len() + fitted.other.as_ref().map_or(0, |o| o.n_categories);
+                if present >= IDENTIFIER_MIN_VALUES
+                    && distinct as f64 >= IDENTIFIER_DISTINCT_SHARE * present as f64
+                {
+                    warnings.push(format!(
+                        "{}: column '{name}' has {distinct} distinct values in {present} rows, like an identifier; it will not help predict new rows (leave it out with --drop {name})",
+                        table.source
+                    ));
+                }
+                if let Some(other) = &fitted.other {
+                    warnings.push(format!(
+                        "{}: column '{name}' has {distinct} distinct values, more than --max-categories {}; the {} rarest ({} rows) share one input",
+                        table.source, options.max_categories, other.n_categories, other.count
+                    ));
+                }
+                features.push(Feature::Categorical(fitted));
             }
         }
 
-        let target_values = rows.iter().map(|&row| table.columns[target].get(row));
+        // A target of numbers written with decimal commas would become class labels or
+        // fail as numbers: refuse it, naming the first such value.
+        let target_column = &table.columns[target];
+        let mut first_localized = None;
+        let mut numbers_only = true;
+        for &row in rows {
+            let cell = target_column.get(row);
+            if cell.parse::<f64>().is_err() {
+                if looks_like_localized_number(cell) {
+                    first_localized.get_or_insert(row);
+                } else {
+                    numbers_only = false;
+                    break;
+                }
+            }
+        }
+        if let (true, Some(row)) = (numbers_only, first_localized) {
+            return Err(Error::data(
+                table.location(row, target),
+                format!("'{}' {LOCALIZED_TARGET}", target_column.get(row)),
+            ));
+        }
+
+        let target_values = rows.iter().map(|&row| target_column.get(row));
         let target_encoder = match task {
             Task::Classification => TargetEncoder::fit_classes(target_values),
             Task::Regression => {
@@ -226,14 +332,17 @@ impl Pipeline {
 
     /// Input columns of `table` the pipeline does not use (neither feature, target nor dropped).
     pub fn unused_columns<'a>(&self, table: &'a RawTable) -> Vec<&'a str> {
+        let used: HashSet<&str> = self
+            .features
+            .iter()
+            .map(Feature::name)
+            .chain(self.dropped.iter().map(String::as_str))
+            .chain(std::iter::once(self.target.as_str()))
+            .collect();
         table
             .headers
             .iter()
-            .filter(|h| {
-                **h != self.target
-                    && !self.dropped.contains(h)
-                    && !self.features.iter().any(|f| f.name() == h.as_str())
-            })
+            .filter(|h| !used.contains(h.as_str()))
             .map(String::as_str)
             .collect()
     }
@@ -250,13 +359,15 @@ impl Pipeline {
         };
         let mut x = Array2::<f32>::zeros((rows.len(), self.n_inputs()));
         let mut unknown_categories = Vec::new();
+        let mut non_finite = Vec::new();
         let mut offset = 0;
+        let by_name = table.index_by_name();
         for feature in &self.features {
-            let index = table.column_index(feature.name()).ok_or_else(|| {
+            let index = by_name.get(feature.name()).copied().ok_or_else(|| {
                 Error::data(
                     Location::file(&table.source),
                     format!(
-                        "the feature column '{}' is missing; the model needs it (the columns are: {})",
+                        "the feature column '{}' is missing; the model needs it; the columns are: {}",
                         feature.name(),
                         table.header_list()
                     ),
@@ -265,36 +376,62 @@ impl Pipeline {
             let column = &table.columns[index];
             match feature {
                 Feature::Numeric(numeric) => {
+                    let mut bad: Option<NonFiniteValues> = None;
                     for (i, &row) in rows.iter().enumerate() {
-                        let value = match parse_cell(column.get(row), &self.na_values) {
+                        let cell = column.get(row);
+                        let mut value = match parse_cell(cell, &self.na_values) {
                             Cell::Number(v) => Some(v),
-                            Cell::Missing | Cell::NonFinite => None,
+                            Cell::Missing => None,
+                            Cell::NonFinite => {
+                                Some(f64::INFINITY) // counted below
+                            }
                             Cell::Text(text) => {
+                                let expected = if looks_like_localized_number(text) {
+                                    "expected a plain number like 1234.5 (no decimal comma, no thousands separators)"
+                                } else {
+                                    "expected a number (the column is numeric in the model)"
+                                };
                                 return Err(Error::data(
                                     table.location(row, index),
-                                    format!("'{text}' is not a number; expected a number (the column is numeric in the model)"),
-                                ))
+                                    format!("'{text}' is not a number; {expected}"),
+                                ));
                             }
                         };
+                        if value.is_some_and(|v| !numeric.transform(Some(v)).is_finite()) {
+                            value = None;
+                            bad.get_or_insert_with(|| NonFiniteValues {
+                                column: numeric.name.clone(),
+                                count: 0,
+                                first_value: cell.to_string(),
+                                first_line: table.lines[row],
+                            })
+                            .count += 1;
+                        }
                         x[[i, offset]] = numeric.transform(value);
                     }
+                    non_finite.extend(bad);
                 }
                 Feature::Categorical(categorical) => {
                     let mut unknown: Option<UnknownCategories> = None;
                     for (i, &row) in rows.iter().enumerate() {
                         let cell = column.get(row);
                         let value = (!self.na_values.is_missing(cell)).then_some(cell);
-                        match categorical.position(value) {
-                            Some(position) => x[[i, offset + position]] = 1.0,
-                            None => {
-                                let entry = unknown.get_or_insert_with(|| UnknownCategories {
-                                    column: categorical.name.clone(),
-                                    count: 0,
-                                    first_value: cell.to_string(),
-                                    first_line: table.lines[row],
-                                });
-                                entry.count += 1;
-                            }
+                        let slot = categorical.slot(value);
+                        match slot {
+                            Slot::Known(position) => x[[i, offset + position]] = 1.0,
+                            Slot::Other(position) => x[[i, offset + position]] = 1.0,
+                            Slot::Unknown => {}
+                        }
+                        // In a column with an "other" input, unseen values go there
+                        // quietly, as the rarest training values do.
+                        if slot == Slot::Unknown {
+                            let entry = unknown.get_or_insert_with(|| UnknownCategories {
+                                column: categorical.name.clone(),
+                                count: 0,
+                                first_value: cell.to_string(),
+                                first_line: table.lines[row],
+                            });
+                            entry.count += 1;
                         }
                     }
                     unknown_categories.extend(unknown);
@@ -305,6 +442,7 @@ impl Pipeline {
         Ok(Transformed {
             x,
             unknown_categories,
+            non_finite,
         })
     }
 
@@ -341,10 +479,38 @@ impl Pipeline {
     }
 }
 
+/// The error for a text cell in a column whose other values are numbers.
+fn not_a_number_error(
+    table: &RawTable,
+    row: usize,
+    column: usize,
+    numeric_like: usize,
+    present: usize,
+) -> Error {
+    let cell = table.columns[column].get(row);
+    let name = &table.headers[column];
+    let message = if looks_like_localized_number(cell) {
+        format!(
+            "'{cell}' looks like a number with a decimal comma or thousands separators, which csvnn does not guess at; expected a plain number like 1234.5 (or --categorical {name})"
+        )
+    } else {
+        format!(
+            "'{cell}' is not a number, but {numeric_like} of the column's {present} values are; expected a number (mark missing values with --na-values, or treat the column as categories with --categorical {name})"
+        )
+    };
+    Error::data(table.location(row, column), message)
+}
+
+const LOCALIZED_TARGET: &str = "looks like a number with a decimal comma or thousands separators, which csvnn does not guess at; expected a plain number like 1234.5 in the target";
+
 fn parse_target_value(table: &RawTable, target: usize, row: usize) -> Result<f64> {
     let cell = table.columns[target].get(row);
     match cell.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
+        _ if looks_like_localized_number(cell) => Err(Error::data(
+            table.location(row, target),
+            format!("'{cell}' {LOCALIZED_TARGET}"),
+        )),
         _ => Err(Error::data(
             table.location(row, target),
             format!("'{cell}' is not a finite number; expected a number for a regression target"),

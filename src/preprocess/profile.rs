@@ -51,9 +51,11 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
     let na = &pipeline.na_values;
     let mut columns = Vec::new();
     let mut class_balance = Vec::new();
+    let features: HashMap<&str, &Feature> =
+        pipeline.features.iter().map(|f| (f.name(), f)).collect();
     for (index, name) in table.headers.iter().enumerate() {
         let column = &table.columns[index];
-        let feature = pipeline.features.iter().find(|f| f.name() == name);
+        let feature = features.get(name.as_str()).copied();
         let is_target = *name == pipeline.target;
         let role = if is_target {
             "target"
