@@ -3,6 +3,8 @@
 
 mod common;
 mod evaluate;
+mod explain;
+mod export;
 mod predict;
 mod preprocess;
 mod progress;
@@ -39,6 +41,10 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Write predictions of a saved model for the rows of a CSV file.
     Predict(predict::PredictArgs),
+    /// Rank the input columns of a saved model by permutation importance.
+    Explain(explain::ExplainArgs),
+    /// Write a saved model as a standard ONNX graph.
+    Export(export::ExportArgs),
 }
 
 /// Run a parsed command line.
@@ -54,6 +60,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args, &ui),
         Command::Evaluate(args) => evaluate::run(args, &ui, threads),
         Command::Predict(args) => predict::run(args, &ui, threads),
+        Command::Explain(args) => explain::run(args, &ui, threads),
+        Command::Export(args) => export::run(args, &ui),
     }
 }
 

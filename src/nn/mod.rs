@@ -15,7 +15,7 @@ mod pool;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
-pub use activation::{Activation, ActivationLayer};
+pub use activation::{Activation, ActivationLayer, LEAKY_RELU_SLOPE};
 pub use buffer::Buffer;
 pub use conv::{Conv2D, ImageShape};
 pub use dense::Dense;
