@@ -11,10 +11,13 @@
 //!   order), 1 for the row's category and 0 elsewhere (all 0 for a value not seen in
 //!   training; a missing value is the one-hot of the column's impute category).
 //!
+//! The imputation and standardisation run in double precision, as in csvnn, and their
+//! result is rounded to float for the network (float throughout).
+//!
 //! The one output is `probabilities`: float (N, n_classes), Softmax over the network's
-//! logits in the model's label order (classification), or `prediction`: float (N, 1), the
+//! logits in the model's label order (classification), or `prediction`: double (N, 1), the
 //! value in the target's units (regression; the network's standardised output times the
-//! target's std plus its mean). Dropout is the identity and is left out. Conv and max-pool
+//! target's std plus its mean, in double precision as csvnn does). Dropout is the identity and is left out. Conv and max-pool
 //! layers, which csvnn runs on images stored row-major H x W x C, become a Reshape to
 //! (N, H, W, C) and a Transpose to ONNX's (N, C, H, W) before them, and the reverse before
 //! the next dense layer. The layout, the labels and the task are also stored in the file's
@@ -122,6 +125,7 @@ pub mod proto {
     /// `TensorProto.DataType`
     pub const FLOAT: i32 = 1;
     pub const INT64: i32 = 7;
+    pub const DOUBLE: i32 = 11;
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct TensorProto {
@@ -222,10 +226,10 @@ pub fn input_layout(model: &Model) -> Vec<InputSlot> {
     slots
 }
 
-fn dims_type(dims: &[Option<i64>]) -> Option<TypeProto> {
+fn dims_type(elem_type: i32, dims: &[Option<i64>]) -> Option<TypeProto> {
     Some(TypeProto {
         tensor_type: Some(TypeProtoTensor {
-            elem_type: FLOAT,
+            elem_type,
             shape: Some(TensorShapeProto {
                 dim: dims
                     .iter()
@@ -283,6 +287,16 @@ impl Builder {
         name.to_string()
     }
 
+    fn doubles(&mut self, name: &str, values: &[f64]) -> String {
+        self.initializers.push(TensorProto {
+            dims: vec![values.len() as i64],
+            data_type: DOUBLE,
+            name: name.to_string(),
+            raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        });
+        name.to_string()
+    }
+
     fn int64s(&mut self, name: &str, values: &[i64]) -> String {
         self.initializers.push(TensorProto {
             dims: vec![values.len() as i64],
@@ -334,9 +348,9 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
     for feature in &pipeline.features {
         match feature {
             Feature::Numeric(n) => {
-                impute.push(n.impute as f32);
-                mean.push(n.mean as f32);
-                std.push(n.std as f32);
+                impute.push(n.impute);
+                mean.push(n.mean);
+                std.push(n.std);
             }
             Feature::Categorical(c) => {
                 for _ in 0..c.width() {
@@ -347,13 +361,21 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
             }
         }
     }
-    let impute = b.floats("impute", &[n_inputs], impute.into_iter());
-    let mean = b.floats("mean", &[n_inputs], mean.into_iter());
-    let std = b.floats("std", &[n_inputs], std.into_iter());
-    let is_nan = b.node("IsNaN", &["input"], vec![], None);
-    let filled = b.node("Where", &[&is_nan, &impute, "input"], vec![], None);
+    // In double precision, as csvnn computes them, then rounded to float as csvnn does.
+    let impute = b.doubles("impute", &impute);
+    let mean = b.doubles("mean", &mean);
+    let std = b.doubles("std", &std);
+    let input = b.node("Cast", &["input"], vec![int("to", DOUBLE as i64)], None);
+    let is_nan = b.node("IsNaN", &[&input], vec![], None);
+    let filled = b.node("Where", &[&is_nan, &impute, &input], vec![], None);
     let centred = b.node("Sub", &[&filled, &mean], vec![], None);
-    let mut current = b.node("Div", &[&centred, &std], vec![], Some("features"));
+    let scaled = b.node("Div", &[&centred, &std], vec![], None);
+    let mut current = b.node(
+        "Cast",
+        &[&scaled],
+        vec![int("to", FLOAT as i64)],
+        Some("features"),
+    );
     let mut value = Value::Flat;
 
     for (i, layer) in network.layers.iter().enumerate() {
@@ -474,7 +496,7 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
         current = b.node("Reshape", &[&nhwc, &shape_name], vec![], None);
     }
 
-    let (output, n_outputs, doc) = match &pipeline.target_encoder {
+    let (output, output_type, n_outputs, doc) = match &pipeline.target_encoder {
         TargetEncoder::Classification { labels } => {
             b.node(
                 "Softmax",
@@ -484,6 +506,7 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
             );
             (
                 "probabilities",
+                FLOAT,
                 labels.len(),
                 format!(
                     "class probabilities, one column per label: {}",
@@ -492,12 +515,16 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
             )
         }
         TargetEncoder::Regression { mean, std } => {
-            let s = b.floats("target_std", &[1], std::iter::once(*std as f32));
-            let m = b.floats("target_mean", &[1], std::iter::once(*mean as f32));
-            let scaled = b.node("Mul", &[&current, &s], vec![], None);
+            // In double precision, as csvnn does: a float output could not hold large
+            // targets to the unit.
+            let s = b.doubles("target_std", &[*std]);
+            let m = b.doubles("target_mean", &[*mean]);
+            let wide = b.node("Cast", &[&current], vec![int("to", DOUBLE as i64)], None);
+            let scaled = b.node("Mul", &[&wide, &s], vec![], None);
             b.node("Add", &[&scaled, &m], vec![], Some("prediction"));
             (
                 "prediction",
+                DOUBLE,
                 1,
                 format!("the predicted '{}' in its own units", pipeline.target),
             )
@@ -514,12 +541,12 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
         doc_string: format!("csvnn model predicting '{}'", pipeline.target),
         input: vec![ValueInfoProto {
             name: "input".to_string(),
-            r#type: dims_type(&[None, Some(n_inputs as i64)]),
+            r#type: dims_type(FLOAT, &[None, Some(n_inputs as i64)]),
             doc_string: "one row per CSV row: numeric columns in raw units (NaN = missing), categorical columns one-hot; layout in the metadata 'csvnn.inputs'".to_string(),
         }],
         output: vec![ValueInfoProto {
             name: output.to_string(),
-            r#type: dims_type(&[None, Some(n_outputs as i64)]),
+            r#type: dims_type(output_type, &[None, Some(n_outputs as i64)]),
             doc_string: doc,
         }],
     };
