@@ -4,24 +4,32 @@
 //! ```text
 //! python3 scripts/fashion_mnist.py
 //! cargo run --release --example fashion_cnn -- data/large/fashion_mnist/train.csv \
-//!     data/large/fashion_mnist/test.csv [MLP_EPOCHS] [CNN_EPOCHS]
+//!     data/large/fashion_mnist/test.csv [--mlp-epochs 20] [--cnn-epochs 5] \
+//!     [--scale pipeline|255] [--save-cnn MODEL.json]
 //! ```
+//!
+//! `--scale pipeline` (default) standardises each pixel column as `csvnn train` does;
+//! `--scale 255` divides every pixel by 255 instead (one scale for the whole image).
+//! `--save-cnn` writes the trained CNN as a csvnn model file (pipeline scaling only), which
+//! `csvnn predict` and `csvnn export` read.
 //!
 //! Prints, for each model and epoch, the training seconds of that epoch (batches only,
 //! not the evaluation), the cumulative seconds and the test accuracy after it. The test
 //! rows are scored after each epoch only to report; nothing is chosen on them
 //! (no early stopping).
 
+use std::path::Path;
 use std::time::Instant;
 
 use csvnn::data::{read_table, CsvOptions};
+use csvnn::model::{Model, TrainingRecord};
 use csvnn::nn::{
     Activation, CnnConfig, ConvSpec, ImageShape, MlpConfig, Network, SoftmaxCrossEntropy,
 };
-use csvnn::preprocess::{EncodedTargets, FitOptions, Pipeline, Task};
+use csvnn::preprocess::{EncodedTargets, Feature, FitOptions, Pipeline, Task};
 use csvnn::train::{
     train, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets, TrainConfig,
-    ValidationMetric,
+    TrainOutcome, ValidationMetric,
 };
 
 /// Records the training time of each epoch (from its start to its last batch).
@@ -59,7 +67,13 @@ fn dataset(pipeline: &Pipeline, path: &str) -> Result<Dataset, Box<dyn std::erro
     Ok(Dataset { x, y })
 }
 
-fn run(name: &str, mut network: Network, epochs: usize, train_data: &Dataset, test: &Dataset) {
+fn run(
+    name: &str,
+    network: &mut Network,
+    epochs: usize,
+    train_data: &Dataset,
+    test: &Dataset,
+) -> (TrainConfig, TrainOutcome) {
     let config = TrainConfig {
         epochs,
         batch_size: 32,
@@ -80,7 +94,7 @@ fn run(name: &str, mut network: Network, epochs: usize, train_data: &Dataset, te
     };
     let loss = SoftmaxCrossEntropy::default();
     let outcome = train(
-        &mut network,
+        network,
         &loss,
         train_data,
         Some(test),
@@ -100,16 +114,44 @@ fn run(name: &str, mut network: Network, epochs: usize, train_data: &Dataset, te
             record.val_metric.unwrap_or(f64::NAN)
         );
     }
+    (config, outcome)
+}
+
+/// Pixels divided by 255 instead of the pipeline's per-column standardisation.
+fn scale_255(data: &mut Dataset, pipeline: &Pipeline) {
+    for (j, feature) in pipeline.features.iter().enumerate() {
+        if let Feature::Numeric(n) = feature {
+            data.x
+                .column_mut(j)
+                .mapv_inplace(|z| ((z as f64 * n.std + n.mean) / 255.0) as f32);
+        }
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let usage = "usage: fashion_cnn TRAIN.csv TEST.csv [--mlp-epochs N] [--cnn-epochs N] \
+                 [--scale pipeline|255] [--save-cnn MODEL.json]";
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (train_path, test_path) = match args.as_slice() {
         [a, b, ..] => (a.clone(), b.clone()),
-        _ => return Err("usage: fashion_cnn TRAIN.csv TEST.csv [MLP_EPOCHS] [CNN_EPOCHS]".into()),
+        _ => return Err(usage.into()),
     };
-    let mlp_epochs = args.get(2).map_or(Ok(20), |s| s.parse())?;
-    let cnn_epochs = args.get(3).map_or(Ok(5), |s| s.parse())?;
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let mlp_epochs: usize = flag("--mlp-epochs").map_or(Ok(20), |s| s.parse())?;
+    let cnn_epochs: usize = flag("--cnn-epochs").map_or(Ok(5), |s| s.parse())?;
+    let scale_by_255 = match flag("--scale").as_deref() {
+        None | Some("pipeline") => false,
+        Some("255") => true,
+        _ => return Err(usage.into()),
+    };
+    let save_cnn = flag("--save-cnn");
+    if scale_by_255 && save_cnn.is_some() {
+        return Err("--save-cnn needs --scale pipeline (the model file holds the pipeline)".into());
+    }
 
     let table = read_table(&train_path, &CsvOptions::default())?;
     let rows: Vec<usize> = (0..table.n_rows()).collect();
@@ -119,8 +161,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (pipeline, _) = Pipeline::fit(&table, &rows, Task::Classification, &options)?;
     drop(table);
-    let train_data = dataset(&pipeline, &train_path)?;
-    let test = dataset(&pipeline, &test_path)?;
+    let mut train_data = dataset(&pipeline, &train_path)?;
+    let mut test = dataset(&pipeline, &test_path)?;
+    if scale_by_255 {
+        scale_255(&mut train_data, &pipeline);
+        scale_255(&mut test, &pipeline);
+    }
     let n_classes = pipeline.target_encoder.n_outputs();
     println!(
         "{} training rows, {} test rows, {} inputs, {n_classes} classes",
@@ -129,7 +175,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pipeline.n_inputs()
     );
 
-    let mlp = Network::mlp(
+    let mut mlp = Network::mlp(
         &MlpConfig {
             n_inputs: pipeline.n_inputs(),
             hidden: vec![128],
@@ -139,9 +185,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         42,
     );
-    run("mlp 784-128-10", mlp, mlp_epochs, &train_data, &test);
+    run("mlp 784-128-10", &mut mlp, mlp_epochs, &train_data, &test);
 
-    let cnn = Network::cnn(
+    let mut cnn = Network::cnn(
         &CnnConfig {
             image: ImageShape::new(28, 28, 1),
             conv: vec![ConvSpec::same(16, 3), ConvSpec::same(32, 3)],
@@ -152,6 +198,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         42,
     )?;
-    run("cnn 16:3,32:3-64-10", cnn, cnn_epochs, &train_data, &test);
+    let (config, outcome) = run(
+        "cnn 16:3,32:3-64-10",
+        &mut cnn,
+        cnn_epochs,
+        &train_data,
+        &test,
+    );
+    if let Some(path) = save_cnn {
+        let record = TrainingRecord {
+            task_reason: "example fashion_cnn".to_string(),
+            hidden: vec![64],
+            activation: Activation::Relu,
+            loss: "cross_entropy".to_string(),
+            dropout: 0.0,
+            validation_split: 0.0,
+            rows_train: train_data.n_rows(),
+            rows_validation: 0,
+            config,
+            epochs_run: outcome.history.len(),
+            best_epoch: None,
+            stopped_early: false,
+        };
+        Model::new(pipeline, cnn, record, outcome.history, None).save(Path::new(&path))?;
+        println!("wrote {path}");
+    }
     Ok(())
 }

@@ -188,14 +188,27 @@ impl Conv2D {
         {
             for (p, row) in rows.chunks_exact_mut(patch).enumerate() {
                 let (oy, ox) = (p / ow, p % ow);
+                // The first input column of the window, when the whole window row is inside.
+                let x0 = (ox * self.stride)
+                    .checked_sub(self.padding)
+                    .filter(|&x0| x0 + k <= w);
                 for ky in 0..k {
                     let iy = self.source(oy, ky, h);
-                    for kx in 0..k {
-                        let dst = &mut row[(ky * k + kx) * c..(ky * k + kx + 1) * c];
-                        match (iy, self.source(ox, kx, w)) {
-                            (Some(iy), Some(ix)) => dst
-                                .copy_from_slice(&image[(iy * w + ix) * c..(iy * w + ix + 1) * c]),
-                            _ => dst.fill(0.0),
+                    let dst_row = &mut row[ky * k * c..(ky + 1) * k * c];
+                    match (iy, x0) {
+                        (None, _) => dst_row.fill(0.0),
+                        // One copy of k * c contiguous values.
+                        (Some(iy), Some(x0)) => dst_row
+                            .copy_from_slice(&image[(iy * w + x0) * c..(iy * w + x0 + k) * c]),
+                        (Some(iy), None) => {
+                            for (kx, dst) in dst_row.chunks_exact_mut(c).enumerate() {
+                                match self.source(ox, kx, w) {
+                                    Some(ix) => dst.copy_from_slice(
+                                        &image[(iy * w + ix) * c..(iy * w + ix + 1) * c],
+                                    ),
+                                    None => dst.fill(0.0),
+                                }
+                            }
                         }
                     }
                 }

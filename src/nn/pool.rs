@@ -64,28 +64,42 @@ impl Layer for MaxPool2D {
         let size = self.size;
         self.output.resize(n, out_len);
         self.argmax.resize(n * out_len, 0);
+        let x = x.as_standard_layout();
+        let x = x.as_slice().expect("standard layout is contiguous");
         let mut out = self.output.view_mut();
-        for ((image, mut y), argmax) in x
-            .axis_iter(Axis(0))
-            .zip(out.axis_iter_mut(Axis(0)))
+        let out = out.as_slice_mut().expect("buffer rows are contiguous");
+        for ((image, y), argmax) in x
+            .chunks_exact(self.input.len())
+            .zip(out.chunks_exact_mut(out_len))
             .zip(self.argmax.chunks_exact_mut(out_len))
         {
             for oy in 0..oh {
                 for ox in 0..ow {
-                    for ch in 0..c {
-                        // The first maximum of the window wins ties.
-                        let mut best = (oy * size * w + ox * size) * c + ch;
-                        for ky in 0..size {
-                            for kx in 0..size {
-                                let i = ((oy * size + ky) * w + ox * size + kx) * c + ch;
-                                if image[i] > image[best] {
-                                    best = i;
+                    let o = (oy * ow + ox) * c;
+                    let (y, argmax) = (&mut y[o..o + c], &mut argmax[o..o + c]);
+                    // The window's pixels in row-major order; the first maximum wins ties.
+                    for ky in 0..size {
+                        for kx in 0..size {
+                            let base = ((oy * size + ky) * w + ox * size + kx) * c;
+                            let pixel = &image[base..base + c];
+                            if ky == 0 && kx == 0 {
+                                y.copy_from_slice(pixel);
+                                for (ch, a) in argmax.iter_mut().enumerate() {
+                                    *a = (base + ch) as u32;
+                                }
+                                continue;
+                            }
+                            for (ch, (&v, (best, a))) in pixel
+                                .iter()
+                                .zip(y.iter_mut().zip(argmax.iter_mut()))
+                                .enumerate()
+                            {
+                                if v > *best {
+                                    *best = v;
+                                    *a = (base + ch) as u32;
                                 }
                             }
                         }
-                        let o = (oy * ow + ox) * c + ch;
-                        y[o] = image[best];
-                        argmax[o] = best as u32;
                     }
                 }
             }
