@@ -12,6 +12,12 @@ Needs: pip install onnxruntime numpy (not run in CI). The binary is $CSVNN, else
 target/release/csvnn, else target/debug/csvnn.
 
 Usage: scripts/verify_onnx.py [--data-dir ../shared/data] [--extra-model MODEL TEST.csv]
+
+A CNN model (the train CLI has no conv flags yet) comes from the Fashion-MNIST example:
+    python3 scripts/fashion_mnist.py
+    cargo run --release --example fashion_cnn -- data/large/fashion_mnist/train.csv \
+        data/large/fashion_mnist/test.csv --mlp-epochs 0 --cnn-epochs 2 --save-cnn cnn.json
+    scripts/verify_onnx.py --extra-model cnn.json data/large/fashion_mnist/test.csv
 """
 
 import argparse
