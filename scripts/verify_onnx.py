@@ -118,7 +118,7 @@ def main():
                 "--epochs", args.epochs, *flags)
             worst = max(worst, compare(model, test, workdir, name))
         for i, (model, test) in enumerate(args.extra_model):
-            worst = max(worst, compare(model, test, workdir, f"extra{i}"))
+            worst = max(worst, compare(model, test, workdir, os.path.basename(model).rsplit(".", 1)[0] or f"extra{i}"))
     print(f"largest difference over all cases: {worst:.3g} (tolerance {TOLERANCE})")
     sys.exit(0 if worst <= TOLERANCE else 1)
 
