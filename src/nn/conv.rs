@@ -634,4 +634,36 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_cnn_round_trips_through_json_and_a_mismatched_one_is_refused() {
+        use crate::nn::{Activation, CnnConfig, ConvSpec, Network};
+        let config = CnnConfig {
+            image: ImageShape::new(8, 8, 2),
+            conv: vec![ConvSpec::same(4, 3), ConvSpec::same(3, 3)],
+            hidden: vec![6],
+            n_outputs: 3,
+            activation: Activation::Relu,
+            dropout: 0.1,
+        };
+        let mut net = Network::cnn(&config, 9).unwrap();
+        // conv, relu, pool, conv, relu, pool, dense, relu, dropout, dense
+        assert_eq!(net.layers.len(), 10);
+        let x = random_matrix(5, 128, &mut ChaCha8Rng::seed_from_u64(1));
+        let before = net.predict(x.view(), 2);
+        let text = serde_json::to_string(&net).unwrap();
+        assert!(text.contains("\"type\":\"conv2d\"") && text.contains("\"type\":\"max_pool2d\""));
+        let mut back: Network = serde_json::from_str(&text).unwrap();
+        back.validate().unwrap();
+        assert_eq!(back.predict(x.view(), 3), before);
+        // 8x8 -> pool 4x4 -> pool 2x2 x 3 channels = 12 inputs for the head.
+        let mut wrong = back.clone();
+        wrong.n_inputs = 100;
+        assert!(wrong.validate().unwrap_err().contains("8x8x2"));
+        let tiny = CnnConfig {
+            image: ImageShape::new(3, 3, 1),
+            ..config
+        };
+        assert!(Network::cnn(&tiny, 0).unwrap_err().contains("conv layer 2"));
+    }
 }
