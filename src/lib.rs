@@ -9,4 +9,6 @@ pub mod train;
 
 pub use error::{Error, Location, Result};
 pub mod atomic;
+pub mod explain;
 pub mod model;
+pub mod onnx;

@@ -6,6 +6,8 @@ mod common;
 mod completions;
 mod cv;
 mod evaluate;
+mod explain;
+mod export;
 mod fit;
 mod gate;
 mod inspect;
@@ -55,6 +57,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Write a completion script for a shell to stdout.
     Completions(completions::CompletionsArgs),
+    /// Rank the input columns of a saved model by permutation importance.
+    Explain(explain::ExplainArgs),
+    /// Write a saved model as a standard ONNX graph.
+    Export(export::ExportArgs),
 }
 
 /// Run a parsed command line.
@@ -74,6 +80,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Report(args) => report::run(args, &ui, threads),
         Command::Completions(args) => completions::run(args),
+        Command::Explain(args) => explain::run(args, &ui, threads),
+        Command::Export(args) => export::run(args, &ui),
     }
 }
 

@@ -70,7 +70,7 @@ fn probe(output: ArrayView2<f32>, r: &Array2<f32>) -> f64 {
 }
 
 /// Check d probe / d input and d probe / d params of `layer` at a random input.
-fn check_layer(mut layer: AnyLayer, rows: usize, cols: usize, seed: u64, name: &str) {
+pub fn check_layer(mut layer: AnyLayer, rows: usize, cols: usize, seed: u64, name: &str) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut x = random_matrix(rows, cols, &mut rng);
     layer.forward(x.view(), true);

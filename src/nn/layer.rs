@@ -3,7 +3,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::{ActivationLayer, Dense, Dropout};
+use super::{ActivationLayer, Conv2D, Dense, Dropout, MaxPool2D};
 
 /// One step of a network, forward and backward over a batch.
 ///
@@ -36,6 +36,11 @@ pub enum AnyLayer {
     Dense(Dense),
     Activation(ActivationLayer),
     Dropout(Dropout),
+    /// Images row-major H x W x C in, H x W x C out (see `conv.rs`).
+    #[serde(rename = "conv2d")]
+    Conv2D(Conv2D),
+    #[serde(rename = "max_pool2d")]
+    MaxPool2D(MaxPool2D),
 }
 
 macro_rules! dispatch {
@@ -44,6 +49,8 @@ macro_rules! dispatch {
             AnyLayer::Dense($layer) => $call,
             AnyLayer::Activation($layer) => $call,
             AnyLayer::Dropout($layer) => $call,
+            AnyLayer::Conv2D($layer) => $call,
+            AnyLayer::MaxPool2D($layer) => $call,
         }
     };
 }

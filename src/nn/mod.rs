@@ -2,6 +2,7 @@
 
 mod activation;
 mod buffer;
+mod conv;
 mod dense;
 mod dropout;
 mod init;
@@ -9,16 +10,19 @@ mod layer;
 mod loss;
 mod network;
 mod optim;
+mod pool;
 
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
-pub use activation::{sigmoid, Activation, ActivationLayer};
+pub use activation::{sigmoid, Activation, ActivationLayer, LEAKY_RELU_SLOPE};
 pub use buffer::Buffer;
+pub use conv::{Conv2D, ImageShape};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use init::Init;
 pub use layer::{AnyLayer, Layer};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};
-pub use network::{MlpConfig, Network};
+pub use network::{CnnConfig, ConvSpec, MlpConfig, Network};
 pub use optim::{Adam, AdamConfig, AnyOptimizer, Optimizer, Sgd, SgdConfig};
+pub use pool::MaxPool2D;

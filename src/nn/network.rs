@@ -5,7 +5,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Activation, ActivationLayer, AnyLayer, Dense, Dropout, Init, Layer};
+use super::{
+    Activation, ActivationLayer, AnyLayer, Conv2D, Dense, Dropout, ImageShape, Init, Layer,
+    MaxPool2D,
+};
 
 /// The shape of a multi-layer perceptron.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +19,40 @@ pub struct MlpConfig {
     pub n_outputs: usize,
     pub activation: Activation,
     /// Dropout rate after each hidden activation (0: none).
+    pub dropout: f32,
+}
+
+/// One convolution of a CNN: `filters` output channels, `kernel` x `kernel` windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvSpec {
+    pub filters: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl ConvSpec {
+    /// Stride 1 and padding kernel / 2: an odd kernel keeps the image size ("same").
+    pub fn same(filters: usize, kernel: usize) -> Self {
+        ConvSpec {
+            filters,
+            kernel,
+            stride: 1,
+            padding: kernel / 2,
+        }
+    }
+}
+
+/// The shape of a small CNN: each conv layer is followed by ReLU and 2x2 max-pooling, then
+/// the dense head (`hidden`, `activation`, `dropout` as in `MlpConfig`) reads the last
+/// feature maps flattened row-major H x W x C. Inputs are images row-major H x W x C.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CnnConfig {
+    pub image: ImageShape,
+    pub conv: Vec<ConvSpec>,
+    pub hidden: Vec<usize>,
+    pub n_outputs: usize,
+    pub activation: Activation,
     pub dropout: f32,
 }
 
@@ -64,6 +101,47 @@ impl Network {
         }
     }
 
+    /// Conv layers (He init) each followed by ReLU and 2x2 max-pooling, then the dense head
+    /// of `Network::mlp`. Errors when an image becomes too small for a kernel or a pool.
+    pub fn cnn(config: &CnnConfig, seed: u64) -> Result<Network, String> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xc0_417a);
+        let mut layers = Vec::new();
+        let mut shape = config.image;
+        for (i, spec) in config.conv.iter().enumerate() {
+            let patch = spec.kernel * spec.kernel * shape.channels;
+            let conv = Conv2D::new(
+                shape,
+                spec.kernel,
+                spec.stride,
+                spec.padding,
+                Init::HeNormal.weights(patch, spec.filters, &mut rng),
+                Array1::zeros(spec.filters),
+            )
+            .map_err(|e| format!("conv layer {}: {e}", i + 1))?;
+            let pool = MaxPool2D::new(conv.output_shape(), 2)
+                .map_err(|e| format!("conv layer {}: {e}", i + 1))?;
+            shape = pool.output_shape();
+            layers.push(AnyLayer::Conv2D(conv));
+            layers.push(AnyLayer::Activation(ActivationLayer::new(Activation::Relu)));
+            layers.push(AnyLayer::MaxPool2D(pool));
+        }
+        let head = Network::mlp(
+            &MlpConfig {
+                n_inputs: shape.len(),
+                hidden: config.hidden.clone(),
+                n_outputs: config.n_outputs,
+                activation: config.activation,
+                dropout: config.dropout,
+            },
+            seed,
+        );
+        layers.extend(head.layers);
+        Ok(Network {
+            n_inputs: config.image.len(),
+            layers,
+        })
+    }
+
     pub fn n_outputs(&self) -> usize {
         self.layers
             .iter()
@@ -91,6 +169,20 @@ impl Network {
                     ));
                 }
                 width = d.n_out();
+            }
+            let image = match layer {
+                AnyLayer::Conv2D(c) => Some((c.input_shape(), c.output_shape())),
+                AnyLayer::MaxPool2D(p) => Some((p.input_shape(), p.output_shape())),
+                _ => None,
+            };
+            if let Some((input, output)) = image {
+                if input.len() != width {
+                    return Err(format!(
+                        "layer {i} takes {input} images ({} values) but receives {width}",
+                        input.len()
+                    ));
+                }
+                width = output.len();
             }
         }
         Ok(())

@@ -1,0 +1,67 @@
+//! `csvnn explain`: permutation importance of each input column of a saved model, on a CSV
+//! file that has the target column.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::common::{
+    line_list, parse_positive_usize, warn_unknown_categories, warn_unused_columns, write_stdout,
+    DataArgs, Ui,
+};
+use super::preprocess::Format;
+use csvnn::explain::{permutation_importance, ExplainConfig};
+use csvnn::model::Model;
+use csvnn::preprocess::{rows_with_target, target_index};
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The model file written by `csvnn train`.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// Shuffles per column; the table shows the mean and standard deviation of the drops.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_positive_usize)]
+    pub repeats: usize,
+
+    /// Seed of the shuffles.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+
+    /// How to print the result; json keys are stable for scripts.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+pub fn run(args: ExplainArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
+    let model = Model::load(&args.model)?;
+    let table = args.data.read(ui)?;
+    let pipeline = &model.pipeline;
+    let target = target_index(&table, &pipeline.target)?;
+    warn_unused_columns(ui, pipeline, &table);
+    let (rows, missing) = rows_with_target(&table, target, &pipeline.na_values);
+    if !missing.is_empty() {
+        ui.warn(&format!(
+            "{}: {} rows have no target value and are not used (lines {})",
+            table.source,
+            missing.len(),
+            line_list(&missing)
+        ));
+    }
+    let config = ExplainConfig {
+        repeats: args.repeats,
+        seed: args.seed,
+        threads,
+    };
+    let explained = permutation_importance(&model, &table, &rows, &config)?;
+    warn_unknown_categories(ui, &table.source, &explained.unknown_categories);
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&explained.importance)? + "\n",
+        Format::Table => explained.importance.to_table(),
+    };
+    write_stdout(&text)?;
+    Ok(())
+}

@@ -1,0 +1,669 @@
+//! 2-D convolution over images stored one per row, row-major H x W x C ("NHWC"):
+//! x: (batch, h * w * c_in) -> y: (batch, out_h * out_w * c_out), again H x W x C, so a
+//! dense layer can read the result directly (flattening is implicit).
+//!
+//! Computed as im2col + GEMM: the k x k x c_in patch under each output pixel becomes one row
+//! of a patch matrix (batch * out_h * out_w, k * k * c_in), multiplied by the weights
+//! (k * k * c_in, c_out). The patch matrix is rebuilt chunk by chunk (a few MB at most) in a
+//! reusable buffer, in `forward` and again in `backward`, so memory does not grow with the
+//! batch size and the steady-state training step allocates nothing.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
+use serde::{Deserialize, Serialize};
+
+use super::{Buffer, Layer};
+
+/// The shape of one image: `height` x `width` x `channels`, stored row-major (the channel
+/// varies fastest), as the pixel columns of a CSV row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageShape {
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+}
+
+impl ImageShape {
+    pub fn new(height: usize, width: usize, channels: usize) -> Self {
+        ImageShape {
+            height,
+            width,
+            channels,
+        }
+    }
+
+    /// Values per image: height * width * channels.
+    pub fn len(&self) -> usize {
+        self.height * self.width * self.channels
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.height, self.width, self.channels)
+    }
+}
+
+/// Most f32 values of the patch matrix built at once (4 MB).
+const COLS_BUDGET: usize = 1 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(into = "Conv2DSpec", try_from = "Conv2DSpec")]
+pub struct Conv2D {
+    input: ImageShape,
+    output_shape: ImageShape,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    /// (kernel * kernel * c_in, c_out); row (ky * kernel + kx) * c_in + ci.
+    weights: Array2<f32>,
+    /// (c_out)
+    bias: Array1<f32>,
+    grad_weights: Array2<f32>,
+    grad_bias: Array1<f32>,
+    /// Patch matrix of the current chunk, (chunk * out_h * out_w, k * k * c_in), flat.
+    cols: Vec<f32>,
+    /// d loss / d patch matrix of the current chunk, same shape.
+    grad_cols: Vec<f32>,
+    output: Buffer,
+    grad_input: Buffer,
+}
+
+impl Conv2D {
+    /// A convolution of `input` images with `weights` (kernel * kernel * c_in, c_out), zero
+    /// `padding` on every side and the given `stride`. Errors when the shapes do not fit.
+    pub fn new(
+        input: ImageShape,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        weights: Array2<f32>,
+        bias: Array1<f32>,
+    ) -> Result<Self, String> {
+        if input.is_empty() || kernel == 0 || stride == 0 {
+            return Err(format!(
+                "conv layer: image {input}, kernel {kernel} and stride {stride} must all be positive"
+            ));
+        }
+        if input.height + 2 * padding < kernel || input.width + 2 * padding < kernel {
+            return Err(format!(
+                "conv layer: a {kernel}x{kernel} kernel does not fit a {input} image with padding {padding}"
+            ));
+        }
+        let patch = kernel * kernel * input.channels;
+        if weights.nrows() != patch || weights.ncols() == 0 || bias.len() != weights.ncols() {
+            return Err(format!(
+                "conv layer: weights are {}x{} and bias has {} values; expected {patch} x c_out and c_out",
+                weights.nrows(),
+                weights.ncols(),
+                bias.len()
+            ));
+        }
+        let output_shape = ImageShape::new(
+            (input.height + 2 * padding - kernel) / stride + 1,
+            (input.width + 2 * padding - kernel) / stride + 1,
+            weights.ncols(),
+        );
+        Ok(Conv2D {
+            input,
+            output_shape,
+            kernel,
+            stride,
+            padding,
+            grad_weights: Array2::zeros(weights.raw_dim()),
+            grad_bias: Array1::zeros(bias.len()),
+            weights,
+            bias,
+            cols: Vec::new(),
+            grad_cols: Vec::new(),
+            output: Buffer::default(),
+            grad_input: Buffer::default(),
+        })
+    }
+
+    pub fn input_shape(&self) -> ImageShape {
+        self.input
+    }
+
+    pub fn output_shape(&self) -> ImageShape {
+        self.output_shape
+    }
+
+    pub fn kernel(&self) -> usize {
+        self.kernel
+    }
+
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    pub fn padding(&self) -> usize {
+        self.padding
+    }
+
+    /// (kernel * kernel * c_in, c_out); row (ky * kernel + kx) * c_in + ci.
+    pub fn weights(&self) -> &Array2<f32> {
+        &self.weights
+    }
+
+    pub fn bias(&self) -> &Array1<f32> {
+        &self.bias
+    }
+
+    /// Output pixels per image.
+    fn n_pixels(&self) -> usize {
+        self.output_shape.height * self.output_shape.width
+    }
+
+    /// Images per chunk of the patch matrix.
+    fn chunk_images(&self) -> usize {
+        (COLS_BUDGET / (self.n_pixels() * self.weights.nrows())).max(1)
+    }
+
+    /// For output coordinate `o` and kernel offset `k`, the input coordinate, if inside.
+    fn source(&self, o: usize, k: usize, size: usize) -> Option<usize> {
+        (o * self.stride + k)
+            .checked_sub(self.padding)
+            .filter(|&i| i < size)
+    }
+
+    /// Fill `self.cols` with the patches of the images `x` (n, h * w * c_in).
+    fn im2col(&mut self, x: ArrayView2<f32>) {
+        let x = x.as_standard_layout();
+        let x = x.as_slice().expect("standard layout is contiguous");
+        let (k, c) = (self.kernel, self.input.channels);
+        let (h, w) = (self.input.height, self.input.width);
+        let (oh, ow) = (self.output_shape.height, self.output_shape.width);
+        let patch = k * k * c;
+        let n = x.len() / self.input.len();
+        let mut cols = std::mem::take(&mut self.cols);
+        cols.resize(n * oh * ow * patch, 0.0);
+        for (image, rows) in x
+            .chunks_exact(self.input.len())
+            .zip(cols.chunks_exact_mut(oh * ow * patch))
+        {
+            for (p, row) in rows.chunks_exact_mut(patch).enumerate() {
+                let (oy, ox) = (p / ow, p % ow);
+                // The first input column of the window, when the whole window row is inside.
+                let x0 = (ox * self.stride)
+                    .checked_sub(self.padding)
+                    .filter(|&x0| x0 + k <= w);
+                for ky in 0..k {
+                    let iy = self.source(oy, ky, h);
+                    let dst_row = &mut row[ky * k * c..(ky + 1) * k * c];
+                    match (iy, x0) {
+                        (None, _) => dst_row.fill(0.0),
+                        // One copy of k * c contiguous values.
+                        (Some(iy), Some(x0)) => dst_row
+                            .copy_from_slice(&image[(iy * w + x0) * c..(iy * w + x0 + k) * c]),
+                        (Some(iy), None) => {
+                            for (kx, dst) in dst_row.chunks_exact_mut(c).enumerate() {
+                                match self.source(ox, kx, w) {
+                                    Some(ix) => dst.copy_from_slice(
+                                        &image[(iy * w + ix) * c..(iy * w + ix + 1) * c],
+                                    ),
+                                    None => dst.fill(0.0),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.cols = cols;
+    }
+
+    /// Add `self.grad_cols` back onto the images they came from: `grad_x` (n, h * w * c_in).
+    fn col2im(&self, mut grad_x: ArrayViewMut2<f32>) {
+        let (k, c) = (self.kernel, self.input.channels);
+        let (h, w) = (self.input.height, self.input.width);
+        let (oh, ow) = (self.output_shape.height, self.output_shape.width);
+        let patch = k * k * c;
+        for (mut image, rows) in grad_x
+            .axis_iter_mut(Axis(0))
+            .zip(self.grad_cols.chunks_exact(oh * ow * patch))
+        {
+            let image = image
+                .as_slice_mut()
+                .expect("gradient buffer rows are contiguous");
+            for (p, row) in rows.chunks_exact(patch).enumerate() {
+                let (oy, ox) = (p / ow, p % ow);
+                for ky in 0..k {
+                    let Some(iy) = self.source(oy, ky, h) else {
+                        continue;
+                    };
+                    for kx in 0..k {
+                        let Some(ix) = self.source(ox, kx, w) else {
+                            continue;
+                        };
+                        let src = &row[(ky * k + kx) * c..(ky * k + kx + 1) * c];
+                        let dst = &mut image[(iy * w + ix) * c..(iy * w + ix + 1) * c];
+                        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A (n, pixels * c) block of images viewed as (n * pixels, c): one row per pixel.
+fn per_pixel(view: ArrayViewMut2<f32>, c: usize) -> ArrayViewMut2<f32> {
+    let rows = view.len() / c;
+    view.into_shape_with_order((rows, c))
+        .expect("buffer rows are contiguous")
+}
+
+impl Layer for Conv2D {
+    fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
+        let (n, c_out) = (x.nrows(), self.output_shape.channels);
+        let patch = self.weights.nrows();
+        self.output.resize(n, self.output_shape.len());
+        let chunk = self.chunk_images();
+        for start in (0..n).step_by(chunk) {
+            let end = (start + chunk).min(n);
+            self.im2col(x.slice(s![start..end, ..]));
+            let rows = (end - start) * self.n_pixels();
+            let cols = ArrayView2::from_shape((rows, patch), &self.cols).expect("cols fit");
+            let mut out = per_pixel(self.output.view_mut().slice_move(s![start..end, ..]), c_out);
+            // Bias first, then out += patches · W: (rows, patch)·(patch, c_out).
+            out.assign(&self.bias.broadcast(out.raw_dim()).expect("c_out values"));
+            general_mat_mul(1.0, &cols, &self.weights, 1.0, &mut out);
+        }
+    }
+
+    fn output(&self) -> ArrayView2<'_, f32> {
+        self.output.view()
+    }
+
+    fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
+        let (n, c_out) = (x.nrows(), self.output_shape.channels);
+        let patch = self.weights.nrows();
+        self.grad_weights.fill(0.0);
+        self.grad_bias.fill(0.0);
+        if need_grad_in {
+            self.grad_input.resize(n, self.input.len());
+            self.grad_input.view_mut().fill(0.0);
+        }
+        let grad_out = grad_out.as_standard_layout();
+        let chunk = self.chunk_images();
+        for start in (0..n).step_by(chunk) {
+            let end = (start + chunk).min(n);
+            let rows = (end - start) * self.n_pixels();
+            self.im2col(x.slice(s![start..end, ..]));
+            // g: (rows, c_out), one row per output pixel.
+            let g = grad_out
+                .slice(s![start..end, ..])
+                .into_shape_with_order((rows, c_out))
+                .expect("standard layout reshapes");
+            let cols = ArrayView2::from_shape((rows, patch), &self.cols).expect("cols fit");
+            // dW += patchesᵀ · g: (patch, rows)·(rows, c_out)
+            general_mat_mul(1.0, &cols.t(), &g, 1.0, &mut self.grad_weights);
+            // db += column sums of g
+            for row in g.axis_iter(Axis(0)) {
+                Zip::from(&mut self.grad_bias)
+                    .and(&row)
+                    .for_each(|b, &v| *b += v);
+            }
+            if need_grad_in {
+                // d patches = g · Wᵀ: (rows, c_out)·(c_out, patch), then scattered back.
+                let mut grad_cols = std::mem::take(&mut self.grad_cols);
+                grad_cols.resize(rows * patch, 0.0);
+                let mut gc = ArrayViewMut2::from_shape((rows, patch), &mut grad_cols[..])
+                    .expect("grad_cols fit");
+                general_mat_mul(1.0, &g, &self.weights.t(), 0.0, &mut gc);
+                self.grad_cols = grad_cols;
+                let mut grad_input = std::mem::take(&mut self.grad_input);
+                self.col2im(grad_input.view_mut().slice_move(s![start..end, ..]));
+                self.grad_input = grad_input;
+            }
+        }
+    }
+
+    fn grad_in(&self) -> ArrayView2<'_, f32> {
+        self.grad_input.view()
+    }
+
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
+        visit(
+            self.weights.as_slice_mut().expect("weights are contiguous"),
+            self.grad_weights
+                .as_slice()
+                .expect("gradients are contiguous"),
+        );
+        visit(
+            self.bias.as_slice_mut().expect("bias is contiguous"),
+            self.grad_bias.as_slice().expect("gradients are contiguous"),
+        );
+    }
+
+    fn n_params(&self) -> usize {
+        self.weights.len() + self.bias.len()
+    }
+}
+
+/// How a conv layer is written in the model file: weights row-major
+/// (kernel * kernel * c_in, c_out), row (ky * kernel + kx) * c_in + ci.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Conv2DSpec {
+    input: ImageShape,
+    filters: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl From<Conv2D> for Conv2DSpec {
+    fn from(conv: Conv2D) -> Self {
+        Conv2DSpec {
+            input: conv.input,
+            filters: conv.output_shape.channels,
+            kernel: conv.kernel,
+            stride: conv.stride,
+            padding: conv.padding,
+            weights: conv.weights.iter().copied().collect(),
+            bias: conv.bias.to_vec(),
+        }
+    }
+}
+
+impl TryFrom<Conv2DSpec> for Conv2D {
+    type Error = String;
+
+    fn try_from(spec: Conv2DSpec) -> Result<Self, String> {
+        let patch = spec.kernel * spec.kernel * spec.input.channels;
+        let weights = Array2::from_shape_vec((patch, spec.filters), spec.weights).map_err(|_| {
+            format!(
+                "conv layer: weights do not have kernel * kernel * c_in x filters = {patch} x {} values",
+                spec.filters
+            )
+        })?;
+        if weights.iter().chain(&spec.bias).any(|w| !w.is_finite()) {
+            return Err("conv layer: a weight is not a finite number".to_string());
+        }
+        Conv2D::new(
+            spec.input,
+            spec.kernel,
+            spec.stride,
+            spec.padding,
+            weights,
+            Array1::from(spec.bias),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::gradcheck::{check_layer, random_matrix};
+    use crate::nn::AnyLayer;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn conv(
+        input: ImageShape,
+        filters: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        seed: u64,
+    ) -> Conv2D {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let patch = k * k * input.channels;
+        Conv2D::new(
+            input,
+            k,
+            stride,
+            pad,
+            random_matrix(patch, filters, &mut rng),
+            random_matrix(1, filters, &mut rng).row(0).to_owned(),
+        )
+        .unwrap()
+    }
+
+    /// The textbook definition, one output value at a time.
+    fn naive(layer: &Conv2D, x: ArrayView2<f32>) -> Array2<f32> {
+        let (i, o) = (layer.input_shape(), layer.output_shape());
+        let (k, s, p) = (layer.kernel(), layer.stride(), layer.padding() as isize);
+        let mut y = Array2::zeros((x.nrows(), o.len()));
+        for n in 0..x.nrows() {
+            for oy in 0..o.height {
+                for ox in 0..o.width {
+                    for co in 0..o.channels {
+                        let mut sum = layer.bias()[co];
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let iy = (oy * s + ky) as isize - p;
+                                let ix = (ox * s + kx) as isize - p;
+                                if iy < 0
+                                    || ix < 0
+                                    || iy >= i.height as isize
+                                    || ix >= i.width as isize
+                                {
+                                    continue;
+                                }
+                                for ci in 0..i.channels {
+                                    let v = x[[
+                                        n,
+                                        (iy as usize * i.width + ix as usize) * i.channels + ci,
+                                    ]];
+                                    sum +=
+                                        v * layer.weights()[[(ky * k + kx) * i.channels + ci, co]];
+                                }
+                            }
+                        }
+                        y[[n, (oy * o.width + ox) * o.channels + co]] = sum;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    const SHAPES: [(usize, usize, usize, usize, usize, usize, usize); 6] = [
+        // (h, w, c_in, filters, kernel, stride, padding)
+        (5, 5, 1, 2, 3, 1, 0),
+        (5, 4, 2, 3, 3, 1, 1),
+        (6, 6, 2, 2, 3, 2, 1),
+        (7, 5, 3, 2, 2, 2, 0),
+        (4, 4, 1, 1, 1, 1, 0),
+        (3, 3, 2, 2, 5, 1, 2),
+    ];
+
+    #[test]
+    fn forward_matches_the_definition() {
+        for (seed, &(h, w, c, f, k, s, p)) in SHAPES.iter().enumerate() {
+            let mut layer = conv(ImageShape::new(h, w, c), f, k, s, p, seed as u64);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed as u64 + 10);
+            let x = random_matrix(3, h * w * c, &mut rng);
+            layer.forward(x.view(), false);
+            let expected = naive(&layer, x.view());
+            for (a, b) in layer.output().iter().zip(&expected) {
+                assert!(
+                    (a - b).abs() < 1e-5,
+                    "shape {:?}: {a} vs {b}",
+                    (h, w, c, f, k, s, p)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        for (seed, &(h, w, c, f, k, s, p)) in SHAPES.iter().enumerate() {
+            for rows in [1, 3] {
+                let layer = conv(ImageShape::new(h, w, c), f, k, s, p, seed as u64 + 20);
+                check_layer(
+                    AnyLayer::Conv2D(layer),
+                    rows,
+                    h * w * c,
+                    seed as u64,
+                    "conv",
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_batches_give_the_same_result() {
+        // 28x28x4 with 3x3 kernels: 28224 patch values per image, 37 images per chunk.
+        let mut layer = conv(ImageShape::new(28, 28, 4), 3, 3, 1, 1, 5);
+        assert!(layer.chunk_images() < 80);
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let x = random_matrix(80, 28 * 28 * 4, &mut rng);
+        let g = random_matrix(80, layer.output_shape().len(), &mut rng);
+        layer.forward(x.view(), true);
+        layer.backward(x.view(), g.view(), true);
+        let (y_all, gi_all, gw_all) = (
+            layer.output().to_owned(),
+            layer.grad_in().to_owned(),
+            layer.grad_weights.clone(),
+        );
+        let mut gw_sum = Array2::zeros(gw_all.raw_dim());
+        for part in [0..30, 30..80] {
+            layer.forward(x.slice(s![part.clone(), ..]), true);
+            assert_eq!(layer.output(), y_all.slice(s![part.clone(), ..]));
+            layer.backward(
+                x.slice(s![part.clone(), ..]),
+                g.slice(s![part.clone(), ..]),
+                true,
+            );
+            for (a, b) in layer.grad_in().iter().zip(gi_all.slice(s![part, ..])) {
+                assert!((a - b).abs() < 1e-4);
+            }
+            gw_sum += &layer.grad_weights;
+        }
+        for (a, b) in gw_sum.iter().zip(&gw_all) {
+            assert!((a - b).abs() < 1e-2 * b.abs().max(1.0), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn round_trips_through_json_and_refuses_bad_shapes() {
+        let layer = conv(ImageShape::new(5, 4, 2), 3, 3, 2, 1, 1);
+        let text = serde_json::to_string(&layer).unwrap();
+        let back: Conv2D = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.weights(), layer.weights());
+        assert_eq!(back.output_shape(), ImageShape::new(3, 2, 3));
+        let bad = text.replace("\"kernel\":3", "\"kernel\":2");
+        assert!(serde_json::from_str::<Conv2D>(&bad).is_err());
+        let too_big = Conv2D::new(
+            ImageShape::new(2, 2, 1),
+            5,
+            1,
+            0,
+            Array2::zeros((25, 1)),
+            Array1::zeros(1),
+        );
+        assert!(too_big.unwrap_err().contains("does not fit"));
+    }
+
+    #[test]
+    fn whole_cnn_gradients_match_finite_differences() {
+        use crate::nn::gradcheck::numeric_grad_with_step;
+        use crate::nn::{
+            Activation, CnnConfig, ConvSpec, Loss, Network, SoftmaxCrossEntropy, Targets,
+        };
+        use rand::Rng;
+        let configs = [
+            (
+                ImageShape::new(6, 6, 2),
+                vec![ConvSpec::same(3, 3), ConvSpec::same(4, 3)],
+                vec![5],
+            ),
+            (
+                ImageShape::new(8, 7, 1),
+                vec![ConvSpec {
+                    filters: 2,
+                    kernel: 2,
+                    stride: 1,
+                    padding: 0,
+                }],
+                vec![],
+            ),
+            (
+                ImageShape::new(9, 9, 3),
+                vec![ConvSpec {
+                    filters: 3,
+                    kernel: 3,
+                    stride: 2,
+                    padding: 1,
+                }],
+                vec![4],
+            ),
+        ];
+        for (seed, (image, conv, hidden)) in configs.into_iter().enumerate() {
+            let seed = seed as u64;
+            let config = CnnConfig {
+                image,
+                conv,
+                hidden,
+                n_outputs: 3,
+                activation: Activation::Tanh,
+                dropout: 0.0,
+            };
+            let mut net = Network::cnn(&config, seed).unwrap();
+            net.validate().unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed + 70);
+            // Non-zero biases, so that no ReLU input sits exactly at its kink.
+            net.visit_params(&mut |p, _| p.iter_mut().for_each(|v| *v += rng.gen_range(-0.3..0.3)));
+            let x = random_matrix(4, image.len(), &mut rng);
+            let y: Vec<u32> = (0..4).map(|_| rng.gen_range(0..3)).collect();
+            let ce = SoftmaxCrossEntropy::default();
+            let logits = net.forward(x.view(), true).to_owned();
+            let mut grad = Array2::zeros(logits.raw_dim());
+            ce.loss_and_grad(logits.view(), Targets::Classes(&y), grad.view_mut());
+            net.backward(x.view(), grad.view());
+            let mut analytic = Vec::new();
+            net.visit_params(&mut |_, g| analytic.extend_from_slice(g));
+            let mut params = Vec::new();
+            net.copy_params_into(&mut params);
+            let mut probe = net.clone();
+            let numeric = numeric_grad_with_step(&mut params, 1e-3, |ps| {
+                probe.load_params_from(ps);
+                let out = probe.forward(x.view(), false).to_owned();
+                ce.loss(out.view(), Targets::Classes(&y))
+            });
+            for (i, (&a, &n)) in analytic.iter().zip(&numeric).enumerate() {
+                crate::nn::gradcheck::assert_close(a as f64, n, &format!("cnn {seed}: param {i}"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_cnn_round_trips_through_json_and_a_mismatched_one_is_refused() {
+        use crate::nn::{Activation, CnnConfig, ConvSpec, Network};
+        let config = CnnConfig {
+            image: ImageShape::new(8, 8, 2),
+            conv: vec![ConvSpec::same(4, 3), ConvSpec::same(3, 3)],
+            hidden: vec![6],
+            n_outputs: 3,
+            activation: Activation::Relu,
+            dropout: 0.1,
+        };
+        let mut net = Network::cnn(&config, 9).unwrap();
+        // conv, relu, pool, conv, relu, pool, dense, relu, dropout, dense
+        assert_eq!(net.layers.len(), 10);
+        let x = random_matrix(5, 128, &mut ChaCha8Rng::seed_from_u64(1));
+        let before = net.predict(x.view(), 2);
+        let text = serde_json::to_string(&net).unwrap();
+        assert!(text.contains("\"type\":\"conv2d\"") && text.contains("\"type\":\"max_pool2d\""));
+        let mut back: Network = serde_json::from_str(&text).unwrap();
+        back.validate().unwrap();
+        assert_eq!(back.predict(x.view(), 3), before);
+        // 8x8 -> pool 4x4 -> pool 2x2 x 3 channels = 12 inputs for the head.
+        let mut wrong = back.clone();
+        wrong.n_inputs = 100;
+        assert!(wrong.validate().unwrap_err().contains("8x8x2"));
+        let tiny = CnnConfig {
+            image: ImageShape::new(3, 3, 1),
+            ..config
+        };
+        assert!(Network::cnn(&tiny, 0).unwrap_err().contains("conv layer 2"));
+    }
+}

@@ -1,0 +1,242 @@
+//! Max pooling over images stored one per row, row-major H x W x C (as `conv.rs`):
+//! x: (batch, h * w * c) -> y: (batch, (h / size) * (w / size) * c), windows of
+//! size x size with stride `size` (2 x 2 in `Network::cnn`); a trailing row or column that
+//! does not fill a window is dropped, as PyTorch and ONNX do by default.
+
+use ndarray::{ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::{Buffer, ImageShape, Layer};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(into = "MaxPool2DSpec", try_from = "MaxPool2DSpec")]
+pub struct MaxPool2D {
+    input: ImageShape,
+    output_shape: ImageShape,
+    size: usize,
+    /// For each output value of the last forward, the index of the input value it took
+    /// (within its image). (batch * output len)
+    argmax: Vec<u32>,
+    output: Buffer,
+    grad_input: Buffer,
+}
+
+impl MaxPool2D {
+    /// Pooling of `input` images in size x size windows. Errors when the image is smaller
+    /// than one window.
+    pub fn new(input: ImageShape, size: usize) -> Result<Self, String> {
+        if size == 0 || input.channels == 0 || input.height < size || input.width < size {
+            return Err(format!(
+                "max-pool layer: a {size}x{size} window does not fit a {input} image"
+            ));
+        }
+        if input.len() > u32::MAX as usize {
+            return Err(format!("max-pool layer: the image {input} is too large"));
+        }
+        Ok(MaxPool2D {
+            input,
+            output_shape: ImageShape::new(input.height / size, input.width / size, input.channels),
+            size,
+            argmax: Vec::new(),
+            output: Buffer::default(),
+            grad_input: Buffer::default(),
+        })
+    }
+
+    pub fn input_shape(&self) -> ImageShape {
+        self.input
+    }
+
+    pub fn output_shape(&self) -> ImageShape {
+        self.output_shape
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+}
+
+impl Layer for MaxPool2D {
+    fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
+        let (n, out_len) = (x.nrows(), self.output_shape.len());
+        let (w, c) = (self.input.width, self.input.channels);
+        let (oh, ow) = (self.output_shape.height, self.output_shape.width);
+        let size = self.size;
+        self.output.resize(n, out_len);
+        self.argmax.resize(n * out_len, 0);
+        let x = x.as_standard_layout();
+        let x = x.as_slice().expect("standard layout is contiguous");
+        let mut out = self.output.view_mut();
+        let out = out.as_slice_mut().expect("buffer rows are contiguous");
+        for ((image, y), argmax) in x
+            .chunks_exact(self.input.len())
+            .zip(out.chunks_exact_mut(out_len))
+            .zip(self.argmax.chunks_exact_mut(out_len))
+        {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let o = (oy * ow + ox) * c;
+                    let (y, argmax) = (&mut y[o..o + c], &mut argmax[o..o + c]);
+                    // The window's pixels in row-major order; the first maximum wins ties.
+                    for ky in 0..size {
+                        for kx in 0..size {
+                            let base = ((oy * size + ky) * w + ox * size + kx) * c;
+                            let pixel = &image[base..base + c];
+                            if ky == 0 && kx == 0 {
+                                y.copy_from_slice(pixel);
+                                for (ch, a) in argmax.iter_mut().enumerate() {
+                                    *a = (base + ch) as u32;
+                                }
+                                continue;
+                            }
+                            for (ch, (&v, (best, a))) in pixel
+                                .iter()
+                                .zip(y.iter_mut().zip(argmax.iter_mut()))
+                                .enumerate()
+                            {
+                                if v > *best {
+                                    *best = v;
+                                    *a = (base + ch) as u32;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn output(&self) -> ArrayView2<'_, f32> {
+        self.output.view()
+    }
+
+    fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
+        if !need_grad_in {
+            return;
+        }
+        let out_len = self.output_shape.len();
+        self.grad_input.resize(x.nrows(), self.input.len());
+        let mut grad_in = self.grad_input.view_mut();
+        grad_in.fill(0.0);
+        // Each output's gradient goes to the input value that forward chose.
+        for ((mut gi, g), argmax) in grad_in
+            .axis_iter_mut(Axis(0))
+            .zip(grad_out.axis_iter(Axis(0)))
+            .zip(self.argmax.chunks_exact(out_len))
+        {
+            for (&gv, &i) in g.iter().zip(argmax) {
+                gi[i as usize] += gv;
+            }
+        }
+    }
+
+    fn grad_in(&self) -> ArrayView2<'_, f32> {
+        self.grad_input.view()
+    }
+}
+
+/// How a max-pool layer is written in the model file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MaxPool2DSpec {
+    input: ImageShape,
+    size: usize,
+}
+
+impl From<MaxPool2D> for MaxPool2DSpec {
+    fn from(pool: MaxPool2D) -> Self {
+        MaxPool2DSpec {
+            input: pool.input,
+            size: pool.size,
+        }
+    }
+}
+
+impl TryFrom<MaxPool2DSpec> for MaxPool2D {
+    type Error = String;
+
+    fn try_from(spec: MaxPool2DSpec) -> Result<Self, String> {
+        MaxPool2D::new(spec.input, spec.size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::gradcheck::{assert_close, numeric_grad};
+    use ndarray::{array, Array2};
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn takes_the_maximum_of_each_window_per_channel() {
+        // A 2x3x2 image: channel 0 is 1..6, channel 1 is 60..10; the last column is dropped.
+        let x = array![[1.0f32, 60.0, 2.0, 50.0, 3.0, 40.0, 4.0, 30.0, 5.0, 20.0, 6.0, 10.0]];
+        let mut pool = MaxPool2D::new(ImageShape::new(2, 3, 2), 2).unwrap();
+        pool.forward(x.view(), false);
+        assert_eq!(pool.output_shape(), ImageShape::new(1, 1, 2));
+        assert_eq!(pool.output(), array![[5.0f32, 60.0]].view());
+        pool.backward(x.view(), array![[1.5f32, -2.0]].view(), true);
+        let mut expected = Array2::zeros((1, 12));
+        expected[[0, 8]] = 1.5;
+        expected[[0, 1]] = -2.0;
+        assert_eq!(pool.grad_in(), expected.view());
+    }
+
+    /// Distinct values 0.05 apart, shuffled: no finite difference step of 1e-2 changes which
+    /// value of a window is the largest.
+    fn separated(rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Array2<f32> {
+        let mut values: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.05 - 1.0).collect();
+        values.shuffle(rng);
+        Array2::from_shape_vec((rows, cols), values).unwrap()
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        for (seed, (h, w, c, size)) in [
+            (4, 4, 1, 2),
+            (5, 6, 2, 2),
+            (6, 3, 3, 3),
+            (2, 2, 1, 2),
+            (7, 7, 2, 2),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed as u64);
+            let rows = 1 + seed % 3;
+            let shape = ImageShape::new(h, w, c);
+            let mut x = separated(rows, shape.len(), &mut rng);
+            let mut pool = MaxPool2D::new(shape, size).unwrap();
+            pool.forward(x.view(), true);
+            let r = separated(rows, pool.output_shape().len(), &mut rng);
+            pool.backward(x.view(), r.view(), true);
+            let analytic = pool.grad_in().to_owned();
+            let mut probe = pool.clone();
+            let numeric = numeric_grad(x.as_slice_mut().unwrap(), |xs| {
+                let xv = ArrayView2::from_shape((rows, shape.len()), xs).unwrap();
+                probe.forward(xv, false);
+                probe
+                    .output()
+                    .iter()
+                    .zip(&r)
+                    .map(|(&o, &r)| o as f64 * r as f64)
+                    .sum()
+            });
+            for (i, (&a, &n)) in analytic.iter().zip(&numeric).enumerate() {
+                assert_close(
+                    a as f64,
+                    n,
+                    &format!("max-pool {shape} seed {seed}: d/dx[{i}]"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_windows_larger_than_the_image() {
+        assert!(MaxPool2D::new(ImageShape::new(1, 4, 1), 2).is_err());
+        let json = r#"{"input":{"height":3,"width":3,"channels":1},"size":4}"#;
+        assert!(serde_json::from_str::<MaxPool2D>(json).is_err());
+    }
+}
