@@ -12,7 +12,9 @@ use super::common::{write_stdout, Ui};
 use super::fit::{fit, label_groups, load_source, prepare, Source};
 use super::preprocess::Format;
 use super::train::TrainSettings;
-use csvnn::metrics::{classification_report, regression_report};
+use csvnn::metrics::{
+    classification_report, regression_report, CLASSIFICATION_KEYS, REGRESSION_KEYS,
+};
 use csvnn::model::Predictions;
 use csvnn::preprocess::{EncodedTargets, Task};
 use csvnn::train::Observer;
@@ -99,19 +101,6 @@ impl Serialize for OrderedMetrics {
     }
 }
 
-/// The metrics of each task, in the order `evaluate` reports them.
-const CLASSIFICATION_METRICS: [&str; 8] = [
-    "accuracy",
-    "balanced_accuracy",
-    "macro_f1",
-    "micro_f1",
-    "weighted_f1",
-    "log_loss",
-    "roc_auc",
-    "mcc",
-];
-const REGRESSION_METRICS: [&str; 5] = ["rmse", "mae", "r2", "explained_variance", "max_error"];
-
 /// A quiet training observer: cross-validation reports per fold, not per epoch.
 struct Silent;
 impl Observer for Silent {}
@@ -119,8 +108,8 @@ impl Observer for Silent {}
 /// The headline metrics of a report, in order (a metric undefined on a fold is NaN).
 fn numeric_metrics(report: &serde_json::Value, task: Task) -> Vec<(String, f64)> {
     let names: &[&str] = match task {
-        Task::Classification => &CLASSIFICATION_METRICS,
-        Task::Regression => &REGRESSION_METRICS,
+        Task::Classification => CLASSIFICATION_KEYS,
+        Task::Regression => REGRESSION_KEYS,
     };
     names
         .iter()

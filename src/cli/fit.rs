@@ -8,11 +8,14 @@ use super::train::{
     choose_task, ActivationArg, ClassWeightArg, LossArg, OptimizerArg, ScheduleArg, TaskArg,
     TrainSettings,
 };
-use csvnn::data::{shuffled_split, stratified_split, RawTable};
+use csvnn::data::{parse_cell, shuffled_split, stratified_split, Cell, RawTable};
 use csvnn::model::{ClassWeight, Model, TrainingRecord, ValidationMetrics};
-use csvnn::nn::{Activation, Loss, MlpConfig, Mse, Network, SoftmaxCrossEntropy};
+use csvnn::nn::{
+    Activation, CnnConfig, ConvSpec, ImageShape, Loss, MlpConfig, Mse, Network, SoftmaxCrossEntropy,
+};
 use csvnn::preprocess::{
-    rows_with_target, target_index, EncodedTargets, FitOptions, Pipeline, TargetEncoder, Task,
+    rows_with_target, target_index, EncodedTargets, Feature, FitOptions, NumericColumn, Pipeline,
+    TargetEncoder, Task,
 };
 use csvnn::train::{
     balanced_class_weights, evaluate, train, Dataset, Observer, OptimizerConfig, OwnedTargets,
@@ -204,6 +207,12 @@ pub fn prepare(
             pipeline
         }
     };
+    let pipeline = match settings.image_shape {
+        Some(image) if source.preprocessor.is_none() => {
+            share_pixel_scale(pipeline, image, table, &train_rows)?
+        }
+        _ => pipeline,
+    };
     if source.task == Task::Classification && pipeline.target_encoder.labels().len() < 2 {
         return Err(Error::data(
             Location::file(&table.source).column(&settings.target),
@@ -256,6 +265,60 @@ pub fn prepare(
         train_data,
         validation,
     })
+}
+
+/// Give every pixel column the mean and std of all pixels of the training rows: per-pixel
+/// scaling would blow up rarely-lit border pixels, and a convolution shares its weights
+/// across pixels.
+fn share_pixel_scale(
+    mut pipeline: Pipeline,
+    image: ImageShape,
+    table: &RawTable,
+    rows: &[usize],
+) -> Result<Pipeline, Error> {
+    let n_features = pipeline.features.len();
+    let numeric: Vec<&mut NumericColumn> = pipeline
+        .features
+        .iter_mut()
+        .filter_map(|f| match f {
+            Feature::Numeric(n) => Some(n),
+            Feature::Categorical(_) => None,
+        })
+        .collect();
+    if numeric.len() != image.len() || n_features != image.len() {
+        return Err(Error::data(
+            Location::file(&table.source),
+            format!(
+                "--image-shape {image} needs {} numeric feature columns (the pixels); the data has {n_features} feature columns, {} of them numeric",
+                image.len(),
+                numeric.len()
+            ),
+        ));
+    }
+    // Every pixel of every training row, missing ones at their column's imputed value.
+    let (mut sum, mut sum_sq, mut count) = (0.0f64, 0.0f64, 0usize);
+    for n in &numeric {
+        let column = table
+            .column(&n.name)
+            .expect("the pipeline was fitted on this table");
+        for &row in rows {
+            let v = match parse_cell(column.get(row), &pipeline.na_values) {
+                Cell::Number(v) => v,
+                _ => n.impute,
+            };
+            sum += v;
+            sum_sq += v * v;
+            count += 1;
+        }
+    }
+    let mean = sum / count.max(1) as f64;
+    let std = (sum_sq / count.max(1) as f64 - mean * mean).max(0.0).sqrt();
+    let std = if std > 0.0 { std } else { 1.0 };
+    for n in numeric {
+        n.mean = mean;
+        n.std = std;
+    }
+    Ok(pipeline)
 }
 
 /// Class weights from --class-weight over the training rows, in label order.
@@ -354,6 +417,31 @@ pub fn metric_name(pipeline: &Pipeline) -> &'static str {
     }
 }
 
+/// A CNN when --conv is given, else an MLP.
+fn build_network(settings: &TrainSettings, mlp: &MlpConfig) -> Result<Network, Error> {
+    match (settings.image_shape, &settings.conv) {
+        (Some(image), Some(conv)) => Network::cnn(
+            &CnnConfig {
+                image,
+                conv: conv.0.iter().map(|&(f, k)| ConvSpec::same(f, k)).collect(),
+                hidden: mlp.hidden.clone(),
+                n_outputs: mlp.n_outputs,
+                activation: mlp.activation,
+                dropout: mlp.dropout,
+            },
+            settings.seed,
+        )
+        .map_err(|e| {
+            let layers: Vec<String> = conv.0.iter().map(|(f, k)| format!("{f}:{k}")).collect();
+            Error::config(format!(
+                "--conv {} does not fit --image-shape {image}: {e}",
+                layers.join(",")
+            ))
+        }),
+        _ => Ok(Network::mlp(mlp, settings.seed)),
+    }
+}
+
 /// Train on `prepared` (from `state`, or from fresh weights) and assemble the model.
 pub fn fit(
     settings: &TrainSettings,
@@ -385,13 +473,21 @@ pub fn fit(
             "mse",
         ),
     };
-    let mut state =
-        state.unwrap_or_else(|| TrainState::new(Network::mlp(&mlp, settings.seed), &config));
-    let shape: Vec<String> = std::iter::once(mlp.n_inputs)
+    let mut state = match state {
+        Some(state) => state,
+        None => TrainState::new(build_network(settings, &mlp)?, &config),
+    };
+    let mut shape: Vec<String> = std::iter::once(mlp.n_inputs)
         .chain(mlp.hidden.iter().copied())
         .chain(std::iter::once(mlp.n_outputs))
         .map(|n| n.to_string())
         .collect();
+    if let (Some(image), Some(conv)) = (settings.image_shape, &settings.conv) {
+        shape[0] = std::iter::once(image.to_string())
+            .chain(conv.0.iter().map(|(f, k)| format!("conv{f}:{k}")))
+            .collect::<Vec<_>>()
+            .join("-");
+    }
     ui.info(&format!(
         "training a {} network ({} parameters) on {} rows{}",
         shape.join("-"),

@@ -6,18 +6,7 @@ use std::fmt;
 use csvnn::preprocess::Task;
 use csvnn::Error;
 
-/// The metrics a gate can name, per task: the numeric keys of `evaluate --format json`.
-pub const CLASSIFICATION_KEYS: &[&str] = &[
-    "accuracy",
-    "balanced_accuracy",
-    "macro_f1",
-    "micro_f1",
-    "weighted_f1",
-    "log_loss",
-    "roc_auc",
-    "mcc",
-];
-pub const REGRESSION_KEYS: &[&str] = &["rmse", "mae", "r2", "explained_variance", "max_error"];
+pub use csvnn::metrics::{CLASSIFICATION_KEYS, REGRESSION_KEYS};
 
 /// Which side of the threshold fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,7 @@ use super::fit::{fit, load_source, metric_name, prepare};
 use super::progress::Progress;
 use csvnn::atomic::write_atomically;
 use csvnn::data::RawTable;
+use csvnn::nn::ImageShape;
 use csvnn::preprocess::{infer_task, Pipeline, Task};
 use csvnn::train::{EpochRecord, Observer, TrainState};
 use csvnn::{Error, Location};
@@ -106,6 +107,16 @@ pub struct TrainSettings {
     /// Hidden layer widths, e.g. 64,32; `none` for no hidden layer.
     #[arg(long, value_name = "N[,N...]", default_value = "64", value_parser = parse_hidden)]
     pub hidden: HiddenLayers,
+
+    /// Treat the feature columns as an image of HEIGHTxWIDTHxCHANNELS pixels (row-major,
+    /// channel fastest), standardised with one shared mean and std; for --conv.
+    #[arg(long, value_name = "HxWxC", value_parser = parse_image_shape)]
+    pub image_shape: Option<ImageShape>,
+
+    /// Convolution layers before the dense ones, FILTERS:KERNEL each (e.g. 32:3,64:3),
+    /// each followed by ReLU and 2x2 max-pooling; needs --image-shape.
+    #[arg(long, value_name = "F:K[,F:K...]", value_parser = parse_conv, requires = "image_shape")]
+    pub conv: Option<ConvLayers>,
 
     /// Activation of the hidden layers.
     #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
@@ -233,6 +244,40 @@ fn parse_class_weight(value: &str) -> Result<ClassWeightArg, String> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(ClassWeightArg::Given)
+}
+
+/// `--conv` layers as one flag value (clap would read a bare `Vec` as repeated flags).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvLayers(pub Vec<(usize, usize)>);
+
+fn parse_image_shape(value: &str) -> Result<ImageShape, String> {
+    let parts: Vec<Result<usize, _>> = value
+        .split(['x', 'X'])
+        .map(|p| p.trim().parse::<usize>())
+        .collect();
+    match parts.as_slice() {
+        [Ok(h), Ok(w), Ok(c)] if *h > 0 && *w > 0 && *c > 0 => Ok(ImageShape::new(*h, *w, *c)),
+        [Ok(h), Ok(w)] if *h > 0 && *w > 0 => Ok(ImageShape::new(*h, *w, 1)),
+        _ => Err("expected HEIGHTxWIDTHxCHANNELS, e.g. 28x28x1".to_string()),
+    }
+}
+
+fn parse_conv(value: &str) -> Result<ConvLayers, String> {
+    value
+        .split(',')
+        .map(|layer| {
+            let parsed = layer
+                .split_once(':')
+                .map(|(f, k)| (f.trim().parse::<usize>(), k.trim().parse::<usize>()));
+            match parsed {
+                Some((Ok(f), Ok(k))) if f > 0 && k > 0 => Ok((f, k)),
+                _ => Err(format!(
+                    "'{layer}' is not FILTERS:KERNEL; expected e.g. 32:3,64:3"
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(ConvLayers)
 }
 
 fn parse_non_negative_f64(value: &str) -> Result<f64, String> {

@@ -22,6 +22,20 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt::{self, Write as _};
 
+/// The numeric metrics of each report (the keys of `evaluate --format json` that gates,
+/// cross-validation and scripts can name), in report order.
+pub const CLASSIFICATION_KEYS: &[&str] = &[
+    "accuracy",
+    "balanced_accuracy",
+    "macro_f1",
+    "micro_f1",
+    "weighted_f1",
+    "log_loss",
+    "roc_auc",
+    "mcc",
+];
+pub const REGRESSION_KEYS: &[&str] = &["rmse", "mae", "r2", "explained_variance", "max_error"];
+
 /// Everything `evaluate` reports for a classifier. Built by [`classification_report`].
 /// Undefined values (no rows; a ROC AUC with a class absent from the truth) are NaN or
 /// `None` and serialize as `null`.
