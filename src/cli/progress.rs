@@ -2,6 +2,7 @@
 //! per epoch otherwise, nothing with --quiet.
 
 use std::io::IsTerminal;
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -11,6 +12,8 @@ pub enum Progress {
     Quiet,
     Lines {
         metric_name: &'static str,
+        /// When the current epoch started: its seconds end the line (never in the model).
+        started: Option<Instant>,
     },
     Bar {
         bar: ProgressBar,
@@ -30,7 +33,10 @@ impl Progress {
                 last_metric: String::new(),
             }
         } else {
-            Progress::Lines { metric_name }
+            Progress::Lines {
+                metric_name,
+                started: None,
+            }
         }
     }
 
@@ -57,6 +63,9 @@ fn epoch_line(record: &EpochRecord, n_epochs: usize, metric_name: &str) -> Strin
 
 impl Observer for Progress {
     fn epoch_started(&mut self, epoch: usize, n_epochs: usize, n_batches: usize) {
+        if let Progress::Lines { started, .. } = self {
+            *started = Some(Instant::now());
+        }
         if let Progress::Bar {
             bar, last_metric, ..
         } = self
@@ -89,8 +98,15 @@ impl Observer for Progress {
     fn epoch_done(&mut self, record: &EpochRecord, n_epochs: usize) {
         match self {
             Progress::Quiet => {}
-            Progress::Lines { metric_name } => {
-                eprintln!("csvnn: {}", epoch_line(record, n_epochs, metric_name));
+            Progress::Lines {
+                metric_name,
+                started,
+            } => {
+                let seconds = started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+                eprintln!(
+                    "csvnn: {}  {seconds:.3}s",
+                    epoch_line(record, n_epochs, metric_name)
+                );
             }
             Progress::Bar {
                 bar,
