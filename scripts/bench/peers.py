@@ -1,5 +1,5 @@
-"""The peers of the bench: the same workloads in PyTorch (CPU, 2 threads, batches sliced by
-hand, no DataLoader) and scikit-learn's MLP. One process per run, so that /usr/bin/time -v
+"""The peers of the bench: the same workloads in PyTorch (CPU, torch.set_num_threads from
+$BENCH_TORCH_THREADS, default 2; batches sliced by hand, no DataLoader) and scikit-learn's MLP. One process per run, so that /usr/bin/time -v
 sees its peak RSS. Prints one JSON object on stdout.
 
   peers.py train TOOL --train F --test F --target COL [--drop C,..] --hidden 64[,..]
@@ -14,6 +14,7 @@ target, MSE; classification on softmax cross-entropy. Adam, lr 1e-3, no weight d
 
 import argparse
 import json
+import os
 import pickle
 import sys
 import time
@@ -77,9 +78,13 @@ def predict_csv(bundle, data, pred_out):
     return len(frame), time.perf_counter() - start, pred, frame
 
 
+def torch_threads():
+    return int(os.environ.get("BENCH_TORCH_THREADS", "2"))
+
+
 def train_torch(x, y, hidden, n_out, classification, batch_size, epochs, seed):
     import torch
-    torch.set_num_threads(2)
+    torch.set_num_threads(torch_threads())
     torch.manual_seed(seed)
     layers, n_in = [], x.shape[1]
     for width in hidden:
@@ -168,7 +173,7 @@ def cmd_predict(args):
         bundle = pickle.load(f)
     if bundle.tool == "torch":
         import torch
-        torch.set_num_threads(2)
+        torch.set_num_threads(torch_threads())
     rows, seconds, _, _ = predict_csv(bundle, args.data, args.pred_out)
     json.dump({"predict_rows": rows, "predict_s": seconds}, sys.stdout)
 

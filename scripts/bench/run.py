@@ -91,6 +91,15 @@ def csvnn_train(args, w, work, seed=0, threads=None, epochs=EPOCHS, eval_test=Tr
     return result
 
 
+PEER_ENV = {}
+
+
+def peer_env(tool):
+    env = dict(os.environ)
+    env.update(PEER_ENV.get(tool, {}))
+    return env
+
+
 def peer_train(tool, w, work, seed=0, epochs=EPOCHS):
     model = os.path.join(work, f"{tool}.{w['name']}.pkl")
     cmd = [sys.executable, PEERS, "train", tool, "--train", w["train_path"], "--test",
@@ -98,7 +107,7 @@ def peer_train(tool, w, work, seed=0, epochs=EPOCHS):
            ",".join(w["drop"]), "--hidden", ",".join(map(str, w["hidden"])), "--batch-size",
            str(w["batch"]), "--epochs", str(epochs), "--seed", str(seed), "--model-out", model,
            "--pred-out", os.path.join(work, f"{tool}.pred.csv")]
-    out, _, _, rss = timed(cmd)
+    out, _, _, rss = timed(cmd, env=peer_env(tool))
     result = json.loads(out)
     result["rss"], result["model"] = rss, model
     return result
@@ -112,7 +121,7 @@ def predict_1m(args, tool, model, data, work):
         rows = 1_000_000
         return {"predict_rows": rows, "predict_s": wall, "rss": rss}
     out, _, wall, rss = timed([sys.executable, PEERS, "predict", tool, "--model", model,
-                               "--data", data, "--pred-out", out_path])
+                               "--data", data, "--pred-out", out_path], env=peer_env(tool))
     result = json.loads(out)
     # Whole process (interpreter and imports included), as for csvnn.
     result["predict_s"], result["rss"] = wall, rss
@@ -153,9 +162,18 @@ def main():
     parser.add_argument("--shared", default=os.path.join(HERE, "..", "..", "..", "shared", "data"))
     parser.add_argument("--csvnn", default=os.path.join(HERE, "..", "..", "target", "release", "csvnn"))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--wide-threads", type=int, default=2)
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--workloads", default="W1,W1-wide,W2",
+                        help="comma-separated subset of W1,W1-wide,W2 (W3 runs with W2)")
+    parser.add_argument("--torch-threads", type=int, default=2,
+                        help="torch.set_num_threads for PyTorch (the issue's setting: 2)")
+    parser.add_argument("--sklearn-blas-threads", type=int, default=1,
+                        help="BLAS threads for scikit-learn (its reference scores used 1)")
     args = parser.parse_args()
+    PEER_ENV["torch"] = {"BENCH_TORCH_THREADS": str(args.torch_threads)}
+    blas = str(args.sklearn_blas_threads)
+    PEER_ENV["sklearn"] = {"OPENBLAS_NUM_THREADS": blas, "OMP_NUM_THREADS": blas,
+                           "MKL_NUM_THREADS": blas}
     work = os.path.join(args.data_dir, "work")
     os.makedirs(work, exist_ok=True)
     for name, w in WORKLOADS.items():
@@ -168,14 +186,18 @@ def main():
 
     gemm = gemm_rate()
     print(f"numpy float32 2048x2048 matmul, best of 5: {gemm:.1f} GFLOP/s", flush=True)
+    print(f"settings: rounds {args.rounds}, torch threads {args.torch_threads}, scikit-learn "
+          f"BLAS threads {args.sklearn_blas_threads}, csvnn --threads default (training on "
+          f"one thread)", flush=True)
     results = {}  # (workload, tool) -> list of per-round dicts
     for r in range(args.rounds):
         order = TOOLS[r % 3:] + TOOLS[:r % 3]
         for name, w in WORKLOADS.items():
+            if name not in args.workloads.split(","):
+                continue
             for tool in order:
                 if tool == "csvnn":
-                    threads = args.wide_threads if name == "W1-wide" else None
-                    res = csvnn_train(args, w, work, threads=threads)
+                    res = csvnn_train(args, w, work)
                 else:
                     res = peer_train(tool, w, work)
                 res["epoch"] = median(res["epoch_s"][1:])
@@ -203,7 +225,7 @@ def main():
     print("| workload | tool | load+preprocess s | s/epoch | predict rows/s | peak RSS MB "
           "| test score | csvnn s/epoch ratio | csvnn rows/s ratio |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for name in ["W1", "W1-wide", "W2"]:
+    for name in [n for n in ["W1", "W1-wide", "W2"] if (n, "csvnn") in results]:
         ours = agg(name, "csvnn", "epoch")
         ours_rate = rate(name, "csvnn")
         for tool in TOOLS:
@@ -214,8 +236,8 @@ def main():
             print(f"| {name} | {tool} | {agg(name, tool, 'load_s'):.2f} | {epoch:.3f} | "
                   f"{rate(name, tool):,.0f} | {agg(name, tool, 'rss'):.0f} | "
                   f"{score_key} {agg(name, tool, score_key):.4f} | {ratio} | {rratio} |")
-    ours_rate = rate("W3", "csvnn")
-    for tool in TOOLS:
+    ours_rate = rate("W3", "csvnn") if ("W3", "csvnn") in results else None
+    for tool in TOOLS if ours_rate else []:
         rratio = "" if tool == "csvnn" else f"{ours_rate / rate('W3', tool):.2f}"
         print(f"| W3 (1M rows) | {tool} | | | {rate('W3', tool):,.0f} | "
               f"{agg('W3', tool, 'rss'):.0f} | | | {rratio} |")
@@ -226,19 +248,23 @@ def main():
         while chunk := f.read(1 << 20):
             gz_raw += len(chunk)
     for name, mb in [("W1", size), ("W2", gz_raw / 1e6)]:
+        if (name, "csvnn") not in results:
+            continue
         load = agg(name, "csvnn", "load_s")
         print(f"csvnn {name} ingest (read + profile + fit + transform + save, whole train "
               f"process minus epochs): {mb:.0f} MB uncompressed CSV in {load:.2f}s = "
               f"{mb / load:.0f} MB/s")
-    wide = agg("W1-wide", "csvnn", "epoch")
-    gflop = flops_per_row([256, 128]) * 60000 / wide / 1e9
-    print(f"W1-wide: {flops_per_row([256, 128]) * 60000 / 1e9:.1f} GFLOP per epoch "
-          f"({flops_per_row([256, 128])} per row) in {wide:.3f}s = {gflop:.1f} GFLOP/s = "
-          f"{100 * gflop / gemm:.0f}% of numpy's {gemm:.1f} GFLOP/s")
-    w1 = agg("W1", "csvnn", "epoch")
-    print(f"W1 s/epoch ratios: csvnn/torch {w1 / agg('W1', 'torch', 'epoch'):.3f} "
-          f"(target <= 0.5), csvnn/sklearn {w1 / agg('W1', 'sklearn', 'epoch'):.3f} "
-          f"(target <= 0.25)")
+    if ("W1-wide", "csvnn") in results:
+        wide = agg("W1-wide", "csvnn", "epoch")
+        gflop = flops_per_row([256, 128]) * 60000 / wide / 1e9
+        print(f"W1-wide: {flops_per_row([256, 128]) * 60000 / 1e9:.1f} GFLOP per epoch "
+              f"({flops_per_row([256, 128])} per row) in {wide:.3f}s = {gflop:.1f} GFLOP/s = "
+              f"{100 * gflop / gemm:.0f}% of numpy's {gemm:.1f} GFLOP/s")
+    if ("W1", "csvnn") in results:
+        w1 = agg("W1", "csvnn", "epoch")
+        print(f"W1 s/epoch ratios: csvnn/torch {w1 / agg('W1', 'torch', 'epoch'):.3f} "
+              f"(target <= 0.5), csvnn/sklearn {w1 / agg('W1', 'sklearn', 'epoch'):.3f} "
+              f"(target <= 0.25)")
 
     if args.skip_accuracy:
         return
