@@ -2,6 +2,7 @@
 
 mod activation;
 mod buffer;
+mod denormals;
 mod dense;
 mod dropout;
 mod init;
@@ -15,6 +16,7 @@ pub(crate) mod gradcheck;
 
 pub use activation::{Activation, ActivationLayer};
 pub use buffer::Buffer;
+pub use denormals::FlushDenormals;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use init::Init;

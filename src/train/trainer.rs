@@ -8,7 +8,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::nn::{Adam, AdamConfig, Buffer, Loss, Network, Optimizer, Sgd, SgdConfig, Targets};
+use crate::nn::{
+    Adam, AdamConfig, Buffer, FlushDenormals, Loss, Network, Optimizer, Sgd, SgdConfig, Targets,
+};
 
 /// The optimizer and its settings, as recorded in the model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -237,6 +239,8 @@ pub fn train(
     if n == 0 {
         return Err(Error::Training("no training rows".to_string()));
     }
+    // Subnormal floats cost a microcode assist per operation; see `FlushDenormals`.
+    let _flush_denormals = FlushDenormals::new();
     let batch_size = config.batch_size.clamp(1, n);
     let n_batches = n.div_ceil(batch_size);
     let mut optimizer = config.optimizer.build();
