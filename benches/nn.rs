@@ -8,7 +8,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use csvnn::nn::{
-    Activation, Adam, AdamConfig, Loss, MlpConfig, Network, Optimizer, SoftmaxCrossEntropy, Targets,
+    Activation, Adam, AdamConfig, FlushDenormals, Loss, MlpConfig, Network, Optimizer,
+    SoftmaxCrossEntropy, Targets,
 };
 
 struct Shape {
@@ -70,6 +71,8 @@ fn dense(c: &mut Criterion) {
         c.bench_function(&format!("{}/adam_step", shape.name), |b| {
             b.iter(|| adam.step(&mut network))
         });
+        // As the trainer does: repeated steps on one batch drive gradients into subnormals.
+        let _flush = FlushDenormals::new();
         c.bench_function(&format!("{}/train_step", shape.name), |b| {
             b.iter(|| {
                 let out = network.forward(x.view(), true);
