@@ -17,7 +17,12 @@ impl Default for NaValues {
 
 impl NaValues {
     pub fn is_missing(&self, cell: &str) -> bool {
-        cell.is_empty() || self.0.iter().any(|na| na == cell)
+        // Compared byte by byte inline: the tokens are short, and a memcmp call per token
+        // and per cell cost more than the comparison itself.
+        cell.is_empty()
+            || self.0.iter().any(|na| {
+                na.len() == cell.len() && na.bytes().zip(cell.bytes()).all(|(a, b)| a == b)
+            })
     }
 }
 
@@ -46,6 +51,9 @@ pub fn parse_cell<'a>(cell: &'a str, na: &NaValues) -> Cell<'a> {
 /// Rust's float parser, restricted to what people write as numbers in CSV files
 /// (it would also accept "infinity" and "NaN" spelled in any case).
 fn fast_float_like(cell: &str) -> Option<f64> {
+    if let Some(v) = parse_simple_decimal(cell.as_bytes()) {
+        return Some(v);
+    }
     let first = cell.as_bytes()[0];
     let looks_numeric = first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.');
     let is_inf_word = cell.eq_ignore_ascii_case("inf") || cell.eq_ignore_ascii_case("infinity");
@@ -96,6 +104,46 @@ pub fn looks_like_localized_number(cell: &str) -> bool {
     n_groups > 0 && (1..=3).contains(&first.len()) && first.chars().all(is_digit)
 }
 
+/// Exact powers of ten as f64 (every one up to 1e22 is representable).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The common case of a CSV number, `[-+]digits[.digits]` with at most 15 significant
+/// digits, parsed without the general algorithm (Clinger's fast path): the digits are an
+/// integer m < 2^53 and the fraction has k <= 22 digits, so m and 10^k are exact and m / 10^k
+/// is the correctly rounded result, the same f64 that `str::parse` gives. Anything else
+/// (exponents, more digits, stray characters) returns None for the general parser.
+fn parse_simple_decimal(bytes: &[u8]) -> Option<f64> {
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut n_digits = 0;
+    let mut fraction_digits = None;
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + (b - b'0') as u64;
+                n_digits += 1;
+            }
+            b'.' if fraction_digits.is_none() => fraction_digits = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if n_digits == 0 || n_digits > 15 {
+        return None;
+    }
+    let value = mantissa as f64 / POW10[fraction_digits.unwrap_or(0)];
+    Some(if negative { -value } else { value })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +161,48 @@ mod tests {
         assert_eq!(parse_cell("Infinity", &na), Cell::NonFinite);
         assert_eq!(parse_cell("3,750", &na), Cell::Text("3,750"));
         assert_eq!(parse_cell("abc", &na), Cell::Text("abc"));
+        assert_eq!(parse_cell("-0", &na), Cell::Number(-0.0));
+        assert_eq!(parse_cell(".", &na), Cell::Text("."));
+        assert_eq!(parse_cell("1.2.3", &na), Cell::Text("1.2.3"));
+    }
+
+    #[test]
+    fn the_fast_path_gives_the_same_numbers_as_the_general_parser() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut cases: Vec<String> = ["0", "255", "-17", "+3", "0.1", "-0.0", "3.", ".5", "-.25"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for _ in 0..20_000 {
+            let digits = rng.gen_range(1..=15);
+            let mut s: String = (0..digits)
+                .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+                .collect();
+            s.insert(rng.gen_range(0..=s.len()), '.');
+            if rng.gen_bool(0.5) {
+                s.insert(0, '-');
+            }
+            cases.push(s);
+        }
+        for case in &cases {
+            let fast = parse_simple_decimal(case.as_bytes()).expect(case);
+            let general: f64 = case.parse().expect(case);
+            assert_eq!(fast.to_bits(), general.to_bits(), "{case}");
+        }
+        // Left to the general parser.
+        for case in [
+            "1e5",
+            "1234567890123456",
+            "0x10",
+            "1_000",
+            "--1",
+            "",
+            "+",
+            "-.",
+        ] {
+            assert_eq!(parse_simple_decimal(case.as_bytes()), None, "{case}");
+        }
     }
 
     #[test]

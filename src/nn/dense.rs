@@ -1,7 +1,7 @@
 //! Dense (fully connected) layer: y = x·W + b, x: (batch, n_in), W: (n_in, n_out).
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{Buffer, Layer};
@@ -48,6 +48,26 @@ impl Dense {
     pub fn bias(&self) -> &Array1<f32> {
         &self.bias
     }
+
+    /// The product x·W alone, without the bias, into the output buffer: the first half of
+    /// a forward pass whose bias is added by the next layer in the same pass over memory
+    /// (see `ActivationLayer::forward_biased`). `x`: (batch, n_in).
+    pub(crate) fn forward_linear(&mut self, x: ArrayView2<f32>) {
+        self.output.resize(x.nrows(), self.n_out());
+        general_mat_mul(1.0, &x, &self.weights, 0.0, &mut self.output.view_mut());
+    }
+}
+
+/// `sums[j] = Σ_i g[i, j]`, row by row so that the additions run over contiguous memory.
+fn column_sums(g: ArrayView2<f32>, sums: &mut Array1<f32>) {
+    sums.fill(0.0);
+    let sums = sums.as_slice_mut().expect("bias gradient is contiguous");
+    for row in g.rows() {
+        match row.as_slice() {
+            Some(row) => sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v),
+            None => sums.iter_mut().zip(row.iter()).for_each(|(s, &v)| *s += v),
+        }
+    }
 }
 
 impl Layer for Dense {
@@ -72,12 +92,7 @@ impl Layer for Dense {
         // dW = xᵀ·g: (n_in, batch)·(batch, n_out)
         general_mat_mul(1.0, &x.t(), &grad_out, 0.0, &mut self.grad_weights);
         // db = column sums of g
-        self.grad_bias.fill(0.0);
-        for row in grad_out.axis_iter(Axis(0)) {
-            Zip::from(&mut self.grad_bias)
-                .and(&row)
-                .for_each(|b, &g| *b += g);
-        }
+        column_sums(grad_out, &mut self.grad_bias);
         if need_grad_in {
             // dx = g·Wᵀ: (batch, n_out)·(n_out, n_in)
             self.grad_input.resize(x.nrows(), self.n_in());

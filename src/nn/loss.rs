@@ -43,11 +43,12 @@ impl SoftmaxCrossEntropy {
     }
 }
 
-/// log Σ exp(z), computed without overflow.
+/// log Σ exp(z), computed without overflow: each exp(z - max) in f32 (as
+/// `loss_and_grad` computes it), summed in f64.
 fn log_sum_exp(z: ndarray::ArrayView1<f32>) -> f64 {
-    let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
-    let sum: f64 = z.iter().map(|&v| (v as f64 - max).exp()).sum();
-    max + sum.ln()
+    let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let sum: f64 = z.iter().map(|&v| (v - max).exp() as f64).sum();
+    max as f64 + sum.ln()
 }
 
 impl Loss for SoftmaxCrossEntropy {
@@ -66,14 +67,20 @@ impl Loss for SoftmaxCrossEntropy {
             .zip(classes)
         {
             let c = c as usize;
-            let lse = log_sum_exp(z);
+            // One exp per logit: g = exp(z - max) first, then scaled by w / (Σexp · Σw).
+            let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let mut sum = 0.0f64;
+            Zip::from(&mut g).and(&z).for_each(|g, &z| {
+                *g = (z - max).exp();
+                sum += *g as f64;
+            });
+            let lse = max as f64 + sum.ln();
             let w = self.weight(c);
             loss += w * (lse - z[c] as f64);
             // d/dz = w (softmax(z) - onehot(c)) / Σw
             let scale = w / total_weight;
-            Zip::from(&mut g)
-                .and(&z)
-                .for_each(|g, &z| *g = (((z as f64 - lse).exp()) * scale) as f32);
+            let g_scale = (scale / sum) as f32;
+            g.mapv_inplace(|e| e * g_scale);
             g[c] -= scale as f32;
         }
         loss / total_weight

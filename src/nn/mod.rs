@@ -3,6 +3,7 @@
 mod activation;
 mod buffer;
 mod conv;
+mod denormals;
 mod dense;
 mod dropout;
 mod init;
@@ -18,6 +19,7 @@ pub(crate) mod gradcheck;
 pub use activation::{sigmoid, Activation, ActivationLayer, LEAKY_RELU_SLOPE};
 pub use buffer::Buffer;
 pub use conv::{Conv2D, ImageShape};
+pub use denormals::FlushDenormals;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use init::Init;

@@ -189,14 +189,30 @@ impl Network {
     }
 
     /// `x`: (batch, n_inputs) -> (batch, n_outputs), a view of the last layer's buffer.
+    ///
+    /// A dense layer followed by an activation runs fused: the dense layer's buffer gets
+    /// x·W and the activation adds the bias as it applies f, in one pass over memory (so
+    /// that dense layer's own `output()` then lacks its bias; nothing reads it).
     pub fn forward<'a>(&'a mut self, x: ArrayView2<'a, f32>, train: bool) -> ArrayView2<'a, f32> {
-        for i in 0..self.layers.len() {
+        let mut i = 0;
+        while i < self.layers.len() {
             let (before, rest) = self.layers.split_at_mut(i);
             let input = match before.last() {
                 Some(prev) => prev.output(),
                 None => x.view(),
             };
-            rest[0].forward(input, train);
+            match rest {
+                [AnyLayer::Dense(dense), AnyLayer::Activation(activation), ..] => {
+                    dense.forward_linear(input);
+                    activation.forward_biased(dense.output(), dense.bias());
+                    i += 2;
+                }
+                [layer, ..] => {
+                    layer.forward(input, train);
+                    i += 1;
+                }
+                [] => unreachable!("i < layers.len()"),
+            }
         }
         match self.layers.last() {
             Some(last) => last.output(),

@@ -12,7 +12,8 @@ use super::early_stopping::EarlyStopping;
 use super::schedule::{PlateauState, ScheduleConfig};
 use crate::error::{Error, Result};
 use crate::nn::{
-    Adam, AdamConfig, AnyOptimizer, Buffer, Loss, Network, Optimizer, Sgd, SgdConfig, Targets,
+    Adam, AdamConfig, AnyOptimizer, Buffer, FlushDenormals, Loss, Network, Optimizer, Sgd,
+    SgdConfig, Targets,
 };
 
 /// The optimizer and its settings, as recorded in the model.
@@ -291,6 +292,8 @@ pub fn train(
     }
     let validation = validation.filter(|v| v.n_rows() > 0);
     let early_stopping = config.patience > 0 && validation.is_some();
+    // Subnormal floats cost a microcode assist per operation; see `FlushDenormals`.
+    let _flush_denormals = FlushDenormals::new();
     let batch_size = config.batch_size.clamp(1, n);
     let n_batches = n.div_ceil(batch_size);
     let base_lr = config.optimizer.lr() as f64;
