@@ -2,7 +2,7 @@
 //! row), class probabilities (`probs`: (n_rows, n_classes)) and binary scores.
 //!
 //! Every function is defined exactly as scikit-learn 1.9 defines it, with
-//! `labels = range(n_classes)` and `zero_division = 0`; `tests/golden_metrics.rs` checks
+//! `labels = range(n_classes)` and `zero_division = 0`; `tests/suite/golden_metrics.rs` checks
 //! them against values that sklearn computed (`tests/fixtures/metrics/make_golden.py`).
 //! Sums and ratios are taken in f64 from integer counts.
 //!

@@ -1,7 +1,7 @@
 //! Metrics: plain functions over slices (classification.rs, regression.rs) and the
 //! reports `evaluate` prints.
 //!
-//! The functions follow scikit-learn 1.9 (golden values: `tests/golden_metrics.rs`).
+//! The functions follow scikit-learn 1.9 (golden values: `tests/suite/golden_metrics.rs`).
 //! The reports serialize with serde to the JSON object of `csvnn evaluate --format json`
 //! (keys in DESIGN.md; NaN, i.e. undefined, is written as `null`) and render a
 //! fixed-width table for people with `to_table`.

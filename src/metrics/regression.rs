@@ -1,6 +1,6 @@
 //! Regression metrics over `y_true`, `y_pred`: (n_rows,), f64 accumulation.
 //!
-//! Defined as scikit-learn 1.9 defines them (`tests/golden_metrics.rs` checks them against
+//! Defined as scikit-learn 1.9 defines them (`tests/suite/golden_metrics.rs` checks them against
 //! values sklearn computed). With no rows every metric is NaN (sklearn refuses empty
 //! input). The slices must have the same length (a panic otherwise: a bug in the caller).
 

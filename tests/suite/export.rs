@@ -5,19 +5,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use super::util::{csvnn, data};
 use csvnn::onnx::proto::{ModelProto, TensorProto, DOUBLE, FLOAT};
 use predicates::prelude::*;
 use prost::Message;
 use serde_json::Value;
-
-fn data(name: &str) -> String {
-    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn csvnn() -> Command {
-    Command::cargo_bin("csvnn").unwrap()
-}
 
 fn train(dir: &Path, args: &[&str]) -> PathBuf {
     let model = dir.join("model.json");

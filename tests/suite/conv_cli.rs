@@ -3,14 +3,10 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
+use super::util::csvnn;
 use predicates::prelude::*;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
-
-fn csvnn() -> Command {
-    Command::cargo_bin("csvnn").unwrap()
-}
 
 /// 6x6 grey images of a bright vertical or horizontal bar at a random place, with noise.
 fn write_bars(path: &Path, n: usize, seed: u64) {

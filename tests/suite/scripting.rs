@@ -9,17 +9,10 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::util::{csvnn, data};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
-
-fn data(name: &str) -> String {
-    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn csvnn() -> Command {
-    Command::cargo_bin("csvnn").unwrap()
-}
 
 /// The models every test shares, trained once in a directory that lives as long as the
 /// test binary.

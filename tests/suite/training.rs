@@ -7,17 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use super::util::{csvnn, data};
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn data(name: &str) -> String {
-    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn csvnn() -> Command {
-    Command::cargo_bin("csvnn").unwrap()
-}
 
 fn train(dir: &Path, name: &str, args: &[&str]) -> (PathBuf, Value) {
     let model = dir.join(name);

@@ -1,12 +1,9 @@
 //! `csvnn cv` on real data: K-fold cross-validation with the train flags.
 
+use super::util::data;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn data(name: &str) -> String {
-    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 fn cv(args: &[&str]) -> Value {
     let out = Command::cargo_bin("csvnn")

@@ -3,20 +3,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::util::{csvnn, data};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-fn data(name: &str) -> String {
-    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
 fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn csvnn() -> Command {
-    Command::cargo_bin("csvnn").unwrap()
 }
 
 struct Setup {

@@ -4,18 +4,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use super::util::{csvnn, data};
 use predicates::prelude::*;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
-
-fn data(name: &str) -> String {
-    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn csvnn() -> Command {
-    Command::cargo_bin("csvnn").unwrap()
-}
 
 /// Copy `source` to `dir/name` with a `noise` column appended: numbers drawn from a seeded
 /// RNG, or letters a..e when `categorical`.
