@@ -395,7 +395,12 @@ impl<'a> CsvRows<'a> {
                 let text = text_of(field, || {
                     Location::file(name).line(line).column(&headers[i])
                 })?;
-                columns[i].push(text.trim());
+                if !columns[i].try_push(text.trim()) {
+                    return Err(Error::data(
+                        Location::file(name).line(line).column(&headers[i]),
+                        "the column holds more than 4 GiB of text; expected a smaller file (split it, or predict from a stream)",
+                    ));
+                }
             }
             lines.push(line);
         }
