@@ -276,35 +276,41 @@ struct Builder {
 }
 
 impl Builder {
-    fn floats(&mut self, name: &str, dims: &[usize], values: impl Iterator<Item = f32>) -> String {
-        let raw_data = values.flat_map(f32::to_le_bytes).collect();
+    /// Add a constant tensor (little-endian raw data); returns its name.
+    fn initializer(
+        &mut self,
+        name: &str,
+        dims: Vec<i64>,
+        data_type: i32,
+        raw_data: Vec<u8>,
+    ) -> String {
         self.initializers.push(TensorProto {
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: FLOAT,
+            dims,
+            data_type,
             name: name.to_string(),
             raw_data,
         });
         name.to_string()
     }
 
+    fn floats(&mut self, name: &str, dims: &[usize], values: impl Iterator<Item = f32>) -> String {
+        let dims = dims.iter().map(|&d| d as i64).collect();
+        self.initializer(
+            name,
+            dims,
+            FLOAT,
+            values.flat_map(f32::to_le_bytes).collect(),
+        )
+    }
+
     fn doubles(&mut self, name: &str, values: &[f64]) -> String {
-        self.initializers.push(TensorProto {
-            dims: vec![values.len() as i64],
-            data_type: DOUBLE,
-            name: name.to_string(),
-            raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        });
-        name.to_string()
+        let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.initializer(name, vec![values.len() as i64], DOUBLE, raw)
     }
 
     fn int64s(&mut self, name: &str, values: &[i64]) -> String {
-        self.initializers.push(TensorProto {
-            dims: vec![values.len() as i64],
-            data_type: INT64,
-            name: name.to_string(),
-            raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        });
-        name.to_string()
+        let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.initializer(name, vec![values.len() as i64], INT64, raw)
     }
 
     /// Add a node; returns its output's name (`output`, or a fresh one).

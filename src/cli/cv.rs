@@ -17,7 +17,6 @@ use csvnn::metrics::{
 };
 use csvnn::model::Predictions;
 use csvnn::preprocess::{EncodedTargets, Task};
-use csvnn::train::Observer;
 use csvnn::{Error, Location};
 
 #[derive(Debug, Args)]
@@ -101,10 +100,6 @@ impl Serialize for OrderedMetrics {
     }
 }
 
-/// A quiet training observer: cross-validation reports per fold, not per epoch.
-struct Silent;
-impl Observer for Silent {}
-
 /// The headline metrics of a report, in order (a metric undefined on a fold is NaN).
 fn numeric_metrics(report: &serde_json::Value, task: Task) -> Vec<(String, f64)> {
     let names: &[&str] = match task {
@@ -144,7 +139,8 @@ pub fn run(args: CvArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
             .into_iter()
             .collect();
         let prepared = prepare(settings, &source, &pool, &inner_ui)?;
-        let model = fit(settings, &source, &prepared, None, &mut Silent, &inner_ui)?;
+        // No per-epoch progress: cross-validation reports one line per fold.
+        let model = fit(settings, &source, &prepared, None, &mut (), &inner_ui)?;
         let transformed = model.pipeline.transform(&source.table, Some(test_rows))?;
         let targets = model.pipeline.encode_targets(&source.table, test_rows);
         let report = match (model.predict(transformed.x.view(), threads), targets) {

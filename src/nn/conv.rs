@@ -12,6 +12,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
+use super::layer::visit_weights_and_bias;
 use super::{Buffer, Layer};
 
 /// The shape of one image: `height` x `width` x `channels`, stored row-major (the channel
@@ -328,15 +329,12 @@ impl Layer for Conv2D {
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
-        visit(
-            self.weights.as_slice_mut().expect("weights are contiguous"),
-            self.grad_weights
-                .as_slice()
-                .expect("gradients are contiguous"),
-        );
-        visit(
-            self.bias.as_slice_mut().expect("bias is contiguous"),
-            self.grad_bias.as_slice().expect("gradients are contiguous"),
+        visit_weights_and_bias(
+            &mut self.weights,
+            &self.grad_weights,
+            &mut self.bias,
+            &self.grad_bias,
+            visit,
         );
     }
 

@@ -4,6 +4,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use super::layer::visit_weights_and_bias;
 use super::{Buffer, Layer};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,15 +112,12 @@ impl Layer for Dense {
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
-        visit(
-            self.weights.as_slice_mut().expect("weights are contiguous"),
-            self.grad_weights
-                .as_slice()
-                .expect("gradients are contiguous"),
-        );
-        visit(
-            self.bias.as_slice_mut().expect("bias is contiguous"),
-            self.grad_bias.as_slice().expect("gradients are contiguous"),
+        visit_weights_and_bias(
+            &mut self.weights,
+            &self.grad_weights,
+            &mut self.bias,
+            &self.grad_bias,
+            visit,
         );
     }
 

@@ -1,6 +1,6 @@
 //! The `Layer` trait and `AnyLayer`, the closed set of layer kinds a model file can hold.
 
-use ndarray::ArrayView2;
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{ActivationLayer, Conv2D, Dense, Dropout, MaxPool2D};
@@ -28,6 +28,25 @@ pub trait Layer {
     fn n_params(&self) -> usize {
         0
     }
+}
+
+/// Visit a weight matrix and a bias with their gradients, in that order (the parameters
+/// of dense and conv layers).
+pub(crate) fn visit_weights_and_bias(
+    weights: &mut Array2<f32>,
+    grad_weights: &Array2<f32>,
+    bias: &mut Array1<f32>,
+    grad_bias: &Array1<f32>,
+    visit: &mut dyn FnMut(&mut [f32], &[f32]),
+) {
+    visit(
+        weights.as_slice_mut().expect("weights are contiguous"),
+        grad_weights.as_slice().expect("gradients are contiguous"),
+    );
+    visit(
+        bias.as_slice_mut().expect("bias is contiguous"),
+        grad_bias.as_slice().expect("gradients are contiguous"),
+    );
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,10 +1,9 @@
 //! End-to-end tests of the `csvnn` binary on the real files in `data/` (assert_cmd).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::util::{csvnn, data};
-use assert_cmd::Command;
+use super::util::{csvnn, data, evaluate_json, stdout_of};
 use predicates::prelude::*;
 use tempfile::TempDir;
 
@@ -72,21 +71,6 @@ impl Setup {
             ],
         )
     }
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    let out = cmd.assert().success().get_output().stdout.clone();
-    String::from_utf8(out).unwrap()
-}
-
-fn evaluate_json(model: &Path, data_file: &str) -> serde_json::Value {
-    let text = stdout_of(
-        csvnn()
-            .args(["evaluate", "--format", "json", "--model"])
-            .arg(model)
-            .args(["--data", data_file]),
-    );
-    serde_json::from_str(&text).unwrap()
 }
 
 fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {

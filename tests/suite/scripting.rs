@@ -9,8 +9,7 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::util::{csvnn, data};
-use assert_cmd::Command;
+use super::util::{csvnn, data, evaluate_json, stdout_of};
 use predicates::prelude::*;
 use tempfile::TempDir;
 
@@ -90,21 +89,6 @@ fn models() -> &'static Models {
             mpg,
         }
     })
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    let out = cmd.assert().success().get_output().stdout.clone();
-    String::from_utf8(out).unwrap()
-}
-
-fn evaluate_json(model: &Path, data_file: &str) -> serde_json::Value {
-    let text = stdout_of(
-        csvnn()
-            .args(["evaluate", "--format", "json", "--model"])
-            .arg(model)
-            .args(["--data", data_file]),
-    );
-    serde_json::from_str(&text).unwrap()
 }
 
 // ------------------------------------------------------------------- streaming predict
