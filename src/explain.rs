@@ -223,11 +223,7 @@ mod tests {
         // Permute the raw cells of the categorical column 'education'.
         let column = table.column_index("education").unwrap();
         let mut permuted = table.clone();
-        let mut cells = crate::data::StrColumn::default();
-        for &from in &order {
-            cells.push(table.columns[column].get(from));
-        }
-        permuted.columns[column] = cells;
+        permuted.columns[column] = table.columns[column].gather(&order);
         let x_raw = pipeline.transform(&permuted, None).unwrap().x;
         // Permute its block of one-hot inputs instead.
         let mut offset = 0;

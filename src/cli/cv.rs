@@ -218,11 +218,11 @@ pub fn run(args: CvArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use csvnn::data::{RawTable, StrColumn};
+    use csvnn::data::{Column, RawTable};
 
     #[test]
     fn folds_are_stratified_and_partition_the_rows() {
-        let mut column = StrColumn::default();
+        let mut column = Column::default();
         for i in 0..100 {
             column.push(if i % 10 == 0 { "rare" } else { "common" });
         }

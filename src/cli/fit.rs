@@ -8,7 +8,7 @@ use super::train::{
     choose_task, ActivationArg, ClassWeightArg, LossArg, OptimizerArg, ScheduleArg, TaskArg,
     TrainSettings,
 };
-use csvnn::data::{parse_cell, shuffled_split, stratified_split, Cell, RawTable};
+use csvnn::data::{shuffled_split, stratified_split, Cell, RawTable};
 use csvnn::model::{ClassWeight, Model, TrainingRecord, ValidationMetrics};
 use csvnn::nn::{
     Activation, CnnConfig, ConvSpec, ImageShape, Loss, MlpConfig, Mse, Network, SoftmaxCrossEntropy,
@@ -126,7 +126,7 @@ pub fn label_groups(table: &RawTable, target: usize, rows: &[usize]) -> Vec<usiz
     rows.iter()
         .map(|&r| {
             let next = ids.len();
-            *ids.entry(column.get(r)).or_insert(next)
+            *ids.entry(column.text_at(r)).or_insert(next)
         })
         .collect()
 }
@@ -301,8 +301,9 @@ fn share_pixel_scale(
         let column = table
             .column(&n.name)
             .expect("the pipeline was fitted on this table");
+        let cells = column.cells(&pipeline.na_values);
         for &row in rows {
-            let v = match parse_cell(column.get(row), &pipeline.na_values) {
+            let v = match cells.get(row) {
                 Cell::Number(v) => v,
                 _ => n.impute,
             };

@@ -132,7 +132,7 @@ impl<'a> PredictionWriter<'a> {
             record.extend(
                 self.keep
                     .iter()
-                    .map(|&k| table.columns[k].get(row).to_string()),
+                    .map(|&k| table.columns[k].text_at(row).into_owned()),
             );
             match &mut self.sink {
                 Sink::Csv(writer) => {

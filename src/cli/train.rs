@@ -323,7 +323,7 @@ pub fn choose_task(
     match arg {
         TaskArg::Classification => Ok((Task::Classification, "given by --task".to_string())),
         TaskArg::Regression => Ok((Task::Regression, "given by --task".to_string())),
-        TaskArg::Auto => Ok(infer_task(rows.iter().map(|&r| column.get(r)))),
+        TaskArg::Auto => Ok(infer_task(rows.iter().map(|&r| column.text_at(r)))),
     }
 }
 

@@ -1,13 +1,15 @@
-//! Reading CSV input into a table of trimmed string cells, cell parsing, and splits.
+//! Reading CSV input into a table of typed columns, cell parsing, and splits.
 
+mod column;
 mod reader;
 mod split;
 mod stream;
 mod table;
 mod value;
 
+pub use column::{Cells, Column};
 pub use reader::{delimiter_hint, open_input, read_table, read_table_from, CsvOptions};
 pub use split::{shuffled_split, stratified_split};
 pub use stream::TableChunks;
 pub use table::{RawTable, SkippedRow, StrColumn};
-pub use value::{looks_like_localized_number, parse_cell, Cell, NaValues};
+pub use value::{looks_like_localized_number, parse_cell, plain_number, Cell, NaValues};

@@ -10,7 +10,8 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 use flate2::bufread::MultiGzDecoder;
 
-use super::table::{RawTable, SkippedRow, StrColumn};
+use super::column::Column;
+use super::table::{RawTable, SkippedRow};
 use crate::error::{Error, Location, Result};
 
 /// How to read a CSV file.
@@ -154,6 +155,19 @@ impl<R: BufRead> Read for LineEndings<R> {
             }
             let (mut used, mut written) = (0, 0);
             while used < available.len() && written + 2 <= buf.len() {
+                // Copy the run of ordinary bytes up to the next line end or quote at once.
+                let rest = &available[used..];
+                let run = memchr::memchr3(b'\r', b'\n', b'"', rest)
+                    .unwrap_or(rest.len())
+                    .min(buf.len() - written - 1);
+                if run > 0 {
+                    buf[written..written + run].copy_from_slice(&rest[..run]);
+                    used += run;
+                    written += run;
+                    self.after_cr = false;
+                    self.at_line_start = false;
+                    continue;
+                }
                 let b = available[used];
                 used += 1;
                 let after_cr = std::mem::replace(&mut self.after_cr, b == b'\r');
@@ -351,7 +365,7 @@ impl<'a> CsvRows<'a> {
         let headers = &self.headers;
         let record = &mut self.record;
         let blank_lines = self.blank_lines;
-        let mut columns = vec![StrColumn::default(); headers.len()];
+        let mut columns = vec![Column::default(); headers.len()];
         let mut lines = Vec::new();
         let mut skipped = Vec::new();
         while lines.len() < max_rows
@@ -392,6 +406,10 @@ impl<'a> CsvRows<'a> {
                 ));
             }
             for (i, field) in record.iter().enumerate() {
+                // Plain numbers, the bulk of most files, are ASCII: no text checks needed.
+                if columns[i].try_push_number(field) {
+                    continue;
+                }
                 let text = text_of(field, || {
                     Location::file(name).line(line).column(&headers[i])
                 })?;
@@ -404,6 +422,7 @@ impl<'a> CsvRows<'a> {
             }
             lines.push(line);
         }
+        columns.iter_mut().for_each(Column::shrink_to_fit);
         Ok(RawTable {
             source: name.clone(),
             headers: headers.clone(),
@@ -450,10 +469,10 @@ mod tests {
         let err = read(b"a,b\n\n\n1\n").unwrap_err().to_string();
         assert!(err.starts_with("t.csv: line 4: "), "{err}");
         let t = read(b"a,b\n\"x\n\ny\",2\n\n").unwrap();
-        assert_eq!(t.columns[0].get(0), "x\n\ny");
+        assert_eq!(t.columns[0].text_at(0), "x\n\ny");
         let t = read(b"a,b\r1,2\r3,4").unwrap();
         assert_eq!(t.lines, [2, 3]);
-        assert_eq!(t.columns[1].get(1), "4");
+        assert_eq!(t.columns[1].text_at(1), "4");
     }
 
     #[test]

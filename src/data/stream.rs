@@ -87,7 +87,7 @@ mod tests {
             for r in 0..chunk.n_rows() {
                 assert_eq!(chunk.lines[r], whole.lines[row]);
                 for c in 0..2 {
-                    assert_eq!(chunk.columns[c].get(r), whole.columns[c].get(row));
+                    assert_eq!(chunk.columns[c].text_at(r), whole.columns[c].text_at(row));
                 }
                 row += 1;
             }

@@ -1,8 +1,9 @@
-//! `RawTable`: the cells of a CSV file by column, as trimmed strings, with the line
-//! each row came from (for error messages).
+//! `RawTable`: the cells of a CSV file by column (trimmed; numbers stored as numbers, see
+//! `Column`), with the line each row came from (for error messages).
 
 use std::collections::HashMap;
 
+use super::column::Column;
 use crate::error::Location;
 
 /// One column's cells packed in a single string buffer: no allocation per cell, and a
@@ -62,7 +63,7 @@ pub struct RawTable {
     /// The file as the user named it, for messages (`<stdin>` for `-`).
     pub source: String,
     pub headers: Vec<String>,
-    pub columns: Vec<StrColumn>,
+    pub columns: Vec<Column>,
     /// The 1-based line on which each row starts.
     pub lines: Vec<u64>,
     /// Rows left out because their number of fields was wrong (`--skip-bad-rows`).
@@ -87,7 +88,7 @@ impl RawTable {
         self.headers.iter().position(|h| h == name)
     }
 
-    pub fn column(&self, name: &str) -> Option<&StrColumn> {
+    pub fn column(&self, name: &str) -> Option<&Column> {
         self.column_index(name).map(|i| &self.columns[i])
     }
 

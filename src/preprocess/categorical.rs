@@ -3,6 +3,7 @@
 //! Beyond `max_categories` the rarest values share one last "other" input, which unseen
 //! values then use too.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -47,31 +48,31 @@ impl CategoricalColumn {
     /// first in byte order) keep their own input and the rest share the last one.
     pub fn fit<'a>(
         name: &str,
-        values: impl Iterator<Item = &'a str>,
+        values: impl Iterator<Item = impl Into<Cow<'a, str>>>,
         max_categories: usize,
     ) -> Self {
-        let mut counts: HashMap<&str, u64> = HashMap::new();
+        let mut counts: HashMap<Cow<'a, str>, u64> = HashMap::new();
         for v in values {
-            *counts.entry(v).or_default() += 1;
+            *counts.entry(v.into()).or_default() += 1;
         }
-        let mut entries: Vec<(&str, u64)> = counts.into_iter().collect();
+        let mut entries: Vec<(Cow<'a, str>, u64)> = counts.into_iter().collect();
         let mut other = None;
         if entries.len() > max_categories.max(2) {
             let keep = max_categories.max(2) - 1;
-            entries.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            entries.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             let folded = entries.split_off(keep);
             other = Some(OtherCategories {
                 n_categories: folded.len(),
                 count: folded.iter().map(|&(_, c)| c).sum(),
             });
         }
-        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         // Most frequent; ties go to the first in byte order (as scikit-learn's imputer).
         let impute = entries
             .iter()
-            .fold(None::<(&str, u64)>, |best, &(v, c)| match best {
-                Some((_, bc)) if bc >= c => best,
-                _ => Some((v, c)),
+            .fold(None::<(&str, u64)>, |best, (v, c)| match best {
+                Some((_, bc)) if bc >= *c => best,
+                _ => Some((v, *c)),
             })
             .map(|(v, _)| v.to_string())
             .unwrap_or_default();

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 use super::{CategoricalColumn, NumericColumn, Slot, TargetEncoder, Task};
-use crate::data::{looks_like_localized_number, parse_cell, Cell, NaValues, RawTable};
+use crate::data::{looks_like_localized_number, Cell, Cells, Column, NaValues, RawTable};
 use crate::error::{Error, Location, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,11 +148,11 @@ pub fn target_index(table: &RawTable, target: &str) -> Result<usize> {
 
 /// Rows whose target is present, and the lines of those whose target is missing.
 pub fn rows_with_target(table: &RawTable, target: usize, na: &NaValues) -> (Vec<usize>, Vec<u64>) {
-    let column = &table.columns[target];
+    let cells = table.columns[target].cells(na);
     let mut kept = Vec::with_capacity(table.n_rows());
     let mut missing = Vec::new();
     for row in 0..table.n_rows() {
-        if na.is_missing(column.get(row)) {
+        if cells.is_missing(row) {
             missing.push(table.lines[row]);
         } else {
             kept.push(row);
@@ -185,6 +185,7 @@ impl Pipeline {
                 continue;
             }
             let column = &table.columns[index];
+            let cells = column.cells(na);
             let forced_categorical = categorical.contains(name.as_str());
             let mut numbers = Vec::with_capacity(rows.len());
             let mut present = 0usize;
@@ -194,7 +195,7 @@ impl Pipeline {
             let (mut localized, mut words) = (0usize, 0usize);
             let (mut first_localized, mut first_word) = (None, None);
             for &row in rows {
-                match parse_cell(column.get(row), na) {
+                match cells.get(row) {
                     Cell::Missing => {}
                     Cell::Number(v) => {
                         present += 1;
@@ -253,7 +254,7 @@ impl Pipeline {
             } else {
                 let values = rows
                     .iter()
-                    .map(|&row| column.get(row))
+                    .map(|&row| column.text_at(row))
                     .filter(|v| !na.is_missing(v));
                 let fitted = CategoricalColumn::fit(name, values, options.max_categories);
                 let distinct =
@@ -282,9 +283,12 @@ impl Pipeline {
         let mut first_localized = None;
         let mut numbers_only = true;
         for &row in rows {
-            let cell = target_column.get(row);
+            if target_column.stored_number(row).is_some() {
+                continue;
+            }
+            let cell = target_column.text_at(row);
             if cell.parse::<f64>().is_err() {
-                if looks_like_localized_number(cell) {
+                if looks_like_localized_number(&cell) {
                     first_localized.get_or_insert(row);
                 } else {
                     numbers_only = false;
@@ -295,11 +299,11 @@ impl Pipeline {
         if let (true, Some(row)) = (numbers_only, first_localized) {
             return Err(Error::data(
                 table.location(row, target),
-                format!("'{}' {LOCALIZED_TARGET}", target_column.get(row)),
+                format!("'{}' {LOCALIZED_TARGET}", target_column.text_at(row)),
             ));
         }
 
-        let target_values = rows.iter().map(|&row| target_column.get(row));
+        let target_values = rows.iter().map(|&row| target_column.text_at(row));
         let target_encoder = match task {
             Task::Classification => TargetEncoder::fit_classes(target_values),
             Task::Regression => {
@@ -357,11 +361,9 @@ impl Pipeline {
                 &all_rows
             }
         };
-        let mut x = Array2::<f32>::zeros((rows.len(), self.n_inputs()));
-        let mut unknown_categories = Vec::new();
-        let mut non_finite = Vec::new();
-        let mut offset = 0;
         let by_name = table.index_by_name();
+        let mut encoders = Vec::with_capacity(self.features.len());
+        let mut offset = 0;
         for feature in &self.features {
             let index = by_name.get(feature.name()).copied().ok_or_else(|| {
                 Error::data(
@@ -373,71 +375,35 @@ impl Pipeline {
                     ),
                 )
             })?;
-            let column = &table.columns[index];
-            match feature {
-                Feature::Numeric(numeric) => {
-                    let mut bad: Option<NonFiniteValues> = None;
-                    for (i, &row) in rows.iter().enumerate() {
-                        let cell = column.get(row);
-                        let mut value = match parse_cell(cell, &self.na_values) {
-                            Cell::Number(v) => Some(v),
-                            Cell::Missing => None,
-                            Cell::NonFinite => {
-                                Some(f64::INFINITY) // counted below
-                            }
-                            Cell::Text(text) => {
-                                let expected = if looks_like_localized_number(text) {
-                                    "expected a plain number like 1234.5 (no decimal comma, no thousands separators)"
-                                } else {
-                                    "expected a number (the column is numeric in the model)"
-                                };
-                                return Err(Error::data(
-                                    table.location(row, index),
-                                    format!("'{text}' is not a number; {expected}"),
-                                ));
-                            }
-                        };
-                        if value.is_some_and(|v| !numeric.transform(Some(v)).is_finite()) {
-                            value = None;
-                            bad.get_or_insert_with(|| NonFiniteValues {
-                                column: numeric.name.clone(),
-                                count: 0,
-                                first_value: cell.to_string(),
-                                first_line: table.lines[row],
-                            })
-                            .count += 1;
-                        }
-                        x[[i, offset]] = numeric.transform(value);
-                    }
-                    non_finite.extend(bad);
-                }
-                Feature::Categorical(categorical) => {
-                    let mut unknown: Option<UnknownCategories> = None;
-                    for (i, &row) in rows.iter().enumerate() {
-                        let cell = column.get(row);
-                        let value = (!self.na_values.is_missing(cell)).then_some(cell);
-                        let slot = categorical.slot(value);
-                        match slot {
-                            Slot::Known(position) => x[[i, offset + position]] = 1.0,
-                            Slot::Other(position) => x[[i, offset + position]] = 1.0,
-                            Slot::Unknown => {}
-                        }
-                        // In a column with an "other" input, unseen values go there
-                        // quietly, as the rarest training values do.
-                        if slot == Slot::Unknown {
-                            let entry = unknown.get_or_insert_with(|| UnknownCategories {
-                                column: categorical.name.clone(),
-                                count: 0,
-                                first_value: cell.to_string(),
-                                first_line: table.lines[row],
-                            });
-                            entry.count += 1;
-                        }
-                    }
-                    unknown_categories.extend(unknown);
-                }
-            }
+            encoders.push(ColumnEncoder::new(
+                feature,
+                table,
+                index,
+                offset,
+                &self.na_values,
+            ));
             offset += feature.width();
+        }
+        let n_inputs = offset;
+        let mut x = Array2::<f32>::zeros((rows.len(), n_inputs));
+        let out = x.as_slice_mut().expect("a new array is contiguous");
+        // A block of rows at a time, every column in turn: the block's inputs stay in
+        // cache while the columns are written into them.
+        const BLOCK_ROWS: usize = 64;
+        for (block, block_rows) in rows.chunks(BLOCK_ROWS).enumerate() {
+            let first = block * BLOCK_ROWS * n_inputs;
+            let block_out = &mut out[first..first + block_rows.len() * n_inputs];
+            for encoder in &mut encoders {
+                encoder.encode(table, block_rows, block_out, n_inputs)?;
+            }
+        }
+        let mut unknown_categories = Vec::new();
+        let mut non_finite = Vec::new();
+        for encoder in encoders {
+            match encoder.kind {
+                EncoderKind::Numeric { bad, .. } => non_finite.extend(bad),
+                EncoderKind::Categorical { unknown, .. } => unknown_categories.extend(unknown),
+            }
         }
         Ok(Transformed {
             x,
@@ -453,8 +419,8 @@ impl Pipeline {
             TargetEncoder::Classification { labels } => {
                 let mut classes = Vec::with_capacity(rows.len());
                 for &row in rows {
-                    let label = table.columns[target].get(row);
-                    let class = self.target_encoder.class_index(label).ok_or_else(|| {
+                    let label = table.columns[target].text_at(row);
+                    let class = self.target_encoder.class_index(&label).ok_or_else(|| {
                         Error::data(
                             table.location(row, target),
                             format!(
@@ -479,6 +445,139 @@ impl Pipeline {
     }
 }
 
+/// One feature's column of a table being encoded into network inputs, with what it found
+/// that could not be encoded.
+struct ColumnEncoder<'a> {
+    column: &'a Column,
+    /// Table column index, for messages.
+    index: usize,
+    /// The first network input of the feature.
+    offset: usize,
+    kind: EncoderKind<'a>,
+}
+
+enum EncoderKind<'a> {
+    Numeric {
+        feature: &'a NumericColumn,
+        cells: Cells<'a>,
+        bad: Option<NonFiniteValues>,
+    },
+    Categorical {
+        feature: &'a CategoricalColumn,
+        na: &'a NaValues,
+        unknown: Option<UnknownCategories>,
+    },
+}
+
+impl<'a> ColumnEncoder<'a> {
+    fn new(
+        feature: &'a Feature,
+        table: &'a RawTable,
+        index: usize,
+        offset: usize,
+        na: &'a NaValues,
+    ) -> Self {
+        let column = &table.columns[index];
+        let kind = match feature {
+            Feature::Numeric(feature) => EncoderKind::Numeric {
+                feature,
+                cells: column.cells(na),
+                bad: None,
+            },
+            Feature::Categorical(feature) => EncoderKind::Categorical {
+                feature,
+                na,
+                unknown: None,
+            },
+        };
+        ColumnEncoder {
+            column,
+            index,
+            offset,
+            kind,
+        }
+    }
+
+    /// Write the inputs of `rows` into `out`, their rows of `n_inputs` values.
+    fn encode(
+        &mut self,
+        table: &RawTable,
+        rows: &[usize],
+        out: &mut [f32],
+        n_inputs: usize,
+    ) -> Result<()> {
+        let column = self.column;
+        match &mut self.kind {
+            EncoderKind::Numeric {
+                feature,
+                cells,
+                bad,
+            } => {
+                for (i, &row) in rows.iter().enumerate() {
+                    let mut value = match cells.get(row) {
+                        Cell::Number(v) => Some(v),
+                        Cell::Missing => None,
+                        Cell::NonFinite => Some(f64::INFINITY), // counted below
+                        Cell::Text(text) => {
+                            let expected = if looks_like_localized_number(text) {
+                                "expected a plain number like 1234.5 (no decimal comma, no thousands separators)"
+                            } else {
+                                "expected a number (the column is numeric in the model)"
+                            };
+                            return Err(Error::data(
+                                table.location(row, self.index),
+                                format!("'{text}' is not a number; {expected}"),
+                            ));
+                        }
+                    };
+                    let mut encoded = feature.transform(value);
+                    if value.is_some() && !encoded.is_finite() {
+                        value = None;
+                        encoded = feature.transform(value);
+                        bad.get_or_insert_with(|| NonFiniteValues {
+                            column: feature.name.clone(),
+                            count: 0,
+                            first_value: column.text_at(row).into_owned(),
+                            first_line: table.lines[row],
+                        })
+                        .count += 1;
+                    }
+                    out[i * n_inputs + self.offset] = encoded;
+                }
+            }
+            EncoderKind::Categorical {
+                feature,
+                na,
+                unknown,
+            } => {
+                for (i, &row) in rows.iter().enumerate() {
+                    let cell = column.text_at(row);
+                    let value = (!na.is_missing(&cell)).then_some(&*cell);
+                    let slot = feature.slot(value);
+                    match slot {
+                        Slot::Known(position) | Slot::Other(position) => {
+                            out[i * n_inputs + self.offset + position] = 1.0
+                        }
+                        // In a column with an "other" input, unseen values go there
+                        // quietly, as the rarest training values do.
+                        Slot::Unknown => {
+                            unknown
+                                .get_or_insert_with(|| UnknownCategories {
+                                    column: feature.name.clone(),
+                                    count: 0,
+                                    first_value: cell.to_string(),
+                                    first_line: table.lines[row],
+                                })
+                                .count += 1
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The error for a text cell in a column whose other values are numbers.
 fn not_a_number_error(
     table: &RawTable,
@@ -487,9 +586,9 @@ fn not_a_number_error(
     numeric_like: usize,
     present: usize,
 ) -> Error {
-    let cell = table.columns[column].get(row);
+    let cell = table.columns[column].text_at(row);
     let name = &table.headers[column];
-    let message = if looks_like_localized_number(cell) {
+    let message = if looks_like_localized_number(&cell) {
         format!(
             "'{cell}' looks like a number with a decimal comma or thousands separators, which csvnn does not guess at; expected a plain number like 1234.5 (or --categorical {name})"
         )
@@ -504,10 +603,14 @@ fn not_a_number_error(
 const LOCALIZED_TARGET: &str = "looks like a number with a decimal comma or thousands separators, which csvnn does not guess at; expected a plain number like 1234.5 in the target";
 
 fn parse_target_value(table: &RawTable, target: usize, row: usize) -> Result<f64> {
-    let cell = table.columns[target].get(row);
+    let column = &table.columns[target];
+    if let Some(value) = column.stored_number(row) {
+        return Ok(value);
+    }
+    let cell = column.text_at(row);
     match cell.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ if looks_like_localized_number(cell) => Err(Error::data(
+        _ if looks_like_localized_number(&cell) => Err(Error::data(
             table.location(row, target),
             format!("'{cell}' {LOCALIZED_TARGET}"),
         )),

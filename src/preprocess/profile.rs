@@ -1,12 +1,13 @@
 //! The data profile printed by `csvnn preprocess`: per column its type, missing count,
 //! distinct values, and mean/std or top categories; the target's class balance.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::{Feature, Pipeline, TargetEncoder};
-use crate::data::{parse_cell, Cell, RawTable};
+use crate::data::{Cell, RawTable};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ColumnProfile {
@@ -71,17 +72,20 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
                 is_target && matches!(pipeline.target_encoder, TargetEncoder::Regression { .. })
             }
         };
-        let mut counts: HashMap<&str, usize> = HashMap::new();
+        // Distinct cells: by text, and for numbers by value.
+        let mut counts: HashMap<Cow<str>, usize> = HashMap::new();
+        let mut distinct_numbers = HashSet::new();
         let mut numbers = Vec::new();
         let mut missing = 0;
-        for cell in column.iter() {
-            match parse_cell(cell, na) {
+        let cells = column.cells(na);
+        for row in 0..column.len() {
+            match cells.get(row) {
                 Cell::Missing => missing += 1,
                 Cell::Number(v) if numeric => {
                     numbers.push(v);
-                    *counts.entry(cell).or_default() += 1;
+                    distinct_numbers.insert(v.to_bits());
                 }
-                _ => *counts.entry(cell).or_default() += 1,
+                _ => *counts.entry(column.text_at(row)).or_default() += 1,
             }
         }
         let mut top: Vec<(String, usize)> =
@@ -102,7 +106,7 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
             role,
             kind: if numeric { "numeric" } else { "categorical" },
             missing,
-            distinct: counts.len(),
+            distinct: counts.len() + distinct_numbers.len(),
             mean: has_numbers.then_some(mean),
             std: has_numbers.then_some(if numbers.windows(2).all(|w| w[0] == w[1]) {
                 0.0

@@ -1,5 +1,6 @@
 //! The target: choosing the task, and encoding class labels or standardising values.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
@@ -28,10 +29,11 @@ pub const MAX_AUTO_CLASSES: usize = 20;
 
 /// Choose the task from the (non-missing) training target values, and say why.
 /// Classification: any non-numeric value, or all values integers with at most 20 distinct.
-pub fn infer_task<'a>(values: impl Iterator<Item = &'a str>) -> (Task, String) {
-    let mut distinct: BTreeSet<&str> = BTreeSet::new();
+pub fn infer_task<'a>(values: impl Iterator<Item = impl Into<Cow<'a, str>>>) -> (Task, String) {
+    let mut distinct: BTreeSet<Cow<'a, str>> = BTreeSet::new();
     let mut all_integers = true;
     for v in values {
+        let v = v.into();
         match v.parse::<f64>() {
             Ok(x) if x.is_finite() => all_integers &= x.fract() == 0.0,
             _ => {
@@ -97,11 +99,12 @@ pub fn order_labels(labels: &mut [String]) {
 }
 
 impl TargetEncoder {
-    pub fn fit_classes<'a>(values: impl Iterator<Item = &'a str>) -> Self {
+    pub fn fit_classes<'a>(values: impl Iterator<Item = impl Into<Cow<'a, str>>>) -> Self {
         let mut labels: Vec<String> = values
-            .collect::<BTreeSet<&str>>()
+            .map(Into::into)
+            .collect::<BTreeSet<Cow<'a, str>>>()
             .into_iter()
-            .map(str::to_string)
+            .map(Cow::into_owned)
             .collect();
         order_labels(&mut labels);
         TargetEncoder::Classification { labels }

@@ -1,0 +1,484 @@
+//! `Column`: one column's cells, stored by what they hold. A column of numbers keeps each
+//! value once, as a float parsed while reading (preprocessing never parses it again, and a
+//! float takes less memory than its text), plus the few cells whose text the value cannot
+//! rebuild ("007", "1e5", "NA") as text beside it. A column with many such cells is kept
+//! as text. Either way every cell's trimmed text comes back exactly.
+
+use std::borrow::Cow;
+
+use super::table::StrColumn;
+use super::value::{canonical_decimal, parse_cell, plain_number, Cell, NaValues};
+
+#[derive(Debug, Clone)]
+pub struct Column(Repr);
+
+#[derive(Debug, Clone)]
+enum Repr {
+    Text(StrColumn),
+    Numbers(Numbers),
+}
+
+impl Default for Column {
+    fn default() -> Self {
+        Column(Repr::Numbers(Numbers::default()))
+    }
+}
+
+/// Cells as floats. f32 while every value is exactly an f32 (integers such as pixels), so
+/// that the column takes half the memory; f64 from the first value that is not.
+#[derive(Debug, Clone)]
+enum Values {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+#[derive(Debug, Clone)]
+struct Numbers {
+    /// NaN for an empty cell and for a cell that is not a finite number.
+    values: Values,
+    /// Digits after the decimal point of each cell, to rebuild its text; empty while every
+    /// cell so far has none.
+    decimals: Vec<u8>,
+    /// The rows (ascending) whose text the value does not rebuild, and their text.
+    exception_rows: Vec<u32>,
+    exception_text: StrColumn,
+}
+
+impl Default for Numbers {
+    fn default() -> Self {
+        Numbers {
+            values: Values::F32(Vec::new()),
+            decimals: Vec::new(),
+            exception_rows: Vec::new(),
+            exception_text: StrColumn::default(),
+        }
+    }
+}
+
+/// A column of numbers with more cells kept as text than this (and than a quarter of its
+/// rows) is stored as text: it is mostly words or missing markers.
+const MAX_EXCEPTIONS: usize = 16;
+
+impl Numbers {
+    fn len(&self) -> usize {
+        match &self.values {
+            Values::F32(v) => v.len(),
+            Values::F64(v) => v.len(),
+        }
+    }
+
+    fn value(&self, row: usize) -> f64 {
+        match &self.values {
+            Values::F32(v) => v[row] as f64,
+            Values::F64(v) => v[row],
+        }
+    }
+
+    #[inline]
+    fn push_value(&mut self, value: f64) {
+        match &mut self.values {
+            Values::F32(v) if (value as f32) as f64 == value || value.is_nan() => {
+                v.push(value as f32)
+            }
+            Values::F64(v) => v.push(value),
+            Values::F32(_) => self.widen_and_push(value),
+        }
+    }
+
+    /// The first value that is not exactly an f32: the column becomes f64.
+    #[cold]
+    fn widen_and_push(&mut self, value: f64) {
+        if let Values::F32(v) = &self.values {
+            let mut wide: Vec<f64> = Vec::with_capacity(v.capacity().max(v.len() + 1));
+            wide.extend(v.iter().map(|&x| x as f64));
+            wide.push(value);
+            self.values = Values::F64(wide);
+        }
+    }
+
+    /// A cell whose text `format!("{value:.decimals$}")` rebuilds.
+    #[inline]
+    fn push_number(&mut self, value: f64, decimals: u8) {
+        if decimals != 0 || !self.decimals.is_empty() {
+            self.decimals.resize(self.len(), 0);
+            self.decimals.push(decimals);
+        }
+        self.push_value(value);
+    }
+
+    /// A cell kept as text (with its value when it is a finite number, else NaN).
+    /// `false` when the exception text would pass the column limit.
+    fn push_exception(&mut self, value: f64, text: &str) -> bool {
+        if !self.exception_text.try_push(text) {
+            return false;
+        }
+        self.exception_rows.push(self.len() as u32);
+        if !self.decimals.is_empty() {
+            self.decimals.push(0);
+        }
+        self.push_value(value);
+        true
+    }
+
+    fn exception(&self, row: usize) -> Option<&str> {
+        if self.exception_rows.is_empty() {
+            return None;
+        }
+        self.exception_rows
+            .binary_search(&(row as u32))
+            .ok()
+            .map(|i| self.exception_text.get(i))
+    }
+
+    fn text(&self, row: usize) -> Cow<'_, str> {
+        if let Some(text) = self.exception(row) {
+            return Cow::Borrowed(text);
+        }
+        let value = self.value(row);
+        if value.is_nan() {
+            return Cow::Borrowed("");
+        }
+        let decimals = self.decimals.get(row).copied().unwrap_or(0) as usize;
+        Cow::Owned(format!("{value:.decimals$}"))
+    }
+
+    fn has_many_exceptions(&self) -> bool {
+        let n = self.exception_rows.len();
+        n > MAX_EXCEPTIONS && n * 4 > self.len()
+    }
+
+    fn to_text(&self) -> Option<StrColumn> {
+        let mut text = StrColumn::default();
+        (0..self.len())
+            .all(|row| text.try_push(&self.text(row)))
+            .then_some(text)
+    }
+
+    fn shrink_to_fit(&mut self) {
+        match &mut self.values {
+            Values::F32(v) => v.shrink_to_fit(),
+            Values::F64(v) => v.shrink_to_fit(),
+        }
+        self.decimals.shrink_to_fit();
+        self.exception_rows.shrink_to_fit();
+    }
+}
+
+impl Column {
+    /// An empty column that stores its cells as text whatever they hold.
+    pub fn text() -> Self {
+        Column(Repr::Text(StrColumn::default()))
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Text(s) => s.len(),
+            Repr::Numbers(n) => n.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when the cells are stored as numbers (a hint for tests and benchmarks).
+    pub fn stores_numbers(&self) -> bool {
+        matches!(self.0, Repr::Numbers(_))
+    }
+
+    /// Append a trimmed cell; `false` (and nothing appended) when the column would hold
+    /// more than `MAX_COLUMN_BYTES` of text.
+    pub fn try_push(&mut self, cell: &str) -> bool {
+        let numbers = match &mut self.0 {
+            Repr::Text(s) => return s.try_push(cell),
+            Repr::Numbers(n) => n,
+        };
+        if cell.is_empty() {
+            numbers.push_value(f64::NAN);
+            return true;
+        }
+        if let Some((value, decimals)) = canonical_decimal(cell.as_bytes()) {
+            numbers.push_number(value, decimals);
+            return true;
+        }
+        let value = plain_number(cell).unwrap_or(f64::NAN);
+        if !numbers.push_exception(value, cell) {
+            return false;
+        }
+        if numbers.has_many_exceptions() {
+            match numbers.to_text() {
+                Some(text) => self.0 = Repr::Text(text),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Append a cell given as raw bytes when it is a plain number (no text check needed);
+    /// `false`, with nothing appended, for anything else.
+    #[inline]
+    pub fn try_push_number(&mut self, bytes: &[u8]) -> bool {
+        let Repr::Numbers(numbers) = &mut self.0 else {
+            return false;
+        };
+        match canonical_decimal(bytes) {
+            Some((value, decimals)) => {
+                numbers.push_number(value, decimals);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Append a cell of a column known to be small (tests, generated tables).
+    pub fn push(&mut self, cell: &str) {
+        assert!(self.try_push(cell), "a column holds at most 4 GiB of text");
+    }
+
+    /// The cell's trimmed text, exactly as in the file.
+    pub fn text_at(&self, row: usize) -> Cow<'_, str> {
+        match &self.0 {
+            Repr::Text(s) => Cow::Borrowed(s.get(row)),
+            Repr::Numbers(n) => n.text(row),
+        }
+    }
+
+    /// The cell's value when it is stored as a finite number (the value its text parses
+    /// to); `None` for anything else.
+    pub fn stored_number(&self, row: usize) -> Option<f64> {
+        match &self.0 {
+            Repr::Text(_) => None,
+            Repr::Numbers(n) => Some(n.value(row)).filter(|v| !v.is_nan()),
+        }
+    }
+
+    /// Every cell's text in row order.
+    pub fn texts(&self) -> impl Iterator<Item = Cow<'_, str>> + '_ {
+        (0..self.len()).map(move |row| self.text_at(row))
+    }
+
+    /// What the cells hold, with `na` marking missing values.
+    pub fn cells<'a>(&'a self, na: &'a NaValues) -> Cells<'a> {
+        // Missing markers that are numbers ("-999") are found by comparing text; only
+        // cells equal to one of them in value need the comparison.
+        let sentinels: Vec<f64> =
+            na.0.iter()
+                .filter_map(|token| plain_number(token))
+                .collect();
+        let plain = match &self.0 {
+            Repr::Numbers(n) if n.exception_rows.is_empty() && sentinels.is_empty() => {
+                match &n.values {
+                    Values::F32(v) => Plain::F32(v),
+                    Values::F64(v) => Plain::F64(v),
+                }
+            }
+            _ => Plain::No,
+        };
+        Cells {
+            column: self,
+            na,
+            sentinels,
+            plain,
+        }
+    }
+
+    /// The cells of `rows`, in that order, as a new column.
+    pub fn gather(&self, rows: &[usize]) -> Column {
+        match &self.0 {
+            Repr::Text(s) => {
+                let mut out = StrColumn::default();
+                for &row in rows {
+                    out.push(s.get(row));
+                }
+                Column(Repr::Text(out))
+            }
+            Repr::Numbers(n) => {
+                let mut out = Numbers::default();
+                for &row in rows {
+                    match n.exception(row) {
+                        Some(text) => {
+                            assert!(out.push_exception(n.value(row), text), "within limits");
+                        }
+                        None => {
+                            out.push_number(n.value(row), n.decimals.get(row).copied().unwrap_or(0))
+                        }
+                    }
+                }
+                Column(Repr::Numbers(out))
+            }
+        }
+    }
+
+    /// Give back spare capacity once the column is complete.
+    pub fn shrink_to_fit(&mut self) {
+        if let Repr::Numbers(n) = &mut self.0 {
+            n.shrink_to_fit();
+        }
+    }
+}
+
+/// A column read with a set of missing markers: `get` says what a cell holds, as
+/// `parse_cell` would on its text, without parsing a stored number again.
+pub struct Cells<'a> {
+    column: &'a Column,
+    na: &'a NaValues,
+    sentinels: Vec<f64>,
+    plain: Plain<'a>,
+}
+
+/// The values of a column of numbers with no cell kept as text and no numeric missing
+/// marker: every cell is its value, or missing (NaN, an empty cell).
+enum Plain<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+    No,
+}
+
+impl<'a> Cells<'a> {
+    #[inline]
+    pub fn get(&self, row: usize) -> Cell<'a> {
+        let value = match self.plain {
+            Plain::F32(values) => values[row] as f64,
+            Plain::F64(values) => values[row],
+            Plain::No => return self.get_general(row),
+        };
+        if value.is_nan() {
+            Cell::Missing
+        } else {
+            Cell::Number(value)
+        }
+    }
+
+    fn get_general(&self, row: usize) -> Cell<'a> {
+        let numbers = match &self.column.0 {
+            Repr::Text(s) => return parse_cell(s.get(row), self.na),
+            Repr::Numbers(n) => n,
+        };
+        let value = numbers.value(row);
+        if value.is_nan() {
+            return match numbers.exception(row) {
+                Some(text) => parse_cell(text, self.na),
+                None => Cell::Missing,
+            };
+        }
+        if self.sentinels.contains(&value) && self.na.is_missing(&numbers.text(row)) {
+            return Cell::Missing;
+        }
+        Cell::Number(value)
+    }
+
+    pub fn is_missing(&self, row: usize) -> bool {
+        self.get(row) == Cell::Missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column_of(cells: &[&str]) -> Column {
+        let mut column = Column::default();
+        for cell in cells {
+            column.push(cell);
+        }
+        column
+    }
+
+    #[test]
+    fn every_cell_comes_back_as_written() {
+        let cells = [
+            "0",
+            "255",
+            "-0",
+            "-0.0",
+            "1.50",
+            "0.1",
+            "007",
+            "+3",
+            "1e5",
+            ".5",
+            "3.",
+            "",
+            "NA",
+            "inf",
+            "1e400",
+            "-12.125",
+            "123456789012345",
+            "1234567890123456",
+            "abc",
+            "0.000",
+        ];
+        let column = column_of(&cells);
+        assert!(column.stores_numbers());
+        let back: Vec<_> = column.texts().collect();
+        assert_eq!(back, cells);
+        let gathered = column.gather(&[3, 0, 19, 12]);
+        let back: Vec<_> = gathered.texts().collect();
+        assert_eq!(back, ["-0.0", "0", "0.000", "NA"]);
+    }
+
+    #[test]
+    fn cells_are_what_parse_cell_says() {
+        let cells = [
+            "1", "2.5", "", "NA", "nan", "inf", "1e400", "abc", "-999", "-999.0", "+7", "1e3",
+        ];
+        let column = column_of(&cells);
+        let na = NaValues(vec!["NA".into(), "nan".into(), "-999".into()]);
+        let reader = column.cells(&na);
+        for (row, cell) in cells.iter().enumerate() {
+            assert_eq!(reader.get(row), parse_cell(cell, &na), "{cell}");
+        }
+    }
+
+    #[test]
+    fn a_column_of_words_is_stored_as_text() {
+        let words: Vec<String> = (0..100).map(|i| format!("w{i}")).collect();
+        let mut column = column_of(&["1", "2"]);
+        for w in &words {
+            column.push(w);
+        }
+        assert!(!column.stores_numbers());
+        assert_eq!(column.text_at(0), "1");
+        assert_eq!(column.text_at(101), "w99");
+    }
+
+    #[test]
+    fn integers_stay_f32_and_decimals_widen_exactly() {
+        let column = column_of(&["1", "16777217", "0.1"]);
+        let na = NaValues::default();
+        let cells = column.cells(&na);
+        assert_eq!(cells.get(1), Cell::Number(16777217.0));
+        assert_eq!(cells.get(2), Cell::Number(0.1));
+    }
+
+    #[test]
+    fn rebuilt_text_matches_random_decimals() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut column = Column::default();
+        let mut cells = Vec::new();
+        for _ in 0..20_000 {
+            let int_digits = rng.gen_range(1..=8);
+            let frac_digits = rng.gen_range(0..=7);
+            let mut s: String = (0..int_digits)
+                .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+                .collect();
+            if frac_digits > 0 {
+                s.push('.');
+                s.extend((0..frac_digits).map(|_| char::from(b'0' + rng.gen_range(0..10u8))));
+            }
+            if rng.gen_bool(0.3) {
+                s.insert(0, '-');
+            }
+            column.push(&s);
+            cells.push(s);
+        }
+        assert!(column.stores_numbers());
+        let na = NaValues::default();
+        let reader = column.cells(&na);
+        for (row, cell) in cells.iter().enumerate() {
+            assert_eq!(column.text_at(row), cell.as_str());
+            assert_eq!(reader.get(row), parse_cell(cell, &na), "{cell}");
+        }
+    }
+}
