@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::sync::mpsc;
 
 use flate2::bufread::MultiGzDecoder;
 
@@ -247,7 +248,6 @@ pub(crate) struct CsvRows<'a> {
     pub(crate) name: String,
     pub(crate) headers: Vec<String>,
     reader: CsvSource<'a>,
-    record: csv::ByteRecord,
     /// Blank lines before the header, added to the csv crate's line numbers.
     blank_lines: u64,
     delimiter_given: bool,
@@ -351,7 +351,6 @@ impl<'a> CsvRows<'a> {
             name,
             headers,
             reader,
-            record: csv::ByteRecord::new(),
             blank_lines,
             delimiter_given: options.delimiter.is_some(),
             skip_bad_rows: options.skip_bad_rows,
@@ -360,77 +359,159 @@ impl<'a> CsvRows<'a> {
 
     /// The next rows, at most `max_rows` of them (none at the end of the input), as a
     /// table with the input's headers; line numbers count from the top of the input.
+    ///
+    /// Two threads share the work: this one splits the input into records (and checks
+    /// their width), a second one types and stores their cells, a batch of records
+    /// behind. The first error in file order wins: the second thread only ever sees
+    /// records before any this one refused.
     pub(crate) fn read_chunk(&mut self, max_rows: usize) -> Result<RawTable> {
-        let name = &self.name;
-        let headers = &self.headers;
-        let record = &mut self.record;
-        let blank_lines = self.blank_lines;
-        let mut columns = vec![Column::default(); headers.len()];
-        let mut lines = Vec::new();
-        let mut skipped = Vec::new();
-        while lines.len() < max_rows
-            && self
-                .reader
-                .read_byte_record(record)
-                .map_err(|e| csv_error(name, blank_lines, e))?
-        {
-            let line = record.position().map(|p| p.line()).unwrap_or(0) + blank_lines;
-            if record.len() == 1 && is_blank(&record[0]) {
-                continue; // a line of spaces is a blank line
-            }
-            if record.len() != headers.len() {
-                if self.skip_bad_rows {
-                    skipped.push(SkippedRow {
-                        line,
-                        fields: record.len(),
-                    });
-                    continue;
-                }
-                let hint = if !self.delimiter_given && headers.len() == 1 {
-                    " (is the file delimited by another character? try --delimiter)".to_string()
-                } else {
-                    let d = delimiter_hint(headers);
-                    if d.is_empty() {
-                        " (use --skip-bad-rows to skip such rows)".to_string()
-                    } else {
-                        d
+        let CsvRows {
+            name,
+            headers,
+            reader,
+            blank_lines,
+            delimiter_given,
+            skip_bad_rows,
+        } = self;
+        let (name, headers, blank_lines) = (&*name, &*headers, *blank_lines);
+        let (to_worker, batches) = mpsc::sync_channel::<Vec<csv::ByteRecord>>(BATCHES_IN_FLIGHT);
+        let (to_reader, recycled) = mpsc::channel::<Vec<csv::ByteRecord>>();
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || -> Result<Vec<Column>> {
+                let mut columns = vec![Column::default(); headers.len()];
+                for batch in batches {
+                    for record in &batch {
+                        push_record(&mut columns, record, name, headers, blank_lines)?;
                     }
-                };
-                return Err(Error::data(
-                    Location::file(name).line(line),
-                    format!(
-                        "{} fields expected (as in the header), {} found{hint}",
-                        headers.len(),
-                        record.len()
-                    ),
-                ));
-            }
-            for (i, field) in record.iter().enumerate() {
-                // Plain numbers, the bulk of most files, are ASCII: no text checks needed.
-                if columns[i].try_push_number(field) {
-                    continue;
+                    // The reader may have stopped already; the batch is then dropped.
+                    let _ = to_reader.send(batch);
                 }
-                let text = text_of(field, || {
-                    Location::file(name).line(line).column(&headers[i])
-                })?;
-                if !columns[i].try_push(text.trim()) {
-                    return Err(Error::data(
-                        Location::file(name).line(line).column(&headers[i]),
-                        "the column holds more than 4 GiB of text; expected a smaller file (split it, or predict from a stream)",
+                columns.iter_mut().for_each(Column::shrink_to_fit);
+                Ok(columns)
+            });
+            let mut lines = Vec::new();
+            let mut skipped = Vec::new();
+            let read = (|| -> Result<()> {
+                let mut batch: Vec<csv::ByteRecord> = Vec::with_capacity(BATCH_ROWS);
+                let mut spare = csv::ByteRecord::new();
+                let mut pool: Vec<csv::ByteRecord> = Vec::new();
+                while lines.len() < max_rows
+                    && reader
+                        .read_byte_record(&mut spare)
+                        .map_err(|e| csv_error(name, blank_lines, e))?
+                {
+                    let line = spare.position().map(|p| p.line()).unwrap_or(0) + blank_lines;
+                    if spare.len() == 1 && is_blank(&spare[0]) {
+                        continue; // a line of spaces is a blank line
+                    }
+                    if spare.len() != headers.len() {
+                        if *skip_bad_rows {
+                            skipped.push(SkippedRow {
+                                line,
+                                fields: spare.len(),
+                            });
+                            continue;
+                        }
+                        return Err(width_error(
+                            name,
+                            headers,
+                            *delimiter_given,
+                            line,
+                            spare.len(),
+                        ));
+                    }
+                    lines.push(line);
+                    // Keep the record; records (and their buffers) come back in batches
+                    // the worker is done with.
+                    if pool.is_empty() {
+                        pool = recycled.try_recv().unwrap_or_default();
+                    }
+                    batch.push(std::mem::replace(
+                        &mut spare,
+                        pool.pop().unwrap_or_default(),
                     ));
+                    if batch.len() == BATCH_ROWS {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                        if to_worker.send(full).is_err() {
+                            return Ok(()); // the worker stopped on an error
+                        }
+                    }
                 }
-            }
-            lines.push(line);
-        }
-        columns.iter_mut().for_each(Column::shrink_to_fit);
-        Ok(RawTable {
-            source: name.clone(),
-            headers: headers.clone(),
-            columns,
-            lines,
-            skipped,
+                if !batch.is_empty() {
+                    let _ = to_worker.send(batch);
+                }
+                Ok(())
+            })();
+            drop(to_worker);
+            let columns = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            read?;
+            Ok(RawTable {
+                source: name.clone(),
+                headers: headers.clone(),
+                columns,
+                lines,
+                skipped,
+            })
         })
     }
+}
+
+/// Records per batch handed to the thread that stores cells, and batches in flight.
+const BATCH_ROWS: usize = 256;
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Store one record's cells (as many as the header has names) in `columns`.
+fn push_record(
+    columns: &mut [Column],
+    record: &csv::ByteRecord,
+    name: &str,
+    headers: &[String],
+    blank_lines: u64,
+) -> Result<()> {
+    let line = || record.position().map(|p| p.line()).unwrap_or(0) + blank_lines;
+    for ((field, column), header) in record.iter().zip(columns.iter_mut()).zip(headers) {
+        // Plain numbers, the bulk of most files, are ASCII: no text checks needed.
+        if column.try_push_number(field) {
+            continue;
+        }
+        let text = text_of(field, || Location::file(name).line(line()).column(header))?;
+        if !column.try_push(text.trim()) {
+            return Err(Error::data(
+                Location::file(name).line(line()).column(header),
+                "the column holds more than 4 GiB of text; expected a smaller file (split it, or predict from a stream)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a row whose number of fields differs from the header's.
+fn width_error(
+    name: &str,
+    headers: &[String],
+    delimiter_given: bool,
+    line: u64,
+    fields: usize,
+) -> Error {
+    let hint = if !delimiter_given && headers.len() == 1 {
+        " (is the file delimited by another character? try --delimiter)".to_string()
+    } else {
+        let d = delimiter_hint(headers);
+        if d.is_empty() {
+            " (use --skip-bad-rows to skip such rows)".to_string()
+        } else {
+            d
+        }
+    };
+    Error::data(
+        Location::file(name).line(line),
+        format!(
+            "{} fields expected (as in the header), {fields} found{hint}",
+            headers.len()
+        ),
+    )
 }
 
 fn csv_error(name: &str, blank_lines: u64, e: csv::Error) -> Error {
@@ -473,6 +554,37 @@ mod tests {
         let t = read(b"a,b\r1,2\r3,4").unwrap();
         assert_eq!(t.lines, [2, 3]);
         assert_eq!(t.columns[1].text_at(1), "4");
+    }
+
+    #[test]
+    fn the_first_error_in_the_file_wins_across_batches() {
+        // Rows past several batches; a bad UTF-8 cell (found by the thread that stores
+        // cells) and a short row (found by the thread that splits records).
+        let table = |bad_utf8: usize, short: usize| {
+            let mut text = b"a,b\n".to_vec();
+            for i in 0..2_000 {
+                if i == bad_utf8 {
+                    text.extend_from_slice(b"\xff,1\n");
+                } else if i == short {
+                    text.extend_from_slice(b"1\n");
+                } else {
+                    text.extend_from_slice(format!("{i},{}\n", i % 3).as_bytes());
+                }
+            }
+            read(&text).unwrap_err().to_string()
+        };
+        let utf8_first = table(700, 1_500);
+        assert!(
+            utf8_first.starts_with("t.csv: line 702: column 'a': the value"),
+            "{utf8_first}"
+        );
+        let short_first = table(1_500, 700);
+        assert!(
+            short_first.starts_with("t.csv: line 702: 2 fields expected"),
+            "{short_first}"
+        );
+        let t = read(b"a,b\n1,x\n").unwrap();
+        assert_eq!((t.n_rows(), t.columns[1].text_at(0).as_ref()), (1, "x"));
     }
 
     #[test]

@@ -180,100 +180,32 @@ impl Pipeline {
         let drop: HashSet<&str> = options.drop.iter().map(String::as_str).collect();
         let categorical: HashSet<&str> = options.categorical.iter().map(String::as_str).collect();
 
-        for (index, name) in table.headers.iter().enumerate() {
+        // Columns are fitted independently, on all cores; outcomes are taken in column
+        // order, so warnings and the first error do not depend on the thread count.
+        let fitted = in_parallel(table.headers.len(), |index| {
+            let name = &table.headers[index];
             if index == target || drop.contains(name.as_str()) {
-                continue;
+                return Ok(ColumnFit::Skipped);
             }
-            let column = &table.columns[index];
-            let cells = column.cells(na);
-            let forced_categorical = categorical.contains(name.as_str());
-            let mut numbers = Vec::with_capacity(rows.len());
-            let mut present = 0usize;
-            let mut non_finite = 0usize;
-            // Text cells: how many look like localized numbers, how many do not, and the
-            // first of each kind (row).
-            let (mut localized, mut words) = (0usize, 0usize);
-            let (mut first_localized, mut first_word) = (None, None);
-            for &row in rows {
-                match cells.get(row) {
-                    Cell::Missing => {}
-                    Cell::Number(v) => {
-                        present += 1;
-                        numbers.push(v);
-                    }
-                    Cell::NonFinite => {
-                        present += 1;
-                        non_finite += 1;
-                    }
-                    Cell::Text(text) => {
-                        present += 1;
-                        if looks_like_localized_number(text) {
-                            localized += 1;
-                            first_localized.get_or_insert(row);
-                        } else {
-                            words += 1;
-                            first_word.get_or_insert(row);
-                        }
-                    }
+            fit_column(
+                table,
+                rows,
+                index,
+                categorical.contains(name.as_str()),
+                options,
+            )
+        });
+        for outcome in fitted {
+            match outcome? {
+                ColumnFit::Skipped => {}
+                ColumnFit::Empty(name, warning) => {
+                    warnings.push(warning);
+                    dropped.push(name);
                 }
-            }
-            let n_numbers = numbers.len() + non_finite;
-            let is_numeric = !forced_categorical && localized + words == 0;
-            if !forced_categorical && localized + words > 0 {
-                // A column of numbers with a few other values, or of numbers written with
-                // a decimal comma or thousands separators, is refused: guessing would
-                // train on something else than the file says.
-                let numeric_like = n_numbers + localized;
-                let row = if localized > 0 && words == 0 {
-                    first_localized
-                } else if numeric_like > words {
-                    first_word.min(first_localized).or(first_word)
-                } else {
-                    None
-                };
-                if let Some(row) = row {
-                    return Err(not_a_number_error(table, row, index, numeric_like, present));
+                ColumnFit::Feature(feature, column_warnings) => {
+                    warnings.extend(column_warnings);
+                    features.push(feature);
                 }
-            }
-            if present == 0 {
-                warnings.push(format!(
-                    "{}: column '{name}' has no value in the training rows; it is dropped",
-                    table.source
-                ));
-                dropped.push(name.clone());
-                continue;
-            }
-            if is_numeric {
-                if non_finite > 0 {
-                    warnings.push(format!(
-                        "{}: column '{name}': {non_finite} infinite or out-of-range values are treated as missing",
-                        table.source
-                    ));
-                }
-                features.push(Feature::Numeric(NumericColumn::fit(name, &numbers)));
-            } else {
-                let values = rows
-                    .iter()
-                    .map(|&row| column.text_at(row))
-                    .filter(|v| !na.is_missing(v));
-                let fitted = CategoricalColumn::fit(name, values, options.max_categories);
-                let distinct =
-                    fitted.categories.len() + fitted.other.as_ref().map_or(0, |o| o.n_categories);
-                if present >= IDENTIFIER_MIN_VALUES
-                    && distinct as f64 >= IDENTIFIER_DISTINCT_SHARE * present as f64
-                {
-                    warnings.push(format!(
-                        "{}: column '{name}' has {distinct} distinct values in {present} rows, like an identifier; it will not help predict new rows (leave it out with --drop {name})",
-                        table.source
-                    ));
-                }
-                if let Some(other) = &fitted.other {
-                    warnings.push(format!(
-                        "{}: column '{name}' has {distinct} distinct values, more than --max-categories {}; the {} rarest ({} rows) share one input",
-                        table.source, options.max_categories, other.n_categories, other.count
-                    ));
-                }
-                features.push(Feature::Categorical(fitted));
             }
         }
 
@@ -362,7 +294,7 @@ impl Pipeline {
             }
         };
         let by_name = table.index_by_name();
-        let mut encoders = Vec::with_capacity(self.features.len());
+        let mut columns = Vec::with_capacity(self.features.len());
         let mut offset = 0;
         for feature in &self.features {
             let index = by_name.get(feature.name()).copied().ok_or_else(|| {
@@ -375,36 +307,67 @@ impl Pipeline {
                     ),
                 )
             })?;
-            encoders.push(ColumnEncoder::new(
-                feature,
-                table,
-                index,
-                offset,
-                &self.na_values,
-            ));
+            columns.push((feature, index, offset));
             offset += feature.width();
         }
         let n_inputs = offset;
         let mut x = Array2::<f32>::zeros((rows.len(), n_inputs));
         let out = x.as_slice_mut().expect("a new array is contiguous");
-        // A block of rows at a time, every column in turn: the block's inputs stay in
-        // cache while the columns are written into them.
-        const BLOCK_ROWS: usize = 64;
-        for (block, block_rows) in rows.chunks(BLOCK_ROWS).enumerate() {
-            let first = block * BLOCK_ROWS * n_inputs;
-            let block_out = &mut out[first..first + block_rows.len() * n_inputs];
-            for encoder in &mut encoders {
-                encoder.encode(table, block_rows, block_out, n_inputs)?;
+        // Contiguous parts of the rows on all cores (each cell is encoded alone, so the
+        // result does not depend on the split); within a part, a block of rows at a time
+        // with every column in turn, so that the block's inputs stay in cache.
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let parts = threads.min(rows.len().div_ceil(PARALLEL_MIN_ROWS)).max(1);
+        let part_rows = rows
+            .len()
+            .div_ceil(parts)
+            .next_multiple_of(BLOCK_ROWS)
+            .max(1);
+        let encode_part = |rows: &[usize], out: &mut [f32]| -> Result<Vec<ColumnEncoder>> {
+            let mut encoders: Vec<_> = columns
+                .iter()
+                .map(|&(feature, index, offset)| {
+                    ColumnEncoder::new(feature, table, index, offset, &self.na_values)
+                })
+                .collect();
+            for (block, block_rows) in rows.chunks(BLOCK_ROWS).enumerate() {
+                let first = block * BLOCK_ROWS * n_inputs;
+                let block_out = &mut out[first..first + block_rows.len() * n_inputs];
+                for encoder in &mut encoders {
+                    encoder.encode(table, block_rows, block_out, n_inputs)?;
+                }
+            }
+            Ok(encoders)
+        };
+        let encoded: Vec<Result<Vec<ColumnEncoder>>> = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            let mut rest = &mut out[..];
+            for part in rows.chunks(part_rows) {
+                let (part_out, after) = rest.split_at_mut(part.len() * n_inputs);
+                rest = after;
+                let encode_part = &encode_part;
+                handles.push(scope.spawn(move || encode_part(part, part_out)));
+            }
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        // What could not be encoded, per column, over the parts in row order.
+        let mut non_finite: Vec<Option<NonFiniteValues>> = vec![None; columns.len()];
+        let mut unknown: Vec<Option<UnknownCategories>> = vec![None; columns.len()];
+        for part in encoded {
+            for (i, encoder) in part?.into_iter().enumerate() {
+                match encoder.kind {
+                    EncoderKind::Numeric { bad, .. } => merge_finding(&mut non_finite[i], bad),
+                    EncoderKind::Categorical { unknown: u, .. } => {
+                        merge_finding(&mut unknown[i], u)
+                    }
+                }
             }
         }
-        let mut unknown_categories = Vec::new();
-        let mut non_finite = Vec::new();
-        for encoder in encoders {
-            match encoder.kind {
-                EncoderKind::Numeric { bad, .. } => non_finite.extend(bad),
-                EncoderKind::Categorical { unknown, .. } => unknown_categories.extend(unknown),
-            }
-        }
+        let non_finite: Vec<_> = non_finite.into_iter().flatten().collect();
+        let unknown_categories: Vec<_> = unknown.into_iter().flatten().collect();
         Ok(Transformed {
             x,
             unknown_categories,
@@ -442,6 +405,35 @@ impl Pipeline {
                 Ok(EncodedTargets::Values { raw, standardised })
             }
         }
+    }
+}
+
+/// Rows per block of `Pipeline::transform`, and fewest rows per thread.
+const BLOCK_ROWS: usize = 64;
+const PARALLEL_MIN_ROWS: usize = 4096;
+
+/// A count of cells with their first example, found in consecutive parts of the rows.
+trait Finding {
+    fn add(&mut self, later: Self);
+}
+
+impl Finding for NonFiniteValues {
+    fn add(&mut self, later: Self) {
+        self.count += later.count;
+    }
+}
+
+impl Finding for UnknownCategories {
+    fn add(&mut self, later: Self) {
+        self.count += later.count;
+    }
+}
+
+fn merge_finding<T: Finding>(total: &mut Option<T>, part: Option<T>) {
+    match (total.as_mut(), part) {
+        (Some(total), Some(part)) => total.add(part),
+        (None, part) => *total = part,
+        (_, None) => {}
     }
 }
 
@@ -578,6 +570,146 @@ impl<'a> ColumnEncoder<'a> {
     }
 }
 
+/// What fitting one column gave.
+enum ColumnFit {
+    /// The target or a dropped column.
+    Skipped,
+    /// No value in the training rows: dropped, with a warning.
+    Empty(String, String),
+    /// A feature, with warnings about what was repaired.
+    Feature(Feature, Vec<String>),
+}
+
+/// Fit the transform of column `index` on `rows`.
+fn fit_column(
+    table: &RawTable,
+    rows: &[usize],
+    index: usize,
+    forced_categorical: bool,
+    options: &FitOptions,
+) -> Result<ColumnFit> {
+    let name = &table.headers[index];
+    let na = &options.na_values;
+    let column = &table.columns[index];
+    let cells = column.cells(na);
+    let mut warnings = Vec::new();
+    let mut numbers = Vec::with_capacity(rows.len());
+    let mut present = 0usize;
+    let mut non_finite = 0usize;
+    // Text cells: how many look like localized numbers, how many do not, and the
+    // first of each kind (row).
+    let (mut localized, mut words) = (0usize, 0usize);
+    let (mut first_localized, mut first_word) = (None, None);
+    for &row in rows {
+        match cells.get(row) {
+            Cell::Missing => {}
+            Cell::Number(v) => {
+                present += 1;
+                numbers.push(v);
+            }
+            Cell::NonFinite => {
+                present += 1;
+                non_finite += 1;
+            }
+            Cell::Text(text) => {
+                present += 1;
+                if looks_like_localized_number(text) {
+                    localized += 1;
+                    first_localized.get_or_insert(row);
+                } else {
+                    words += 1;
+                    first_word.get_or_insert(row);
+                }
+            }
+        }
+    }
+    let n_numbers = numbers.len() + non_finite;
+    let is_numeric = !forced_categorical && localized + words == 0;
+    if !forced_categorical && localized + words > 0 {
+        // A column of numbers with a few other values, or of numbers written with
+        // a decimal comma or thousands separators, is refused: guessing would
+        // train on something else than the file says.
+        let numeric_like = n_numbers + localized;
+        let row = if localized > 0 && words == 0 {
+            first_localized
+        } else if numeric_like > words {
+            first_word.min(first_localized).or(first_word)
+        } else {
+            None
+        };
+        if let Some(row) = row {
+            return Err(not_a_number_error(table, row, index, numeric_like, present));
+        }
+    }
+    if present == 0 {
+        return Ok(ColumnFit::Empty(
+            name.clone(),
+            format!(
+                "{}: column '{name}' has no value in the training rows; it is dropped",
+                table.source
+            ),
+        ));
+    }
+    if is_numeric {
+        if non_finite > 0 {
+            warnings.push(format!(
+                "{}: column '{name}': {non_finite} infinite or out-of-range values are treated as missing",
+                table.source
+            ));
+        }
+        Ok(ColumnFit::Feature(
+            Feature::Numeric(NumericColumn::fit(name, &numbers)),
+            warnings,
+        ))
+    } else {
+        let values = rows
+            .iter()
+            .map(|&row| column.text_at(row))
+            .filter(|v| !na.is_missing(v));
+        let fitted = CategoricalColumn::fit(name, values, options.max_categories);
+        let distinct =
+            fitted.categories.len() + fitted.other.as_ref().map_or(0, |o| o.n_categories);
+        if present >= IDENTIFIER_MIN_VALUES
+            && distinct as f64 >= IDENTIFIER_DISTINCT_SHARE * present as f64
+        {
+            warnings.push(format!(
+                "{}: column '{name}' has {distinct} distinct values in {present} rows, like an identifier; it will not help predict new rows (leave it out with --drop {name})",
+                table.source
+            ));
+        }
+        if let Some(other) = &fitted.other {
+            warnings.push(format!(
+                "{}: column '{name}' has {distinct} distinct values, more than --max-categories {}; the {} rarest ({} rows) share one input",
+                table.source, options.max_categories, other.n_categories, other.count
+            ));
+        }
+        Ok(ColumnFit::Feature(Feature::Categorical(fitted), warnings))
+    }
+}
+
+/// `f(0..n)` in order, the indices shared out in contiguous ranges over the cores.
+fn in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let per_thread = n.div_ceil(threads.max(1)).max(1);
+    if threads == 1 || n < 2 {
+        return (0..n).map(f).collect();
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..n)
+            .step_by(per_thread)
+            .map(|start| scope.spawn(move || (start..n.min(start + per_thread)).map(f).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h: std::thread::ScopedJoinHandle<Vec<T>>| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// The error for a text cell in a column whose other values are numbers.
 fn not_a_number_error(
     table: &RawTable,
@@ -618,5 +750,93 @@ fn parse_target_value(table: &RawTable, target: usize, row: usize) -> Result<f64
             table.location(row, target),
             format!("'{cell}' is not a finite number; expected a number for a regression target"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{read_table_from, CsvOptions};
+
+    /// 10,000 rows: enough for transform to use several parts where there are cores.
+    fn big_table() -> RawTable {
+        let mut text = String::from("x,c,y\n");
+        for i in 0..10_000 {
+            let x = match i {
+                17 | 9_000 | 9_500 => "1e400".to_string(),
+                _ if i % 7 == 0 => String::new(),
+                _ => format!("{}.{}", i % 100, i % 3),
+            };
+            let c = if i < 8_000 {
+                ["a", "b", "c"][i % 3]
+            } else {
+                "d"
+            };
+            text += &format!("{x},{c},{}\n", i % 2);
+        }
+        read_table_from(
+            std::io::Cursor::new(text),
+            "big.csv",
+            &CsvOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn transform_in_parts_equals_row_by_row() {
+        let table = big_table();
+        let train: Vec<usize> = (0..8_000).collect();
+        let options = FitOptions {
+            target: "y".into(),
+            ..FitOptions::default()
+        };
+        let (pipeline, _) = Pipeline::fit(&table, &train, Task::Classification, &options).unwrap();
+        let whole = pipeline.transform(&table, None).unwrap();
+        for row in (0..table.n_rows()).step_by(37).chain([17, 9_000, 9_999]) {
+            let one = pipeline.transform(&table, Some(&[row])).unwrap();
+            assert_eq!(one.x.row(0), whole.x.row(row), "row {row}");
+        }
+        // Findings summed over the parts, with the first one in row order.
+        assert_eq!(
+            whole.non_finite,
+            [NonFiniteValues {
+                column: "x".into(),
+                count: 3,
+                first_value: "1e400".into(),
+                first_line: 19,
+            }]
+        );
+        assert_eq!(
+            whole.unknown_categories,
+            [UnknownCategories {
+                column: "c".into(),
+                count: 2_000,
+                first_value: "d".into(),
+                first_line: 8_002,
+            }]
+        );
+    }
+
+    #[test]
+    fn the_first_bad_column_is_reported() {
+        let mut text = String::from("a,b,c,d,y\n");
+        for i in 0..50 {
+            let b = if i == 40 { "oops" } else { "1" };
+            let d = if i == 10 { "bad" } else { "2" };
+            text += &format!("1,{b},3,{d},{}\n", i % 2);
+        }
+        let table =
+            read_table_from(std::io::Cursor::new(text), "t.csv", &CsvOptions::default()).unwrap();
+        let rows: Vec<usize> = (0..50).collect();
+        let options = FitOptions {
+            target: "y".into(),
+            ..FitOptions::default()
+        };
+        let err = Pipeline::fit(&table, &rows, Task::Classification, &options).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("t.csv: line 42: column 'b': 'oops' is not a number"),
+            "{err}"
+        );
     }
 }
