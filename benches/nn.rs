@@ -1,15 +1,16 @@
 //! Hot paths of a training step at the W1 (784-64-10, batch 32) and W1-wide
 //! (784-256-128-10, batch 128) shapes: forward, backward, softmax cross-entropy, Adam, and
-//! the whole step.
+//! the whole step; and the matrix products of a W1-wide step alone, on one and two threads
+//! (throughput in floating-point operations, 2·m·n·k per product).
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use csvnn::nn::{
-    Activation, Adam, AdamConfig, FlushDenormals, Loss, MlpConfig, Network, Optimizer,
-    SoftmaxCrossEntropy, Targets,
+    matmul, threads, Activation, Adam, AdamConfig, FlushDenormals, Loss, MlpConfig, Network,
+    Optimizer, SoftmaxCrossEntropy, Targets,
 };
 
 struct Shape {
@@ -85,12 +86,79 @@ fn dense(c: &mut Criterion) {
     }
 }
 
+/// How an operand of a product is stored.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// Row-major, as a layer's input or weights.
+    Rows,
+    /// The transpose of a row-major matrix, as xᵀ in dW = xᵀ·g or Wᵀ in dx = g·Wᵀ.
+    Transposed,
+}
+
+fn operand(rows: usize, cols: usize, layout: Layout, rng: &mut ChaCha8Rng) -> Array2<f32> {
+    let mut random = |r, c| Array2::from_shape_fn((r, c), |_| rng.gen_range(-1.0f32..1.0));
+    match layout {
+        Layout::Rows => random(rows, cols),
+        Layout::Transposed => random(cols, rows).reversed_axes(),
+    }
+}
+
+/// The seven products of a W1-wide training step (784-256-128-10, batch 128), each alone
+/// and all in a row, on one thread and on a pool of two.
+fn gemm(c: &mut Criterion) {
+    use Layout::{Rows, Transposed};
+    // (name, m, k, n, a's layout, b's layout)
+    let products = [
+        ("fwd1", 128, 784, 256, Rows, Rows),
+        ("fwd2", 128, 256, 128, Rows, Rows),
+        ("fwd3", 128, 128, 10, Rows, Rows),
+        ("dw3", 128, 128, 10, Transposed, Rows),
+        ("dx3", 128, 10, 128, Rows, Transposed),
+        ("dw2", 256, 128, 128, Transposed, Rows),
+        ("dx2", 128, 128, 256, Rows, Transposed),
+        ("dw1", 784, 128, 256, Transposed, Rows),
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let operands: Vec<_> = products
+        .iter()
+        .map(|&(_, m, k, n, la, lb)| {
+            (
+                operand(m, k, la, &mut rng),
+                operand(k, n, lb, &mut rng),
+                Array2::<f32>::zeros((m, n)),
+            )
+        })
+        .collect();
+    let step_flops: usize = products.iter().map(|&(_, m, k, n, ..)| 2 * m * n * k).sum();
+    for n_threads in [1, 2] {
+        let _pool = threads::install(n_threads);
+        let mut group = c.benchmark_group(format!("gemm_w1_wide/threads{n_threads}"));
+        for (&(name, m, k, n, ..), (a, b, out)) in products.iter().zip(&operands) {
+            let mut out = out.clone();
+            group.throughput(Throughput::Elements((2 * m * n * k) as u64));
+            group.bench_function(name, |bench| {
+                bench.iter(|| matmul(a.view(), b.view(), 0.0, out.view_mut()))
+            });
+        }
+        let mut outs: Vec<_> = operands.iter().map(|(_, _, o)| o.clone()).collect();
+        group.throughput(Throughput::Elements(step_flops as u64));
+        group.bench_function("step", |bench| {
+            bench.iter(|| {
+                for ((a, b, _), out) in operands.iter().zip(&mut outs) {
+                    matmul(a.view(), b.view(), 0.0, out.view_mut());
+                }
+            })
+        });
+        group.finish();
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(30)
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = dense
+    targets = dense, gemm
 }
 criterion_main!(benches);
