@@ -167,7 +167,8 @@ mod avx512 {
                     self.run_region(0, self.m, j0, j1);
                 }
             };
-            pool.expect("n_threads > 1 comes from a pool").run(&run);
+            pool.expect("n_threads > 1 comes from a pool")
+                .run(n_threads, &run);
         }
 
         /// c[i0..i1, j0..j1] on this thread.

@@ -1,20 +1,24 @@
-//! `ThreadPool`: worker threads started once per training run that the matrix products of
-//! a step split their work over, and `install`, which makes a pool the current thread's for
-//! as long as the returned guard lives.
+//! `ThreadPool`: worker threads started once per training run that the matrix products and
+//! the optimizer step split their work over, and `install`, which makes a pool the current
+//! thread's for as long as the returned guard lives.
 //!
-//! A training step at W1-wide runs seven products of 0.1 to 0.3 ms each, so a thread
+//! A training step at W1-wide runs seven products of 0.02 to 0.3 ms each, so a thread
 //! spawned per product costs more than it saves. The workers here stay alive: between jobs
 //! they spin for a while (a step's products follow each other within microseconds) and
-//! then park. A job is a closure called once on each thread with the thread's index, the
-//! caller being index 0; `run` returns when every thread has finished its call.
+//! then park. A job is a number of tasks and a closure called once per task index; the
+//! calling thread and the workers claim tasks one at a time until none is left, so a
+//! worker that the OS has not scheduled (the machine is shared) delays nothing: the caller
+//! then runs every task itself. `run` returns when all tasks have finished.
 //!
 //! The workers copy the caller's float control register (MXCSR: the flush-to-zero flags set
-//! by `FlushDenormals`) before each job, so a product computes the same bits on any thread.
+//! by `FlushDenormals`) before each task, so a task computes the same bits on any thread.
 
 use std::cell::{RefCell, UnsafeCell};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
@@ -22,27 +26,112 @@ use std::time::{Duration, Instant};
 /// How long an idle worker spins before it parks.
 const SPIN: Duration = Duration::from_micros(300);
 
+/// The most tasks in one job (the task counter has 16 bits).
+pub const MAX_TASKS: usize = u16::MAX as usize;
+
 type Job = *const (dyn Fn(usize) + Sync);
 
+/// The claim word: generation (32 bits) | number of tasks (16) | next task (16).
+fn word(generation: u64, n_tasks: usize, next: usize) -> u64 {
+    (generation << 32) | ((n_tasks as u64) << 16) | next as u64
+}
+
+fn unword(word: u64) -> (u64, usize, usize) {
+    (
+        word >> 32,
+        ((word >> 16) & 0xffff) as usize,
+        (word & 0xffff) as usize,
+    )
+}
+
 struct Shared {
-    /// Bumped once per job; a worker runs a job when it sees a new value.
-    generation: AtomicUsize,
-    /// The current job; written by the caller only while no worker is running one.
+    /// Which job is current, how many tasks it has and which is the next to claim. A
+    /// thread claims a task by moving `next` on with a compare-and-swap.
+    claim: AtomicU64,
+    /// The current job; written by the caller only while every task of the previous job
+    /// has finished, before the new claim word is published.
     job: UnsafeCell<Option<Job>>,
     /// The caller's MXCSR for the current job.
     mxcsr: AtomicU32,
-    /// Workers that have not finished the current job.
-    remaining: AtomicUsize,
+    /// Tasks of the current job that have finished.
+    done: AtomicUsize,
     panicked: AtomicBool,
     shutdown: AtomicBool,
 }
 
-// SAFETY: `job` is written by the thread that owns the pool only while `remaining` is 0 (no
-// worker reads it), and read by workers only after they acquire the new `generation` that
-// the write happens-before; every other field is atomic.
+// SAFETY: `job` is written by the thread that owns the pool only when all tasks of the
+// previous job are done and before it publishes the next claim word (release); a worker
+// reads it only after claiming a task of the current job (acquire), and that job cannot
+// finish, so `job` cannot be rewritten, before the claimed task is done. Every other field
+// is atomic.
 unsafe impl Sync for Shared {}
 // SAFETY: as above; the raw job pointer is only dereferenced under that protocol.
 unsafe impl Send for Shared {}
+
+impl Shared {
+    /// Claim the next task of the current job, if one is left.
+    fn claim(&self) -> Option<usize> {
+        let mut current = self.claim.load(Ordering::Acquire);
+        loop {
+            let (_, n_tasks, next) = unword(current);
+            if next >= n_tasks {
+                return None;
+            }
+            match self.claim.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(next),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Withdraw the tasks nobody has claimed (after a panic), counting them done.
+    fn withdraw(&self) {
+        let mut current = self.claim.load(Ordering::Acquire);
+        loop {
+            let (generation, n_tasks, next) = unword(current);
+            if next >= n_tasks {
+                return;
+            }
+            match self.claim.compare_exchange_weak(
+                current,
+                word(generation, n_tasks, n_tasks),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    self.done.fetch_add(n_tasks - next, Ordering::Release);
+                    return;
+                }
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Whether a task is waiting to be claimed.
+    fn claimable(&self) -> bool {
+        let (_, n_tasks, next) = unword(self.claim.load(Ordering::SeqCst));
+        next < n_tasks
+    }
+
+    /// Run claimed `task` of the current job and count it done.
+    fn run_task(&self, task: usize) {
+        // SAFETY: see `unsafe impl Sync`: while this task is not done the job is current
+        // and the caller keeps the closure alive.
+        let job = unsafe { (*self.job.get()).expect("a job is set before its tasks") };
+        // SAFETY: as above.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { (*job)(task) }));
+        if result.is_err() {
+            self.panicked.store(true, Ordering::Relaxed);
+            self.withdraw();
+        }
+        self.done.fetch_add(1, Ordering::Release);
+    }
+}
 
 struct Worker {
     handle: Option<JoinHandle<()>>,
@@ -50,10 +139,11 @@ struct Worker {
     sleeping: Arc<AtomicBool>,
 }
 
-/// `n_threads - 1` parked worker threads plus the calling thread.
+/// `n_threads - 1` worker threads plus the calling thread.
 pub struct ThreadPool {
     shared: Arc<Shared>,
     workers: Vec<Worker>,
+    generation: std::cell::Cell<u64>,
 }
 
 impl std::fmt::Debug for ThreadPool {
@@ -68,10 +158,10 @@ impl ThreadPool {
     /// A pool of `n_threads` (at least 1) threads counting the caller: starts `n_threads - 1`.
     pub fn new(n_threads: usize) -> Self {
         let shared = Arc::new(Shared {
-            generation: AtomicUsize::new(0),
+            claim: AtomicU64::new(0),
             job: UnsafeCell::new(None),
             mxcsr: AtomicU32::new(0),
-            remaining: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
             panicked: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
         });
@@ -81,7 +171,7 @@ impl ThreadPool {
                 let (shared, flag) = (Arc::clone(&shared), Arc::clone(&sleeping));
                 let handle = thread::Builder::new()
                     .name(format!("csvnn-worker-{index}"))
-                    .spawn(move || worker_loop(&shared, &flag, index))
+                    .spawn(move || worker_loop(&shared, &flag))
                     .expect("the OS can start a thread");
                 Worker {
                     thread: handle.thread().clone(),
@@ -90,7 +180,11 @@ impl ThreadPool {
                 }
             })
             .collect();
-        ThreadPool { shared, workers }
+        ThreadPool {
+            shared,
+            workers,
+            generation: std::cell::Cell::new(0),
+        }
     }
 
     /// Threads that take part in a job, the caller included.
@@ -98,54 +192,61 @@ impl ThreadPool {
         self.workers.len() + 1
     }
 
-    /// Call `f(i)` once for each thread index `i` in `0..n_threads()`, `f(0)` on the
-    /// calling thread, and return when all calls have finished. Panics if a call panicked.
-    pub fn run(&self, f: &(dyn Fn(usize) + Sync)) {
-        if self.workers.is_empty() {
-            f(0);
+    /// Call `f(task)` once for each `task` in `0..n_tasks`, spread over the pool's threads
+    /// (the caller among them), and return when all calls have finished. Which thread runs
+    /// which task is not fixed. Panics if a call panicked.
+    pub fn run(&self, n_tasks: usize, f: &(dyn Fn(usize) + Sync)) {
+        assert!(n_tasks <= MAX_TASKS, "at most {MAX_TASKS} tasks per job");
+        if self.workers.is_empty() || n_tasks <= 1 {
+            (0..n_tasks).for_each(f);
             return;
         }
         let shared = &*self.shared;
-        // SAFETY: the lifetime is erased only for the duration of this call: `Wait` below
-        // blocks (even when `f(0)` unwinds) until every worker has finished with the job.
+        // SAFETY: the lifetime is erased only for the duration of this call: it returns (or
+        // unwinds, after catching a task's panic) only once every task has finished, and no
+        // worker touches the job after its last task.
         let job: Job = unsafe {
             std::mem::transmute::<&(dyn Fn(usize) + Sync), &'static (dyn Fn(usize) + Sync)>(f)
         };
-        // SAFETY: `remaining` is 0 here (the previous `run` waited for it), so no worker
-        // reads `job` until the generation below is published.
+        // SAFETY: every task of the previous job is done (the previous `run` waited), so no
+        // worker reads `job` until the claim word below is published.
         unsafe { *shared.job.get() = Some(job) };
         shared.mxcsr.store(read_mxcsr(), Ordering::Relaxed);
+        shared.done.store(0, Ordering::Relaxed);
+        shared.panicked.store(false, Ordering::Relaxed);
+        let generation = self.generation.get() + 1;
+        self.generation.set(generation);
         shared
-            .remaining
-            .store(self.workers.len(), Ordering::Relaxed);
-        shared.generation.fetch_add(1, Ordering::SeqCst);
+            .claim
+            .store(word(generation, n_tasks, 0), Ordering::SeqCst);
         for worker in &self.workers {
             if worker.sleeping.load(Ordering::SeqCst) {
                 worker.thread.unpark();
             }
         }
-        let wait = Wait(shared);
-        f(0);
-        drop(wait);
-        if shared.panicked.swap(false, Ordering::Relaxed) {
-            panic!("a worker thread panicked");
+        let mut caught = None;
+        while let Some(task) = shared.claim() {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(task))) {
+                caught.get_or_insert(payload);
+                shared.withdraw();
+            }
+            shared.done.fetch_add(1, Ordering::Release);
         }
-    }
-}
-
-/// Blocks until the workers have finished the current job, when dropped.
-struct Wait<'a>(&'a Shared);
-
-impl Drop for Wait<'_> {
-    fn drop(&mut self) {
+        // Every task is claimed; wait for those the workers are running.
         let mut spins = 0u32;
-        while self.0.remaining.load(Ordering::Acquire) != 0 {
+        while shared.done.load(Ordering::Acquire) < n_tasks {
             spins = spins.saturating_add(1);
-            if spins < 1 << 16 {
+            if spins < 1 << 12 {
                 std::hint::spin_loop();
             } else {
                 thread::yield_now();
             }
+        }
+        if let Some(payload) = caught {
+            resume_unwind(payload);
+        }
+        if shared.panicked.load(Ordering::Relaxed) {
+            panic!("a worker thread panicked");
         }
     }
 }
@@ -162,44 +263,29 @@ impl Drop for ThreadPool {
     }
 }
 
-fn worker_loop(shared: &Shared, sleeping: &AtomicBool, index: usize) {
-    let mut seen = 0;
+fn worker_loop(shared: &Shared, sleeping: &AtomicBool) {
     loop {
-        // Wait for a new generation: spin, then park.
-        let mut idle_since = Instant::now();
+        while let Some(task) = shared.claim() {
+            set_mxcsr(shared.mxcsr.load(Ordering::Relaxed));
+            shared.run_task(task);
+        }
+        // Nothing to claim: spin, then park, until a task appears.
+        let idle_since = Instant::now();
         let mut spins = 0u32;
-        loop {
+        while !shared.claimable() {
             if shared.shutdown.load(Ordering::Acquire) {
                 return;
-            }
-            let generation = shared.generation.load(Ordering::Acquire);
-            if generation != seen {
-                seen = generation;
-                break;
             }
             spins = spins.wrapping_add(1);
             std::hint::spin_loop();
             if spins.is_multiple_of(64) && idle_since.elapsed() > SPIN {
                 sleeping.store(true, Ordering::SeqCst);
-                if shared.generation.load(Ordering::SeqCst) == seen
-                    && !shared.shutdown.load(Ordering::SeqCst)
-                {
+                if !shared.claimable() && !shared.shutdown.load(Ordering::SeqCst) {
                     thread::park();
                 }
                 sleeping.store(false, Ordering::SeqCst);
-                idle_since = Instant::now();
             }
         }
-        set_mxcsr(shared.mxcsr.load(Ordering::Relaxed));
-        // SAFETY: the caller wrote `job` before publishing this generation (acquired
-        // above) and keeps the closure alive until `remaining` reaches 0.
-        let job = unsafe { (*shared.job.get()).expect("a job is set with its generation") };
-        // SAFETY: see above: the closure outlives this call.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe { (*job)(index) }));
-        if result.is_err() {
-            shared.panicked.store(true, Ordering::Relaxed);
-        }
-        shared.remaining.fetch_sub(1, Ordering::Release);
     }
 }
 
@@ -224,6 +310,56 @@ fn set_mxcsr(value: u32) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
+}
+
+/// Call `f` on consecutive ranges of `0..len`, `chunk` long (the last shorter), as tasks of
+/// the current thread's pool, or all on this thread when none is installed or `len` is
+/// under two chunks.
+pub(crate) fn for_each_chunk(len: usize, chunk: usize, f: &(dyn Fn(Range<usize>) + Sync)) {
+    let chunk = chunk.max(len.div_ceil(MAX_TASKS)).max(1);
+    let range = |task: usize| task * chunk..((task + 1) * chunk).min(len);
+    match current() {
+        Some(pool) if len >= 2 * chunk => pool.run(len.div_ceil(chunk), &|task| f(range(task))),
+        _ => f(0..len),
+    }
+}
+
+/// A slice that tasks running at the same time write in disjoint ranges.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMut<'a> {
+    ptr: *mut f32,
+    len: usize,
+    _slice: PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: `SharedMut` hands out only the ranges its users ask for; `range`'s contract makes
+// them disjoint across threads, so sharing the pointer is as safe as `split_at_mut`.
+unsafe impl Send for SharedMut<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for SharedMut<'_> {}
+
+impl<'a> SharedMut<'a> {
+    pub(crate) fn new(slice: &'a mut [f32]) -> Self {
+        SharedMut {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+            _slice: PhantomData,
+        }
+    }
+
+    /// The elements in `range`.
+    ///
+    /// # Safety
+    /// No other live reference (from another `range` call included) overlaps `range`.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn range(&self, range: Range<usize>) -> &'a mut [f32] {
+        assert!(
+            range.start <= range.end && range.end <= self.len,
+            "range in bounds"
+        );
+        // SAFETY: in bounds (checked) and not aliased (the caller's contract).
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
+    }
 }
 
 thread_local! {
@@ -262,14 +398,16 @@ mod tests {
     use std::sync::Mutex;
 
     #[test]
-    fn every_index_runs_once_per_job() {
+    fn every_task_runs_once_per_job() {
         let pool = ThreadPool::new(3);
         for _ in 0..1000 {
-            let seen = Mutex::new(Vec::new());
-            pool.run(&|i| seen.lock().unwrap().push(i));
-            let mut seen = seen.into_inner().unwrap();
-            seen.sort();
-            assert_eq!(seen, vec![0, 1, 2]);
+            for n_tasks in [0, 1, 2, 7] {
+                let seen = Mutex::new(Vec::new());
+                pool.run(n_tasks, &|i| seen.lock().unwrap().push(i));
+                let mut seen = seen.into_inner().unwrap();
+                seen.sort();
+                assert_eq!(seen, (0..n_tasks).collect::<Vec<_>>());
+            }
         }
     }
 
@@ -279,7 +417,7 @@ mod tests {
         let count = AtomicUsize::new(0);
         for _ in 0..3 {
             thread::sleep(SPIN * 3);
-            pool.run(&|_| {
+            pool.run(2, &|_| {
                 count.fetch_add(1, Ordering::Relaxed);
             });
         }
@@ -290,15 +428,15 @@ mod tests {
     fn a_worker_panic_reaches_the_caller() {
         let pool = ThreadPool::new(2);
         let result = catch_unwind(AssertUnwindSafe(|| {
-            pool.run(&|i| assert!(i == 0, "worker fails"));
+            pool.run(64, &|i| assert!(i != 40, "task 40 fails"));
         }));
         assert!(result.is_err());
         // The pool still works afterwards.
         let count = AtomicUsize::new(0);
-        pool.run(&|_| {
+        pool.run(5, &|_| {
             count.fetch_add(1, Ordering::Relaxed);
         });
-        assert_eq!(count.load(Ordering::Relaxed), 2);
+        assert_eq!(count.load(Ordering::Relaxed), 5);
     }
 
     #[test]
