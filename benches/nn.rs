@@ -48,41 +48,54 @@ fn setup(shape: &Shape) -> (Network, Array2<f32>, Vec<u32>, Array2<f32>) {
     (network, x, y, grad)
 }
 
+/// Each case on one thread (`w1/...`) and on a pool of two (`w1/threads2/...`), as
+/// `csvnn --threads 2 train` runs it.
 fn dense(c: &mut Criterion) {
     for shape in &SHAPES {
-        let (mut network, x, y, mut grad) = setup(shape);
-        let loss = SoftmaxCrossEntropy::default();
-        c.bench_function(&format!("{}/forward", shape.name), |b| {
-            b.iter(|| {
-                black_box(network.forward(x.view(), true));
-            })
-        });
-        let out = network.forward(x.view(), true);
-        loss.loss_and_grad(out, Targets::Classes(&y), grad.view_mut());
-        c.bench_function(&format!("{}/backward", shape.name), |b| {
-            b.iter(|| network.backward(x.view(), grad.view()))
-        });
-        let logits = network.forward(x.view(), true).to_owned();
-        c.bench_function(&format!("{}/softmax_cross_entropy", shape.name), |b| {
-            b.iter(|| {
-                black_box(loss.loss_and_grad(logits.view(), Targets::Classes(&y), grad.view_mut()))
-            })
-        });
-        let mut adam = Adam::new(AdamConfig::default());
-        c.bench_function(&format!("{}/adam_step", shape.name), |b| {
-            b.iter(|| adam.step(&mut network))
-        });
-        // As the trainer does: repeated steps on one batch drive gradients into subnormals.
-        let _flush = FlushDenormals::new();
-        c.bench_function(&format!("{}/train_step", shape.name), |b| {
-            b.iter(|| {
-                let out = network.forward(x.view(), true);
-                let l = loss.loss_and_grad(out, Targets::Classes(&y), grad.view_mut());
-                network.backward(x.view(), grad.view());
-                adam.step(&mut network);
-                black_box(l)
-            })
-        });
+        for n_threads in [1, 2] {
+            let _pool = threads::install(n_threads);
+            let name = match n_threads {
+                1 => shape.name.to_string(),
+                n => format!("{}/threads{n}", shape.name),
+            };
+            let (mut network, x, y, mut grad) = setup(shape);
+            let loss = SoftmaxCrossEntropy::default();
+            c.bench_function(&format!("{name}/forward"), |b| {
+                b.iter(|| {
+                    black_box(network.forward(x.view(), true));
+                })
+            });
+            let out = network.forward(x.view(), true);
+            loss.loss_and_grad(out, Targets::Classes(&y), grad.view_mut());
+            c.bench_function(&format!("{name}/backward"), |b| {
+                b.iter(|| network.backward(x.view(), grad.view()))
+            });
+            let logits = network.forward(x.view(), true).to_owned();
+            c.bench_function(&format!("{name}/softmax_cross_entropy"), |b| {
+                b.iter(|| {
+                    black_box(loss.loss_and_grad(
+                        logits.view(),
+                        Targets::Classes(&y),
+                        grad.view_mut(),
+                    ))
+                })
+            });
+            let mut adam = Adam::new(AdamConfig::default());
+            c.bench_function(&format!("{name}/adam_step"), |b| {
+                b.iter(|| adam.step(&mut network))
+            });
+            // As the trainer does: repeated steps on one batch drive gradients into subnormals.
+            let _flush = FlushDenormals::new();
+            c.bench_function(&format!("{name}/train_step"), |b| {
+                b.iter(|| {
+                    let out = network.forward(x.view(), true);
+                    let l = loss.loss_and_grad(out, Targets::Classes(&y), grad.view_mut());
+                    network.backward(x.view(), grad.view());
+                    adam.step(&mut network);
+                    black_box(l)
+                })
+            });
+        }
     }
 }
 

@@ -29,6 +29,8 @@ use super::threads;
 const MR: usize = 12;
 /// Columns of c per kernel call: two 16-lane vectors.
 const NR: usize = 32;
+/// How many steps of the sum over k ahead the kernel prefetches its operands.
+const PREFETCH: usize = 24;
 /// Rows of a packed at a time by one thread (ten kernel rows).
 const MC: usize = 120;
 /// Products with fewer multiply-adds than this run on one thread: below it, handing work
@@ -209,35 +211,45 @@ mod avx512 {
                             }
                         }
                     }
-                    for (t, i) in (ic..ie).step_by(MR).enumerate() {
-                        let rows = MR.min(ie - i);
+                    let micro = |t: usize, q: usize| {
+                        let (i, j) = (ic + t * MR, j0 + q * NR);
+                        let (rows, cols) = (MR.min(ie - i), NR.min(j1 - j));
                         let (a_ptr, a_step) = if self.a_direct {
                             // SAFETY: row i is inside a (i < m).
                             (unsafe { self.a.ptr.add(i * self.a.rs) }, self.a.cs)
                         } else {
                             (a_buf[t * k * MR..].as_ptr(), MR)
                         };
-                        for (q, j) in (j0..j1).step_by(NR).enumerate() {
-                            let cols = NR.min(j1 - j);
-                            let (b_ptr, b_step) = if self.b_direct {
-                                // SAFETY: column j is inside b (j < n).
-                                (unsafe { self.b.ptr.add(j * self.b.cs) }, self.b.rs)
-                            } else {
-                                (b_buf[q * k * NR..].as_ptr(), NR)
-                            };
-                            // SAFETY: (i, j) is inside c.
-                            let c_ptr = unsafe { self.c.add(i * self.ldc + j) };
-                            // SAFETY: the kernel reads a[p·a_step + r] for r < rows, p < k
-                            // and b[p·b_step + s] for s < cols, p < k, which lie inside a
-                            // and b (in place) or the packed panels; it writes the rows x
-                            // cols block of c at c_ptr, inside c; this thread's region is
-                            // written by no other. AVX-512F was detected by `available`.
-                            unsafe {
-                                kernel(
-                                    rows, cols, k, a_ptr, a_step, b_ptr, b_step, c_ptr, self.ldc,
-                                    self.beta,
-                                )
-                            };
+                        let (b_ptr, b_step) = if self.b_direct {
+                            // SAFETY: column j is inside b (j < n).
+                            (unsafe { self.b.ptr.add(j * self.b.cs) }, self.b.rs)
+                        } else {
+                            (b_buf[q * k * NR..].as_ptr(), NR)
+                        };
+                        // SAFETY: (i, j) is inside c.
+                        let c_ptr = unsafe { self.c.add(i * self.ldc + j) };
+                        // SAFETY: the kernel reads a[p·a_step + r] for r < rows, p < k and
+                        // b[p·b_step + s] for s < cols, p < k, which lie inside a and b (in
+                        // place) or the packed panels; it writes the rows x cols block of c
+                        // at c_ptr, inside c; this thread's region is written by no other.
+                        // AVX-512F was detected by `available`.
+                        unsafe {
+                            kernel(
+                                rows, cols, k, a_ptr, a_step, b_ptr, b_step, c_ptr, self.ldc,
+                                self.beta,
+                            )
+                        };
+                    };
+                    // The inner loop goes over the smaller operand again and again, so
+                    // that it stays in this core's cache; the larger is read once.
+                    let (a_panels, b_panels) = ((ie - ic).div_ceil(MR), b_panels);
+                    if ie - ic <= j1 - j0 {
+                        for q in 0..b_panels {
+                            (0..a_panels).for_each(|t| micro(t, q));
+                        }
+                    } else {
+                        for t in 0..a_panels {
+                            (0..b_panels).for_each(|q| micro(t, q));
                         }
                     }
                 }
@@ -337,6 +349,17 @@ mod avx512 {
         let mut acc = [[_mm512_setzero_ps(); V]; R];
         let (mut a, mut b) = (a, b);
         for _ in 0..k {
+            // Rows of a and b read in place lie a stride apart, a pattern the hardware
+            // prefetchers follow poorly when the rows are not in this core's cache yet.
+            let (pa, pb) = (
+                a.wrapping_add(PREFETCH * a_step),
+                b.wrapping_add(PREFETCH * b_step),
+            );
+            _mm_prefetch::<_MM_HINT_T0>(pa as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(pb as *const i8);
+            if V == 2 {
+                _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(16) as *const i8);
+            }
             let mut bv = [_mm512_setzero_ps(); V];
             for (v, bv) in bv.iter_mut().enumerate() {
                 // SAFETY: the selected lanes of row p of b are inside b (caller).

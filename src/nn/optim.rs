@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::threads::{for_each_chunk, SharedMut};
+use super::threads::{for_each_part, SharedMut};
 use super::Network;
 
 pub trait Optimizer {
@@ -151,7 +151,7 @@ impl Optimizer for Adam {
             // Each element's update depends on that element alone: any split gives the
             // same numbers.
             let (params, m, v) = (SharedMut::new(params), SharedMut::new(m), SharedMut::new(v));
-            for_each_chunk(grads.len(), ADAM_CHUNK, &|r| {
+            for_each_part(grads.len(), ADAM_CHUNK, &|r| {
                 // SAFETY: the tasks' ranges are disjoint.
                 let (p, m, v) = unsafe {
                     (
@@ -205,7 +205,7 @@ impl Optimizer for AnyOptimizer {
     }
 }
 
-/// Parameters per task when the Adam step is split over threads.
+/// The fewest parameters per thread when the Adam step is split over threads.
 const ADAM_CHUNK: usize = 16 * 1024;
 
 /// The per-step constants of an Adam update.

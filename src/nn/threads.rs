@@ -312,14 +312,20 @@ fn set_mxcsr(value: u32) {
     let _ = value;
 }
 
-/// Call `f` on consecutive ranges of `0..len`, `chunk` long (the last shorter), as tasks of
-/// the current thread's pool, or all on this thread when none is installed or `len` is
-/// under two chunks.
-pub(crate) fn for_each_chunk(len: usize, chunk: usize, f: &(dyn Fn(Range<usize>) + Sync)) {
-    let chunk = chunk.max(len.div_ceil(MAX_TASKS)).max(1);
-    let range = |task: usize| task * chunk..((task + 1) * chunk).min(len);
+/// Call `f` on consecutive ranges that cover `0..len`, one per thread of the current
+/// thread's pool (fewer when a range would be shorter than `min_part`), or on all of it on
+/// this thread when no pool is installed.
+///
+/// Range i usually runs on thread i (the caller claims first), step after step: a thread
+/// then finds its range's memory in its own cache.
+pub(crate) fn for_each_part(len: usize, min_part: usize, f: &(dyn Fn(Range<usize>) + Sync)) {
+    let n_parts = match current() {
+        Some(pool) => pool.n_threads().min(len / min_part.max(1)).max(1),
+        None => 1,
+    };
+    let range = |part: usize| len * part / n_parts..len * (part + 1) / n_parts;
     match current() {
-        Some(pool) if len >= 2 * chunk => pool.run(len.div_ceil(chunk), &|task| f(range(task))),
+        Some(pool) if n_parts > 1 => pool.run(n_parts, &|part| f(range(part))),
         _ => f(0..len),
     }
 }

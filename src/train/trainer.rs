@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::early_stopping::EarlyStopping;
 use super::schedule::{PlateauState, ScheduleConfig};
 use crate::error::{Error, Result};
-use crate::nn::threads::{for_each_chunk, SharedMut};
+use crate::nn::threads::{for_each_part, SharedMut};
 use crate::nn::{
     Adam, AdamConfig, AnyOptimizer, Buffer, FlushDenormals, Loss, Network, Optimizer, Sgd,
     SgdConfig, Targets,
@@ -189,7 +189,7 @@ pub struct TrainOutcome {
     pub stopped_early: bool,
 }
 
-/// Rows per task when a batch is gathered on several threads.
+/// The fewest rows per thread when a batch is gathered on several threads.
 const GATHER_CHUNK: usize = 32;
 
 /// Gathers shuffled rows into reusable batch buffers.
@@ -208,7 +208,7 @@ impl Batcher {
             (Some(dst), Some(src)) => {
                 // Row gathers wait on memory: split over the training threads, if any.
                 let dst = SharedMut::new(dst);
-                for_each_chunk(rows.len(), GATHER_CHUNK, &|chunk| {
+                for_each_part(rows.len(), GATHER_CHUNK, &|chunk| {
                     // SAFETY: the tasks' row ranges, and so their element ranges, are disjoint.
                     let dst = unsafe { dst.range(chunk.start * n_inputs..chunk.end * n_inputs) };
                     for (dst, &row) in dst.chunks_exact_mut(n_inputs).zip(&rows[chunk]) {
