@@ -35,7 +35,7 @@ const PREFETCH: usize = 24;
 const MC: usize = 120;
 /// Products with fewer multiply-adds than this run on one thread: below it, handing work
 /// to a second thread costs about what it saves.
-const PARALLEL_MIN: usize = 200_000;
+const PARALLEL_MIN: usize = 100_000;
 
 /// c = a·b + beta·c, with a: (m, k), b: (k, n), c: (m, n). With beta = 0, c is only written.
 ///
@@ -259,26 +259,75 @@ mod avx512 {
         /// a[i..i + rows, ..] into `panel` with step MR: panel[p·MR + r] = a[i + r, p].
         fn pack_a(&self, i: usize, rows: usize, panel: &mut [f32]) {
             let Raw { ptr, rs, cs } = self.a;
-            for r in 0..rows {
-                // SAFETY: row i + r < m and every p < k lie inside a.
-                let row = unsafe { ptr.add((i + r) * rs) };
-                for (p, dst) in panel.iter_mut().skip(r).step_by(MR).enumerate() {
-                    // SAFETY: as above.
-                    *dst = unsafe { *row.add(p * cs) };
-                }
-            }
+            // SAFETY: rows i..i + rows (< m) of a, each k long at step cs, lie inside a.
+            unsafe { pack_lines(ptr.add(i * rs), rs, cs, rows, self.k, panel, MR) }
         }
 
         /// b[.., j..j + cols] into `panel` with step NR: panel[p·NR + s] = b[p, j + s].
         fn pack_b(&self, j: usize, cols: usize, panel: &mut [f32]) {
             let Raw { ptr, rs, cs } = self.b;
-            for s in 0..cols {
-                // SAFETY: column j + s < n and every p < k lie inside b.
-                let col = unsafe { ptr.add((j + s) * cs) };
-                for (p, dst) in panel.iter_mut().skip(s).step_by(NR).enumerate() {
-                    // SAFETY: as above.
-                    *dst = unsafe { *col.add(p * rs) };
+            // SAFETY: columns j..j + cols (< n) of b, each k long at step rs, lie inside b.
+            unsafe { pack_lines(ptr.add(j * cs), cs, rs, cols, self.k, panel, NR) }
+        }
+    }
+
+    /// Transpose `lines` lines of `k` values into `panel`: panel[p·step + l] = src[l·ld +
+    /// p·inc]. With inc = 1 (the lines contiguous) four lines by four values at a time.
+    ///
+    /// # Safety
+    /// src[l·ld + p·inc] lies inside one buffer for l < lines, p < k.
+    unsafe fn pack_lines(
+        src: *const f32,
+        ld: usize,
+        inc: usize,
+        lines: usize,
+        k: usize,
+        panel: &mut [f32],
+        step: usize,
+    ) {
+        assert!(
+            lines <= step && panel.len() >= k * step,
+            "the panel holds the lines"
+        );
+        let mut l = 0;
+        if inc == 1 {
+            let k4 = k / 4 * 4;
+            while l + 4 <= lines {
+                // SAFETY: lines l..l + 4 are inside src (caller).
+                let line = |d: usize| unsafe { src.add((l + d) * ld) };
+                for p in (0..k4).step_by(4) {
+                    // SAFETY: values p..p + 4 < k of each line are inside src (caller).
+                    let [r0, r1, r2, r3] =
+                        [0, 1, 2, 3].map(|d| unsafe { _mm_loadu_ps(line(d).add(p)) });
+                    let (t0, t1) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
+                    let (t2, t3) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
+                    let columns = [
+                        _mm_movelh_ps(t0, t1),
+                        _mm_movehl_ps(t1, t0),
+                        _mm_movelh_ps(t2, t3),
+                        _mm_movehl_ps(t3, t2),
+                    ];
+                    for (d, column) in columns.into_iter().enumerate() {
+                        let out = &mut panel[(p + d) * step + l..][..4];
+                        // SAFETY: `out` holds four floats.
+                        unsafe { _mm_storeu_ps(out.as_mut_ptr(), column) };
+                    }
                 }
+                for p in k4..k {
+                    for d in 0..4 {
+                        // SAFETY: inside src (caller).
+                        panel[p * step + l + d] = unsafe { *line(d).add(p) };
+                    }
+                }
+                l += 4;
+            }
+        }
+        for l in l..lines {
+            // SAFETY: line l is inside src (caller).
+            let line = unsafe { src.add(l * ld) };
+            for (p, dst) in panel.iter_mut().skip(l).step_by(step).take(k).enumerate() {
+                // SAFETY: as above.
+                *dst = unsafe { *line.add(p * inc) };
             }
         }
     }
