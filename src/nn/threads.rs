@@ -26,6 +26,15 @@ use std::time::{Duration, Instant};
 /// How long an idle worker spins before it parks.
 const SPIN: Duration = Duration::from_micros(300);
 
+/// A wait this long for a worker's task means the OS took the worker's core (the machine is
+/// busy with other work): the next jobs then run on the calling thread alone, which is
+/// faster than two threads sharing one core, before the workers are tried again. The
+/// backoff starts at `BACKOFF_MIN` jobs (a W1-wide step runs eleven) and doubles while the
+/// stalls keep coming, up to `BACKOFF_MAX`. Results do not depend on it.
+const STALL: Duration = Duration::from_micros(500);
+const BACKOFF_MIN: u32 = 32;
+const BACKOFF_MAX: u32 = 4096;
+
 /// The most tasks in one job (the task counter has 16 bits).
 pub const MAX_TASKS: usize = u16::MAX as usize;
 
@@ -144,6 +153,11 @@ pub struct ThreadPool {
     shared: Arc<Shared>,
     workers: Vec<Worker>,
     generation: std::cell::Cell<u64>,
+    /// Jobs left to run on the calling thread alone after a stall (see `STALL`).
+    backoff: std::cell::Cell<u32>,
+    /// The length of the last backoff, and the jobs run since it was set.
+    backoff_len: std::cell::Cell<u32>,
+    jobs_since_stall: std::cell::Cell<u32>,
 }
 
 impl std::fmt::Debug for ThreadPool {
@@ -184,6 +198,9 @@ impl ThreadPool {
             shared,
             workers,
             generation: std::cell::Cell::new(0),
+            backoff: std::cell::Cell::new(0),
+            backoff_len: std::cell::Cell::new(0),
+            jobs_since_stall: std::cell::Cell::new(0),
         }
     }
 
@@ -192,12 +209,29 @@ impl ThreadPool {
         self.workers.len() + 1
     }
 
+    /// A worker kept the caller waiting longer than `STALL`: back off for twice as many jobs
+    /// as last time if that was recent (the machine stays busy), for the fewest otherwise.
+    fn stalled(&self) {
+        let last = self.backoff_len.get();
+        let len = if self.jobs_since_stall.get() <= last.saturating_mul(4) {
+            (last * 2).clamp(BACKOFF_MIN, BACKOFF_MAX)
+        } else {
+            BACKOFF_MIN
+        };
+        self.backoff_len.set(len);
+        self.backoff.set(len);
+        self.jobs_since_stall.set(0);
+    }
+
     /// Call `f(task)` once for each `task` in `0..n_tasks`, spread over the pool's threads
     /// (the caller among them), and return when all calls have finished. Which thread runs
     /// which task is not fixed. Panics if a call panicked.
     pub fn run(&self, n_tasks: usize, f: &(dyn Fn(usize) + Sync)) {
         assert!(n_tasks <= MAX_TASKS, "at most {MAX_TASKS} tasks per job");
-        if self.workers.is_empty() || n_tasks <= 1 {
+        let since = self.jobs_since_stall.get();
+        self.jobs_since_stall.set(since.saturating_add(1));
+        if self.workers.is_empty() || n_tasks <= 1 || self.backoff.get() > 0 {
+            self.backoff.set(self.backoff.get().saturating_sub(1));
             (0..n_tasks).for_each(f);
             return;
         }
@@ -233,13 +267,19 @@ impl ThreadPool {
             shared.done.fetch_add(1, Ordering::Release);
         }
         // Every task is claimed; wait for those the workers are running.
-        let mut spins = 0u32;
-        while shared.done.load(Ordering::Acquire) < n_tasks {
-            spins = spins.saturating_add(1);
-            if spins < 1 << 12 {
-                std::hint::spin_loop();
-            } else {
-                thread::yield_now();
+        if shared.done.load(Ordering::Acquire) < n_tasks {
+            let waiting_since = Instant::now();
+            let mut spins = 0u32;
+            while shared.done.load(Ordering::Acquire) < n_tasks {
+                spins = spins.saturating_add(1);
+                if spins < 1 << 12 {
+                    std::hint::spin_loop();
+                } else {
+                    thread::yield_now();
+                }
+            }
+            if waiting_since.elapsed() > STALL {
+                self.stalled();
             }
         }
         if let Some(payload) = caught {
@@ -443,6 +483,33 @@ mod tests {
             count.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(count.load(Ordering::Relaxed), 5);
+    }
+
+    /// A worker that keeps the caller waiting (as when the OS gives its core to another
+    /// process) makes the next jobs run on the caller alone.
+    #[test]
+    fn backs_off_after_a_stalled_worker() {
+        let pool = ThreadPool::new(2);
+        let caller = thread::current().id();
+        let on_worker = AtomicUsize::new(0);
+        // Until a worker takes a task (usually the first job), stall it.
+        while on_worker.load(Ordering::Relaxed) == 0 {
+            pool.run(2, &|_| {
+                if thread::current().id() != caller {
+                    on_worker.fetch_add(1, Ordering::Relaxed);
+                    thread::sleep(STALL * 4);
+                }
+            });
+        }
+        on_worker.store(0, Ordering::Relaxed);
+        for _ in 0..BACKOFF_MIN - 1 {
+            pool.run(8, &|_| {
+                if thread::current().id() != caller {
+                    on_worker.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        assert_eq!(on_worker.load(Ordering::Relaxed), 0);
     }
 
     #[test]
