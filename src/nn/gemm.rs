@@ -18,8 +18,6 @@
 //! into that thread's scratch buffer, which grows to the largest product once and is then
 //! reused: the steady state allocates nothing.
 
-use std::cell::RefCell;
-
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -57,16 +55,17 @@ pub fn matmul(a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, mut c: ArrayVie
     general_mat_mul(1.0, &a, &b, beta, &mut c);
 }
 
-thread_local! {
-    /// Packing space of this thread; only grows.
-    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::*;
+    use std::cell::RefCell;
 
     use super::*;
+
+    thread_local! {
+        /// Packing space of this thread; only grows.
+        static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    }
 
     pub fn available() -> bool {
         is_x86_feature_detected!("avx512f")
@@ -107,9 +106,9 @@ mod avx512 {
         b_direct: bool,
     }
 
-    // SAFETY: a `Plan` is shared by the threads of one `run`, which only read a and b and
-    // write disjoint parts of c (`region` gives each thread its own rows or columns); the
-    // views it was made from outlive the run.
+    // SAFETY: a `Plan` is shared by the tasks of one `run`, which only read a and b and
+    // write disjoint parts of c (`run` gives each task its own rows or columns); the views
+    // it was made from outlive the run.
     unsafe impl Sync for Plan {}
 
     impl Plan {
