@@ -1,15 +1,16 @@
 //! Hot paths of a training step at the W1 (784-64-10, batch 32) and W1-wide
 //! (784-256-128-10, batch 128) shapes: forward, backward, softmax cross-entropy, Adam, and
-//! the whole step.
+//! the whole step; and the matrix products of a W1-wide step alone, on one and two threads
+//! (throughput in floating-point operations, 2·m·n·k per product).
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use csvnn::nn::{
-    Activation, Adam, AdamConfig, FlushDenormals, Loss, MlpConfig, Network, Optimizer,
-    SoftmaxCrossEntropy, Targets,
+    matmul, threads, Activation, Adam, AdamConfig, FlushDenormals, Loss, MlpConfig, Network,
+    Optimizer, SoftmaxCrossEntropy, Targets,
 };
 
 struct Shape {
@@ -47,41 +48,121 @@ fn setup(shape: &Shape) -> (Network, Array2<f32>, Vec<u32>, Array2<f32>) {
     (network, x, y, grad)
 }
 
+/// Each case on one thread (`w1/...`) and on a pool of two (`w1/threads2/...`), as
+/// `csvnn --threads 2 train` runs it.
 fn dense(c: &mut Criterion) {
     for shape in &SHAPES {
-        let (mut network, x, y, mut grad) = setup(shape);
-        let loss = SoftmaxCrossEntropy::default();
-        c.bench_function(&format!("{}/forward", shape.name), |b| {
-            b.iter(|| {
-                black_box(network.forward(x.view(), true));
+        for n_threads in [1, 2] {
+            let _pool = threads::install(n_threads);
+            let name = match n_threads {
+                1 => shape.name.to_string(),
+                n => format!("{}/threads{n}", shape.name),
+            };
+            let (mut network, x, y, mut grad) = setup(shape);
+            let loss = SoftmaxCrossEntropy::default();
+            c.bench_function(&format!("{name}/forward"), |b| {
+                b.iter(|| {
+                    black_box(network.forward(x.view(), true));
+                })
+            });
+            let out = network.forward(x.view(), true);
+            loss.loss_and_grad(out, Targets::Classes(&y), grad.view_mut());
+            c.bench_function(&format!("{name}/backward"), |b| {
+                b.iter(|| network.backward(x.view(), grad.view()))
+            });
+            let logits = network.forward(x.view(), true).to_owned();
+            c.bench_function(&format!("{name}/softmax_cross_entropy"), |b| {
+                b.iter(|| {
+                    black_box(loss.loss_and_grad(
+                        logits.view(),
+                        Targets::Classes(&y),
+                        grad.view_mut(),
+                    ))
+                })
+            });
+            let mut adam = Adam::new(AdamConfig::default());
+            c.bench_function(&format!("{name}/adam_step"), |b| {
+                b.iter(|| adam.step(&mut network))
+            });
+            // As the trainer does: repeated steps on one batch drive gradients into subnormals.
+            let _flush = FlushDenormals::new();
+            c.bench_function(&format!("{name}/train_step"), |b| {
+                b.iter(|| {
+                    let out = network.forward(x.view(), true);
+                    let l = loss.loss_and_grad(out, Targets::Classes(&y), grad.view_mut());
+                    network.backward(x.view(), grad.view());
+                    adam.step(&mut network);
+                    black_box(l)
+                })
+            });
+        }
+    }
+}
+
+/// How an operand of a product is stored.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// Row-major, as a layer's input or weights.
+    Rows,
+    /// The transpose of a row-major matrix, as xᵀ in dW = xᵀ·g or Wᵀ in dx = g·Wᵀ.
+    Transposed,
+}
+
+fn operand(rows: usize, cols: usize, layout: Layout, rng: &mut ChaCha8Rng) -> Array2<f32> {
+    let mut random = |r, c| Array2::from_shape_fn((r, c), |_| rng.gen_range(-1.0f32..1.0));
+    match layout {
+        Layout::Rows => random(rows, cols),
+        Layout::Transposed => random(cols, rows).reversed_axes(),
+    }
+}
+
+/// The seven products of a W1-wide training step (784-256-128-10, batch 128), each alone
+/// and all in a row, on one thread and on a pool of two.
+fn gemm(c: &mut Criterion) {
+    use Layout::{Rows, Transposed};
+    // (name, m, k, n, a's layout, b's layout)
+    let products = [
+        ("fwd1", 128, 784, 256, Rows, Rows),
+        ("fwd2", 128, 256, 128, Rows, Rows),
+        ("fwd3", 128, 128, 10, Rows, Rows),
+        ("dw3", 128, 128, 10, Transposed, Rows),
+        ("dx3", 128, 10, 128, Rows, Transposed),
+        ("dw2", 256, 128, 128, Transposed, Rows),
+        ("dx2", 128, 128, 256, Rows, Transposed),
+        ("dw1", 784, 128, 256, Transposed, Rows),
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let operands: Vec<_> = products
+        .iter()
+        .map(|&(_, m, k, n, la, lb)| {
+            (
+                operand(m, k, la, &mut rng),
+                operand(k, n, lb, &mut rng),
+                Array2::<f32>::zeros((m, n)),
+            )
+        })
+        .collect();
+    let step_flops: usize = products.iter().map(|&(_, m, k, n, ..)| 2 * m * n * k).sum();
+    for n_threads in [1, 2] {
+        let _pool = threads::install(n_threads);
+        let mut group = c.benchmark_group(format!("gemm_w1_wide/threads{n_threads}"));
+        for (&(name, m, k, n, ..), (a, b, out)) in products.iter().zip(&operands) {
+            let mut out = out.clone();
+            group.throughput(Throughput::Elements((2 * m * n * k) as u64));
+            group.bench_function(name, |bench| {
+                bench.iter(|| matmul(a.view(), b.view(), 0.0, out.view_mut()))
+            });
+        }
+        let mut outs: Vec<_> = operands.iter().map(|(_, _, o)| o.clone()).collect();
+        group.throughput(Throughput::Elements(step_flops as u64));
+        group.bench_function("step", |bench| {
+            bench.iter(|| {
+                for ((a, b, _), out) in operands.iter().zip(&mut outs) {
+                    matmul(a.view(), b.view(), 0.0, out.view_mut());
+                }
             })
         });
-        let out = network.forward(x.view(), true);
-        loss.loss_and_grad(out, Targets::Classes(&y), grad.view_mut());
-        c.bench_function(&format!("{}/backward", shape.name), |b| {
-            b.iter(|| network.backward(x.view(), grad.view()))
-        });
-        let logits = network.forward(x.view(), true).to_owned();
-        c.bench_function(&format!("{}/softmax_cross_entropy", shape.name), |b| {
-            b.iter(|| {
-                black_box(loss.loss_and_grad(logits.view(), Targets::Classes(&y), grad.view_mut()))
-            })
-        });
-        let mut adam = Adam::new(AdamConfig::default());
-        c.bench_function(&format!("{}/adam_step", shape.name), |b| {
-            b.iter(|| adam.step(&mut network))
-        });
-        // As the trainer does: repeated steps on one batch drive gradients into subnormals.
-        let _flush = FlushDenormals::new();
-        c.bench_function(&format!("{}/train_step", shape.name), |b| {
-            b.iter(|| {
-                let out = network.forward(x.view(), true);
-                let l = loss.loss_and_grad(out, Targets::Classes(&y), grad.view_mut());
-                network.backward(x.view(), grad.view());
-                adam.step(&mut network);
-                black_box(l)
-            })
-        });
+        group.finish();
     }
 }
 
@@ -91,6 +172,6 @@ criterion_group! {
         .sample_size(30)
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = dense
+    targets = dense, gemm
 }
 criterion_main!(benches);

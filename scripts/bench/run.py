@@ -187,8 +187,8 @@ def main():
     gemm = gemm_rate()
     print(f"numpy float32 2048x2048 matmul, best of 5: {gemm:.1f} GFLOP/s", flush=True)
     print(f"settings: rounds {args.rounds}, torch threads {args.torch_threads}, scikit-learn "
-          f"BLAS threads {args.sklearn_blas_threads}, csvnn --threads default (training on "
-          f"one thread)", flush=True)
+          f"BLAS threads {args.sklearn_blas_threads}, csvnn --threads default (all cores, "
+          f"training included)", flush=True)
     results = {}  # (workload, tool) -> list of per-round dicts
     for r in range(args.rounds):
         order = TOOLS[r % 3:] + TOOLS[:r % 3]

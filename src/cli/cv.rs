@@ -16,6 +16,7 @@ use csvnn::metrics::{
     classification_report, regression_report, CLASSIFICATION_KEYS, REGRESSION_KEYS,
 };
 use csvnn::model::Predictions;
+use csvnn::nn::threads;
 use csvnn::preprocess::{EncodedTargets, Task};
 use csvnn::{Error, Location};
 
@@ -127,6 +128,7 @@ pub fn run(args: CvArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
         .into());
     }
     let folds = assign_folds(&source, args.folds, settings.seed);
+    let _threads = threads::install(threads);
     let inner_ui = Ui::new(true);
     let mut per_fold: Vec<Vec<(String, f64)>> = Vec::new();
     for (i, test_rows) in folds.iter().enumerate() {

@@ -30,8 +30,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub quiet: bool,
 
-    /// Worker threads for prediction and evaluation (default: all cores). Results are
-    /// identical for any value.
+    /// Worker threads for training, prediction and evaluation (default: all cores).
+    /// Results, trained models included, are identical for any value.
     #[arg(long, global = true, value_name = "N", value_parser = common::parse_positive_usize)]
     pub threads: Option<usize>,
 
@@ -73,7 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     });
     match cli.command {
         Command::Preprocess(args) => preprocess::run(args, &ui),
-        Command::Train(args) => train::run(*args, &ui),
+        Command::Train(args) => train::run(*args, &ui, threads),
         Command::Evaluate(args) => evaluate::run(args, &ui, threads),
         Command::Predict(args) => predict::run(args, &ui, threads),
         Command::Cv(args) => cv::run(*args, &ui, threads),

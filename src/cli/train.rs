@@ -14,7 +14,7 @@ use super::fit::{fit, load_source, metric_name, prepare};
 use super::progress::Progress;
 use csvnn::atomic::write_atomically;
 use csvnn::data::RawTable;
-use csvnn::nn::ImageShape;
+use csvnn::nn::{threads, ImageShape};
 use csvnn::preprocess::{infer_task, Pipeline, Task};
 use csvnn::train::{EpochRecord, Observer, TrainState};
 use csvnn::{Error, Location};
@@ -430,7 +430,8 @@ impl Observer for RunObserver<'_> {
     }
 }
 
-pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
+/// `threads`: the threads the matrix products of training split their work over.
+pub fn run(args: TrainArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
     let checkpoint = args.resume.as_deref().map(read_checkpoint).transpose()?;
     if let Some(c) = &checkpoint {
         check_same_settings(&args.settings, &c.args.settings)?;
@@ -453,6 +454,7 @@ pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         None => (None, Vec::new()),
     };
     let mut observer = RunObserver::new(ui, Some(&args), &prepared.pipeline, seconds);
+    let _threads = threads::install(threads);
     let model = fit(settings, &source, &prepared, state, &mut observer, ui);
     observer.progress.finish();
     let model = model?;

@@ -8,10 +8,10 @@
 //! reusable buffer, in `forward` and again in `backward`, so memory does not grow with the
 //! batch size and the steady-state training step allocates nothing.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
+use super::gemm::matmul;
 use super::layer::visit_weights_and_bias;
 use super::{Buffer, Layer};
 
@@ -272,7 +272,7 @@ impl Layer for Conv2D {
             let mut out = per_pixel(self.output.view_mut().slice_move(s![start..end, ..]), c_out);
             // Bias first, then out += patches · W: (rows, patch)·(patch, c_out).
             out.assign(&self.bias.broadcast(out.raw_dim()).expect("c_out values"));
-            general_mat_mul(1.0, &cols, &self.weights, 1.0, &mut out);
+            matmul(cols, self.weights.view(), 1.0, out);
         }
     }
 
@@ -302,7 +302,7 @@ impl Layer for Conv2D {
                 .expect("standard layout reshapes");
             let cols = ArrayView2::from_shape((rows, patch), &self.cols).expect("cols fit");
             // dW += patchesᵀ · g: (patch, rows)·(rows, c_out)
-            general_mat_mul(1.0, &cols.t(), &g, 1.0, &mut self.grad_weights);
+            matmul(cols.t(), g, 1.0, self.grad_weights.view_mut());
             // db += column sums of g
             for row in g.axis_iter(Axis(0)) {
                 Zip::from(&mut self.grad_bias)
@@ -313,9 +313,9 @@ impl Layer for Conv2D {
                 // d patches = g · Wᵀ: (rows, c_out)·(c_out, patch), then scattered back.
                 let mut grad_cols = std::mem::take(&mut self.grad_cols);
                 grad_cols.resize(rows * patch, 0.0);
-                let mut gc = ArrayViewMut2::from_shape((rows, patch), &mut grad_cols[..])
+                let gc = ArrayViewMut2::from_shape((rows, patch), &mut grad_cols[..])
                     .expect("grad_cols fit");
-                general_mat_mul(1.0, &g, &self.weights.t(), 0.0, &mut gc);
+                matmul(g, self.weights.t(), 0.0, gc);
                 self.grad_cols = grad_cols;
                 let mut grad_input = std::mem::take(&mut self.grad_input);
                 self.col2im(grad_input.view_mut().slice_move(s![start..end, ..]));

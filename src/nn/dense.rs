@@ -1,9 +1,9 @@
 //! Dense (fully connected) layer: y = x·W + b, x: (batch, n_in), W: (n_in, n_out).
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use super::gemm::matmul;
 use super::layer::visit_weights_and_bias;
 use super::{Buffer, Layer};
 
@@ -55,7 +55,7 @@ impl Dense {
     /// (see `ActivationLayer::forward_biased`). `x`: (batch, n_in).
     pub(crate) fn forward_linear(&mut self, x: ArrayView2<f32>) {
         self.output.resize(x.nrows(), self.n_out());
-        general_mat_mul(1.0, &x, &self.weights, 0.0, &mut self.output.view_mut());
+        matmul(x, self.weights.view(), 0.0, self.output.view_mut());
     }
 }
 
@@ -82,7 +82,7 @@ impl Layer for Dense {
                 .broadcast(out.raw_dim())
                 .expect("bias has n_out entries"),
         );
-        general_mat_mul(1.0, &x, &self.weights, 1.0, &mut out);
+        matmul(x, self.weights.view(), 1.0, out);
     }
 
     fn output(&self) -> ArrayView2<'_, f32> {
@@ -91,19 +91,13 @@ impl Layer for Dense {
 
     fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
         // dW = xᵀ·g: (n_in, batch)·(batch, n_out)
-        general_mat_mul(1.0, &x.t(), &grad_out, 0.0, &mut self.grad_weights);
+        matmul(x.t(), grad_out, 0.0, self.grad_weights.view_mut());
         // db = column sums of g
         column_sums(grad_out, &mut self.grad_bias);
         if need_grad_in {
             // dx = g·Wᵀ: (batch, n_out)·(n_out, n_in)
             self.grad_input.resize(x.nrows(), self.n_in());
-            general_mat_mul(
-                1.0,
-                &grad_out,
-                &self.weights.t(),
-                0.0,
-                &mut self.grad_input.view_mut(),
-            );
+            matmul(grad_out, self.weights.t(), 0.0, self.grad_input.view_mut());
         }
     }
 

@@ -6,12 +6,14 @@ mod conv;
 mod denormals;
 mod dense;
 mod dropout;
+mod gemm;
 mod init;
 mod layer;
 mod loss;
 mod network;
 mod optim;
 mod pool;
+pub mod threads;
 
 #[cfg(test)]
 pub(crate) mod gradcheck;
@@ -22,6 +24,7 @@ pub use conv::{Conv2D, ImageShape};
 pub use denormals::FlushDenormals;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use gemm::matmul;
 pub use init::Init;
 pub use layer::{AnyLayer, Layer};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};

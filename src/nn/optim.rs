@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::threads::{for_each_part, SharedMut};
 use super::Network;
 
 pub trait Optimizer {
@@ -147,7 +148,20 @@ impl Optimizer for Adam {
             let m = state_for(ms, index, params.len());
             let v = state_for(vs, index, params.len());
             index += 1;
-            adam_update(params, grads, m, v, &k);
+            // Each element's update depends on that element alone: any split gives the
+            // same numbers.
+            let (params, m, v) = (SharedMut::new(params), SharedMut::new(m), SharedMut::new(v));
+            for_each_part(grads.len(), ADAM_CHUNK, &|r| {
+                // SAFETY: the tasks' ranges are disjoint.
+                let (p, m, v) = unsafe {
+                    (
+                        params.range(r.clone()),
+                        m.range(r.clone()),
+                        v.range(r.clone()),
+                    )
+                };
+                adam_update(p, &grads[r], m, v, &k);
+            });
         });
     }
 
@@ -190,6 +204,9 @@ impl Optimizer for AnyOptimizer {
         }
     }
 }
+
+/// The fewest parameters per thread when the Adam step is split over threads.
+const ADAM_CHUNK: usize = 16 * 1024;
 
 /// The per-step constants of an Adam update.
 struct AdamStep {

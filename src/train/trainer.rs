@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::early_stopping::EarlyStopping;
 use super::schedule::{PlateauState, ScheduleConfig};
 use crate::error::{Error, Result};
+use crate::nn::threads::{for_each_part, SharedMut};
 use crate::nn::{
     Adam, AdamConfig, AnyOptimizer, Buffer, FlushDenormals, Loss, Network, Optimizer, Sgd,
     SgdConfig, Targets,
@@ -188,6 +189,9 @@ pub struct TrainOutcome {
     pub stopped_early: bool,
 }
 
+/// The fewest rows per thread when a batch is gathered on several threads.
+const GATHER_CHUNK: usize = 32;
+
 /// Gathers shuffled rows into reusable batch buffers.
 struct Batcher {
     x: Buffer,
@@ -197,9 +201,26 @@ struct Batcher {
 
 impl Batcher {
     fn fill(&mut self, data: &Dataset, rows: &[usize]) {
-        self.x.resize(rows.len(), data.x.ncols());
-        for (mut dst, &row) in self.x.view_mut().axis_iter_mut(Axis(0)).zip(rows) {
-            dst.assign(&data.x.row(row));
+        let n_inputs = data.x.ncols();
+        self.x.resize(rows.len(), n_inputs);
+        let mut x = self.x.view_mut();
+        match (x.as_slice_mut(), data.x.as_slice()) {
+            (Some(dst), Some(src)) => {
+                // Row gathers wait on memory: split over the training threads, if any.
+                let dst = SharedMut::new(dst);
+                for_each_part(rows.len(), GATHER_CHUNK, &|chunk| {
+                    // SAFETY: the tasks' row ranges, and so their element ranges, are disjoint.
+                    let dst = unsafe { dst.range(chunk.start * n_inputs..chunk.end * n_inputs) };
+                    for (dst, &row) in dst.chunks_exact_mut(n_inputs).zip(&rows[chunk]) {
+                        dst.copy_from_slice(&src[row * n_inputs..(row + 1) * n_inputs]);
+                    }
+                });
+            }
+            _ => {
+                for (mut dst, &row) in x.axis_iter_mut(Axis(0)).zip(rows) {
+                    dst.assign(&data.x.row(row));
+                }
+            }
         }
         match &data.y {
             OwnedTargets::Classes(c) => {

@@ -428,3 +428,33 @@ fn resume_refuses_other_settings_and_a_missing_checkpoint() {
             "nothing/checkpoint.json: No such file",
         ));
 }
+
+/// The matrix products of training split their work over `--threads` threads; the model
+/// must come out the same to the byte. The layers are wide enough (128 x 64 x 64 per
+/// product at batch 64) that the products do run split, on CPUs where they can.
+#[test]
+fn the_model_file_does_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let models: Vec<Vec<u8>> = ["1", "2", "3"]
+        .iter()
+        .map(|threads| {
+            let model = dir.path().join(format!("threads{threads}.json"));
+            csvnn()
+                .args(["--quiet", "--threads", threads, "train", "-o"])
+                .arg(&model)
+                .args(chile(&[
+                    "--hidden",
+                    "128,64",
+                    "--batch-size",
+                    "64",
+                    "--epochs",
+                    "3",
+                ]))
+                .assert()
+                .success();
+            fs::read(&model).unwrap()
+        })
+        .collect();
+    assert!(models[0] == models[1], "--threads 1 and 2 differ");
+    assert!(models[0] == models[2], "--threads 1 and 3 differ");
+}
