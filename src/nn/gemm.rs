@@ -32,9 +32,10 @@ const PREFETCH: usize = 24;
 /// Rows of a packed at a time by one thread (ten kernel rows).
 const MC: usize = 120;
 /// Products with fewer multiply-adds than this, or a sum over fewer than 32 terms, run on
-/// one thread: below it, handing work to a second thread costs about what it saves (dx at
-/// W1-wide's output layer, 128 x 10 x 128, took 4.8 µs on two threads and 3.4 µs on one).
-const PARALLEL_MIN: usize = 100_000;
+/// one thread: below it, handing work to a second thread costs more than it saves (dx at
+/// W1-wide's output layer, 128 x 10 x 128, took 4.8 µs on two threads and 3.4 µs on one;
+/// W2's 32 x 175 x 64 products made its epoch 0.35 s on two threads against 0.18 s on one).
+const PARALLEL_MIN: usize = 1_000_000;
 
 /// c = a·b + beta·c, with a: (m, k), b: (k, n), c: (m, n). With beta = 0, c is only written.
 ///

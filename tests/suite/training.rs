@@ -442,9 +442,10 @@ fn the_model_file_does_not_depend_on_the_thread_count() {
             csvnn()
                 .args(["--quiet", "--threads", threads, "train", "-o"])
                 .arg(&model)
+                // 64 x 512 x 256 products: large enough to be split over the threads.
                 .args(chile(&[
                     "--hidden",
-                    "128,64",
+                    "512,256",
                     "--batch-size",
                     "64",
                     "--epochs",
