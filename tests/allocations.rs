@@ -1,0 +1,115 @@
+//! The training loop allocates nothing per batch in steady state: two more epochs cost a
+//! few allocations per epoch (the shuffled order, the epoch's record), never one per batch.
+//! Its own test binary, because it counts every allocation of the process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use csvnn::nn::{threads, Activation, MlpConfig, Network, SoftmaxCrossEntropy};
+use csvnn::train::{
+    train, Dataset, OptimizerConfig, OwnedTargets, ScheduleConfig, TrainConfig, TrainState,
+    ValidationMetric,
+};
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const ROWS: usize = 4_096;
+const BATCH: usize = 32;
+
+fn data() -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let x = Array2::from_shape_fn((ROWS, 300), |_| rng.gen_range(-1.0f32..1.0));
+    let y = (0..ROWS).map(|_| rng.gen_range(0..10u32)).collect();
+    Dataset {
+        x,
+        y: OwnedTargets::Classes(y),
+    }
+}
+
+/// Allocations made by `train` over `epochs` epochs, from a fresh network.
+fn allocations_for(epochs: usize, data: &Dataset, threads: usize) -> usize {
+    let _pool = threads::install(threads);
+    let config = TrainConfig {
+        epochs,
+        batch_size: BATCH,
+        patience: 0,
+        min_delta: 0.0,
+        seed: 3,
+        optimizer: OptimizerConfig::Adam {
+            lr: 0.001,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        },
+        schedule: ScheduleConfig::default(),
+    };
+    // 300-512-256-10: products large enough to be split over the pool's threads.
+    let network = Network::mlp(
+        &MlpConfig {
+            n_inputs: 300,
+            hidden: vec![512, 256],
+            n_outputs: 10,
+            activation: Activation::Relu,
+            dropout: 0.0,
+        },
+        3,
+    );
+    let mut state = TrainState::new(network, &config);
+    let loss = SoftmaxCrossEntropy::default();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    train(
+        &mut state,
+        &loss,
+        data,
+        None,
+        ValidationMetric::Accuracy,
+        &config,
+        &mut (),
+    )
+    .expect("training runs");
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+#[test]
+fn no_allocation_per_batch_in_steady_state() {
+    let data = data();
+    let batches_per_epoch = ROWS / BATCH;
+    for threads in [1, 2] {
+        let two = allocations_for(2, &data, threads);
+        let four = allocations_for(4, &data, threads);
+        let per_epoch = four.saturating_sub(two) / 2;
+        assert!(
+            per_epoch < batches_per_epoch / 8,
+            "{threads} thread(s): {per_epoch} allocations per epoch of {batches_per_epoch} batches ({two} for 2 epochs, {four} for 4)"
+        );
+    }
+}
