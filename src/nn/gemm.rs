@@ -37,6 +37,20 @@ const MC: usize = 120;
 /// W2's 32 x 175 x 64 products made its epoch 0.35 s on two threads against 0.18 s on one).
 const PARALLEL_MIN: usize = 1_000_000;
 
+/// True when `matmul` runs its own kernel on this CPU (AVX-512): products then allocate
+/// nothing once the scratch buffers have grown. The fallback, ndarray's product over
+/// matrixmultiply, allocates its packing buffer inside every call.
+pub fn own_kernel() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        avx512::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// c = a·b + beta·c, with a: (m, k), b: (k, n), c: (m, n). With beta = 0, c is only written.
 ///
 /// Panics when the shapes do not fit together.

@@ -24,7 +24,7 @@ pub use conv::{Conv2D, ImageShape};
 pub use denormals::FlushDenormals;
 pub use dense::Dense;
 pub use dropout::Dropout;
-pub use gemm::matmul;
+pub use gemm::{matmul, own_kernel};
 pub use init::Init;
 pub use layer::{AnyLayer, Layer};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};
