@@ -51,10 +51,6 @@ impl StrColumn {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        (0..self.len()).map(move |row| self.get(row))
-    }
 }
 
 /// A CSV file read by its header.
