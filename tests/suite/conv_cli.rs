@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 /// 6x6 grey images of a bright vertical or horizontal bar at a random place, with noise.
-fn write_bars(path: &Path, n: usize, seed: u64) {
+pub fn write_bars(path: &Path, n: usize, seed: u64) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut text: String = (0..36).map(|i| format!("p{i},")).collect::<String>() + "label\n";
     for _ in 0..n {

@@ -7,5 +7,6 @@ mod data_errors;
 mod explain;
 mod export;
 mod golden_metrics;
+mod model_bytes;
 mod scripting;
 mod training;
