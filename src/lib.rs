@@ -9,6 +9,7 @@ pub mod train;
 
 pub use error::{Error, Location, Result};
 pub mod atomic;
+pub mod evaluate;
 pub mod explain;
 pub mod model;
 pub mod onnx;

@@ -11,9 +11,8 @@ use super::common::{
 use super::gate::{self, Direction, GateMissed, Threshold};
 use super::preprocess::Format;
 use csvnn::data::RawTable;
-use csvnn::metrics::{
-    classification_report, regression_report, ClassificationReport, RegressionReport,
-};
+use csvnn::evaluate::Scored;
+use csvnn::metrics::{classification_report, regression_report};
 use csvnn::model::{Model, Predictions};
 use csvnn::preprocess::{rows_with_target, EncodedTargets};
 use csvnn::{Error, Location};
@@ -39,33 +38,6 @@ pub struct EvaluateArgs {
     /// Exit with code 3 when a metric is above its threshold, e.g. `rmse=10`.
     #[arg(long, value_name = "KEY=VALUE[,KEY=VALUE...]", value_delimiter = ',', value_parser = gate::parse_threshold)]
     pub fail_over: Vec<Threshold>,
-}
-
-/// A model's scores on a file, with what they were computed from (for `report`).
-pub enum Scored {
-    Classification {
-        report: ClassificationReport,
-        /// (n_rows,) class indices
-        y_true: Vec<usize>,
-        /// (n_rows, n_classes)
-        probs: ndarray::Array2<f64>,
-    },
-    Regression {
-        report: RegressionReport,
-        y_true: Vec<f64>,
-        y_pred: Vec<f64>,
-    },
-}
-
-impl Scored {
-    /// The metrics as a JSON value (keys as `evaluate --format json` prints them).
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Scored::Classification { report, .. } => serde_json::to_value(report),
-            Scored::Regression { report, .. } => serde_json::to_value(report),
-        }
-        .unwrap_or_default()
-    }
 }
 
 pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {

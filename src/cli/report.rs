@@ -15,10 +15,11 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::common::{parse_delimiter, read_nonempty, Ui};
-use super::evaluate::{score, Scored};
+use super::evaluate::score;
 use super::inspect::inspection;
 use csvnn::atomic::write_atomically;
 use csvnn::data::CsvOptions;
+use csvnn::evaluate::Scored;
 use csvnn::metrics::{roc_auc_binary, roc_curve, LabeledConfusionMatrix};
 use csvnn::model::Model;
 use csvnn::preprocess::Task;
