@@ -69,6 +69,10 @@ pub enum Error {
     /// Training produced something unusable (a non-finite loss, say).
     #[error("{0}")]
     Training(String),
+
+    /// Training settings that cannot work, alone or with the data.
+    #[error(transparent)]
+    Settings(#[from] crate::train::SettingsError),
 }
 
 impl Error {
@@ -95,7 +99,11 @@ impl Error {
 
     /// True for errors in how the program was called rather than in the data.
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::Config(_))
+        match self {
+            Error::Config(_) => true,
+            Error::Settings(e) => e.is_usage(),
+            _ => false,
+        }
     }
 }
 

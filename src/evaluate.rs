@@ -1,7 +1,14 @@
 //! Scoring a saved model on rows that have the target: the metrics report with what it
 //! was computed from.
 
-use crate::metrics::{ClassificationReport, RegressionReport};
+use crate::data::RawTable;
+use crate::error::{Error, Location, Result};
+use crate::metrics::{
+    classification_report, regression_report, ClassificationReport, RegressionReport,
+};
+use crate::model::{Model, Predictions};
+use crate::preprocess::{rows_with_target, EncodedTargets};
+use crate::train::{Notice, Observer};
 
 /// A model's scores on a file, with what they were computed from (for `report`).
 pub enum Scored {
@@ -28,4 +35,78 @@ impl Scored {
         }
         .unwrap_or_default()
     }
+}
+
+/// Score `model` on the rows of `table` that have a target value; prediction uses
+/// `threads` threads. Unused columns, rows without a target, unseen categories and bad
+/// numbers reach `observer` as notices.
+pub fn score(
+    model: &Model,
+    table: &RawTable,
+    threads: usize,
+    observer: &mut dyn Observer,
+) -> Result<Scored> {
+    let pipeline = &model.pipeline;
+    let target = table.column_index(&pipeline.target).ok_or_else(|| {
+        Error::data(
+            Location::file(&table.source),
+            format!(
+                "the target column '{}' is missing; evaluate needs it to score the model (use predict for files without it)",
+                pipeline.target
+            ),
+        )
+    })?;
+    let unused = pipeline.unused_columns(table);
+    if !unused.is_empty() {
+        observer.notice(Notice::UnusedColumns {
+            source: &table.source,
+            columns: &unused,
+        });
+    }
+    let (rows, missing) = rows_with_target(table, target, &pipeline.na_values);
+    if !missing.is_empty() {
+        observer.notice(Notice::MissingTargets {
+            source: &table.source,
+            lines: &missing,
+            training: false,
+        });
+    }
+    if rows.is_empty() {
+        return Err(Error::data(
+            Location::file(&table.source).column(&pipeline.target),
+            "no row has a target value; expected at least one to score",
+        ));
+    }
+    let transformed = pipeline.transform(table, Some(&rows))?;
+    observer.notice(Notice::UnknownCategories {
+        source: &table.source,
+        unknown: &transformed.unknown_categories,
+    });
+    observer.notice(Notice::NonFinite {
+        source: &table.source,
+        values: &transformed.non_finite,
+    });
+    let targets = pipeline.encode_targets(table, &rows)?;
+    let scored = match (model.predict(transformed.x.view(), threads), targets) {
+        (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {
+            let y_true: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
+            let report =
+                classification_report(pipeline.target_encoder.labels(), &y_true, probs.view());
+            Scored::Classification {
+                report,
+                y_true,
+                probs,
+            }
+        }
+        (Predictions::Values(values), EncodedTargets::Values { raw, .. }) => {
+            let report = regression_report(&raw, &values);
+            Scored::Regression {
+                report,
+                y_true: raw,
+                y_pred: values,
+            }
+        }
+        _ => unreachable!("the model's predictions and targets come from one encoder"),
+    };
+    Ok(scored)
 }

@@ -11,5 +11,7 @@ pub use error::{Error, Location, Result};
 pub mod atomic;
 pub mod evaluate;
 pub mod explain;
+pub mod inspect;
 pub mod model;
 pub mod onnx;
+mod versioned;

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::nn::{Activation, Network};
 use crate::preprocess::{Pipeline, TargetEncoder, Task};
 use crate::train::{EpochRecord, TrainConfig};
+use crate::versioned::{read_versioned, FileKind};
 
 pub const FORMAT_NAME: &str = "csvnn-model";
 pub const FORMAT_VERSION: u32 = 1;
@@ -66,12 +67,16 @@ pub struct Model {
     pub validation_metrics: Option<ValidationMetrics>,
 }
 
-/// The fields that say what kind of file this is.
-#[derive(Deserialize)]
-struct FileHeader {
-    format: Option<String>,
-    format_version: Option<u64>,
-}
+/// How a model file is recognised and its problems worded.
+const MODEL_FILE: FileKind = FileKind {
+    format: FORMAT_NAME,
+    version: FORMAT_VERSION,
+    invalid_json: "not a valid model file: ",
+    wrong_kind: "not a csvnn model (expected a JSON object with \"format\": \"csvnn-model\")",
+    noun: "model",
+    newer_advice: "; upgrade csvnn",
+    damaged: "the model file is damaged: ",
+};
 
 /// What a model says about a set of rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,35 +126,11 @@ impl Model {
 
     /// Read a model, refusing files that are not csvnn models or come from a newer format.
     pub fn load(path: &Path) -> Result<Model> {
-        let shown = path.display().to_string();
-        let text = std::fs::read(path).map_err(|e| Error::io(&shown, e))?;
-        let bad = |message: String| Error::ModelFile {
-            path: shown.clone(),
+        let model: Model = read_versioned(path, &MODEL_FILE)?;
+        model.check().map_err(|message| Error::ModelFile {
+            path: path.display().to_string(),
             message,
-        };
-        let header: FileHeader = serde_json::from_slice(&text).map_err(|e| {
-            bad(format!(
-                "not a valid model file: invalid JSON at line {} column {} ({e})",
-                e.line(),
-                e.column()
-            ))
         })?;
-        if header.format.as_deref() != Some(FORMAT_NAME) {
-            return Err(bad(format!(
-                "not a csvnn model (expected a JSON object with \"format\": \"{FORMAT_NAME}\")"
-            )));
-        }
-        let version = header.format_version.unwrap_or(0);
-        if version > FORMAT_VERSION as u64 {
-            return Err(bad(format!(
-                "model format version {version} is newer than this csvnn reads ({FORMAT_VERSION}); upgrade csvnn"
-            )));
-        }
-        // Straight from the bytes (not through serde_json::Value, which cannot hold the
-        // u128 inside a dropout layer's RNG state).
-        let model: Model = serde_json::from_slice(&text)
-            .map_err(|e| bad(format!("the model file is damaged: {e}")))?;
-        model.check().map_err(bad)?;
         Ok(model)
     }
 

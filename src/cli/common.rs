@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use csvnn::data::{read_table, CsvOptions, NaValues, RawTable};
+use csvnn::data::{CsvOptions, CsvSource, RawTable};
 use csvnn::error::one_line;
 use csvnn::preprocess::{NonFiniteValues, Pipeline, UnknownCategories};
 use csvnn::Error;
@@ -56,35 +56,24 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    pub fn csv_options(&self) -> CsvOptions {
-        CsvOptions {
+    /// The library's description of this input.
+    pub fn to_source(&self) -> CsvSource {
+        CsvSource {
+            path: self.data.clone(),
             delimiter: self.delimiter,
+            na_values: self.na_values.clone(),
             skip_bad_rows: self.skip_bad_rows,
         }
     }
 
-    pub fn na_values(&self) -> NaValues {
-        self.na_values
-            .as_ref()
-            .map(|v| NaValues(v.iter().map(|s| s.trim().to_string()).collect()))
-            .unwrap_or_default()
-    }
-
     /// Read the file, refusing one without data rows.
     pub fn read(&self, ui: &Ui) -> Result<RawTable, Error> {
-        read_nonempty(&self.data, &self.csv_options(), ui)
+        read_nonempty(&self.data, &self.to_source().csv_options(), ui)
     }
 }
 
 /// Most skipped rows named one warning each; the rest are summed up in one line.
 const SKIPPED_SHOWN: usize = 20;
-
-/// Read a file, warning about the rows `--skip-bad-rows` left out.
-pub fn read_and_warn(path: &str, options: &CsvOptions, ui: &Ui) -> Result<RawTable, Error> {
-    let table = read_table(path, options)?;
-    warn_skipped_rows(ui, &table);
-    Ok(table)
-}
 
 /// Warn about the rows of `table` that `--skip-bad-rows` left out.
 pub fn warn_skipped_rows(ui: &Ui, table: &RawTable) {
@@ -109,24 +98,23 @@ pub fn warn_skipped_rows(ui: &Ui, table: &RawTable) {
     }
 }
 
+/// Read a file with data rows, warning about the rows `--skip-bad-rows` left out.
 pub fn read_nonempty(path: &str, options: &CsvOptions, ui: &Ui) -> Result<RawTable, Error> {
-    let table = read_and_warn(path, options, ui)?;
-    if table.n_rows() == 0 {
-        return Err(Error::data(
-            csvnn::Location::file(&table.source),
-            "the file has a header but no data rows; expected at least one row",
-        ));
-    }
+    let table = csvnn::data::read_nonempty(path, options)?;
+    warn_skipped_rows(ui, &table);
     Ok(table)
 }
 
 /// Warn about input columns a model ignores.
 pub fn warn_unused_columns(ui: &Ui, pipeline: &Pipeline, table: &RawTable) {
-    let unused = pipeline.unused_columns(table);
+    warn_unused(ui, &table.source, &pipeline.unused_columns(table));
+}
+
+/// Warn about the input columns `unused` of `source`.
+pub fn warn_unused(ui: &Ui, source: &str, unused: &[&str]) {
     if !unused.is_empty() {
         ui.warn(&format!(
-            "{}: ignoring columns the model does not use: {}",
-            table.source,
+            "{source}: ignoring columns the model does not use: {}",
             unused.join(", ")
         ));
     }

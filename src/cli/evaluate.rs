@@ -4,18 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{
-    line_list, warn_non_finite, warn_unknown_categories, warn_unused_columns, write_stdout,
-    DataArgs, Ui,
-};
+use super::common::{write_stdout, DataArgs, Ui};
 use super::gate::{self, Direction, GateMissed, Threshold};
+use super::notices::UiNotices;
 use super::preprocess::Format;
 use csvnn::data::RawTable;
 use csvnn::evaluate::Scored;
-use csvnn::metrics::{classification_report, regression_report};
-use csvnn::model::{Model, Predictions};
-use csvnn::preprocess::{rows_with_target, EncodedTargets};
-use csvnn::{Error, Location};
+use csvnn::model::Model;
 
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
@@ -74,59 +69,12 @@ pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Score `model` on the rows of `table` that have a target value.
+/// Score `model` on the rows of `table` that have a target value, with the warnings shown.
 pub fn score(model: &Model, table: &RawTable, ui: &Ui, threads: usize) -> anyhow::Result<Scored> {
-    let pipeline = &model.pipeline;
-    let target = table.column_index(&pipeline.target).ok_or_else(|| {
-        Error::data(
-            Location::file(&table.source),
-            format!(
-                "the target column '{}' is missing; evaluate needs it to score the model (use predict for files without it)",
-                pipeline.target
-            ),
-        )
-    })?;
-    warn_unused_columns(ui, pipeline, table);
-    let (rows, missing) = rows_with_target(table, target, &pipeline.na_values);
-    if !missing.is_empty() {
-        ui.warn(&format!(
-            "{}: {} rows have no target value and are not scored (lines {})",
-            table.source,
-            missing.len(),
-            line_list(&missing)
-        ));
-    }
-    if rows.is_empty() {
-        return Err(Error::data(
-            Location::file(&table.source).column(&pipeline.target),
-            "no row has a target value; expected at least one to score",
-        )
-        .into());
-    }
-    let transformed = pipeline.transform(table, Some(&rows))?;
-    warn_unknown_categories(ui, &table.source, &transformed.unknown_categories);
-    warn_non_finite(ui, &table.source, &transformed.non_finite);
-    let targets = pipeline.encode_targets(table, &rows)?;
-    let scored = match (model.predict(transformed.x.view(), threads), targets) {
-        (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {
-            let y_true: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
-            let report =
-                classification_report(pipeline.target_encoder.labels(), &y_true, probs.view());
-            Scored::Classification {
-                report,
-                y_true,
-                probs,
-            }
-        }
-        (Predictions::Values(values), EncodedTargets::Values { raw, .. }) => {
-            let report = regression_report(&raw, &values);
-            Scored::Regression {
-                report,
-                y_true: raw,
-                y_pred: values,
-            }
-        }
-        _ => unreachable!("the model's predictions and targets come from one encoder"),
-    };
-    Ok(scored)
+    Ok(csvnn::evaluate::score(
+        model,
+        table,
+        threads,
+        &mut UiNotices(ui),
+    )?)
 }

@@ -5,15 +5,12 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use clap::Args;
-use serde::Serialize;
-
 use super::common::write_stdout;
 use super::preprocess::Format;
-use csvnn::model::{Model, TrainingRecord, ValidationMetrics};
-use csvnn::nn::{AnyLayer, Layer};
-use csvnn::preprocess::{Feature, TargetEncoder, Task};
-use csvnn::train::EpochRecord;
+use clap::Args;
+use csvnn::inspect::{Input, Inspection};
+use csvnn::model::Model;
+use csvnn::preprocess::Task;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -24,210 +21,6 @@ pub struct InspectArgs {
     /// How to print; json keys are stable for scripts.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-}
-
-/// The `inspect --format json` object.
-#[derive(Debug, Serialize)]
-pub struct Inspection<'a> {
-    pub model: String,
-    pub format_version: u32,
-    pub csvnn_version: &'a str,
-    pub task: Task,
-    pub target: &'a str,
-    /// Class labels in model order (classification).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub classes: Option<&'a [String]>,
-    /// How the target is standardised inside the model (regression).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_scaling: Option<TargetScaling>,
-    /// Feature columns in network-input order.
-    pub inputs: Vec<Input<'a>>,
-    pub dropped: &'a [String],
-    pub na_values: &'a [String],
-    pub architecture: Architecture,
-    pub training: &'a TrainingRecord,
-    pub history: HistorySummary<'a>,
-    pub validation_metrics: Option<&'a ValidationMetrics>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TargetScaling {
-    pub mean: f64,
-    pub std: f64,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Input<'a> {
-    Numeric {
-        name: &'a str,
-        impute: f64,
-        mean: f64,
-        std: f64,
-        network_inputs: usize,
-    },
-    Categorical {
-        name: &'a str,
-        impute: &'a str,
-        /// The vocabulary in network-input order, with training counts.
-        categories: Vec<CategoryCount<'a>>,
-        network_inputs: usize,
-    },
-}
-
-#[derive(Debug, Serialize)]
-pub struct CategoryCount<'a> {
-    pub value: &'a str,
-    pub count: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Architecture {
-    pub n_inputs: usize,
-    pub n_outputs: usize,
-    pub layers: Vec<LayerSummary>,
-    pub params: usize,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LayerSummary {
-    /// `dense`, `activation` or `dropout`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// What distinguishes it: `64 -> 32`, `relu`, `rate 0.2`.
-    pub detail: String,
-    pub params: usize,
-}
-
-#[derive(Debug, Serialize)]
-pub struct HistorySummary<'a> {
-    pub epochs: usize,
-    pub first: Option<&'a EpochRecord>,
-    pub last: Option<&'a EpochRecord>,
-    /// The epoch with the lowest validation loss (when there was validation).
-    pub best: Option<&'a EpochRecord>,
-}
-
-fn summarise_layer(layer: &AnyLayer) -> LayerSummary {
-    let (kind, detail) = match layer {
-        AnyLayer::Dense(d) => ("dense", format!("{} -> {}", d.n_in(), d.n_out())),
-        AnyLayer::Activation(a) => (
-            "activation",
-            serde_json::to_value(a.function)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-        ),
-        AnyLayer::Dropout(d) => ("dropout", format!("rate {}", d.rate)),
-        AnyLayer::Conv2D(c) => {
-            let (i, o) = (c.input_shape(), c.output_shape());
-            (
-                "conv2d",
-                format!(
-                    "{}x{}x{} -> {}x{}x{} (kernel {}, stride {}, padding {})",
-                    i.height,
-                    i.width,
-                    i.channels,
-                    o.height,
-                    o.width,
-                    o.channels,
-                    c.kernel(),
-                    c.stride(),
-                    c.padding()
-                ),
-            )
-        }
-        AnyLayer::MaxPool2D(p) => {
-            let (i, o) = (p.input_shape(), p.output_shape());
-            (
-                "max_pool2d",
-                format!(
-                    "{}x{}x{} -> {}x{}x{} (size {})",
-                    i.height,
-                    i.width,
-                    i.channels,
-                    o.height,
-                    o.width,
-                    o.channels,
-                    p.size()
-                ),
-            )
-        }
-    };
-    LayerSummary {
-        kind,
-        detail,
-        params: layer.n_params(),
-    }
-}
-
-pub fn inspection<'a>(model: &'a Model, shown: String) -> Inspection<'a> {
-    let pipeline = &model.pipeline;
-    let (classes, target_scaling) = match &pipeline.target_encoder {
-        TargetEncoder::Classification { labels } => (Some(labels.as_slice()), None),
-        TargetEncoder::Regression { mean, std } => (
-            None,
-            Some(TargetScaling {
-                mean: *mean,
-                std: *std,
-            }),
-        ),
-    };
-    let inputs = pipeline
-        .features
-        .iter()
-        .map(|f| match f {
-            Feature::Numeric(c) => Input::Numeric {
-                name: &c.name,
-                impute: c.impute,
-                mean: c.mean,
-                std: c.std,
-                network_inputs: f.width(),
-            },
-            Feature::Categorical(c) => Input::Categorical {
-                name: &c.name,
-                impute: &c.impute,
-                categories: c
-                    .categories
-                    .iter()
-                    .zip(&c.counts)
-                    .map(|(value, &count)| CategoryCount { value, count })
-                    .collect(),
-                network_inputs: f.width(),
-            },
-        })
-        .collect();
-    let history = &model.history;
-    let best = history
-        .iter()
-        .filter(|r| r.val_loss.is_some_and(f64::is_finite))
-        .min_by(|a, b| a.val_loss.partial_cmp(&b.val_loss).unwrap());
-    Inspection {
-        model: shown,
-        format_version: model.format_version,
-        csvnn_version: &model.csvnn_version,
-        task: model.task,
-        target: &pipeline.target,
-        classes,
-        target_scaling,
-        inputs,
-        dropped: &pipeline.dropped,
-        na_values: &pipeline.na_values.0,
-        architecture: Architecture {
-            n_inputs: model.network.n_inputs,
-            n_outputs: model.network.n_outputs(),
-            layers: model.network.layers.iter().map(summarise_layer).collect(),
-            params: model.network.n_params(),
-        },
-        training: &model.training,
-        history: HistorySummary {
-            epochs: history.len(),
-            first: history.first(),
-            last: history.last(),
-            best,
-        },
-        validation_metrics: model.validation_metrics.as_ref(),
-    }
 }
 
 /// A number for people: 4 significant decimals, or "-" when absent.
@@ -242,22 +35,22 @@ fn num(value: Option<f64>) -> String {
 /// Categories shown per column before "... and N more".
 const SHOWN_CATEGORIES: usize = 6;
 
-impl Inspection<'_> {
-    /// A plain-text summary for people (may change between versions).
-    pub fn to_table(&self) -> String {
+/// A plain-text summary for people (may change between versions).
+fn to_table(inspection: &Inspection) -> String {
+    {
         let mut out = String::new();
-        let t = self.training;
+        let t = inspection.training;
         let _ = writeln!(
             out,
             "{}: csvnn model (format {}, written by csvnn {})",
-            self.model, self.format_version, self.csvnn_version
+            inspection.model, inspection.format_version, inspection.csvnn_version
         );
-        let _ = writeln!(out, "task:     {} ({})", self.task, t.task_reason);
-        let _ = writeln!(out, "target:   {}", self.target);
-        if let Some(classes) = self.classes {
+        let _ = writeln!(out, "task:     {} ({})", inspection.task, t.task_reason);
+        let _ = writeln!(out, "target:   {}", inspection.target);
+        if let Some(classes) = inspection.classes {
             let _ = writeln!(out, "classes:  {} ({})", classes.join(", "), classes.len());
         }
-        if let Some(s) = &self.target_scaling {
+        if let Some(s) = &inspection.target_scaling {
             let _ = writeln!(
                 out,
                 "target scaling: mean {}, std {}",
@@ -266,8 +59,8 @@ impl Inspection<'_> {
             );
         }
 
-        let _ = writeln!(out, "\ninput columns ({}):", self.inputs.len());
-        let width = self
+        let _ = writeln!(out, "\ninput columns ({}):", inspection.inputs.len());
+        let width = inspection
             .inputs
             .iter()
             .map(|i| match i {
@@ -278,7 +71,7 @@ impl Inspection<'_> {
             .max()
             .unwrap_or(0)
             .max(6);
-        for input in &self.inputs {
+        for input in &inspection.inputs {
             match input {
                 Input::Numeric {
                     name,
@@ -321,11 +114,11 @@ impl Inspection<'_> {
                 }
             }
         }
-        if !self.dropped.is_empty() {
-            let _ = writeln!(out, "  dropped: {}", self.dropped.join(", "));
+        if !inspection.dropped.is_empty() {
+            let _ = writeln!(out, "  dropped: {}", inspection.dropped.join(", "));
         }
 
-        let a = &self.architecture;
+        let a = &inspection.architecture;
         let _ = writeln!(
             out,
             "\narchitecture: {} inputs -> {} outputs, {} parameters",
@@ -369,11 +162,11 @@ impl Inspection<'_> {
             .unwrap_or_default();
         let _ = writeln!(out, "  {} epochs run, {stop}{best}", t.epochs_run);
 
-        let metric = match self.task {
+        let metric = match inspection.task {
             Task::Classification => "val accuracy",
             Task::Regression => "val rmse",
         };
-        let h = &self.history;
+        let h = &inspection.history;
         let _ = writeln!(out, "\nhistory ({} epochs):", h.epochs);
         let _ = writeln!(
             out,
@@ -394,7 +187,7 @@ impl Inspection<'_> {
         }
 
         let _ = write!(out, "\nvalidation metrics: ");
-        match self.validation_metrics {
+        match inspection.validation_metrics {
             Some(v) => {
                 let mut parts = vec![format!("loss {}", num(Some(v.loss)))];
                 if let Some(a) = v.accuracy {
@@ -437,9 +230,9 @@ fn compact(value: &serde_json::Value) -> String {
 
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
-    let inspection = inspection(&model, args.model.display().to_string());
+    let inspection = Inspection::of(&model, args.model.display().to_string());
     let text = match args.format {
-        Format::Table => inspection.to_table(),
+        Format::Table => to_table(&inspection),
         Format::Json => serde_json::to_string_pretty(&inspection)? + "\n",
     };
     write_stdout(&text)?;

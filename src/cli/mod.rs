@@ -1,16 +1,16 @@
 //! The `csvnn` command line: one file per subcommand (its args struct and run function)
 //! and `common.rs` for what they share. Subcommands turn arguments into library calls.
 
-mod checkpoint;
 mod common;
 mod completions;
 mod cv;
 mod evaluate;
 mod explain;
 mod export;
-mod fit;
 mod gate;
 mod inspect;
+mod messages;
+mod notices;
 mod predict;
 mod preprocess;
 mod progress;
@@ -61,6 +61,15 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Write a saved model as a standard ONNX graph.
     Export(export::ExportArgs),
+}
+
+/// One link of an error's chain as the command line says it: the library's settings
+/// errors name flags here.
+pub fn render_error(error: &(dyn std::error::Error + 'static)) -> String {
+    match error.downcast_ref::<csvnn::Error>() {
+        Some(csvnn::Error::Settings(e)) => messages::render_settings_error(e),
+        _ => error.to_string(),
+    }
 }
 
 /// Run a parsed command line.

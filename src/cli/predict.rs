@@ -287,7 +287,11 @@ pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
         )
         .into());
     }
-    let mut chunks = TableChunks::open(&args.data.data, &args.data.csv_options(), args.chunk_rows)?;
+    let mut chunks = TableChunks::open(
+        &args.data.data,
+        &args.data.to_source().csv_options(),
+        args.chunk_rows,
+    )?;
     let table = chunks.empty_table();
     let keep = args
         .keep

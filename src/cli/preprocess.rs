@@ -3,15 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use serde::{Deserialize, Serialize};
 
-use super::common::{line_list, parse_max_categories, write_stdout, DataArgs, Ui};
-use super::train::{choose_task, TaskArg};
-use csvnn::atomic::write_atomically;
+use super::common::{parse_max_categories, write_stdout, DataArgs, Ui};
+use super::notices::UiNotices;
+use super::train::TaskArg;
 use csvnn::preprocess::{
-    profile_table, rows_with_target, target_index, FitOptions, Pipeline, DEFAULT_MAX_CATEGORIES,
+    profile_table, save_preprocessor, FitOptions, Pipeline, DEFAULT_MAX_CATEGORIES,
 };
-use csvnn::Error;
+use csvnn::train::{Source, TrainSettings};
 
 #[derive(Debug, Args)]
 pub struct PreprocessArgs {
@@ -54,91 +53,33 @@ pub enum Format {
     Json,
 }
 
-pub const PREPROCESSOR_FORMAT: &str = "csvnn-preprocessor";
-pub const PREPROCESSOR_VERSION: u32 = 1;
-
-/// The file `preprocess -o` writes.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PreprocessorFile {
-    pub format: String,
-    pub format_version: u32,
-    pub pipeline: Pipeline,
-}
-
-pub fn load_preprocessor(path: &std::path::Path) -> Result<Pipeline, Error> {
-    let shown = path.display().to_string();
-    let text = std::fs::read(path).map_err(|e| Error::io(&shown, e))?;
-    let bad = |message: String| Error::ModelFile {
-        path: shown.clone(),
-        message,
-    };
-    let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
-        bad(format!(
-            "invalid JSON at line {} column {} ({e})",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    if value.get("format").and_then(|f| f.as_str()) != Some(PREPROCESSOR_FORMAT) {
-        return Err(bad(format!(
-            "not a csvnn preprocessor (expected \"format\": \"{PREPROCESSOR_FORMAT}\"; write one with `csvnn preprocess -o`)"
-        )));
-    }
-    let version = value
-        .get("format_version")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0);
-    if version > PREPROCESSOR_VERSION as u64 {
-        return Err(bad(format!(
-            "preprocessor format version {version} is newer than this csvnn reads ({PREPROCESSOR_VERSION})"
-        )));
-    }
-    let file: PreprocessorFile =
-        serde_json::from_value(value).map_err(|e| bad(format!("the file is damaged: {e}")))?;
-    Ok(file.pipeline)
-}
-
 pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
     let table = args.data.read(ui)?;
-    let na = args.data.na_values();
-    let target = target_index(&table, &args.target)?;
-    let (rows, missing) = rows_with_target(&table, target, &na);
-    if !missing.is_empty() {
-        ui.warn(&format!(
-            "{}: {} rows have no target value and are left out (lines {})",
-            table.source,
-            missing.len(),
-            line_list(&missing)
-        ));
-    }
-    let (task, reason) = choose_task(args.task, &table, target, &rows)?;
-    ui.info(&format!("task: {task} ({reason})"));
+    // The task is chosen as `train` chooses it.
+    let settings = TrainSettings {
+        data: args.data.to_source(),
+        task: args.task.into(),
+        ..TrainSettings::new(args.data.data.clone(), args.target.clone())
+    };
+    let source = Source::from_table(table, &settings, &mut UiNotices(ui))?;
     let options = FitOptions {
         target: args.target.clone(),
         drop: args.drop.clone(),
         categorical: args.categorical.clone(),
-        na_values: na,
+        na_values: settings.data.na_values(),
         max_categories: args.max_categories,
     };
-    let (pipeline, warnings) = Pipeline::fit(&table, &rows, task, &options)?;
+    let (pipeline, warnings) = Pipeline::fit(&source.table, &source.rows, source.task, &options)?;
     for w in &warnings {
         ui.warn(w);
     }
-    let profile = profile_table(&table, &pipeline);
+    let profile = profile_table(&source.table, &pipeline);
     match args.format {
         Format::Table => write_stdout(&profile.to_table())?,
         Format::Json => write_stdout(&(serde_json::to_string_pretty(&profile)? + "\n"))?,
     }
     if let Some(path) = &args.output {
-        let file = PreprocessorFile {
-            format: PREPROCESSOR_FORMAT.to_string(),
-            format_version: PREPROCESSOR_VERSION,
-            pipeline,
-        };
-        write_atomically(path, |out| {
-            serde_json::to_writer_pretty(&mut *out, &file)
-                .map_err(|e| Error::io(&path.display().to_string(), e.into()))
-        })?;
+        save_preprocessor(path, &pipeline)?;
         ui.info(&format!("saved the preprocessor to {}", path.display()));
     }
     Ok(())

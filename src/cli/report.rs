@@ -16,10 +16,10 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::common::{parse_delimiter, read_nonempty, Ui};
 use super::evaluate::score;
-use super::inspect::inspection;
 use csvnn::atomic::write_atomically;
 use csvnn::data::CsvOptions;
 use csvnn::evaluate::Scored;
+use csvnn::inspect::Inspection;
 use csvnn::metrics::{roc_auc_binary, roc_curve, LabeledConfusionMatrix};
 use csvnn::model::Model;
 use csvnn::preprocess::Task;
@@ -564,7 +564,7 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.kv td{text-
 
 /// The whole HTML page.
 fn render(model: &Model, shown: &str, test: Option<(&str, &Scored)>) -> anyhow::Result<String> {
-    let info = inspection(model, shown.to_string());
+    let info = Inspection::of(model, shown.to_string());
     let t = &model.training;
     let mut html = String::new();
     let _ = write!(

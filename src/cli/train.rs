@@ -3,30 +3,27 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use serde::{Deserialize, Serialize};
 
-use super::checkpoint::{read_checkpoint, write_checkpoint};
 use super::common::{
     parse_fraction, parse_hidden, parse_non_negative_f32, parse_positive_f32, parse_positive_usize,
     DataArgs, HiddenLayers, Ui,
 };
-use super::fit::{fit, load_source, metric_name, prepare};
-use super::progress::Progress;
-use csvnn::atomic::write_atomically;
-use csvnn::data::RawTable;
-use csvnn::nn::{threads, ImageShape};
-use csvnn::preprocess::{infer_task, Pipeline, Task};
-use csvnn::train::{EpochRecord, Observer, TrainState};
-use csvnn::{Error, Location};
+use super::notices::{RunFiles, RunObserver, UiNotices};
+use csvnn::nn::{threads, Activation, ImageShape};
+use csvnn::preprocess::TaskChoice;
+use csvnn::train::{
+    prepare, read_checkpoint, train_model, ClassWeights, ConvLayer, LossChoice, OptimizerChoice,
+    ScheduleKind, SettingsError, Source, TrainSettings,
+};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TaskArg {
     Auto,
     Classification,
     Regression,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ActivationArg {
     Relu,
     Tanh,
@@ -34,7 +31,7 @@ pub enum ActivationArg {
     LeakyRelu,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LossArg {
     /// Cross-entropy for classification, MSE for regression.
     Auto,
@@ -42,17 +39,17 @@ pub enum LossArg {
     Mse,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OptimizerArg {
     Adam,
     Sgd,
 }
 
 /// `csvnn train`: the settings, and where the model, checkpoints and log go.
-#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+#[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
     #[command(flatten)]
-    pub settings: TrainSettings,
+    pub settings: SettingsArgs,
 
     /// Where to save the model (written atomically).
     #[arg(short = 'o', long = "output", value_name = "MODEL")]
@@ -72,9 +69,9 @@ pub struct TrainArgs {
 }
 
 /// What decides the model: the data, the preprocessing and the training settings
-/// (shared by `train` and `cv`).
-#[derive(Debug, Clone, Args, Serialize, Deserialize)]
-pub struct TrainSettings {
+/// (shared by `train` and `cv`); `to_settings` makes the library's `TrainSettings`.
+#[derive(Debug, Clone, Args)]
+pub struct SettingsArgs {
     #[command(flatten)]
     pub data: DataArgs,
 
@@ -212,14 +209,14 @@ pub struct TrainSettings {
     pub class_weight: Option<ClassWeightArg>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScheduleArg {
     Constant,
     Step,
     Cosine,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClassWeightArg {
     Balanced,
     Given(Vec<(String, f32)>),
@@ -247,7 +244,7 @@ fn parse_class_weight(value: &str) -> Result<ClassWeightArg, String> {
 }
 
 /// `--conv` layers as one flag value (clap would read a bare `Vec` as repeated flags).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvLayers(pub Vec<(usize, usize)>);
 
 fn parse_image_shape(value: &str) -> Result<ImageShape, String> {
@@ -306,159 +303,135 @@ fn parse_dropout(value: &str) -> Result<f32, String> {
     parse_momentum(value)
 }
 
-/// The task: given, or inferred from the training target values (with the reason).
-pub fn choose_task(
-    arg: TaskArg,
-    table: &RawTable,
-    target: usize,
-    rows: &[usize],
-) -> Result<(Task, String), Error> {
-    let column = &table.columns[target];
-    if rows.is_empty() {
-        return Err(Error::data(
-            Location::file(&table.source).column(&table.headers[target]),
-            "the target has no values; expected at least one row with a target",
-        ));
-    }
-    match arg {
-        TaskArg::Classification => Ok((Task::Classification, "given by --task".to_string())),
-        TaskArg::Regression => Ok((Task::Regression, "given by --task".to_string())),
-        TaskArg::Auto => Ok(infer_task(rows.iter().map(|&r| column.text_at(r)))),
+impl SettingsArgs {
+    /// The library's settings for these flags.
+    pub fn to_settings(&self) -> TrainSettings {
+        TrainSettings {
+            data: self.data.to_source(),
+            target: self.target.clone(),
+            preprocessor: self.preprocessor.clone(),
+            drop: self.drop.clone(),
+            categorical: self.categorical.clone(),
+            max_categories: self.max_categories,
+            task: self.task.into(),
+            hidden: self.hidden.0.clone(),
+            image_shape: self.image_shape,
+            conv: self.conv.as_ref().map(|c| {
+                c.0.iter()
+                    .map(|&(filters, kernel)| ConvLayer { filters, kernel })
+                    .collect()
+            }),
+            activation: match self.activation {
+                ActivationArg::Relu => Activation::Relu,
+                ActivationArg::Tanh => Activation::Tanh,
+                ActivationArg::Sigmoid => Activation::Sigmoid,
+                ActivationArg::LeakyRelu => Activation::LeakyRelu,
+            },
+            loss: match self.loss {
+                LossArg::Auto => LossChoice::Auto,
+                LossArg::CrossEntropy => LossChoice::CrossEntropy,
+                LossArg::Mse => LossChoice::Mse,
+            },
+            optimizer: match self.optimizer {
+                OptimizerArg::Adam => OptimizerChoice::Adam,
+                OptimizerArg::Sgd => OptimizerChoice::Sgd,
+            },
+            lr: self.lr,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            dropout: self.dropout,
+            batch_size: self.batch_size,
+            epochs: self.epochs,
+            seed: self.seed,
+            validation_split: self.validation_split,
+            validation: self.validation.clone(),
+            patience: self.patience,
+            min_delta: self.min_delta,
+            lr_schedule: match self.lr_schedule {
+                ScheduleArg::Constant => ScheduleKind::Constant,
+                ScheduleArg::Step => ScheduleKind::Step,
+                ScheduleArg::Cosine => ScheduleKind::Cosine,
+            },
+            warmup_epochs: self.warmup_epochs,
+            lr_step_size: self.lr_step_size,
+            lr_gamma: self.lr_gamma,
+            reduce_on_plateau: self.reduce_on_plateau,
+            plateau_factor: self.plateau_factor,
+            plateau_patience: self.plateau_patience,
+            min_lr: self.min_lr,
+            class_weight: self.class_weight.as_ref().map(|c| match c {
+                ClassWeightArg::Balanced => ClassWeights::Balanced,
+                ClassWeightArg::Given(pairs) => ClassWeights::Given(pairs.clone()),
+            }),
+        }
     }
 }
 
-/// The settings of a resumed run must be those of the checkpointed run (where the
-/// checkpoint, log and model are written may differ).
-fn check_same_settings(settings: &TrainSettings, saved: &TrainSettings) -> Result<(), Error> {
-    // Through text, so that f32 settings read back as written ("0.1", not 0.10000000149).
-    let value = |s: &TrainSettings| -> serde_json::Value {
-        serde_json::from_str(&serde_json::to_string(s).unwrap_or_default()).unwrap_or_default()
-    };
-    let (now, then) = (value(settings), value(saved));
-    if now != then {
-        let differing: Vec<String> = now
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, v)| then.get(k.as_str()) != Some(v))
-            .map(|(k, v)| {
-                let old = then.get(k.as_str()).cloned().unwrap_or_default();
-                format!("--{} {v} (checkpoint: {old})", k.replace('_', "-"))
-            })
-            .collect();
-        return Err(Error::config(format!(
-            "--resume needs the flags of the checkpointed run; these differ: {}",
-            differing.join(", ")
-        )));
-    }
-    Ok(())
-}
-
-/// Observes the training loop for the command line: progress, per-epoch seconds, the
-/// --log file and the checkpoints.
-pub struct RunObserver<'a> {
-    pub progress: Progress,
-    pub args: Option<&'a TrainArgs>,
-    pub pipeline: &'a Pipeline,
-    pub seconds: Vec<f64>,
-    pub epoch_start: std::time::Instant,
-}
-
-impl<'a> RunObserver<'a> {
-    pub fn new(
-        ui: &Ui,
-        args: Option<&'a TrainArgs>,
-        pipeline: &'a Pipeline,
-        seconds: Vec<f64>,
-    ) -> Self {
-        RunObserver {
-            progress: Progress::new(ui.quiet, metric_name(pipeline)),
-            args,
-            pipeline,
-            seconds,
-            epoch_start: std::time::Instant::now(),
+impl From<TaskArg> for TaskChoice {
+    fn from(task: TaskArg) -> Self {
+        match task {
+            TaskArg::Auto => TaskChoice::Auto,
+            TaskArg::Classification => TaskChoice::Classification,
+            TaskArg::Regression => TaskChoice::Regression,
         }
-    }
-
-    fn write_log(&self, path: &std::path::Path, history: &[EpochRecord]) -> Result<(), Error> {
-        let mut text = String::from("epoch,train_loss,val_loss,val_metric,lr,seconds\n");
-        let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-        for (record, seconds) in history.iter().zip(&self.seconds) {
-            text += &format!(
-                "{},{},{},{},{},{seconds}\n",
-                record.epoch,
-                record.train_loss,
-                opt(record.val_loss),
-                opt(record.val_metric),
-                record.lr
-            );
-        }
-        write_atomically(path, |out| {
-            out.write_all(text.as_bytes())
-                .map_err(|e| Error::io(&path.display().to_string(), e))
-        })
-    }
-}
-
-impl Observer for RunObserver<'_> {
-    fn epoch_started(&mut self, epoch: usize, n_epochs: usize, n_batches: usize) {
-        self.epoch_start = std::time::Instant::now();
-        self.progress.epoch_started(epoch, n_epochs, n_batches);
-    }
-
-    fn batch_done(&mut self, batch: usize, n_batches: usize, running_loss: f64) {
-        self.progress.batch_done(batch, n_batches, running_loss);
-    }
-
-    fn epoch_done(
-        &mut self,
-        record: &EpochRecord,
-        n_epochs: usize,
-        state: &TrainState,
-    ) -> Result<(), Error> {
-        let seconds = self.epoch_start.elapsed().as_secs_f64();
-        self.seconds.push(seconds);
-        self.progress.epoch_done(record, n_epochs, seconds);
-        let Some(args) = self.args else { return Ok(()) };
-        if let Some(path) = &args.log {
-            self.write_log(path, &state.history)?;
-        }
-        if let Some(dir) = args.checkpoint_dir.as_ref().or(args.resume.as_ref()) {
-            write_checkpoint(dir, args, self.pipeline, &self.seconds, state)?;
-        }
-        Ok(())
     }
 }
 
 /// `threads`: the threads the matrix products of training split their work over.
 pub fn run(args: TrainArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
+    let settings = args.settings.to_settings();
     let checkpoint = args.resume.as_deref().map(read_checkpoint).transpose()?;
     if let Some(c) = &checkpoint {
-        check_same_settings(&args.settings, &c.args.settings)?;
+        let differences = settings.differences(&c.settings);
+        if !differences.is_empty() {
+            return Err(
+                csvnn::Error::from(SettingsError::ResumeSettingsDiffer { differences }).into(),
+            );
+        }
     }
-    let settings = &args.settings;
-    let source = load_source(settings, ui)?;
-    let prepared = prepare(settings, &source, &source.rows, ui)?;
+    let mut notices = UiNotices(ui);
+    let source = Source::load(&settings, &mut notices)?;
+    let prepared = prepare(&settings, &source, &source.rows, &mut notices)?;
     let (state, seconds) = match checkpoint {
         Some(c) => {
-            if c.pipeline != prepared.pipeline {
-                return Err(Error::data(
-                    Location::file(&source.table.source),
-                    "the data differ from those of the checkpointed run (the fitted preprocessing is not the same); expected the same file",
-                )
-                .into());
-            }
-            ui.info(&format!("resuming after epoch {}", c.epochs_done));
-            (Some(c.state), c.seconds)
+            let epochs_done = c.epochs_done;
+            let resumed = c.resume(&prepared.pipeline, &source.table.source)?;
+            ui.info(&format!("resuming after epoch {epochs_done}"));
+            (Some(resumed.0), resumed.1)
         }
         None => (None, Vec::new()),
     };
-    let mut observer = RunObserver::new(ui, Some(&args), &prepared.pipeline, seconds);
+    let files = RunFiles {
+        log: args.log.as_deref(),
+        checkpoint_dir: args.checkpoint_dir.as_deref().or(args.resume.as_deref()),
+    };
+    let mut observer = RunObserver::new(ui, &settings, &prepared.pipeline, files, seconds);
     let _threads = threads::install(threads);
-    let model = fit(settings, &source, &prepared, state, &mut observer, ui);
+    let model = train_model(&settings, &source, &prepared, state, &mut observer);
     observer.progress.finish();
     let model = model?;
     model.save(&args.output)?;
     ui.info(&format!("saved the model to {}", args.output.display()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    }
+
+    #[test]
+    fn the_flags_defaults_are_the_librarys() {
+        let parsed = Wrapper::parse_from(["csvnn", "--data", "a.csv", "--target", "y"]);
+        assert_eq!(
+            parsed.settings.to_settings(),
+            TrainSettings::new("a.csv", "y")
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 mod column;
 mod reader;
+mod source;
 mod split;
 mod stream;
 mod table;
@@ -9,6 +10,7 @@ mod value;
 
 pub use column::{Cells, Column};
 pub use reader::{delimiter_hint, open_input, read_table, read_table_from, CsvOptions};
+pub use source::{read_nonempty, CsvSource};
 pub use split::{shuffled_split, stratified_split};
 pub use stream::TableChunks;
 pub use table::{RawTable, SkippedRow, StrColumn};

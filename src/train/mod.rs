@@ -1,16 +1,40 @@
-//! The training loop: seeded mini-batches reshuffled every epoch, validation after each
-//! epoch, early stopping on validation loss with the best weights restored, learning-rate
-//! schedules, class weights, and the per-epoch history. Progress and checkpoints reach
-//! the caller through `Observer`.
+//! Training: the settings and the fit entry point (`fit`, with its stages `Source::load`,
+//! `prepare` and `train_model`), cross-validation, checkpoints and the epoch log; below
+//! them the loop itself: seeded mini-batches reshuffled every epoch, validation after each
+//! epoch, early stopping with the best weights restored, learning-rate schedules and class
+//! weights. Progress and notices reach the caller through `Observer`.
 
+mod checkpoint;
 mod class_weights;
+mod cv;
 mod early_stopping;
+mod epoch_log;
+mod fit;
+mod notice;
+mod prepare;
 mod schedule;
+mod settings;
+mod settings_error;
+mod source;
 mod trainer;
 
+pub use checkpoint::{
+    checkpoint_path, read_checkpoint, write_checkpoint, Checkpoint, CHECKPOINT_FILE,
+    CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
+};
 pub use class_weights::balanced_class_weights;
+pub use cv::{assign_folds, cross_validate, CvReport, MetricSummary, OrderedMetrics};
 pub use early_stopping::EarlyStopping;
+pub use epoch_log::write_epoch_log;
+pub use fit::{fit, fit_table, metric_name, mlp_config, train_model, training_config};
+pub use notice::Notice;
+pub use prepare::{prepare, Prepared};
 pub use schedule::{PlateauConfig, PlateauState, ScheduleConfig, ScheduleKind};
+pub use settings::{
+    Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference, TrainSettings,
+};
+pub use settings_error::SettingsError;
+pub use source::Source;
 pub use trainer::{
     argmax, evaluate, train, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets,
     TrainConfig, TrainOutcome, TrainState, ValidationMetric,

@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::early_stopping::EarlyStopping;
+use super::notice::Notice;
 use super::schedule::{PlateauState, ScheduleConfig};
 use crate::error::{Error, Result};
 use crate::nn::threads::{for_each_part, SharedMut};
@@ -138,6 +139,8 @@ pub struct EpochRecord {
 /// Receives progress, and the state after each epoch (to checkpoint it); the library
 /// itself never prints and never writes files.
 pub trait Observer {
+    /// Something the run chose or found in the data (see `Notice`).
+    fn notice(&mut self, _notice: Notice<'_>) {}
     fn epoch_started(&mut self, _epoch: usize, _n_epochs: usize, _n_batches: usize) {}
     fn batch_done(&mut self, _batch: usize, _n_batches: usize, _running_loss: f64) {}
     fn epoch_done(

@@ -1,0 +1,162 @@
+//! The library's notices as `csvnn:` lines on stderr, and the observers of the commands
+//! that train: `UiNotices` renders notices only; `RunObserver` adds per-epoch progress, the
+//! `--log` file and the checkpoints.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::common::{
+    line_list, warn_non_finite, warn_skipped_rows, warn_unknown_categories, warn_unused, Ui,
+};
+use super::progress::Progress;
+use csvnn::preprocess::Pipeline;
+use csvnn::train::{
+    metric_name, write_checkpoint, write_epoch_log, EpochRecord, Notice, Observer, TrainSettings,
+    TrainState,
+};
+use csvnn::Error;
+
+/// Show `notice` as warnings or info lines.
+pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
+    match notice {
+        Notice::Read { table } => warn_skipped_rows(ui, table),
+        Notice::MissingTargets {
+            source,
+            lines,
+            training,
+        } => ui.warn(&format!(
+            "{source}: {} rows have no target value and are {} (lines {})",
+            lines.len(),
+            if training { "left out" } else { "not scored" },
+            line_list(lines)
+        )),
+        Notice::TaskChosen { task, reason } => ui.info(&format!("task: {task} ({reason})")),
+        Notice::PipelineWarning(warning) => ui.warn(warning),
+        Notice::UnusedColumns { source, columns } => warn_unused(ui, source, columns),
+        Notice::UnknownCategories { source, unknown } => {
+            warn_unknown_categories(ui, source, unknown)
+        }
+        Notice::NonFinite { source, values } => warn_non_finite(ui, source, values),
+        Notice::TrainingStarted {
+            shape,
+            n_params,
+            rows_train,
+            rows_validation,
+        } => ui.info(&format!(
+            "training a {shape} network ({n_params} parameters) on {rows_train} rows{}",
+            rows_validation.map_or(String::new(), |n| format!(", validating on {n} rows"))
+        )),
+        Notice::BestEpochKept {
+            epochs_run,
+            best_epoch,
+            stopped_early,
+        } => ui.info(&format!(
+            "{} after {epochs_run} epochs; kept the weights of epoch {best_epoch} (lowest validation loss)",
+            if stopped_early {
+                "stopped early"
+            } else {
+                "finished"
+            },
+        )),
+        Notice::Validation {
+            loss,
+            metric,
+            value,
+        } => ui.info(&format!("validation: loss {loss:.6}, {metric} {value:.6}")),
+        Notice::FoldDone {
+            fold,
+            folds,
+            test_rows,
+            headline,
+        } => ui.info(&format!(
+            "fold {}/{folds}: {test_rows} test rows, {}",
+            fold + 1,
+            headline.map_or(String::new(), |(k, v)| format!("{k} {v:.4}"))
+        )),
+        _ => {}
+    }
+}
+
+/// Renders notices and nothing else.
+pub struct UiNotices<'a>(pub &'a Ui);
+
+impl Observer for UiNotices<'_> {
+    fn notice(&mut self, notice: Notice<'_>) {
+        render_notice(self.0, notice);
+    }
+}
+
+/// Where a training run writes besides the model.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunFiles<'a> {
+    /// `--log`: the epoch log.
+    pub log: Option<&'a Path>,
+    /// `--checkpoint-dir` (or `--resume`): the checkpoint's directory.
+    pub checkpoint_dir: Option<&'a Path>,
+}
+
+/// Observes the training loop for the command line: notices, progress, per-epoch seconds,
+/// the --log file and the checkpoints.
+pub struct RunObserver<'a> {
+    pub progress: Progress,
+    ui: &'a Ui,
+    settings: &'a TrainSettings,
+    pipeline: &'a Pipeline,
+    files: RunFiles<'a>,
+    seconds: Vec<f64>,
+    epoch_start: Instant,
+}
+
+impl<'a> RunObserver<'a> {
+    /// `seconds`: the epochs' times so far (a resumed run's).
+    pub fn new(
+        ui: &'a Ui,
+        settings: &'a TrainSettings,
+        pipeline: &'a Pipeline,
+        files: RunFiles<'a>,
+        seconds: Vec<f64>,
+    ) -> Self {
+        RunObserver {
+            progress: Progress::new(ui.quiet, metric_name(pipeline.task())),
+            ui,
+            settings,
+            pipeline,
+            files,
+            seconds,
+            epoch_start: Instant::now(),
+        }
+    }
+}
+
+impl Observer for RunObserver<'_> {
+    fn notice(&mut self, notice: Notice<'_>) {
+        render_notice(self.ui, notice);
+    }
+
+    fn epoch_started(&mut self, epoch: usize, n_epochs: usize, n_batches: usize) {
+        self.epoch_start = Instant::now();
+        self.progress.epoch_started(epoch, n_epochs, n_batches);
+    }
+
+    fn batch_done(&mut self, batch: usize, n_batches: usize, running_loss: f64) {
+        self.progress.batch_done(batch, n_batches, running_loss);
+    }
+
+    fn epoch_done(
+        &mut self,
+        record: &EpochRecord,
+        n_epochs: usize,
+        state: &TrainState,
+    ) -> Result<(), Error> {
+        let seconds = self.epoch_start.elapsed().as_secs_f64();
+        self.seconds.push(seconds);
+        self.progress.epoch_done(record, n_epochs, seconds);
+        if let Some(path) = self.files.log {
+            write_epoch_log(path, &state.history, &self.seconds)?;
+        }
+        if let Some(dir) = self.files.checkpoint_dir {
+            write_checkpoint(dir, self.settings, self.pipeline, &self.seconds, state)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,298 @@
+//! The library's training entry point: `fit` reads the data named by `TrainSettings`,
+//! chooses the task, fits the preprocessing, trains the network and returns the `Model`
+//! (its history included). `Source::load`, `prepare` and `train_model` are its stages, for
+//! callers that resume a run or train on parts of a table (cross-validation).
+
+use super::notice::Notice;
+use super::prepare::{prepare, Prepared};
+use super::schedule::{PlateauConfig, ScheduleConfig};
+use super::settings::{ClassWeights, OptimizerChoice, TrainSettings};
+use super::settings_error::SettingsError;
+use super::source::Source;
+use super::trainer::{
+    evaluate, train, Dataset, Observer, OptimizerConfig, OwnedTargets, TrainConfig, TrainState,
+    ValidationMetric,
+};
+use crate::data::RawTable;
+use crate::error::Result;
+use crate::model::{ClassWeight, Model, TrainingRecord, ValidationMetrics};
+use crate::nn::{CnnConfig, ConvSpec, Loss, MlpConfig, Mse, Network, SoftmaxCrossEntropy};
+use crate::preprocess::{Pipeline, TargetEncoder, Task};
+
+use super::class_weights::balanced_class_weights;
+
+/// Train a model on the file `settings.data` names: read it, choose the task, split off
+/// the validation rows, fit the preprocessing on the training rows, train, and assemble
+/// the model. Progress and notices reach `observer` (`&mut ()` ignores them).
+pub fn fit(settings: &TrainSettings, observer: &mut dyn Observer) -> Result<Model> {
+    let source = Source::load(settings, observer)?;
+    fit_source(settings, &source, observer)
+}
+
+/// `fit` on a table already read (`settings.data.path` is not read).
+pub fn fit_table(
+    table: RawTable,
+    settings: &TrainSettings,
+    observer: &mut dyn Observer,
+) -> Result<Model> {
+    let source = Source::from_table(table, settings, observer)?;
+    fit_source(settings, &source, observer)
+}
+
+fn fit_source(
+    settings: &TrainSettings,
+    source: &Source,
+    observer: &mut dyn Observer,
+) -> Result<Model> {
+    let prepared = prepare(settings, source, &source.rows, observer)?;
+    train_model(settings, source, &prepared, None, observer)
+}
+
+/// The loop's settings: optimizer, schedule, epochs, batches, early stopping, seed.
+pub fn training_config(settings: &TrainSettings) -> TrainConfig {
+    let optimizer = match settings.optimizer {
+        OptimizerChoice::Adam => OptimizerConfig::Adam {
+            lr: settings.lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: settings.weight_decay,
+        },
+        OptimizerChoice::Sgd => OptimizerConfig::Sgd {
+            lr: settings.lr,
+            momentum: settings.momentum,
+            nesterov: false,
+            weight_decay: settings.weight_decay,
+        },
+    };
+    let schedule = ScheduleConfig {
+        kind: settings.lr_schedule,
+        warmup_epochs: settings.warmup_epochs,
+        step_size: settings.lr_step_size,
+        gamma: settings.lr_gamma,
+        plateau: settings.reduce_on_plateau.then_some(PlateauConfig {
+            factor: settings.plateau_factor,
+            patience: settings.plateau_patience,
+            min_lr: settings.min_lr,
+        }),
+    };
+    TrainConfig {
+        epochs: settings.epochs,
+        batch_size: settings.batch_size,
+        patience: settings.patience,
+        min_delta: settings.min_delta,
+        seed: settings.seed,
+        optimizer,
+        schedule,
+    }
+}
+
+/// The dense part of the network for `pipeline`'s inputs and outputs.
+pub fn mlp_config(settings: &TrainSettings, pipeline: &Pipeline) -> MlpConfig {
+    MlpConfig {
+        n_inputs: pipeline.n_inputs(),
+        hidden: settings.hidden.clone(),
+        n_outputs: pipeline.target_encoder.n_outputs(),
+        activation: settings.activation,
+        dropout: settings.dropout,
+    }
+}
+
+/// The name of the validation metric of a task: `accuracy` or `rmse`.
+pub fn metric_name(task: Task) -> &'static str {
+    match task {
+        Task::Classification => "accuracy",
+        Task::Regression => "rmse",
+    }
+}
+
+/// A CNN when convolution layers are set, else an MLP.
+fn build_network(settings: &TrainSettings, mlp: &MlpConfig) -> Result<Network> {
+    match (settings.image_shape, &settings.conv) {
+        (Some(image), Some(conv)) => Network::cnn(
+            &CnnConfig {
+                image,
+                conv: conv
+                    .iter()
+                    .map(|c| ConvSpec::same(c.filters, c.kernel))
+                    .collect(),
+                hidden: mlp.hidden.clone(),
+                n_outputs: mlp.n_outputs,
+                activation: mlp.activation,
+                dropout: mlp.dropout,
+            },
+            settings.seed,
+        )
+        .map_err(|e| {
+            SettingsError::ConvDoesNotFitImage {
+                conv: conv.clone(),
+                image,
+                reason: e.to_string(),
+            }
+            .into()
+        }),
+        _ => Ok(Network::mlp(mlp, settings.seed)),
+    }
+}
+
+/// Class weights over the training rows, in label order.
+fn class_weights(
+    settings: &TrainSettings,
+    encoder: &TargetEncoder,
+    train: &Dataset,
+) -> Result<Option<Vec<f32>>, SettingsError> {
+    let labels = encoder.labels();
+    match (&settings.class_weight, &train.y) {
+        (None, _) | (_, OwnedTargets::Values(_)) => Ok(None),
+        (Some(ClassWeights::Balanced), OwnedTargets::Classes(classes)) => {
+            Ok(Some(balanced_class_weights(classes, labels.len())))
+        }
+        (Some(ClassWeights::Given(pairs)), OwnedTargets::Classes(_)) => {
+            let mut weights = vec![1.0; labels.len()];
+            for (label, w) in pairs {
+                let class = encoder.class_index(label).ok_or_else(|| {
+                    SettingsError::UnknownClassWeightLabel {
+                        file: settings.data.path.clone(),
+                        target: settings.target.clone(),
+                        label: label.clone(),
+                        classes: labels.to_vec(),
+                    }
+                })?;
+                weights[class] = *w;
+            }
+            Ok(Some(weights))
+        }
+    }
+}
+
+/// The layer widths joined by `-` (a CNN's image and convolution layers first).
+fn shape_text(settings: &TrainSettings, mlp: &MlpConfig) -> String {
+    let mut shape: Vec<String> = std::iter::once(mlp.n_inputs)
+        .chain(mlp.hidden.iter().copied())
+        .chain(std::iter::once(mlp.n_outputs))
+        .map(|n| n.to_string())
+        .collect();
+    if let (Some(image), Some(conv)) = (settings.image_shape, &settings.conv) {
+        shape[0] = std::iter::once(image.to_string())
+            .chain(
+                conv.iter()
+                    .map(|c| format!("conv{}:{}", c.filters, c.kernel)),
+            )
+            .collect::<Vec<_>>()
+            .join("-");
+    }
+    shape.join("-")
+}
+
+/// Train on `prepared` (from `state`, or from fresh weights) and assemble the model.
+pub fn train_model(
+    settings: &TrainSettings,
+    source: &Source,
+    prepared: &Prepared,
+    state: Option<TrainState>,
+    observer: &mut dyn Observer,
+) -> Result<Model> {
+    let Prepared {
+        pipeline,
+        train_data,
+        validation,
+    } = prepared;
+    let config = training_config(settings);
+    let mlp = mlp_config(settings, pipeline);
+    let weights = class_weights(settings, &pipeline.target_encoder, train_data)?;
+    let (loss, metric, loss_name): (Box<dyn Loss>, _, _) = match &pipeline.target_encoder {
+        TargetEncoder::Classification { .. } => (
+            Box::new(SoftmaxCrossEntropy {
+                class_weights: weights.clone(),
+            }),
+            ValidationMetric::Accuracy,
+            "cross_entropy",
+        ),
+        TargetEncoder::Regression { std, .. } => (
+            Box::new(Mse),
+            ValidationMetric::Rmse { target_std: *std },
+            "mse",
+        ),
+    };
+    let mut state = match state {
+        Some(state) => state,
+        None => TrainState::new(build_network(settings, &mlp)?, &config),
+    };
+    observer.notice(Notice::TrainingStarted {
+        shape: &shape_text(settings, &mlp),
+        n_params: state.network.n_params(),
+        rows_train: train_data.n_rows(),
+        rows_validation: validation.as_ref().map(Dataset::n_rows),
+    });
+    let outcome = train(
+        &mut state,
+        loss.as_ref(),
+        train_data,
+        validation.as_ref(),
+        metric,
+        &config,
+        observer,
+    )?;
+
+    let metric_name = metric_name(pipeline.task());
+    let validation_metrics = validation.as_ref().map(|v| {
+        let (loss_value, metric_value) = evaluate(&mut state.network, loss.as_ref(), v, metric);
+        ValidationMetrics {
+            loss: loss_value,
+            accuracy: (metric_name == "accuracy").then_some(metric_value),
+            rmse: (metric_name == "rmse").then_some(metric_value),
+        }
+    });
+    if let Some(best_epoch) = outcome.best_epoch {
+        observer.notice(Notice::BestEpochKept {
+            epochs_run: state.history.len(),
+            best_epoch,
+            stopped_early: outcome.stopped_early,
+        });
+    }
+    if let Some(m) = &validation_metrics {
+        observer.notice(Notice::Validation {
+            loss: m.loss,
+            metric: metric_name,
+            value: m.accuracy.or(m.rmse).unwrap_or(f64::NAN),
+        });
+    }
+    let training = TrainingRecord {
+        task_reason: source.task_reason.clone(),
+        hidden: mlp.hidden.clone(),
+        activation: mlp.activation,
+        loss: loss_name.to_string(),
+        dropout: settings.dropout,
+        validation_split: if settings.validation.is_some() {
+            0.0
+        } else {
+            settings.validation_split
+        },
+        rows_train: train_data.n_rows(),
+        rows_validation: validation.as_ref().map_or(0, |v| v.n_rows()),
+        class_weights: weights.map(|w| {
+            pipeline
+                .target_encoder
+                .labels()
+                .iter()
+                .zip(w)
+                .map(|(label, weight)| ClassWeight {
+                    label: label.clone(),
+                    weight,
+                })
+                .collect()
+        }),
+        config,
+        epochs_run: state.history.len(),
+        best_epoch: outcome.best_epoch,
+        stopped_early: outcome.stopped_early,
+    };
+    let history = std::mem::take(&mut state.history);
+    Ok(Model::new(
+        pipeline.clone(),
+        state.network,
+        training,
+        history,
+        validation_metrics,
+    ))
+}
