@@ -7,6 +7,7 @@ mod data_errors;
 mod explain;
 mod export;
 mod golden_metrics;
+mod library;
 mod model_bytes;
 mod scripting;
 mod training;
