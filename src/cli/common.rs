@@ -8,6 +8,7 @@ use clap::Args;
 use csvnn::data::{CsvOptions, CsvSource, RawTable};
 use csvnn::error::one_line;
 use csvnn::preprocess::{NonFiniteValues, Pipeline, UnknownCategories};
+use csvnn::train::Bound;
 use csvnn::Error;
 
 /// Diagnostics on stderr: `csvnn: ...` info lines (not with --quiet) and warnings.
@@ -163,41 +164,60 @@ pub fn parse_delimiter(value: &str) -> Result<u8, String> {
     }
 }
 
-pub fn parse_positive_usize(value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err("expected a whole number of at least 1".to_string()),
+/// A flag value parsed and checked against the library's range for its setting, so that
+/// the flag and `TrainSettings::check` accept the same values.
+fn bounded<T: std::str::FromStr + Copy + Into<f64>>(
+    value: &str,
+    bound: Bound,
+) -> Result<T, String> {
+    match value.parse::<T>() {
+        Ok(v) if bound.holds(v.into()) => Ok(v),
+        _ => Err(format!("expected {}", bound.expected())),
     }
+}
+
+/// A whole number checked against `bound`.
+pub fn bounded_usize(value: &str, bound: Bound) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if bound.holds(n as f64) => Ok(n),
+        _ => Err(format!("expected {}", bound.expected())),
+    }
+}
+
+pub fn parse_positive_usize(value: &str) -> Result<usize, String> {
+    bounded_usize(value, Bound::AtLeast(1))
 }
 
 /// `--max-categories`: at least 2 (one kept category and the "other" input).
 pub fn parse_max_categories(value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if n >= 2 => Ok(n),
-        _ => Err("expected a whole number of at least 2".to_string()),
-    }
+    bounded_usize(value, Bound::AtLeast(2))
 }
 
 pub fn parse_positive_f32(value: &str) -> Result<f32, String> {
-    match value.parse::<f32>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err("expected a number greater than 0".to_string()),
-    }
+    bounded(value, Bound::Positive)
 }
 
 pub fn parse_non_negative_f32(value: &str) -> Result<f32, String> {
-    match value.parse::<f32>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err("expected a number of at least 0".to_string()),
-    }
+    bounded(value, Bound::NonNegative)
+}
+
+pub fn parse_non_negative_f64(value: &str) -> Result<f64, String> {
+    bounded(value, Bound::NonNegative)
 }
 
 /// A fraction in [0, 1).
 pub fn parse_fraction(value: &str) -> Result<f64, String> {
-    match value.parse::<f64>() {
-        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
-        _ => Err("expected a number from 0 up to (not including) 1".to_string()),
-    }
+    bounded(value, Bound::Fraction)
+}
+
+/// A fraction in [0, 1), as f32 (momentum, dropout).
+pub fn parse_fraction_f32(value: &str) -> Result<f32, String> {
+    bounded(value, Bound::Fraction)
+}
+
+/// A factor in (0, 1].
+pub fn parse_unit_interval(value: &str) -> Result<f64, String> {
+    bounded(value, Bound::UnitInterval)
 }
 
 /// Hidden layer widths as one flag value (clap would read a bare `Vec` as repeated flags).

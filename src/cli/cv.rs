@@ -4,12 +4,12 @@
 
 use clap::Args;
 
-use super::common::{write_stdout, Ui};
+use super::common::{bounded_usize, write_stdout, Ui};
 use super::notices::UiNotices;
 use super::preprocess::Format;
 use super::train::SettingsArgs;
 use csvnn::nn::threads;
-use csvnn::train::{cross_validate, Source};
+use csvnn::train::{cross_validate, Bound, Source};
 
 #[derive(Debug, Args)]
 pub struct CvArgs {
@@ -26,10 +26,7 @@ pub struct CvArgs {
 }
 
 fn parse_folds(value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(k) if k >= 2 => Ok(k),
-        _ => Err("expected a whole number of at least 2".to_string()),
-    }
+    bounded_usize(value, Bound::AtLeast(2))
 }
 
 pub fn run(args: CvArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    parse_fraction, parse_hidden, parse_non_negative_f32, parse_positive_f32, parse_positive_usize,
+    parse_fraction, parse_fraction_f32, parse_hidden, parse_non_negative_f32,
+    parse_non_negative_f64, parse_positive_f32, parse_positive_usize, parse_unit_interval,
     DataArgs, HiddenLayers, Ui,
 };
 use super::notices::{RunFiles, RunObserver, UiNotices};
@@ -131,7 +132,7 @@ pub struct SettingsArgs {
     pub lr: f32,
 
     /// Momentum (SGD only).
-    #[arg(long, default_value_t = 0.9, value_parser = parse_momentum)]
+    #[arg(long, default_value_t = 0.9, value_parser = parse_fraction_f32)]
     pub momentum: f32,
 
     /// Weight decay: L2 for SGD, decoupled (AdamW) for Adam.
@@ -139,7 +140,7 @@ pub struct SettingsArgs {
     pub weight_decay: f32,
 
     /// Dropout rate after each hidden layer, in [0, 1).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_dropout)]
+    #[arg(long, default_value_t = 0.0, value_parser = parse_fraction_f32)]
     pub dropout: f32,
 
     /// Rows per mini-batch.
@@ -275,32 +276,6 @@ fn parse_conv(value: &str) -> Result<ConvLayers, String> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(ConvLayers)
-}
-
-fn parse_non_negative_f64(value: &str) -> Result<f64, String> {
-    match value.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err("expected a number of at least 0".to_string()),
-    }
-}
-
-/// A factor in (0, 1].
-fn parse_unit_interval(value: &str) -> Result<f64, String> {
-    match value.parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
-        _ => Err("expected a number greater than 0 and at most 1".to_string()),
-    }
-}
-
-fn parse_momentum(value: &str) -> Result<f32, String> {
-    match value.parse::<f32>() {
-        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
-        _ => Err("expected a number from 0 up to (not including) 1".to_string()),
-    }
-}
-
-fn parse_dropout(value: &str) -> Result<f32, String> {
-    parse_momentum(value)
 }
 
 impl SettingsArgs {
