@@ -13,3 +13,4 @@ pub mod evaluate;
 pub mod explain;
 pub mod model;
 pub mod onnx;
+pub mod report;
