@@ -92,7 +92,18 @@ pub struct HistorySummary<'a> {
 }
 
 fn summarise_layer(layer: &AnyLayer) -> LayerSummary {
-    let (kind, detail) = match layer {
+    let (kind, detail) = describe_layer(layer);
+    LayerSummary {
+        kind,
+        detail,
+        params: layer.n_params(),
+    }
+}
+
+/// The layer's kind (`dense`, `activation`, `dropout`, `conv2d`, `max_pool2d`) and what
+/// distinguishes it: `64 -> 32`, `relu`, `rate 0.2`, `6x6x1 -> 4x4x4 (kernel 3, ...)`.
+pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
+    match layer {
         AnyLayer::Dense(d) => ("dense", format!("{} -> {}", d.n_in(), d.n_out())),
         AnyLayer::Activation(a) => (
             "activation",
@@ -136,11 +147,6 @@ fn summarise_layer(layer: &AnyLayer) -> LayerSummary {
                 ),
             )
         }
-    };
-    LayerSummary {
-        kind,
-        detail,
-        params: layer.n_params(),
     }
 }
 

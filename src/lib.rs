@@ -61,6 +61,7 @@ pub mod model;
 pub mod nn;
 pub mod onnx;
 pub mod preprocess;
+pub mod report;
 pub(crate) mod rng_state;
 pub mod train;
 mod versioned;

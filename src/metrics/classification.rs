@@ -21,9 +21,13 @@ use std::cmp::Ordering;
 /// Precision, recall and F1 of one class (one-vs-rest), and its number of true rows.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct ClassScores {
+    /// Share of the rows predicted as this class that are of it (0 when none are predicted).
     pub precision: f64,
+    /// Share of the rows of this class predicted as it (0 when it has no rows).
     pub recall: f64,
+    /// Harmonic mean of precision and recall (0 when both are 0).
     pub f1: f64,
+    /// Rows whose true class this is.
     pub support: u64,
 }
 

@@ -5,6 +5,7 @@
 //! The reports serialize with serde to the JSON object of `csvnn evaluate --format json`
 //! (keys in DESIGN.md; NaN, i.e. undefined, is written as `null`) and render a
 //! fixed-width table for people with `to_table`.
+#![warn(missing_docs)]
 
 pub mod classification;
 pub mod regression;
@@ -34,6 +35,7 @@ pub const CLASSIFICATION_KEYS: &[&str] = &[
     "roc_auc",
     "mcc",
 ];
+/// The numeric metrics of a regression report, as [`CLASSIFICATION_KEYS`] for a classifier.
 pub const REGRESSION_KEYS: &[&str] = &["rmse", "mae", "r2", "explained_variance", "max_error"];
 
 /// Everything `evaluate` reports for a classifier. Built by [`classification_report`].
@@ -45,24 +47,32 @@ pub struct ClassificationReport {
     pub task: String,
     /// Rows scored.
     pub rows: usize,
+    /// Share of rows whose predicted class is the true one.
     #[serde(with = "nan_as_null")]
     pub accuracy: f64,
+    /// Mean recall over the classes.
     #[serde(with = "nan_as_null")]
     pub balanced_accuracy: f64,
+    /// Unweighted mean of the per-class F1 scores.
     #[serde(with = "nan_as_null")]
     pub macro_f1: f64,
+    /// F1 over all rows pooled (equal to accuracy for single-label data).
     #[serde(with = "nan_as_null")]
     pub micro_f1: f64,
+    /// Mean of the per-class F1 scores weighted by each class's support.
     #[serde(with = "nan_as_null")]
     pub weighted_f1: f64,
+    /// Mean negative log-probability of the true class (natural log).
     #[serde(with = "nan_as_null")]
     pub log_loss: f64,
     /// Binary AUC of the second label, or the one-vs-rest macro AUC.
     pub roc_auc: Option<f64>,
+    /// Matthews correlation coefficient, multiclass form; in [-1, 1].
     #[serde(with = "nan_as_null")]
     pub mcc: f64,
     /// Label -> scores, in the order of the labels.
     pub per_class: PerClass,
+    /// Counts of (true class, predicted class) pairs.
     pub confusion_matrix: LabeledConfusionMatrix,
 }
 
@@ -75,7 +85,9 @@ pub struct PerClass(pub Vec<(String, ClassScores)>);
 /// `labels[t]` predicted as `labels[p]`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct LabeledConfusionMatrix {
+    /// The class labels in model order: (n_classes,).
     pub labels: Vec<String>,
+    /// Row per true class, column per predicted class: (n_classes, n_classes).
     pub matrix: Vec<Vec<u64>>,
 }
 
@@ -86,14 +98,19 @@ pub struct RegressionReport {
     pub task: String,
     /// Rows scored.
     pub rows: usize,
+    /// Root mean squared error, in target units.
     #[serde(with = "nan_as_null")]
     pub rmse: f64,
+    /// Mean absolute error, in target units.
     #[serde(with = "nan_as_null")]
     pub mae: f64,
+    /// Coefficient of determination; 1 is perfect, below 0 worse than the mean.
     #[serde(with = "nan_as_null")]
     pub r2: f64,
+    /// Explained variance score (R² without the penalty for a constant bias).
     #[serde(with = "nan_as_null")]
     pub explained_variance: f64,
+    /// Largest absolute error of any row, in target units.
     #[serde(with = "nan_as_null")]
     pub max_error: f64,
 }
