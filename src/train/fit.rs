@@ -3,10 +3,11 @@
 //! (its history included). `Source::load`, `prepare` and `train_model` are its stages, for
 //! callers that resume a run or train on parts of a table (cross-validation).
 
+use super::choices::{ClassWeights, OptimizerChoice};
 use super::notice::Notice;
 use super::prepare::{prepare, Prepared};
 use super::schedule::{PlateauConfig, ScheduleConfig};
-use super::settings::{ClassWeights, OptimizerChoice, TrainSettings};
+use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
 use super::source::Source;
 use super::trainer::{

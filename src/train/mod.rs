@@ -5,6 +5,7 @@
 //! weights. Progress and notices reach the caller through `Observer`.
 
 mod checkpoint;
+mod choices;
 mod class_weights;
 mod cv;
 mod early_stopping;
@@ -22,6 +23,7 @@ pub use checkpoint::{
     checkpoint_path, read_checkpoint, write_checkpoint, Checkpoint, CHECKPOINT_FILE,
     CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
 };
+pub use choices::{Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference};
 pub use class_weights::balanced_class_weights;
 pub use cv::{assign_folds, cross_validate, CvReport, MetricSummary, OrderedMetrics};
 pub use early_stopping::EarlyStopping;
@@ -30,9 +32,7 @@ pub use fit::{fit, fit_table, metric_name, mlp_config, train_model, training_con
 pub use notice::Notice;
 pub use prepare::{prepare, Prepared};
 pub use schedule::{PlateauConfig, PlateauState, ScheduleConfig, ScheduleKind};
-pub use settings::{
-    Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference, TrainSettings,
-};
+pub use settings::TrainSettings;
 pub use settings_error::SettingsError;
 pub use source::Source;
 pub use trainer::{

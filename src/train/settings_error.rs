@@ -5,7 +5,7 @@
 use crate::nn::ImageShape;
 use crate::preprocess::Task;
 
-use super::settings::{ConvLayer, LossChoice, SettingDifference};
+use super::choices::{ConvLayer, LossChoice, SettingDifference};
 
 /// Why training settings cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

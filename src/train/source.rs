@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
+use super::choices::LossChoice;
 use super::notice::Notice;
-use super::settings::{LossChoice, TrainSettings};
+use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
 use super::trainer::Observer;
 use crate::data::RawTable;
