@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Network};
+use crate::nn::{Activation, Network, NetworkError};
 use crate::preprocess::{Pipeline, TargetEncoder, Task};
 use crate::train::{EpochRecord, TrainConfig};
 
@@ -149,22 +149,24 @@ impl Model {
         // u128 inside a dropout layer's RNG state).
         let model: Model = serde_json::from_slice(&text)
             .map_err(|e| bad(format!("the model file is damaged: {e}")))?;
-        model.check().map_err(bad)?;
+        model.check().map_err(|e| bad(e.to_string()))?;
         Ok(model)
     }
 
     /// Internal consistency of a model read from a file.
-    fn check(&self) -> std::result::Result<(), String> {
+    fn check(&self) -> std::result::Result<(), NetworkError> {
         self.network.validate()?;
         if self.network.n_inputs != self.pipeline.n_inputs() {
-            return Err(format!(
-                "the network takes {} inputs but the pipeline makes {}",
-                self.network.n_inputs,
-                self.pipeline.n_inputs()
-            ));
+            return Err(NetworkError::PipelineInputs {
+                network: self.network.n_inputs,
+                pipeline: self.pipeline.n_inputs(),
+            });
         }
         if self.network.n_outputs() != self.pipeline.target_encoder.n_outputs() {
-            return Err("the network's outputs do not match the target".to_string());
+            return Err(NetworkError::TargetOutputs {
+                network: self.network.n_outputs(),
+                target: self.pipeline.target_encoder.n_outputs(),
+            });
         }
         Ok(())
     }

@@ -202,7 +202,7 @@ pub fn prepare(
             };
             let (pipeline, warnings) = Pipeline::fit(table, &train_rows, source.task, &options)?;
             for w in &warnings {
-                ui.warn(w);
+                ui.warn(&super::render::render_warning(w));
             }
             pipeline
         }
@@ -439,7 +439,7 @@ fn build_network(settings: &TrainSettings, mlp: &MlpConfig) -> Result<Network, E
                 layers.join(",")
             ))
         }),
-        _ => Ok(Network::mlp(mlp, settings.seed)),
+        _ => Ok(Network::mlp(mlp, settings.seed)?),
     }
 }
 

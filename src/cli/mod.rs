@@ -14,6 +14,7 @@ mod inspect;
 mod predict;
 mod preprocess;
 mod progress;
+pub mod render;
 mod report;
 mod train;
 

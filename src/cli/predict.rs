@@ -301,6 +301,7 @@ pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
                         table.header_list()
                     ),
                 )
+                .with_hint(csvnn::data::delimiter_hint(&table.headers))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

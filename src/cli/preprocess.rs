@@ -122,7 +122,7 @@ pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
     };
     let (pipeline, warnings) = Pipeline::fit(&table, &rows, task, &options)?;
     for w in &warnings {
-        ui.warn(w);
+        ui.warn(&super::render::render_warning(w));
     }
     let profile = profile_table(&table, &pipeline);
     match args.format {

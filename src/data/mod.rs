@@ -1,14 +1,20 @@
 //! Reading CSV input into a table of typed columns, cell parsing, and splits.
 
 mod column;
+mod delimiter;
+mod input;
+mod line_endings;
 mod reader;
+mod records;
 mod split;
 mod stream;
 mod table;
 mod value;
 
 pub use column::{Cells, Column};
-pub use reader::{delimiter_hint, open_input, read_table, read_table_from, CsvOptions};
+pub use delimiter::delimiter_hint;
+pub use input::open_input;
+pub use reader::{read_table, read_table_from, CsvOptions};
 pub use split::{shuffled_split, stratified_split};
 pub use stream::TableChunks;
 pub use table::{RawTable, SkippedRow, StrColumn};
