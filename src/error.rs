@@ -232,13 +232,13 @@ pub enum Error {
 
     /// A setting names a column that the file does not have.
     #[error(
-        "{location}: the {setting} setting names the column '{column}', which does not exist; the columns are: {}{}",
+        "{path}: the {setting} setting names the column '{column}', which does not exist; the columns are: {}{}",
         columns.join(", "),
         hint_suffix(.hint)
     )]
     UnknownColumn {
-        /// The file.
-        location: Location,
+        /// The file as the user named it.
+        path: String,
         /// The setting that names the column.
         setting: Setting,
         /// The name given (control characters escaped).
@@ -294,15 +294,10 @@ impl Error {
     }
 
     /// The error for `setting` naming `column`, which is not among `columns` of the file
-    /// at `location`.
-    pub fn unknown_column(
-        location: Location,
-        setting: Setting,
-        column: &str,
-        columns: &[String],
-    ) -> Self {
+    /// `path`.
+    pub fn unknown_column(path: &str, setting: Setting, column: &str, columns: &[String]) -> Self {
         Error::UnknownColumn {
-            location,
+            path: path.to_string(),
             setting,
             column: one_line(column),
             columns: columns.iter().map(|c| one_line(c)).collect(),
@@ -340,4 +335,5 @@ pub fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

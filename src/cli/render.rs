@@ -57,13 +57,13 @@ pub fn render_error(error: &Error) -> String {
         } => format!("{location}: {message}{}", hint_suffix(hint)),
         Error::BadSetting { setting, problem } => format!("{} {problem}", flag(*setting)),
         Error::UnknownColumn {
-            location,
+            path,
             setting,
             column,
             columns,
             hint,
         } => format!(
-            "{location}: {} names the column '{column}', which does not exist; the columns are: {}{}",
+            "{path}: {} names the column '{column}', which does not exist; the columns are: {}{}",
             flag(*setting),
             columns.join(", "),
             hint_suffix(hint)
@@ -125,12 +125,7 @@ mod tests {
             render_hint(&hint),
             "the header is one column 'a\tb'; is the file delimited by tabs? try --delimiter tab"
         );
-        let error = Error::unknown_column(
-            Location::file("t.csv"),
-            Setting::Drop,
-            "z",
-            &["a".into(), "b".into()],
-        );
+        let error = Error::unknown_column("t.csv", Setting::Drop, "z", &["a".into(), "b".into()]);
         assert_eq!(
             render_error(&error),
             "t.csv: --drop names the column 'z', which does not exist; the columns are: a, b"

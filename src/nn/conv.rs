@@ -19,12 +19,16 @@ use super::{Buffer, Layer, NetworkError};
 /// varies fastest), as the pixel columns of a CSV row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageShape {
+    /// Rows of pixels.
     pub height: usize,
+    /// Pixels per row.
     pub width: usize,
+    /// Values per pixel.
     pub channels: usize,
 }
 
 impl ImageShape {
+    /// A `height` x `width` x `channels` image shape.
     pub fn new(height: usize, width: usize, channels: usize) -> Self {
         ImageShape {
             height,
@@ -38,6 +42,7 @@ impl ImageShape {
         self.height * self.width * self.channels
     }
 
+    /// True when the image holds no value.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -54,6 +59,7 @@ const COLS_BUDGET: usize = 1 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "Conv2DSpec", try_from = "Conv2DSpec")]
+/// A 2-D convolution layer over images stored one per row (see the top of this file).
 pub struct Conv2D {
     input: ImageShape,
     output_shape: ImageShape,
@@ -130,22 +136,27 @@ impl Conv2D {
         })
     }
 
+    /// The shape of the images it reads.
     pub fn input_shape(&self) -> ImageShape {
         self.input
     }
 
+    /// The shape of the images it writes (c_out channels).
     pub fn output_shape(&self) -> ImageShape {
         self.output_shape
     }
 
+    /// The side of the square kernel.
     pub fn kernel(&self) -> usize {
         self.kernel
     }
 
+    /// The step between windows.
     pub fn stride(&self) -> usize {
         self.stride
     }
 
+    /// The zeros added on every side.
     pub fn padding(&self) -> usize {
         self.padding
     }
@@ -155,6 +166,7 @@ impl Conv2D {
         &self.weights
     }
 
+    /// The bias, one per output channel: (c_out).
     pub fn bias(&self) -> &Array1<f32> {
         &self.bias
     }

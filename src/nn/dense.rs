@@ -9,6 +9,7 @@ use super::{Buffer, Layer, NetworkError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "DenseSpec", try_from = "DenseSpec")]
+/// A fully connected layer: y = x·W + b.
 pub struct Dense {
     /// (n_in, n_out)
     weights: Array2<f32>,
@@ -21,6 +22,8 @@ pub struct Dense {
 }
 
 impl Dense {
+    /// A layer of `weights` (n_in, n_out) and `bias` (n_out); panics when their widths differ
+    /// (a programming error: model files are checked by `TryFrom<DenseSpec>` first).
     pub fn new(weights: Array2<f32>, bias: Array1<f32>) -> Self {
         assert_eq!(weights.ncols(), bias.len(), "bias length must equal n_out");
         let (n_in, n_out) = weights.dim();
@@ -34,18 +37,22 @@ impl Dense {
         }
     }
 
+    /// Inputs per row.
     pub fn n_in(&self) -> usize {
         self.weights.nrows()
     }
 
+    /// Outputs per row.
     pub fn n_out(&self) -> usize {
         self.weights.ncols()
     }
 
+    /// The weights: (n_in, n_out).
     pub fn weights(&self) -> &Array2<f32> {
         &self.weights
     }
 
+    /// The bias: (n_out).
     pub fn bias(&self) -> &Array1<f32> {
         &self.bias
     }

@@ -10,6 +10,7 @@ use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::activation::sigmoid;
 use super::*;
 
 const STEP: f32 = 1e-2;

@@ -19,8 +19,9 @@ pub mod threads;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
-pub use activation::{sigmoid, Activation, ActivationLayer, LEAKY_RELU_SLOPE};
-pub use buffer::Buffer;
+pub(crate) use activation::LEAKY_RELU_SLOPE;
+pub use activation::{Activation, ActivationLayer};
+pub(crate) use buffer::Buffer;
 pub use conv::{Conv2D, ImageShape};
 pub use denormals::FlushDenormals;
 pub use dense::Dense;

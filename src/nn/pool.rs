@@ -10,6 +10,7 @@ use super::{Buffer, ImageShape, Layer, NetworkError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "MaxPool2DSpec", try_from = "MaxPool2DSpec")]
+/// A 2-D max-pooling layer over images stored one per row (see the top of this file).
 pub struct MaxPool2D {
     input: ImageShape,
     output_shape: ImageShape,
@@ -41,14 +42,17 @@ impl MaxPool2D {
         })
     }
 
+    /// The shape of the images it reads.
     pub fn input_shape(&self) -> ImageShape {
         self.input
     }
 
+    /// The shape of the images it writes.
     pub fn output_shape(&self) -> ImageShape {
         self.output_shape
     }
 
+    /// The side of the square window (and the stride).
     pub fn size(&self) -> usize {
         self.size
     }

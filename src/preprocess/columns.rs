@@ -5,16 +5,17 @@ use crate::data::{delimiter_hint, NaValues, RawTable};
 use crate::error::{Error, Location, Result, Setting};
 
 /// Check that every column named by `setting` exists.
-pub fn check_columns_exist(table: &RawTable, names: &[String], setting: Setting) -> Result<()> {
+pub(crate) fn check_columns_exist(
+    table: &RawTable,
+    names: &[String],
+    setting: Setting,
+) -> Result<()> {
     for name in names {
         if table.column_index(name).is_none() {
-            return Err(Error::unknown_column(
-                Location::file(&table.source),
-                setting,
-                name,
-                &table.headers,
-            )
-            .with_hint(delimiter_hint(&table.headers)));
+            return Err(
+                Error::unknown_column(&table.source, setting, name, &table.headers)
+                    .with_hint(delimiter_hint(&table.headers)),
+            );
         }
     }
     Ok(())

@@ -16,7 +16,7 @@ mod transform;
 mod warning;
 
 pub use categorical::{CategoricalColumn, OtherCategories, Slot};
-pub use columns::{check_columns_exist, rows_with_target, target_index};
+pub use columns::{rows_with_target, target_index};
 pub use findings::{NonFiniteValues, UnknownCategories};
 pub use numeric::NumericColumn;
 pub use pipeline::{Feature, FitOptions, Pipeline, DEFAULT_MAX_CATEGORIES};

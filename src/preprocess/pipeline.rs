@@ -13,6 +13,7 @@ use crate::data::{NaValues, RawTable};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+/// A feature column's fitted transform.
 pub enum Feature {
     /// A numeric column: imputed and standardised, one input.
     Numeric(NumericColumn),
@@ -39,6 +40,7 @@ impl Feature {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The fitted preprocessing of a model: features, target encoder, dropped columns.
 pub struct Pipeline {
     /// The target column's name.
     pub target: String,
