@@ -40,7 +40,7 @@ fn setup(shape: &Shape) -> (Network, Array2<f32>, Vec<u32>, Array2<f32>) {
         activation: Activation::Relu,
         dropout: 0.0,
     };
-    let network = Network::mlp(&config, 1);
+    let network = Network::mlp(&config, 1).expect("a valid network");
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let x = Array2::from_shape_fn((shape.batch, 784), |_| rng.gen_range(-1.0f32..1.0));
     let y: Vec<u32> = (0..shape.batch).map(|_| rng.gen_range(0..10)).collect();

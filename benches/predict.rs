@@ -71,7 +71,7 @@ fn predict(c: &mut Criterion) {
         activation: Activation::Relu,
         dropout: 0.0,
     };
-    let mut network = Network::mlp(&config, 1);
+    let mut network = Network::mlp(&config, 1).expect("a valid network");
     let mut group = c.benchmark_group("w3_100k_rows");
     group.throughput(Throughput::Elements(ROWS as u64));
     group.bench_function("transform", |b| {

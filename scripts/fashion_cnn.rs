@@ -178,7 +178,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             dropout: 0.0,
         },
         42,
-    );
+    )?;
     run("mlp 784-128-10", mlp, mlp_epochs, &train_data, &test);
 
     let cnn = Network::cnn(

@@ -15,6 +15,7 @@ pub struct Location {
 }
 
 impl Location {
+    /// The whole file `path`, with no line or column.
     pub fn file(path: &str) -> Self {
         Location {
             path: path.to_string(),
@@ -23,11 +24,13 @@ impl Location {
         }
     }
 
+    /// This location at 1-based `line`.
     pub fn line(mut self, line: u64) -> Self {
         self.line = Some(line);
         self
     }
 
+    /// This location in the column named `column`.
     pub fn column(mut self, column: &str) -> Self {
         self.column = Some(column.to_string());
         self
@@ -47,35 +50,226 @@ impl fmt::Display for Location {
     }
 }
 
+/// A library setting, named in errors and hints in the library's words; the binary
+/// renders each as its command-line flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Setting {
+    /// `CsvOptions::delimiter`.
+    Delimiter,
+    /// `CsvOptions::skip_bad_rows`.
+    SkipBadRows,
+    /// `FitOptions::na_values`.
+    NaValues,
+    /// `FitOptions::drop`.
+    Drop,
+    /// `FitOptions::categorical`.
+    Categorical,
+    /// `FitOptions::max_categories`.
+    MaxCategories,
+    /// The learning rate of the optimizer.
+    LearningRate,
+    /// `ExplainConfig::repeats`.
+    Repeats,
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Setting::Delimiter => "`delimiter`",
+            Setting::SkipBadRows => "`skip_bad_rows`",
+            Setting::NaValues => "`na_values`",
+            Setting::Drop => "`drop`",
+            Setting::Categorical => "`categorical`",
+            Setting::MaxCategories => "`max_categories`",
+            Setting::LearningRate => "`learning_rate`",
+            Setting::Repeats => "`repeats`",
+        })
+    }
+}
+
+/// What a user can change to get past a data error, carried beside its message. The
+/// library's `Display` says it with the library's settings; the binary renders it with
+/// its flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Hint {
+    /// The header is one name holding another delimiter character: set the delimiter.
+    Delimiter {
+        /// The header's one name (control characters escaped).
+        header: String,
+        /// The delimiter character it holds.
+        delimiter: char,
+    },
+    /// The header is one name and no delimiter was given: another delimiter may fit.
+    AnotherDelimiter,
+    /// Rows of the wrong width can be skipped with `skip_bad_rows`.
+    SkipBadRows,
+    /// A column of localized numbers can be read as categories.
+    Categorical {
+        /// The column's name.
+        column: String,
+    },
+    /// A number column with a few other values: mark them missing, or read the column
+    /// as categories.
+    NaValuesOrCategorical {
+        /// The column's name.
+        column: String,
+    },
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Hint::Delimiter { header, delimiter } => write!(
+                f,
+                "the header is one column '{header}'; is the file delimited by {}? set the {} setting to {}",
+                delimiter_words(*delimiter),
+                Setting::Delimiter,
+                delimiter_value(*delimiter)
+            ),
+            Hint::AnotherDelimiter => write!(
+                f,
+                "is the file delimited by another character? set the {} setting",
+                Setting::Delimiter
+            ),
+            Hint::SkipBadRows => write!(
+                f,
+                "set the {} setting to skip such rows",
+                Setting::SkipBadRows
+            ),
+            Hint::Categorical { column } => write!(
+                f,
+                "or add '{column}' to the {} setting",
+                Setting::Categorical
+            ),
+            Hint::NaValuesOrCategorical { column } => write!(
+                f,
+                "mark missing values with the {} setting, or treat the column as categories by adding '{column}' to the {} setting",
+                Setting::NaValues,
+                Setting::Categorical
+            ),
+        }
+    }
+}
+
+/// A delimiter as a message names it: `tabs` or the character quoted.
+pub fn delimiter_words(delimiter: char) -> String {
+    if delimiter == '\t' {
+        "tabs".to_string()
+    } else {
+        format!("'{delimiter}'")
+    }
+}
+
+/// A delimiter as a setting's value is written: `tab` or the character quoted.
+pub fn delimiter_value(delimiter: char) -> String {
+    if delimiter == '\t' {
+        "tab".to_string()
+    } else {
+        format!("'{delimiter}'")
+    }
+}
+
+/// ` (hint)`, or nothing: the end of a message that may carry a hint.
+fn hint_suffix(hint: &Option<Hint>) -> String {
+    hint.as_ref().map_or(String::new(), |h| format!(" ({h})"))
+}
+
+/// The library's one error type.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be opened, read or written.
     #[error("{path}: {error}")]
-    Io { path: String, error: std::io::Error },
+    Io {
+        /// The file as the user named it.
+        path: String,
+        /// What the system said.
+        error: std::io::Error,
+    },
 
     /// The data in a file is not what was expected.
-    #[error("{location}: {message}")]
-    Data { location: Location, message: String },
+    #[error("{location}: {message}{}", hint_suffix(.hint))]
+    Data {
+        /// Where in the file.
+        location: Location,
+        /// What is wrong and what was expected (one line).
+        message: String,
+        /// What the user can change to get past it.
+        hint: Option<Hint>,
+    },
 
     /// A model or preprocessor file that cannot be used.
     #[error("{path}: {message}")]
-    ModelFile { path: String, message: String },
+    ModelFile {
+        /// The file as the user named it.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// A setting that is wrong whatever the data (the binary exits with 2 for these).
     #[error("{0}")]
     Config(String),
 
-    /// Training produced something unusable (a non-finite loss, say).
+    /// Training produced something unusable.
     #[error("{0}")]
     Training(String),
 
     /// Training settings that cannot work, alone or with the data.
     #[error(transparent)]
     Settings(#[from] crate::train::SettingsError),
+
+    /// A network that cannot be built from its settings (the binary exits with 2).
+    #[error(transparent)]
+    Network(#[from] crate::nn::NetworkError),
+
+    /// A setting out of its range, whatever the data (the binary exits with 2).
+    #[error("the {setting} setting {problem}")]
+    BadSetting {
+        /// The setting.
+        setting: Setting,
+        /// What is wrong with its value, e.g. "must be at least 1".
+        problem: String,
+    },
+
+    /// A setting names a column that the file does not have.
+    #[error(
+        "{path}: the {setting} setting names the column '{column}', which does not exist; the columns are: {}{}",
+        columns.join(", "),
+        hint_suffix(.hint)
+    )]
+    UnknownColumn {
+        /// The file as the user named it.
+        path: String,
+        /// The setting that names the column.
+        setting: Setting,
+        /// The name given (control characters escaped).
+        column: String,
+        /// The columns the file has (control characters escaped).
+        columns: Vec<String>,
+        /// What the user can change to get past it.
+        hint: Option<Hint>,
+    },
+
+    /// The training loss became infinite or NaN: the learning rate is probably too high.
+    #[error(
+        "the training loss became {loss} at epoch {epoch}, batch {batch}; try a lower {}",
+        Setting::LearningRate
+    )]
+    Diverged {
+        /// The batch loss.
+        loss: f64,
+        /// The epoch, from 1.
+        epoch: usize,
+        /// The batch in the epoch, from 1.
+        batch: usize,
+    },
 }
 
 impl Error {
+    /// An I/O error on the file `path`.
     pub fn io(path: &str, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_string(),
@@ -90,9 +284,32 @@ impl Error {
         Error::Data {
             location,
             message: one_line(&message.into()),
+            hint: None,
         }
     }
 
+    /// This error with `hint` (for a data error or an unknown column; others are kept
+    /// as they are).
+    pub fn with_hint(mut self, hint: Option<Hint>) -> Self {
+        if let Error::Data { hint: h, .. } | Error::UnknownColumn { hint: h, .. } = &mut self {
+            *h = hint;
+        }
+        self
+    }
+
+    /// The error for `setting` naming `column`, which is not among `columns` of the file
+    /// `path`.
+    pub fn unknown_column(path: &str, setting: Setting, column: &str, columns: &[String]) -> Self {
+        Error::UnknownColumn {
+            path: path.to_string(),
+            setting,
+            column: one_line(column),
+            columns: columns.iter().map(|c| one_line(c)).collect(),
+            hint: None,
+        }
+    }
+
+    /// A setting that is wrong whatever the data.
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
     }
@@ -100,7 +317,7 @@ impl Error {
     /// True for errors in how the program was called rather than in the data.
     pub fn is_usage(&self) -> bool {
         match self {
-            Error::Config(_) => true,
+            Error::Config(_) | Error::Network(_) | Error::BadSetting { .. } => true,
             Error::Settings(e) => e.is_usage(),
             _ => false,
         }
@@ -123,4 +340,5 @@ pub fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

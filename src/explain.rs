@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::RawTable;
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Result, Setting};
 use crate::metrics::{accuracy, r2};
 use crate::model::{Model, Predictions};
 use crate::preprocess::{EncodedTargets, Feature, UnknownCategories};
@@ -86,7 +86,10 @@ pub fn permutation_importance(
     config: &ExplainConfig,
 ) -> Result<Explained> {
     if config.repeats == 0 {
-        return Err(Error::config("--repeats must be at least 1"));
+        return Err(Error::BadSetting {
+            setting: Setting::Repeats,
+            problem: "must be at least 1".to_string(),
+        });
     }
     if rows.len() < 2 {
         return Err(Error::data(

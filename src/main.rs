@@ -23,7 +23,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            let message: Vec<String> = error.chain().map(cli::render_error).collect();
+            let message: Vec<String> = error
+                .chain()
+                .map(|c| match c.downcast_ref::<csvnn::Error>() {
+                    Some(e) => cli::render::render_error(e),
+                    None => c.to_string(),
+                })
+                .collect();
             eprintln!("csvnn: error: {}", message.join(": "));
             let usage = error
                 .downcast_ref::<csvnn::Error>()

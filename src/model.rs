@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Network};
+use crate::nn::{Activation, Network, NetworkError};
 use crate::preprocess::{Pipeline, TargetEncoder, Task};
 use crate::train::{EpochRecord, TrainConfig};
 use crate::versioned::{read_versioned, FileKind};
@@ -127,25 +127,27 @@ impl Model {
     /// Read a model, refusing files that are not csvnn models or come from a newer format.
     pub fn load(path: &Path) -> Result<Model> {
         let model: Model = read_versioned(path, &MODEL_FILE)?;
-        model.check().map_err(|message| Error::ModelFile {
+        model.check().map_err(|e| Error::ModelFile {
             path: path.display().to_string(),
-            message,
+            message: e.to_string(),
         })?;
         Ok(model)
     }
 
     /// Internal consistency of a model read from a file.
-    fn check(&self) -> std::result::Result<(), String> {
+    fn check(&self) -> std::result::Result<(), NetworkError> {
         self.network.validate()?;
         if self.network.n_inputs != self.pipeline.n_inputs() {
-            return Err(format!(
-                "the network takes {} inputs but the pipeline makes {}",
-                self.network.n_inputs,
-                self.pipeline.n_inputs()
-            ));
+            return Err(NetworkError::PipelineInputs {
+                network: self.network.n_inputs,
+                pipeline: self.pipeline.n_inputs(),
+            });
         }
         if self.network.n_outputs() != self.pipeline.target_encoder.n_outputs() {
-            return Err("the network's outputs do not match the target".to_string());
+            return Err(NetworkError::TargetOutputs {
+                network: self.network.n_outputs(),
+                target: self.pipeline.target_encoder.n_outputs(),
+            });
         }
         Ok(())
     }

@@ -83,7 +83,8 @@ fn allocations_for(epochs: usize, data: &Dataset, threads: usize) -> usize {
             dropout: 0.0,
         },
         3,
-    );
+    )
+    .expect("a valid network");
     let mut state = TrainState::new(network, &config);
     let loss = SoftmaxCrossEntropy::default();
     let before = ALLOCATIONS.load(Ordering::Relaxed);

@@ -14,6 +14,7 @@ mod notices;
 mod predict;
 mod preprocess;
 mod progress;
+pub mod render;
 mod report;
 mod train;
 
@@ -61,15 +62,6 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Write a saved model as a standard ONNX graph.
     Export(export::ExportArgs),
-}
-
-/// One link of an error's chain as the command line says it: the library's settings
-/// errors name flags here.
-pub fn render_error(error: &(dyn std::error::Error + 'static)) -> String {
-    match error.downcast_ref::<csvnn::Error>() {
-        Some(csvnn::Error::Settings(e)) => messages::render_settings_error(e),
-        _ => error.to_string(),
-    }
 }
 
 /// Run a parsed command line.

@@ -305,6 +305,7 @@ pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
                         table.header_list()
                     ),
                 )
+                .with_hint(csvnn::data::delimiter_hint(&table.headers))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

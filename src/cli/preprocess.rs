@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::common::{parse_max_categories, write_stdout, DataArgs, Ui};
 use super::notices::UiNotices;
+use super::render::render_warning;
 use super::train::TaskArg;
 use csvnn::preprocess::{
     profile_table, save_preprocessor, FitOptions, Pipeline, DEFAULT_MAX_CATEGORIES,
@@ -71,7 +72,7 @@ pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
     };
     let (pipeline, warnings) = Pipeline::fit(&source.table, &source.rows, source.task, &options)?;
     for w in &warnings {
-        ui.warn(w);
+        ui.warn(&render_warning(w));
     }
     let profile = profile_table(&source.table, &pipeline);
     match args.format {

@@ -1,7 +1,11 @@
 //! Reading CSV input into a table of typed columns, cell parsing, and splits.
 
 mod column;
+mod delimiter;
+mod input;
+mod line_endings;
 mod reader;
+mod records;
 mod source;
 mod split;
 mod stream;
@@ -9,7 +13,9 @@ mod table;
 mod value;
 
 pub use column::{Cells, Column};
-pub use reader::{delimiter_hint, open_input, read_table, read_table_from, CsvOptions};
+pub use delimiter::delimiter_hint;
+pub use input::open_input;
+pub use reader::{read_table, read_table_from, CsvOptions};
 pub use source::{read_nonempty, CsvSource};
 pub use split::{shuffled_split, stratified_split};
 pub use stream::TableChunks;

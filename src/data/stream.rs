@@ -108,7 +108,7 @@ mod tests {
         assert_eq!(chunks.next_chunk().unwrap().unwrap().n_rows(), 2);
         let error = chunks.next_chunk().unwrap_err().to_string();
         assert!(
-            error.ends_with("line 4: 2 fields expected (as in the header), 1 found (use --skip-bad-rows to skip such rows)"),
+            error.ends_with("line 4: 2 fields expected (as in the header), 1 found (set the `skip_bad_rows` setting to skip such rows)"),
             "{error}"
         );
     }

@@ -95,10 +95,10 @@ impl RawTable {
             .column(&self.headers[column])
     }
 
-    /// The header names joined for a message listing what exists (and, for a header
-    /// that is one name holding a delimiter character, a hint to use `--delimiter`).
+    /// The header names joined for a message listing what exists (the hint for a header
+    /// that is one name holding a delimiter character is `data::delimiter_hint`).
     pub fn header_list(&self) -> String {
-        self.headers.join(", ") + &super::reader::delimiter_hint(&self.headers)
+        self.headers.join(", ")
     }
 
     /// Column name -> index, for looking up many columns in linear time.

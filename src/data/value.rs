@@ -16,6 +16,7 @@ impl Default for NaValues {
 }
 
 impl NaValues {
+    /// True for an empty cell or one of the tokens.
     pub fn is_missing(&self, cell: &str) -> bool {
         // Compared byte by byte inline: the tokens are short, and a memcmp call per token
         // and per cell cost more than the comparison itself.
@@ -27,11 +28,15 @@ impl NaValues {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+/// What a cell holds, as `parse_cell` reads it.
 pub enum Cell<'a> {
+    /// Empty or a missing-value token.
     Missing,
+    /// A finite number.
     Number(f64),
     /// A number that overflows f64 or is infinite ("inf", "1e400").
     NonFinite,
+    /// Anything else, trimmed.
     Text(&'a str),
 }
 

@@ -11,14 +11,20 @@ pub const LEAKY_RELU_SLOPE: f32 = 0.01;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+/// An element-wise activation function, saved by name in the model file.
 pub enum Activation {
+    /// max(0, x).
     Relu,
+    /// x, or `LEAKY_RELU_SLOPE` * x below 0.
     LeakyRelu,
+    /// The hyperbolic tangent.
     Tanh,
+    /// 1 / (1 + e^-x).
     Sigmoid,
 }
 
 impl Activation {
+    /// f(x).
     pub fn apply(self, x: f32) -> f32 {
         match self {
             Activation::Relu => x.max(0.0),
@@ -73,7 +79,9 @@ pub fn sigmoid(x: f32) -> f32 {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+/// An activation applied element-wise to a batch: (batch, n) -> (batch, n).
 pub struct ActivationLayer {
+    /// The function applied.
     pub function: Activation,
     #[serde(skip)]
     output: Buffer,
@@ -82,6 +90,7 @@ pub struct ActivationLayer {
 }
 
 impl ActivationLayer {
+    /// A layer applying `function`.
     pub fn new(function: Activation) -> Self {
         ActivationLayer {
             function,

@@ -4,6 +4,7 @@
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
 
 #[derive(Debug, Clone, Default)]
+/// A reusable (rows, cols) f32 buffer: resizing to a size it has held allocates nothing.
 pub struct Buffer {
     data: Array2<f32>,
     rows: usize,
@@ -23,6 +24,7 @@ impl Buffer {
         self.data.slice(s![..self.rows, ..])
     }
 
+    /// The buffer as a mutable (rows, cols) view.
     pub fn view_mut(&mut self) -> ArrayViewMut2<'_, f32> {
         self.data.slice_mut(s![..self.rows, ..])
     }

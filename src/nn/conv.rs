@@ -13,18 +13,22 @@ use serde::{Deserialize, Serialize};
 
 use super::gemm::matmul;
 use super::layer::visit_weights_and_bias;
-use super::{Buffer, Layer};
+use super::{Buffer, Layer, NetworkError};
 
 /// The shape of one image: `height` x `width` x `channels`, stored row-major (the channel
 /// varies fastest), as the pixel columns of a CSV row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageShape {
+    /// Rows of pixels.
     pub height: usize,
+    /// Pixels per row.
     pub width: usize,
+    /// Values per pixel.
     pub channels: usize,
 }
 
 impl ImageShape {
+    /// A `height` x `width` x `channels` image shape.
     pub fn new(height: usize, width: usize, channels: usize) -> Self {
         ImageShape {
             height,
@@ -38,6 +42,7 @@ impl ImageShape {
         self.height * self.width * self.channels
     }
 
+    /// True when the image holds no value.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -54,6 +59,7 @@ const COLS_BUDGET: usize = 1 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "Conv2DSpec", try_from = "Conv2DSpec")]
+/// A 2-D convolution layer over images stored one per row (see the top of this file).
 pub struct Conv2D {
     input: ImageShape,
     output_shape: ImageShape,
@@ -84,25 +90,29 @@ impl Conv2D {
         padding: usize,
         weights: Array2<f32>,
         bias: Array1<f32>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, NetworkError> {
         if input.is_empty() || kernel == 0 || stride == 0 {
-            return Err(format!(
-                "conv layer: image {input}, kernel {kernel} and stride {stride} must all be positive"
-            ));
+            return Err(NetworkError::ConvNotPositive {
+                input,
+                kernel,
+                stride,
+            });
         }
         if input.height + 2 * padding < kernel || input.width + 2 * padding < kernel {
-            return Err(format!(
-                "conv layer: a {kernel}x{kernel} kernel does not fit a {input} image with padding {padding}"
-            ));
+            return Err(NetworkError::KernelDoesNotFit {
+                input,
+                kernel,
+                padding,
+            });
         }
         let patch = kernel * kernel * input.channels;
         if weights.nrows() != patch || weights.ncols() == 0 || bias.len() != weights.ncols() {
-            return Err(format!(
-                "conv layer: weights are {}x{} and bias has {} values; expected {patch} x c_out and c_out",
-                weights.nrows(),
-                weights.ncols(),
-                bias.len()
-            ));
+            return Err(NetworkError::ConvWeightShape {
+                rows: weights.nrows(),
+                cols: weights.ncols(),
+                bias: bias.len(),
+                patch,
+            });
         }
         let output_shape = ImageShape::new(
             (input.height + 2 * padding - kernel) / stride + 1,
@@ -126,22 +136,27 @@ impl Conv2D {
         })
     }
 
+    /// The shape of the images it reads.
     pub fn input_shape(&self) -> ImageShape {
         self.input
     }
 
+    /// The shape of the images it writes (c_out channels).
     pub fn output_shape(&self) -> ImageShape {
         self.output_shape
     }
 
+    /// The side of the square kernel.
     pub fn kernel(&self) -> usize {
         self.kernel
     }
 
+    /// The step between windows.
     pub fn stride(&self) -> usize {
         self.stride
     }
 
+    /// The zeros added on every side.
     pub fn padding(&self) -> usize {
         self.padding
     }
@@ -151,6 +166,7 @@ impl Conv2D {
         &self.weights
     }
 
+    /// The bias, one per output channel: (c_out).
     pub fn bias(&self) -> &Array1<f32> {
         &self.bias
     }
@@ -371,18 +387,19 @@ impl From<Conv2D> for Conv2DSpec {
 }
 
 impl TryFrom<Conv2DSpec> for Conv2D {
-    type Error = String;
+    type Error = NetworkError;
 
-    fn try_from(spec: Conv2DSpec) -> Result<Self, String> {
+    fn try_from(spec: Conv2DSpec) -> Result<Self, NetworkError> {
         let patch = spec.kernel * spec.kernel * spec.input.channels;
-        let weights = Array2::from_shape_vec((patch, spec.filters), spec.weights).map_err(|_| {
-            format!(
-                "conv layer: weights do not have kernel * kernel * c_in x filters = {patch} x {} values",
-                spec.filters
-            )
-        })?;
+        let weights =
+            Array2::from_shape_vec((patch, spec.filters), spec.weights).map_err(|_| {
+                NetworkError::ConvWeightCount {
+                    patch,
+                    filters: spec.filters,
+                }
+            })?;
         if weights.iter().chain(&spec.bias).any(|w| !w.is_finite()) {
-            return Err("conv layer: a weight is not a finite number".to_string());
+            return Err(NetworkError::NonFiniteWeight { layer: "conv" });
         }
         Conv2D::new(
             spec.input,
@@ -558,7 +575,7 @@ mod tests {
             Array2::zeros((25, 1)),
             Array1::zeros(1),
         );
-        assert!(too_big.unwrap_err().contains("does not fit"));
+        assert!(too_big.unwrap_err().to_string().contains("does not fit"));
     }
 
     #[test]
@@ -657,11 +674,14 @@ mod tests {
         // 8x8 -> pool 4x4 -> pool 2x2 x 3 channels = 12 inputs for the head.
         let mut wrong = back.clone();
         wrong.n_inputs = 100;
-        assert!(wrong.validate().unwrap_err().contains("8x8x2"));
+        assert!(wrong.validate().unwrap_err().to_string().contains("8x8x2"));
         let tiny = CnnConfig {
             image: ImageShape::new(3, 3, 1),
             ..config
         };
-        assert!(Network::cnn(&tiny, 0).unwrap_err().contains("conv layer 2"));
+        assert!(Network::cnn(&tiny, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("conv layer 2"));
     }
 }

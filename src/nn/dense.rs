@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::gemm::matmul;
 use super::layer::visit_weights_and_bias;
-use super::{Buffer, Layer};
+use super::{Buffer, Layer, NetworkError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "DenseSpec", try_from = "DenseSpec")]
+/// A fully connected layer: y = x·W + b.
 pub struct Dense {
     /// (n_in, n_out)
     weights: Array2<f32>,
@@ -21,6 +22,8 @@ pub struct Dense {
 }
 
 impl Dense {
+    /// A layer of `weights` (n_in, n_out) and `bias` (n_out); panics when their widths differ
+    /// (a programming error: model files are checked by `TryFrom<DenseSpec>` first).
     pub fn new(weights: Array2<f32>, bias: Array1<f32>) -> Self {
         assert_eq!(weights.ncols(), bias.len(), "bias length must equal n_out");
         let (n_in, n_out) = weights.dim();
@@ -34,18 +37,22 @@ impl Dense {
         }
     }
 
+    /// Inputs per row.
     pub fn n_in(&self) -> usize {
         self.weights.nrows()
     }
 
+    /// Outputs per row.
     pub fn n_out(&self) -> usize {
         self.weights.ncols()
     }
 
+    /// The weights: (n_in, n_out).
     pub fn weights(&self) -> &Array2<f32> {
         &self.weights
     }
 
+    /// The bias: (n_out).
     pub fn bias(&self) -> &Array1<f32> {
         &self.bias
     }
@@ -142,25 +149,24 @@ impl From<Dense> for DenseSpec {
 }
 
 impl TryFrom<DenseSpec> for Dense {
-    type Error = String;
+    type Error = NetworkError;
 
-    fn try_from(spec: DenseSpec) -> Result<Self, String> {
+    fn try_from(spec: DenseSpec) -> Result<Self, NetworkError> {
         if spec.bias.len() != spec.n_out {
-            return Err(format!(
-                "dense layer: bias has {} values, expected n_out = {}",
-                spec.bias.len(),
-                spec.n_out
-            ));
+            return Err(NetworkError::DenseBias {
+                bias: spec.bias.len(),
+                n_out: spec.n_out,
+            });
         }
         let weights =
             Array2::from_shape_vec((spec.n_in, spec.n_out), spec.weights).map_err(|_| {
-                format!(
-                    "dense layer: weights do not have n_in x n_out = {} x {} values",
-                    spec.n_in, spec.n_out
-                )
+                NetworkError::DenseWeightCount {
+                    n_in: spec.n_in,
+                    n_out: spec.n_out,
+                }
             })?;
         if weights.iter().chain(&spec.bias).any(|w| !w.is_finite()) {
-            return Err("dense layer: a weight is not a finite number".to_string());
+            return Err(NetworkError::NonFiniteWeight { layer: "dense" });
         }
         Ok(Dense::new(weights, Array1::from(spec.bias)))
     }

@@ -6,10 +6,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Buffer, Layer};
+use super::{Buffer, Layer, NetworkError};
 
+/// Inverted dropout between layers; identity at evaluation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Dropout {
+    /// The probability of zeroing each input in training, in [0, 1).
     pub rate: f32,
     /// Saved with the layer so that a resumed training run draws the same masks.
     #[serde(with = "crate::rng_state", default = "default_rng")]
@@ -27,16 +29,19 @@ fn default_rng() -> ChaCha8Rng {
 }
 
 impl Dropout {
-    /// `rate` in [0, 1).
-    pub fn new(rate: f32, seed: u64) -> Self {
-        assert!((0.0..1.0).contains(&rate), "dropout rate must be in [0, 1)");
-        Dropout {
+    /// Dropout of `rate`, which must be in [0, 1); masks drawn from a RNG seeded with
+    /// `seed`.
+    pub fn new(rate: f32, seed: u64) -> Result<Self, NetworkError> {
+        if !(0.0..1.0).contains(&rate) {
+            return Err(NetworkError::DropoutRate { rate });
+        }
+        Ok(Dropout {
             rate,
             rng: ChaCha8Rng::seed_from_u64(seed),
             mask: Buffer::default(),
             output: Buffer::default(),
             grad_input: Buffer::default(),
-        }
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::activation::sigmoid;
 use super::*;
 
 const STEP: f32 = 1e-2;
@@ -141,7 +142,7 @@ fn activation_gradients_match_finite_differences() {
 fn dropout_backward_uses_the_forward_mask_and_is_identity_at_evaluation() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let x = random_matrix(50, 40, &mut rng);
-    let mut dropout = Dropout::new(0.25, 9);
+    let mut dropout = Dropout::new(0.25, 9).unwrap();
     dropout.forward(x.view(), false);
     assert_eq!(dropout.output(), x.view());
 
@@ -256,7 +257,7 @@ fn whole_network_gradients_match_finite_differences() {
             activation,
             dropout: 0.0,
         };
-        let mut net = Network::mlp(&config, seed);
+        let mut net = Network::mlp(&config, seed).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(seed + 50);
         // Non-zero biases: with zero biases a unit whose inputs are all zero sits exactly
         // on ReLU's kink, where no finite difference agrees with either one-sided slope.

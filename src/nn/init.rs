@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+/// How initial weights are drawn.
 pub enum Init {
     /// Normal(0, sqrt(2 / n_in)): keeps the variance through ReLU layers.
     HeNormal,

@@ -25,6 +25,7 @@ pub trait Layer {
     /// Visit each parameter tensor with its gradient, always in the same order.
     fn visit_params(&mut self, _visit: &mut dyn FnMut(&mut [f32], &[f32])) {}
 
+    /// Number of trainable parameters.
     fn n_params(&self) -> usize {
         0
     }
@@ -51,14 +52,19 @@ pub(crate) fn visit_weights_and_bias(
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+/// Every layer kind a model file can hold, tagged by `type`.
 pub enum AnyLayer {
+    /// A fully connected layer.
     Dense(Dense),
+    /// An element-wise activation.
     Activation(ActivationLayer),
+    /// Inverted dropout.
     Dropout(Dropout),
     /// Images row-major H x W x C in, H x W x C out (see `conv.rs`).
     #[serde(rename = "conv2d")]
     Conv2D(Conv2D),
     #[serde(rename = "max_pool2d")]
+    /// 2-D max pooling.
     MaxPool2D(MaxPool2D),
 }
 

@@ -5,6 +5,13 @@ use ndarray::{ArrayView2, ArrayViewMut2, Axis, Zip};
 
 use super::activation::sigmoid;
 
+// Targets of the wrong kind for a loss (values for cross-entropy, classes for MSE), or of
+// a batch size other than the output's, are a bug in the caller, never user input: the
+// trainer derives the loss and the targets from the same task, and the model file is
+// checked against its target encoder when loaded. So they are `debug_assert!`s, not a
+// `Result` on the training hot path; in a release build a mismatched kind gives a NaN loss
+// (and a zero gradient), which the trainer reports as a non-finite loss, never a panic.
+
 /// The targets of a batch.
 #[derive(Debug, Clone, Copy)]
 pub enum Targets<'a> {
@@ -14,6 +21,7 @@ pub enum Targets<'a> {
     Values(ArrayView2<'a, f32>),
 }
 
+/// A loss over a batch of network outputs.
 pub trait Loss {
     /// `output`: (batch, n_out). Returns the batch loss and writes d loss / d output into
     /// `grad` (batch, n_out).
@@ -27,6 +35,7 @@ pub trait Loss {
 /// With class weights w the batch loss is Σ w[y_i] loss_i / Σ w[y_i] (as PyTorch does).
 #[derive(Debug, Clone, Default)]
 pub struct SoftmaxCrossEntropy {
+    /// One weight per class (`None`: all 1).
     pub class_weights: Option<Vec<f32>>,
 }
 
@@ -35,10 +44,17 @@ impl SoftmaxCrossEntropy {
         self.class_weights.as_ref().map_or(1.0, |w| w[class] as f64)
     }
 
-    fn classes<'a>(y: Targets<'a>) -> &'a [u32] {
+    /// The class targets (none for value targets: see the note at the top).
+    fn classes<'a>(y: Targets<'a>, batch: usize) -> Option<&'a [u32]> {
         match y {
-            Targets::Classes(c) => c,
-            Targets::Values(_) => panic!("cross-entropy needs class targets"),
+            Targets::Classes(c) => {
+                debug_assert_eq!(c.len(), batch, "one class per output row");
+                Some(c)
+            }
+            Targets::Values(_) => {
+                debug_assert!(false, "cross-entropy needs class targets");
+                None
+            }
         }
     }
 }
@@ -58,7 +74,10 @@ impl Loss for SoftmaxCrossEntropy {
         y: Targets,
         mut grad: ArrayViewMut2<f32>,
     ) -> f64 {
-        let classes = Self::classes(y);
+        let Some(classes) = Self::classes(y, logits.nrows()) else {
+            grad.fill(0.0);
+            return f64::NAN;
+        };
         let total_weight: f64 = classes.iter().map(|&c| self.weight(c as usize)).sum();
         let mut loss = 0.0;
         for ((z, mut g), &c) in logits
@@ -87,7 +106,9 @@ impl Loss for SoftmaxCrossEntropy {
     }
 
     fn loss(&self, logits: ArrayView2<f32>, y: Targets) -> f64 {
-        let classes = Self::classes(y);
+        let Some(classes) = Self::classes(y, logits.nrows()) else {
+            return f64::NAN;
+        };
         let mut loss = 0.0;
         let mut total_weight = 0.0;
         for (z, &c) in logits.axis_iter(Axis(0)).zip(classes) {
@@ -104,10 +125,15 @@ impl Loss for SoftmaxCrossEntropy {
 pub struct Mse;
 
 impl Mse {
-    fn values<'a>(y: Targets<'a>) -> ArrayView2<'a, f32> {
+    /// The value targets (none for class targets, or for another shape than the
+    /// output's: see the note at the top).
+    fn values<'a>(y: Targets<'a>, output: &ArrayView2<f32>) -> Option<ArrayView2<'a, f32>> {
         match y {
-            Targets::Values(v) => v,
-            Targets::Classes(_) => panic!("MSE needs value targets"),
+            Targets::Values(v) if v.dim() == output.dim() => Some(v),
+            _ => {
+                debug_assert!(false, "the loss needs value targets shaped as the output");
+                None
+            }
         }
     }
 }
@@ -119,7 +145,10 @@ impl Loss for Mse {
         y: Targets,
         mut grad: ArrayViewMut2<f32>,
     ) -> f64 {
-        let y = Self::values(y);
+        let Some(y) = Self::values(y, &output) else {
+            grad.fill(0.0);
+            return f64::NAN;
+        };
         let n = output.len() as f64;
         let mut sum = 0.0;
         let scale = (2.0 / n) as f32;
@@ -135,7 +164,9 @@ impl Loss for Mse {
     }
 
     fn loss(&self, output: ArrayView2<f32>, y: Targets) -> f64 {
-        let y = Self::values(y);
+        let Some(y) = Self::values(y, &output) else {
+            return f64::NAN;
+        };
         let n = output.len() as f64;
         let mut sum = 0.0;
         Zip::from(&output).and(&y).for_each(|&o, &t| {
@@ -151,6 +182,7 @@ impl Loss for Mse {
 /// [w0, w1] each element counts w[y]; the loss is Σ w l / Σ w.
 #[derive(Debug, Clone, Default)]
 pub struct BinaryCrossEntropy {
+    /// Weights of the targets 0 and 1 (`None`: both 1).
     pub class_weights: Option<[f32; 2]>,
 }
 
@@ -173,7 +205,10 @@ impl Loss for BinaryCrossEntropy {
         y: Targets,
         mut grad: ArrayViewMut2<f32>,
     ) -> f64 {
-        let y = Mse::values(y);
+        let Some(y) = Mse::values(y, &logits) else {
+            grad.fill(0.0);
+            return f64::NAN;
+        };
         let total_weight: f64 = y.iter().map(|&t| self.weight(t)).sum();
         let mut loss = 0.0;
         Zip::from(&mut grad)
@@ -188,7 +223,9 @@ impl Loss for BinaryCrossEntropy {
     }
 
     fn loss(&self, logits: ArrayView2<f32>, y: Targets) -> f64 {
-        let y = Mse::values(y);
+        let Some(y) = Mse::values(y, &logits) else {
+            return f64::NAN;
+        };
         let (mut loss, mut total_weight) = (0.0, 0.0);
         Zip::from(&logits).and(&y).for_each(|&z, &t| {
             let w = self.weight(t);

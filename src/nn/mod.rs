@@ -6,6 +6,7 @@ mod conv;
 mod denormals;
 mod dense;
 mod dropout;
+mod error;
 mod gemm;
 mod init;
 mod layer;
@@ -18,12 +19,14 @@ pub mod threads;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
-pub use activation::{sigmoid, Activation, ActivationLayer, LEAKY_RELU_SLOPE};
-pub use buffer::Buffer;
+pub(crate) use activation::LEAKY_RELU_SLOPE;
+pub use activation::{Activation, ActivationLayer};
+pub(crate) use buffer::Buffer;
 pub use conv::{Conv2D, ImageShape};
 pub use denormals::FlushDenormals;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use error::NetworkError;
 pub use gemm::{matmul, own_kernel};
 pub use init::Init;
 pub use layer::{AnyLayer, Layer};

@@ -7,27 +7,42 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Activation, ActivationLayer, AnyLayer, Conv2D, Dense, Dropout, ImageShape, Init, Layer,
-    MaxPool2D,
+    MaxPool2D, NetworkError,
 };
+
+/// `problem` of the conv layer at index `i` of `Network::cnn`.
+fn in_conv_layer(i: usize, problem: NetworkError) -> NetworkError {
+    NetworkError::InConvLayer {
+        layer: i + 1,
+        problem: Box::new(problem),
+    }
+}
 
 /// The shape of a multi-layer perceptron.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
+    /// Width of the input.
     pub n_inputs: usize,
     /// Widths of the hidden layers (empty: a linear model).
     pub hidden: Vec<usize>,
+    /// Width of the output (one per class, or one per regression target).
     pub n_outputs: usize,
+    /// The activation after each hidden layer.
     pub activation: Activation,
-    /// Dropout rate after each hidden activation (0: none).
+    /// Dropout rate after each hidden activation, in [0, 1) (0: none).
     pub dropout: f32,
 }
 
 /// One convolution of a CNN: `filters` output channels, `kernel` x `kernel` windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConvSpec {
+    /// Output channels.
     pub filters: usize,
+    /// Side of the square kernel.
     pub kernel: usize,
+    /// Step between windows.
     pub stride: usize,
+    /// Zeros added on every side of the image.
     pub padding: usize,
 }
 
@@ -48,24 +63,34 @@ impl ConvSpec {
 /// feature maps flattened row-major H x W x C. Inputs are images row-major H x W x C.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CnnConfig {
+    /// The shape of the input images.
     pub image: ImageShape,
+    /// The conv layers, in order.
     pub conv: Vec<ConvSpec>,
+    /// Widths of the hidden dense layers of the head.
     pub hidden: Vec<usize>,
+    /// Width of the output.
     pub n_outputs: usize,
+    /// The activation after each hidden dense layer.
     pub activation: Activation,
+    /// Dropout rate after each hidden dense activation, in [0, 1) (0: none).
     pub dropout: f32,
 }
 
+/// A sequence of layers, the network of a model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Network {
+    /// Width of the input.
     pub n_inputs: usize,
+    /// The layers, input first.
     pub layers: Vec<AnyLayer>,
 }
 
 impl Network {
     /// Dense layers with He init before ReLU-like activations, Xavier otherwise (the
-    /// output layer included); weights drawn from a RNG seeded with `seed`.
-    pub fn mlp(config: &MlpConfig, seed: u64) -> Network {
+    /// output layer included); weights drawn from a RNG seeded with `seed`. Errors when
+    /// the dropout rate is not in [0, 1).
+    pub fn mlp(config: &MlpConfig, seed: u64) -> Result<Network, NetworkError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut layers = Vec::new();
         let mut n_in = config.n_inputs;
@@ -87,7 +112,7 @@ impl Network {
                 layers.push(AnyLayer::Dropout(Dropout::new(
                     config.dropout,
                     dropout_seed,
-                )));
+                )?));
             }
             n_in = width;
         }
@@ -95,15 +120,16 @@ impl Network {
             Init::XavierUniform.weights(n_in, config.n_outputs, &mut rng),
             Array1::zeros(config.n_outputs),
         )));
-        Network {
+        Ok(Network {
             n_inputs: config.n_inputs,
             layers,
-        }
+        })
     }
 
     /// Conv layers (He init) each followed by ReLU and 2x2 max-pooling, then the dense head
-    /// of `Network::mlp`. Errors when an image becomes too small for a kernel or a pool.
-    pub fn cnn(config: &CnnConfig, seed: u64) -> Result<Network, String> {
+    /// of `Network::mlp`. Errors when an image becomes too small for a kernel or a pool,
+    /// or the dropout rate is not in [0, 1).
+    pub fn cnn(config: &CnnConfig, seed: u64) -> Result<Network, NetworkError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xc0_417a);
         let mut layers = Vec::new();
         let mut shape = config.image;
@@ -117,9 +143,8 @@ impl Network {
                 Init::HeNormal.weights(patch, spec.filters, &mut rng),
                 Array1::zeros(spec.filters),
             )
-            .map_err(|e| format!("conv layer {}: {e}", i + 1))?;
-            let pool = MaxPool2D::new(conv.output_shape(), 2)
-                .map_err(|e| format!("conv layer {}: {e}", i + 1))?;
+            .map_err(|e| in_conv_layer(i, e))?;
+            let pool = MaxPool2D::new(conv.output_shape(), 2).map_err(|e| in_conv_layer(i, e))?;
             shape = pool.output_shape();
             layers.push(AnyLayer::Conv2D(conv));
             layers.push(AnyLayer::Activation(ActivationLayer::new(Activation::Relu)));
@@ -134,7 +159,7 @@ impl Network {
                 dropout: config.dropout,
             },
             seed,
-        );
+        )?;
         layers.extend(head.layers);
         Ok(Network {
             n_inputs: config.image.len(),
@@ -142,6 +167,7 @@ impl Network {
         })
     }
 
+    /// Width of the output: that of the last dense layer.
     pub fn n_outputs(&self) -> usize {
         self.layers
             .iter()
@@ -153,20 +179,22 @@ impl Network {
             .unwrap_or(self.n_inputs)
     }
 
+    /// Number of trainable parameters.
     pub fn n_params(&self) -> usize {
         self.layers.iter().map(|l| l.n_params()).sum()
     }
 
     /// Check that consecutive dense layers fit together (for a network read from a file).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), NetworkError> {
         let mut width = self.n_inputs;
         for (i, layer) in self.layers.iter().enumerate() {
             if let AnyLayer::Dense(d) = layer {
                 if d.n_in() != width {
-                    return Err(format!(
-                        "layer {i} takes {} inputs but receives {width}",
-                        d.n_in()
-                    ));
+                    return Err(NetworkError::DenseInputs {
+                        layer: i,
+                        n_in: d.n_in(),
+                        width,
+                    });
                 }
                 width = d.n_out();
             }
@@ -177,10 +205,11 @@ impl Network {
             };
             if let Some((input, output)) = image {
                 if input.len() != width {
-                    return Err(format!(
-                        "layer {i} takes {input} images ({} values) but receives {width}",
-                        input.len()
-                    ));
+                    return Err(NetworkError::ImageInputs {
+                        layer: i,
+                        input,
+                        width,
+                    });
                 }
                 width = output.len();
             }

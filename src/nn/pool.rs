@@ -6,10 +6,11 @@
 use ndarray::{ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::{Buffer, ImageShape, Layer};
+use super::{Buffer, ImageShape, Layer, NetworkError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "MaxPool2DSpec", try_from = "MaxPool2DSpec")]
+/// A 2-D max-pooling layer over images stored one per row (see the top of this file).
 pub struct MaxPool2D {
     input: ImageShape,
     output_shape: ImageShape,
@@ -24,14 +25,12 @@ pub struct MaxPool2D {
 impl MaxPool2D {
     /// Pooling of `input` images in size x size windows. Errors when the image is smaller
     /// than one window.
-    pub fn new(input: ImageShape, size: usize) -> Result<Self, String> {
+    pub fn new(input: ImageShape, size: usize) -> Result<Self, NetworkError> {
         if size == 0 || input.channels == 0 || input.height < size || input.width < size {
-            return Err(format!(
-                "max-pool layer: a {size}x{size} window does not fit a {input} image"
-            ));
+            return Err(NetworkError::PoolDoesNotFit { input, size });
         }
         if input.len() > u32::MAX as usize {
-            return Err(format!("max-pool layer: the image {input} is too large"));
+            return Err(NetworkError::ImageTooLarge { input });
         }
         Ok(MaxPool2D {
             input,
@@ -43,14 +42,17 @@ impl MaxPool2D {
         })
     }
 
+    /// The shape of the images it reads.
     pub fn input_shape(&self) -> ImageShape {
         self.input
     }
 
+    /// The shape of the images it writes.
     pub fn output_shape(&self) -> ImageShape {
         self.output_shape
     }
 
+    /// The side of the square window (and the stride).
     pub fn size(&self) -> usize {
         self.size
     }
@@ -152,9 +154,9 @@ impl From<MaxPool2D> for MaxPool2DSpec {
 }
 
 impl TryFrom<MaxPool2DSpec> for MaxPool2D {
-    type Error = String;
+    type Error = NetworkError;
 
-    fn try_from(spec: MaxPool2DSpec) -> Result<Self, String> {
+    fn try_from(spec: MaxPool2DSpec) -> Result<Self, NetworkError> {
         MaxPool2D::new(spec.input, spec.size)
     }
 }

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A fitted categorical column: imputed and one-hot encoded.
 pub struct CategoricalColumn {
+    /// The column's name.
     pub name: String,
     /// The value that replaces a missing cell (the most frequent training value).
     pub impute: String,

@@ -3,20 +3,29 @@
 //! the `Pipeline` that chains them by column name. Also the data profile of `preprocess`.
 
 mod categorical;
+mod columns;
+mod encoder;
 mod file;
+mod findings;
+mod fit;
 mod numeric;
 mod pipeline;
 mod profile;
 mod target;
+mod target_values;
 mod task_choice;
+mod transform;
+mod warning;
 
 pub use categorical::{CategoricalColumn, OtherCategories, Slot};
+pub use columns::{rows_with_target, target_index};
 pub use file::{load_preprocessor, save_preprocessor, PREPROCESSOR_FORMAT, PREPROCESSOR_VERSION};
+pub use findings::{NonFiniteValues, UnknownCategories};
 pub use numeric::NumericColumn;
-pub use pipeline::{
-    check_columns_exist, rows_with_target, target_index, EncodedTargets, Feature, FitOptions,
-    NonFiniteValues, Pipeline, Transformed, UnknownCategories, DEFAULT_MAX_CATEGORIES,
-};
+pub use pipeline::{Feature, FitOptions, Pipeline, DEFAULT_MAX_CATEGORIES};
 pub use profile::{profile_table, ColumnProfile, TableProfile};
 pub use target::{infer_task, TargetEncoder, Task};
+pub use target_values::EncodedTargets;
 pub use task_choice::{choose_task, TaskChoice, GIVEN_REASON};
+pub use transform::Transformed;
+pub use warning::FitWarning;

@@ -3,10 +3,13 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A fitted numeric column: imputed, then standardised with the training mean and std.
 pub struct NumericColumn {
+    /// The column's name.
     pub name: String,
     /// The value that replaces a missing cell (the training mean).
     pub impute: f64,
+    /// The training mean.
     pub mean: f64,
     /// Population standard deviation; 1 for a constant column, so it scales by 1.
     pub std: f64,
@@ -37,6 +40,7 @@ pub fn mean_and_std(values: &[f64]) -> (f64, f64) {
 }
 
 impl NumericColumn {
+    /// Fit on the present `values` of the training rows.
     pub fn fit(name: &str, values: &[f64]) -> Self {
         let (mean, std) = mean_and_std(values);
         NumericColumn {
@@ -47,6 +51,7 @@ impl NumericColumn {
         }
     }
 
+    /// The network input for a cell (`None`: missing, imputed).
     pub fn transform(&self, value: Option<f64>) -> f32 {
         let v = value.unwrap_or(self.impute);
         ((v - self.mean) / self.std) as f32

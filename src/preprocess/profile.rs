@@ -10,22 +10,30 @@ use super::{Feature, Pipeline, TargetEncoder};
 use crate::data::{Cell, RawTable};
 
 #[derive(Debug, Clone, Serialize)]
+/// One column in the profile of `preprocess`.
 pub struct ColumnProfile {
+    /// The column's name.
     pub name: String,
     /// "feature", "target" or "dropped".
     pub role: &'static str,
     /// "numeric" or "categorical" (for the target: the task's kind of values).
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// Missing cells.
     pub missing: usize,
+    /// Distinct present values.
     pub distinct: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The mean of a numeric column.
     pub mean: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The standard deviation of a numeric column.
     pub std: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The smallest value of a numeric column.
     pub min: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The largest value of a numeric column.
     pub max: Option<f64>,
     /// The most frequent values with their counts (categorical columns).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -33,15 +41,22 @@ pub struct ColumnProfile {
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The profile of a table: its rows, task and columns.
 pub struct TableProfile {
+    /// The file, as shown in messages.
     pub file: String,
+    /// Rows read.
     pub rows: usize,
+    /// `classification` or `regression`.
     pub task: String,
+    /// The target column's name.
     pub target: String,
     /// Class label -> training rows, in label order (classification).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub class_balance: Vec<(String, usize)>,
+    /// Network inputs the pipeline makes.
     pub n_inputs: usize,
+    /// Every column, in file order.
     pub columns: Vec<ColumnProfile>,
 }
 

@@ -10,8 +10,11 @@ use super::numeric::mean_and_std;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+/// What the network predicts.
 pub enum Task {
+    /// One of a set of labels.
     Classification,
+    /// A number.
     Regression,
 }
 
@@ -72,12 +75,21 @@ pub fn infer_task<'a>(values: impl Iterator<Item = impl Into<Cow<'a, str>>>) -> 
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
+/// How target values become network outputs, and back.
 pub enum TargetEncoder {
     /// Labels as spelled in the training file; numerically ordered when all are numbers,
     /// else in byte order. The order fixes output columns and the positive class.
-    Classification { labels: Vec<String> },
+    Classification {
+        /// The labels, in output order.
+        labels: Vec<String>,
+    },
     /// The network learns (y - mean) / std; predictions are de-standardised.
-    Regression { mean: f64, std: f64 },
+    Regression {
+        /// The training mean of the target.
+        mean: f64,
+        /// The training standard deviation of the target (1 for a constant target).
+        std: f64,
+    },
 }
 
 /// Order labels: numerically when every label is a number, else by bytes.
@@ -99,6 +111,7 @@ pub fn order_labels(labels: &mut [String]) {
 }
 
 impl TargetEncoder {
+    /// A classification encoder of the labels in `values`, ordered by `order_labels`.
     pub fn fit_classes<'a>(values: impl Iterator<Item = impl Into<Cow<'a, str>>>) -> Self {
         let mut labels: Vec<String> = values
             .map(Into::into)
@@ -110,11 +123,13 @@ impl TargetEncoder {
         TargetEncoder::Classification { labels }
     }
 
+    /// A regression encoder standardising with the mean and std of `values`.
     pub fn fit_values(values: &[f64]) -> Self {
         let (mean, std) = mean_and_std(values);
         TargetEncoder::Regression { mean, std }
     }
 
+    /// The task this encoder is for.
     pub fn task(&self) -> Task {
         match self {
             TargetEncoder::Classification { .. } => Task::Classification,
@@ -130,6 +145,7 @@ impl TargetEncoder {
         }
     }
 
+    /// The labels in output order (empty for regression).
     pub fn labels(&self) -> &[String] {
         match self {
             TargetEncoder::Classification { labels } => labels,
@@ -137,6 +153,7 @@ impl TargetEncoder {
         }
     }
 
+    /// The output index of `label`, if it was seen in training.
     pub fn class_index(&self, label: &str) -> Option<usize> {
         self.labels().iter().position(|l| l == label)
     }

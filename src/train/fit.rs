@@ -132,7 +132,7 @@ fn build_network(settings: &TrainSettings, mlp: &MlpConfig) -> Result<Network> {
             }
             .into()
         }),
-        _ => Ok(Network::mlp(mlp, settings.seed)),
+        _ => Ok(Network::mlp(mlp, settings.seed)?),
     }
 }
 

@@ -3,7 +3,7 @@
 //! renders these (or ignores them).
 
 use crate::data::RawTable;
-use crate::preprocess::{NonFiniteValues, Task, UnknownCategories};
+use crate::preprocess::{FitWarning, NonFiniteValues, Task, UnknownCategories};
 
 /// One thing worth telling the user, in the order the run meets it.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +32,7 @@ pub enum Notice<'a> {
         reason: &'a str,
     },
     /// Fitting the preprocessing found something worth a warning.
-    PipelineWarning(&'a str),
+    PipelineWarning(&'a FitWarning),
     /// Input columns the model does not use.
     UnusedColumns {
         /// The file.

@@ -349,10 +349,11 @@ pub fn train(
             let batch_loss =
                 loss.loss_and_grad(output, batcher.targets(train_data), grad.view_mut());
             if !batch_loss.is_finite() {
-                return Err(Error::Training(format!(
-                    "the training loss became {batch_loss} at epoch {epoch}, batch {}; try a lower --lr",
-                    batch + 1
-                )));
+                return Err(Error::Diverged {
+                    loss: batch_loss,
+                    epoch,
+                    batch: batch + 1,
+                });
             }
             network.backward(batcher.x.view(), grad.view());
             state.optimizer.step(network);

@@ -1,0 +1,135 @@
+//! The command line's words for what the library reports: errors, hints and fit warnings
+//! name the flags that set the library's settings (`--delimiter`, `--drop`, ...).
+
+use csvnn::error::{delimiter_value, delimiter_words, Hint, Setting};
+use csvnn::preprocess::FitWarning;
+use csvnn::Error;
+
+/// The flag that sets `setting`.
+pub fn flag(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Delimiter => "--delimiter",
+        Setting::SkipBadRows => "--skip-bad-rows",
+        Setting::NaValues => "--na-values",
+        Setting::Drop => "--drop",
+        Setting::Categorical => "--categorical",
+        Setting::MaxCategories => "--max-categories",
+        Setting::LearningRate => "--lr",
+        Setting::Repeats => "--repeats",
+        _ => "an option",
+    }
+}
+
+/// A hint in the command line's words.
+pub fn render_hint(hint: &Hint) -> String {
+    match hint {
+        Hint::Delimiter { header, delimiter } => format!(
+            "the header is one column '{header}'; is the file delimited by {}? try --delimiter {}",
+            delimiter_words(*delimiter),
+            delimiter_value(*delimiter)
+        ),
+        Hint::AnotherDelimiter => {
+            "is the file delimited by another character? try --delimiter".to_string()
+        }
+        Hint::SkipBadRows => "use --skip-bad-rows to skip such rows".to_string(),
+        Hint::Categorical { column } => format!("or --categorical {column}"),
+        Hint::NaValuesOrCategorical { column } => format!(
+            "mark missing values with --na-values, or treat the column as categories with --categorical {column}"
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// ` (hint)` in the command line's words, or nothing.
+fn hint_suffix(hint: &Option<Hint>) -> String {
+    hint.as_ref()
+        .map_or(String::new(), |h| format!(" ({})", render_hint(h)))
+}
+
+/// A library error in the command line's words: as its `Display`, with flags for the
+/// settings it names.
+pub fn render_error(error: &Error) -> String {
+    match error {
+        Error::Data {
+            location,
+            message,
+            hint,
+        } => format!("{location}: {message}{}", hint_suffix(hint)),
+        Error::BadSetting { setting, problem } => format!("{} {problem}", flag(*setting)),
+        Error::UnknownColumn {
+            path,
+            setting,
+            column,
+            columns,
+            hint,
+        } => format!(
+            "{path}: {} names the column '{column}', which does not exist; the columns are: {}{}",
+            flag(*setting),
+            columns.join(", "),
+            hint_suffix(hint)
+        ),
+        Error::Diverged { loss, epoch, batch } => format!(
+            "the training loss became {loss} at epoch {epoch}, batch {batch}; try a lower {}",
+            flag(Setting::LearningRate)
+        ),
+        Error::Settings(e) => super::messages::render_settings_error(e),
+        other => other.to_string(),
+    }
+}
+
+/// A warning of `Pipeline::fit` in the command line's words.
+pub fn render_warning(warning: &FitWarning) -> String {
+    match warning {
+        FitWarning::Identifier {
+            file,
+            column,
+            distinct,
+            present,
+        } => format!(
+            "{file}: column '{column}' has {distinct} distinct values in {present} rows, like an identifier; it will not help predict new rows (leave it out with {} {column})",
+            flag(Setting::Drop)
+        ),
+        FitWarning::TooManyCategories {
+            file,
+            column,
+            distinct,
+            max_categories,
+            folded,
+            folded_rows,
+        } => format!(
+            "{file}: column '{column}' has {distinct} distinct values, more than {} {max_categories}; the {folded} rarest ({folded_rows} rows) share one input",
+            flag(Setting::MaxCategories)
+        ),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use csvnn::Location;
+
+    #[test]
+    fn hints_name_flags() {
+        let error = Error::data(Location::file("t.csv").line(5), "2 fields expected")
+            .with_hint(Some(Hint::SkipBadRows));
+        assert_eq!(
+            render_error(&error),
+            "t.csv: line 5: 2 fields expected (use --skip-bad-rows to skip such rows)"
+        );
+        assert!(!error.to_string().contains("--"), "{error}");
+        let hint = Hint::Delimiter {
+            header: "a\tb".into(),
+            delimiter: '\t',
+        };
+        assert_eq!(
+            render_hint(&hint),
+            "the header is one column 'a\tb'; is the file delimited by tabs? try --delimiter tab"
+        );
+        let error = Error::unknown_column("t.csv", Setting::Drop, "z", &["a".into(), "b".into()]);
+        assert_eq!(
+            render_error(&error),
+            "t.csv: --drop names the column 'z', which does not exist; the columns are: a, b"
+        );
+    }
+}

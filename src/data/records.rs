@@ -1,0 +1,230 @@
+//! Reading the rows of an open CSV input in two threads: this one splits the input into
+//! records and checks their width, a second one types and stores their cells.
+
+use std::sync::mpsc;
+
+use super::column::Column;
+use super::delimiter::delimiter_hint;
+use super::line_endings::is_blank;
+use super::reader::{csv_error, text_of, CsvRows};
+use super::table::{RawTable, SkippedRow};
+use crate::error::{Error, Hint, Location, Result};
+
+impl CsvRows<'_> {
+    /// The next rows, at most `max_rows` of them (none at the end of the input), as a
+    /// table with the input's headers; line numbers count from the top of the input.
+    ///
+    /// Two threads share the work: this one splits the input into records (and checks
+    /// their width), a second one types and stores their cells, a batch of records
+    /// behind. The first error in file order wins: the second thread only ever sees
+    /// records before any this one refused.
+    pub(crate) fn read_chunk(&mut self, max_rows: usize) -> Result<RawTable> {
+        let CsvRows {
+            name,
+            headers,
+            reader,
+            blank_lines,
+            delimiter_given,
+            skip_bad_rows,
+        } = self;
+        let (name, headers, blank_lines) = (&*name, &*headers, *blank_lines);
+        let (to_worker, batches) = mpsc::sync_channel::<Vec<csv::ByteRecord>>(BATCHES_IN_FLIGHT);
+        let (to_reader, recycled) = mpsc::channel::<Vec<csv::ByteRecord>>();
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || -> Result<Vec<Column>> {
+                let mut columns = vec![Column::default(); headers.len()];
+                for batch in batches {
+                    for record in &batch {
+                        push_record(&mut columns, record, name, headers, blank_lines)?;
+                    }
+                    // The reader may have stopped already; the batch is then dropped.
+                    let _ = to_reader.send(batch);
+                }
+                columns.iter_mut().for_each(Column::shrink_to_fit);
+                Ok(columns)
+            });
+            let mut lines = Vec::new();
+            let mut skipped = Vec::new();
+            let read = (|| -> Result<()> {
+                let mut batch: Vec<csv::ByteRecord> = Vec::with_capacity(BATCH_ROWS);
+                let mut spare = csv::ByteRecord::new();
+                let mut pool: Vec<csv::ByteRecord> = Vec::new();
+                while lines.len() < max_rows
+                    && reader
+                        .read_byte_record(&mut spare)
+                        .map_err(|e| csv_error(name, blank_lines, e))?
+                {
+                    let line = spare.position().map(|p| p.line()).unwrap_or(0) + blank_lines;
+                    if spare.len() == 1 && is_blank(&spare[0]) {
+                        continue; // a line of spaces is a blank line
+                    }
+                    if spare.len() != headers.len() {
+                        if *skip_bad_rows {
+                            skipped.push(SkippedRow {
+                                line,
+                                fields: spare.len(),
+                            });
+                            continue;
+                        }
+                        return Err(width_error(
+                            name,
+                            headers,
+                            *delimiter_given,
+                            line,
+                            spare.len(),
+                        ));
+                    }
+                    lines.push(line);
+                    // Keep the record; records (and their buffers) come back in batches
+                    // the worker is done with.
+                    if pool.is_empty() {
+                        pool = recycled.try_recv().unwrap_or_default();
+                    }
+                    batch.push(std::mem::replace(
+                        &mut spare,
+                        pool.pop().unwrap_or_default(),
+                    ));
+                    if batch.len() == BATCH_ROWS {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                        if to_worker.send(full).is_err() {
+                            return Ok(()); // the worker stopped on an error
+                        }
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = to_worker.send(batch);
+                }
+                Ok(())
+            })();
+            drop(to_worker);
+            let columns = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            read?;
+            Ok(RawTable {
+                source: name.clone(),
+                headers: headers.clone(),
+                columns,
+                lines,
+                skipped,
+            })
+        })
+    }
+}
+
+/// Records per batch handed to the thread that stores cells, and batches in flight.
+const BATCH_ROWS: usize = 256;
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Store one record's cells (as many as the header has names) in `columns`.
+fn push_record(
+    columns: &mut [Column],
+    record: &csv::ByteRecord,
+    name: &str,
+    headers: &[String],
+    blank_lines: u64,
+) -> Result<()> {
+    let line = || record.position().map(|p| p.line()).unwrap_or(0) + blank_lines;
+    for ((field, column), header) in record.iter().zip(columns.iter_mut()).zip(headers) {
+        // Plain numbers, the bulk of most files, are ASCII: no text checks needed.
+        if column.try_push_number(field) {
+            continue;
+        }
+        let text = text_of(field, || Location::file(name).line(line()).column(header))?;
+        if !column.try_push(text.trim()) {
+            return Err(Error::data(
+                Location::file(name).line(line()).column(header),
+                "the column holds more than 4 GiB of text; expected a smaller file (split it, or predict from a stream)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a row whose number of fields differs from the header's.
+fn width_error(
+    name: &str,
+    headers: &[String],
+    delimiter_given: bool,
+    line: u64,
+    fields: usize,
+) -> Error {
+    let hint = if !delimiter_given && headers.len() == 1 {
+        Hint::AnotherDelimiter
+    } else {
+        delimiter_hint(headers).unwrap_or(Hint::SkipBadRows)
+    };
+    Error::data(
+        Location::file(name).line(line),
+        format!(
+            "{} fields expected (as in the header), {fields} found",
+            headers.len()
+        ),
+    )
+    .with_hint(Some(hint))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::data::{read_table_from, CsvOptions, RawTable};
+    use crate::error::Result;
+    use std::io::Cursor;
+
+    fn read(text: &[u8]) -> Result<RawTable> {
+        read_table_from(Cursor::new(text.to_vec()), "t.csv", &CsvOptions::default())
+    }
+
+    #[test]
+    fn a_short_row_is_refused_with_a_hint() {
+        let err = read(b"a,b\n1,2\n3\n").unwrap_err();
+        assert!(matches!(
+            err,
+            crate::Error::Data {
+                hint: Some(crate::error::Hint::SkipBadRows),
+                ..
+            }
+        ));
+        let err = read(b"a;b\n1;2\n3\n").unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                crate::Error::Data {
+                    hint: Some(crate::error::Hint::SkipBadRows),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_first_error_in_the_file_wins_across_batches() {
+        // Rows past several batches; a bad UTF-8 cell (found by the thread that stores
+        // cells) and a short row (found by the thread that splits records).
+        let table = |bad_utf8: usize, short: usize| {
+            let mut text = b"a,b\n".to_vec();
+            for i in 0..2_000 {
+                if i == bad_utf8 {
+                    text.extend_from_slice(b"\xff,1\n");
+                } else if i == short {
+                    text.extend_from_slice(b"1\n");
+                } else {
+                    text.extend_from_slice(format!("{i},{}\n", i % 3).as_bytes());
+                }
+            }
+            read(&text).unwrap_err().to_string()
+        };
+        let utf8_first = table(700, 1_500);
+        assert!(
+            utf8_first.starts_with("t.csv: line 702: column 'a': the value"),
+            "{utf8_first}"
+        );
+        let short_first = table(1_500, 700);
+        assert!(
+            short_first.starts_with("t.csv: line 702: 2 fields expected"),
+            "{short_first}"
+        );
+        let t = read(b"a,b\n1,x\n").unwrap();
+        assert_eq!((t.n_rows(), t.columns[1].text_at(0).as_ref()), (1, "x"));
+    }
+}

@@ -1,0 +1,144 @@
+//! `ColumnEncoder`: one feature's column of a table encoded into network inputs, block by
+//! block of rows, with what it found that could not be encoded.
+
+use super::categorical::{CategoricalColumn, Slot};
+use super::findings::{NonFiniteValues, UnknownCategories};
+use super::numeric::NumericColumn;
+use super::pipeline::Feature;
+use crate::data::{looks_like_localized_number, Cell, Cells, Column, NaValues, RawTable};
+use crate::error::{Error, Result};
+
+/// One feature's column of a table being encoded into network inputs, with what it found
+/// that could not be encoded.
+pub(crate) struct ColumnEncoder<'a> {
+    column: &'a Column,
+    /// Table column index, for messages.
+    index: usize,
+    /// The first network input of the feature.
+    offset: usize,
+    pub(crate) kind: EncoderKind<'a>,
+}
+
+/// How the column is encoded, and what was found that could not be.
+pub(crate) enum EncoderKind<'a> {
+    Numeric {
+        feature: &'a NumericColumn,
+        cells: Cells<'a>,
+        bad: Option<NonFiniteValues>,
+    },
+    Categorical {
+        feature: &'a CategoricalColumn,
+        na: &'a NaValues,
+        unknown: Option<UnknownCategories>,
+    },
+}
+
+impl<'a> ColumnEncoder<'a> {
+    /// The encoder of `feature`, column `index` of `table`, inputs from `offset` on.
+    pub(crate) fn new(
+        feature: &'a Feature,
+        table: &'a RawTable,
+        index: usize,
+        offset: usize,
+        na: &'a NaValues,
+    ) -> Self {
+        let column = &table.columns[index];
+        let kind = match feature {
+            Feature::Numeric(feature) => EncoderKind::Numeric {
+                feature,
+                cells: column.cells(na),
+                bad: None,
+            },
+            Feature::Categorical(feature) => EncoderKind::Categorical {
+                feature,
+                na,
+                unknown: None,
+            },
+        };
+        ColumnEncoder {
+            column,
+            index,
+            offset,
+            kind,
+        }
+    }
+
+    /// Write the inputs of `rows` into `out`, their rows of `n_inputs` values.
+    pub(crate) fn encode(
+        &mut self,
+        table: &RawTable,
+        rows: &[usize],
+        out: &mut [f32],
+        n_inputs: usize,
+    ) -> Result<()> {
+        let column = self.column;
+        match &mut self.kind {
+            EncoderKind::Numeric {
+                feature,
+                cells,
+                bad,
+            } => {
+                for (i, &row) in rows.iter().enumerate() {
+                    let mut value = match cells.get(row) {
+                        Cell::Number(v) => Some(v),
+                        Cell::Missing => None,
+                        Cell::NonFinite => Some(f64::INFINITY), // counted below
+                        Cell::Text(text) => {
+                            let expected = if looks_like_localized_number(text) {
+                                "expected a plain number like 1234.5 (no decimal comma, no thousands separators)"
+                            } else {
+                                "expected a number (the column is numeric in the model)"
+                            };
+                            return Err(Error::data(
+                                table.location(row, self.index),
+                                format!("'{text}' is not a number; {expected}"),
+                            ));
+                        }
+                    };
+                    let mut encoded = feature.transform(value);
+                    if value.is_some() && !encoded.is_finite() {
+                        value = None;
+                        encoded = feature.transform(value);
+                        bad.get_or_insert_with(|| NonFiniteValues {
+                            column: feature.name.clone(),
+                            count: 0,
+                            first_value: column.text_at(row).into_owned(),
+                            first_line: table.lines[row],
+                        })
+                        .count += 1;
+                    }
+                    out[i * n_inputs + self.offset] = encoded;
+                }
+            }
+            EncoderKind::Categorical {
+                feature,
+                na,
+                unknown,
+            } => {
+                for (i, &row) in rows.iter().enumerate() {
+                    let cell = column.text_at(row);
+                    let value = (!na.is_missing(&cell)).then_some(&*cell);
+                    let slot = feature.slot(value);
+                    match slot {
+                        Slot::Known(position) | Slot::Other(position) => {
+                            out[i * n_inputs + self.offset + position] = 1.0
+                        }
+                        // In a column with an "other" input, unseen values go there
+                        // quietly, as the rarest training values do.
+                        Slot::Unknown => {
+                            unknown
+                                .get_or_insert_with(|| UnknownCategories {
+                                    column: feature.name.clone(),
+                                    count: 0,
+                                    first_value: cell.to_string(),
+                                    first_line: table.lines[row],
+                                })
+                                .count += 1
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,385 @@
+//! `Pipeline::fit`: each column's transform fitted on the training rows, on all cores,
+//! with warnings about what was repaired or dropped; and the target encoder.
+
+use std::collections::HashSet;
+
+use super::categorical::CategoricalColumn;
+use super::columns::{check_columns_exist, target_index};
+use super::numeric::NumericColumn;
+use super::pipeline::{Feature, FitOptions, Pipeline};
+use super::target::{TargetEncoder, Task};
+use super::target_values::{parse_target_value, LOCALIZED_TARGET};
+use super::warning::FitWarning;
+use crate::data::{looks_like_localized_number, Cell, RawTable};
+use crate::error::{one_line, Error, Hint, Result, Setting};
+
+/// A categorical column with at least this many values, nearly all distinct, is
+/// probably an identifier.
+const IDENTIFIER_MIN_VALUES: usize = 20;
+const IDENTIFIER_DISTINCT_SHARE: f64 = 0.9;
+
+impl Pipeline {
+    /// Fit every transform on `rows` of `table` (rows whose target is present).
+    /// Returns the pipeline and warnings about what was repaired or dropped.
+    pub fn fit(
+        table: &RawTable,
+        rows: &[usize],
+        task: Task,
+        options: &FitOptions,
+    ) -> Result<(Pipeline, Vec<FitWarning>)> {
+        let target = target_index(table, &options.target)?;
+        check_columns_exist(table, &options.drop, Setting::Drop)?;
+        check_columns_exist(table, &options.categorical, Setting::Categorical)?;
+        let na = &options.na_values;
+        let mut warnings = Vec::new();
+        let mut features = Vec::new();
+        let mut dropped = options.drop.clone();
+        let drop: HashSet<&str> = options.drop.iter().map(String::as_str).collect();
+        let categorical: HashSet<&str> = options.categorical.iter().map(String::as_str).collect();
+
+        // Columns are fitted independently, on all cores; outcomes are taken in column
+        // order, so warnings and the first error do not depend on the thread count.
+        let fitted = in_parallel(table.headers.len(), |index| {
+            let name = &table.headers[index];
+            if index == target || drop.contains(name.as_str()) {
+                return Ok(ColumnFit::Skipped);
+            }
+            fit_column(
+                table,
+                rows,
+                index,
+                categorical.contains(name.as_str()),
+                options,
+            )
+        });
+        for outcome in fitted {
+            match outcome? {
+                ColumnFit::Skipped => {}
+                ColumnFit::Empty(name, warning) => {
+                    warnings.push(warning);
+                    dropped.push(name);
+                }
+                ColumnFit::Feature(feature, column_warnings) => {
+                    warnings.extend(column_warnings);
+                    features.push(feature);
+                }
+            }
+        }
+
+        // A target of numbers written with decimal commas would become class labels or
+        // fail as numbers: refuse it, naming the first such value.
+        let target_column = &table.columns[target];
+        let mut first_localized = None;
+        let mut numbers_only = true;
+        for &row in rows {
+            if target_column.stored_number(row).is_some() {
+                continue;
+            }
+            let cell = target_column.text_at(row);
+            if cell.parse::<f64>().is_err() {
+                if looks_like_localized_number(&cell) {
+                    first_localized.get_or_insert(row);
+                } else {
+                    numbers_only = false;
+                    break;
+                }
+            }
+        }
+        if let (true, Some(row)) = (numbers_only, first_localized) {
+            return Err(Error::data(
+                table.location(row, target),
+                format!("'{}' {LOCALIZED_TARGET}", target_column.text_at(row)),
+            ));
+        }
+
+        let target_values = rows.iter().map(|&row| target_column.text_at(row));
+        let target_encoder = match task {
+            Task::Classification => TargetEncoder::fit_classes(target_values),
+            Task::Regression => {
+                let mut values = Vec::with_capacity(rows.len());
+                for &row in rows {
+                    values.push(parse_target_value(table, target, row)?);
+                }
+                TargetEncoder::fit_values(&values)
+            }
+        };
+
+        let pipeline = Pipeline {
+            target: options.target.clone(),
+            target_encoder,
+            features,
+            dropped,
+            na_values: na.clone(),
+        };
+        Ok((pipeline, warnings))
+    }
+}
+
+/// What fitting one column gave.
+enum ColumnFit {
+    /// The target or a dropped column.
+    Skipped,
+    /// No value in the training rows: dropped, with a warning.
+    Empty(String, FitWarning),
+    /// A feature, with warnings about what was repaired.
+    Feature(Feature, Vec<FitWarning>),
+}
+
+/// Fit the transform of column `index` on `rows`.
+fn fit_column(
+    table: &RawTable,
+    rows: &[usize],
+    index: usize,
+    forced_categorical: bool,
+    options: &FitOptions,
+) -> Result<ColumnFit> {
+    let name = &table.headers[index];
+    let na = &options.na_values;
+    let column = &table.columns[index];
+    let cells = column.cells(na);
+    let mut warnings = Vec::new();
+    let mut numbers = Vec::with_capacity(rows.len());
+    let mut present = 0usize;
+    let mut non_finite = 0usize;
+    // Text cells: how many look like localized numbers, how many do not, and the
+    // first of each kind (row).
+    let (mut localized, mut words) = (0usize, 0usize);
+    let (mut first_localized, mut first_word) = (None, None);
+    for &row in rows {
+        match cells.get(row) {
+            Cell::Missing => {}
+            Cell::Number(v) => {
+                present += 1;
+                numbers.push(v);
+            }
+            Cell::NonFinite => {
+                present += 1;
+                non_finite += 1;
+            }
+            Cell::Text(text) => {
+                present += 1;
+                if looks_like_localized_number(text) {
+                    localized += 1;
+                    first_localized.get_or_insert(row);
+                } else {
+                    words += 1;
+                    first_word.get_or_insert(row);
+                }
+            }
+        }
+    }
+    let n_numbers = numbers.len() + non_finite;
+    let is_numeric = !forced_categorical && localized + words == 0;
+    if !forced_categorical && localized + words > 0 {
+        // A column of numbers with a few other values, or of numbers written with
+        // a decimal comma or thousands separators, is refused: guessing would
+        // train on something else than the file says.
+        let numeric_like = n_numbers + localized;
+        let row = if localized > 0 && words == 0 {
+            first_localized
+        } else if numeric_like > words {
+            first_word.min(first_localized).or(first_word)
+        } else {
+            None
+        };
+        if let Some(row) = row {
+            return Err(not_a_number_error(table, row, index, numeric_like, present));
+        }
+    }
+    if present == 0 {
+        return Ok(ColumnFit::Empty(
+            name.clone(),
+            FitWarning::EmptyColumn {
+                file: table.source.clone(),
+                column: name.clone(),
+            },
+        ));
+    }
+    if is_numeric {
+        if non_finite > 0 {
+            warnings.push(FitWarning::NonFinite {
+                file: table.source.clone(),
+                column: name.clone(),
+                count: non_finite,
+            });
+        }
+        Ok(ColumnFit::Feature(
+            Feature::Numeric(NumericColumn::fit(name, &numbers)),
+            warnings,
+        ))
+    } else {
+        let values = rows
+            .iter()
+            .map(|&row| column.text_at(row))
+            .filter(|v| !na.is_missing(v));
+        let fitted = CategoricalColumn::fit(name, values, options.max_categories);
+        let distinct =
+            fitted.categories.len() + fitted.other.as_ref().map_or(0, |o| o.n_categories);
+        if present >= IDENTIFIER_MIN_VALUES
+            && distinct as f64 >= IDENTIFIER_DISTINCT_SHARE * present as f64
+        {
+            warnings.push(FitWarning::Identifier {
+                file: table.source.clone(),
+                column: name.clone(),
+                distinct,
+                present,
+            });
+        }
+        if let Some(other) = &fitted.other {
+            warnings.push(FitWarning::TooManyCategories {
+                file: table.source.clone(),
+                column: name.clone(),
+                distinct,
+                max_categories: options.max_categories,
+                folded: other.n_categories,
+                folded_rows: other.count,
+            });
+        }
+        Ok(ColumnFit::Feature(Feature::Categorical(fitted), warnings))
+    }
+}
+
+/// `f(0..n)` in order, the indices shared out in contiguous ranges over the cores.
+fn in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let per_thread = n.div_ceil(threads.max(1)).max(1);
+    if threads == 1 || n < 2 {
+        return (0..n).map(f).collect();
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..n)
+            .step_by(per_thread)
+            .map(|start| scope.spawn(move || (start..n.min(start + per_thread)).map(f).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h: std::thread::ScopedJoinHandle<Vec<T>>| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// The error for a text cell in a column whose other values are numbers.
+fn not_a_number_error(
+    table: &RawTable,
+    row: usize,
+    column: usize,
+    numeric_like: usize,
+    present: usize,
+) -> Error {
+    let cell = table.columns[column].text_at(row);
+    let name = &table.headers[column];
+    let column_name = one_line(name);
+    let (message, hint) = if looks_like_localized_number(&cell) {
+        (
+            format!(
+                "'{cell}' looks like a number with a decimal comma or thousands separators, which csvnn does not guess at; expected a plain number like 1234.5"
+            ),
+            Hint::Categorical {
+                column: column_name,
+            },
+        )
+    } else {
+        (
+            format!(
+                "'{cell}' is not a number, but {numeric_like} of the column's {present} values are; expected a number"
+            ),
+            Hint::NaValuesOrCategorical {
+                column: column_name,
+            },
+        )
+    };
+    Error::data(table.location(row, column), message).with_hint(Some(hint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{read_table_from, CsvOptions};
+    use crate::preprocess::{NonFiniteValues, UnknownCategories};
+
+    /// 10,000 rows: enough for transform to use several parts where there are cores.
+    fn big_table() -> RawTable {
+        let mut text = String::from("x,c,y\n");
+        for i in 0..10_000 {
+            let x = match i {
+                17 | 9_000 | 9_500 => "1e400".to_string(),
+                _ if i % 7 == 0 => String::new(),
+                _ => format!("{}.{}", i % 100, i % 3),
+            };
+            let c = if i < 8_000 {
+                ["a", "b", "c"][i % 3]
+            } else {
+                "d"
+            };
+            text += &format!("{x},{c},{}\n", i % 2);
+        }
+        read_table_from(
+            std::io::Cursor::new(text),
+            "big.csv",
+            &CsvOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn transform_in_parts_equals_row_by_row() {
+        let table = big_table();
+        let train: Vec<usize> = (0..8_000).collect();
+        let options = FitOptions {
+            target: "y".into(),
+            ..FitOptions::default()
+        };
+        let (pipeline, _) = Pipeline::fit(&table, &train, Task::Classification, &options).unwrap();
+        let whole = pipeline.transform(&table, None).unwrap();
+        for row in (0..table.n_rows()).step_by(37).chain([17, 9_000, 9_999]) {
+            let one = pipeline.transform(&table, Some(&[row])).unwrap();
+            assert_eq!(one.x.row(0), whole.x.row(row), "row {row}");
+        }
+        // Findings summed over the parts, with the first one in row order.
+        assert_eq!(
+            whole.non_finite,
+            [NonFiniteValues {
+                column: "x".into(),
+                count: 3,
+                first_value: "1e400".into(),
+                first_line: 19,
+            }]
+        );
+        assert_eq!(
+            whole.unknown_categories,
+            [UnknownCategories {
+                column: "c".into(),
+                count: 2_000,
+                first_value: "d".into(),
+                first_line: 8_002,
+            }]
+        );
+    }
+
+    #[test]
+    fn the_first_bad_column_is_reported() {
+        let mut text = String::from("a,b,c,d,y\n");
+        for i in 0..50 {
+            let b = if i == 40 { "oops" } else { "1" };
+            let d = if i == 10 { "bad" } else { "2" };
+            text += &format!("1,{b},3,{d},{}\n", i % 2);
+        }
+        let table =
+            read_table_from(std::io::Cursor::new(text), "t.csv", &CsvOptions::default()).unwrap();
+        let rows: Vec<usize> = (0..50).collect();
+        let options = FitOptions {
+            target: "y".into(),
+            ..FitOptions::default()
+        };
+        let err = Pipeline::fit(&table, &rows, Task::Classification, &options).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("t.csv: line 42: column 'b': 'oops' is not a number"),
+            "{err}"
+        );
+    }
+}

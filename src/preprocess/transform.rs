@@ -1,0 +1,120 @@
+//! `Pipeline::transform`: network inputs for the rows of a table, encoded on all cores,
+//! and what could not be encoded.
+
+use ndarray::Array2;
+
+use super::encoder::{ColumnEncoder, EncoderKind};
+use super::findings::{merge_finding, NonFiniteValues, UnknownCategories};
+use super::pipeline::Pipeline;
+use crate::data::{delimiter_hint, RawTable};
+use crate::error::{Error, Location, Result};
+
+/// Network inputs for a set of rows, and what could not be encoded.
+#[derive(Debug, Clone)]
+pub struct Transformed {
+    /// (n_rows, n_inputs)
+    pub x: Array2<f32>,
+    /// Categorical values not seen in training, per column.
+    pub unknown_categories: Vec<UnknownCategories>,
+    /// Numeric cells that were infinite or out of range, encoded as missing.
+    pub non_finite: Vec<NonFiniteValues>,
+}
+
+/// Rows per block of `Pipeline::transform`, and fewest rows per thread.
+const BLOCK_ROWS: usize = 64;
+const PARALLEL_MIN_ROWS: usize = 4096;
+
+impl Pipeline {
+    /// Network inputs for `rows` of `table` (all rows when `None`), columns found by name.
+    pub fn transform(&self, table: &RawTable, rows: Option<&[usize]>) -> Result<Transformed> {
+        let all_rows: Vec<usize>;
+        let rows = match rows {
+            Some(rows) => rows,
+            None => {
+                all_rows = (0..table.n_rows()).collect();
+                &all_rows
+            }
+        };
+        let by_name = table.index_by_name();
+        let mut columns = Vec::with_capacity(self.features.len());
+        let mut offset = 0;
+        for feature in &self.features {
+            let index = by_name.get(feature.name()).copied().ok_or_else(|| {
+                Error::data(
+                    Location::file(&table.source),
+                    format!(
+                        "the feature column '{}' is missing; the model needs it; the columns are: {}",
+                        feature.name(),
+                        table.header_list()
+                    ),
+                )
+                .with_hint(delimiter_hint(&table.headers))
+            })?;
+            columns.push((feature, index, offset));
+            offset += feature.width();
+        }
+        let n_inputs = offset;
+        let mut x = Array2::<f32>::zeros((rows.len(), n_inputs));
+        let out = x.as_slice_mut().expect("a new array is contiguous");
+        // Contiguous parts of the rows on all cores (each cell is encoded alone, so the
+        // result does not depend on the split); within a part, a block of rows at a time
+        // with every column in turn, so that the block's inputs stay in cache.
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let parts = threads.min(rows.len().div_ceil(PARALLEL_MIN_ROWS)).max(1);
+        let part_rows = rows
+            .len()
+            .div_ceil(parts)
+            .next_multiple_of(BLOCK_ROWS)
+            .max(1);
+        let encode_part = |rows: &[usize], out: &mut [f32]| -> Result<Vec<ColumnEncoder>> {
+            let mut encoders: Vec<_> = columns
+                .iter()
+                .map(|&(feature, index, offset)| {
+                    ColumnEncoder::new(feature, table, index, offset, &self.na_values)
+                })
+                .collect();
+            for (block, block_rows) in rows.chunks(BLOCK_ROWS).enumerate() {
+                let first = block * BLOCK_ROWS * n_inputs;
+                let block_out = &mut out[first..first + block_rows.len() * n_inputs];
+                for encoder in &mut encoders {
+                    encoder.encode(table, block_rows, block_out, n_inputs)?;
+                }
+            }
+            Ok(encoders)
+        };
+        let encoded: Vec<Result<Vec<ColumnEncoder>>> = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            let mut rest = &mut out[..];
+            for part in rows.chunks(part_rows) {
+                let (part_out, after) = rest.split_at_mut(part.len() * n_inputs);
+                rest = after;
+                let encode_part = &encode_part;
+                handles.push(scope.spawn(move || encode_part(part, part_out)));
+            }
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        // What could not be encoded, per column, over the parts in row order.
+        let mut non_finite: Vec<Option<NonFiniteValues>> = vec![None; columns.len()];
+        let mut unknown: Vec<Option<UnknownCategories>> = vec![None; columns.len()];
+        for part in encoded {
+            for (i, encoder) in part?.into_iter().enumerate() {
+                match encoder.kind {
+                    EncoderKind::Numeric { bad, .. } => merge_finding(&mut non_finite[i], bad),
+                    EncoderKind::Categorical { unknown: u, .. } => {
+                        merge_finding(&mut unknown[i], u)
+                    }
+                }
+            }
+        }
+        let non_finite: Vec<_> = non_finite.into_iter().flatten().collect();
+        let unknown_categories: Vec<_> = unknown.into_iter().flatten().collect();
+        Ok(Transformed {
+            x,
+            unknown_categories,
+            non_finite,
+        })
+    }
+}

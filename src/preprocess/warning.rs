@@ -1,0 +1,97 @@
+//! `FitWarning`: what `Pipeline::fit` repaired or dropped, for the user to hear about.
+//! Its `Display` says it in the library's words; the binary renders the settings it
+//! names as flags.
+
+use std::fmt;
+
+use crate::error::Setting;
+
+/// Something `Pipeline::fit` repaired or dropped in a column of the training rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FitWarning {
+    /// A column with no value in the training rows: dropped.
+    EmptyColumn {
+        /// The file, as shown in messages.
+        file: String,
+        /// The column's name.
+        column: String,
+    },
+    /// Infinite or out-of-range numbers in a numeric column: treated as missing.
+    NonFinite {
+        /// The file, as shown in messages.
+        file: String,
+        /// The column's name.
+        column: String,
+        /// How many cells.
+        count: usize,
+    },
+    /// A categorical column of nearly all distinct values, like an identifier.
+    Identifier {
+        /// The file, as shown in messages.
+        file: String,
+        /// The column's name.
+        column: String,
+        /// Distinct values in the training rows.
+        distinct: usize,
+        /// Rows with a value.
+        present: usize,
+    },
+    /// A categorical column with more values than `FitOptions::max_categories`: the
+    /// rarest share one input.
+    TooManyCategories {
+        /// The file, as shown in messages.
+        file: String,
+        /// The column's name.
+        column: String,
+        /// Distinct values in the training rows.
+        distinct: usize,
+        /// The setting's value.
+        max_categories: usize,
+        /// The values sharing the one "other" input.
+        folded: usize,
+        /// The rows holding them.
+        folded_rows: u64,
+    },
+}
+
+impl fmt::Display for FitWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FitWarning::EmptyColumn { file, column } => write!(
+                f,
+                "{file}: column '{column}' has no value in the training rows; it is dropped"
+            ),
+            FitWarning::NonFinite {
+                file,
+                column,
+                count,
+            } => write!(
+                f,
+                "{file}: column '{column}': {count} infinite or out-of-range values are treated as missing"
+            ),
+            FitWarning::Identifier {
+                file,
+                column,
+                distinct,
+                present,
+            } => write!(
+                f,
+                "{file}: column '{column}' has {distinct} distinct values in {present} rows, like an identifier; it will not help predict new rows (leave it out with the {} setting)",
+                Setting::Drop
+            ),
+            FitWarning::TooManyCategories {
+                file,
+                column,
+                distinct,
+                max_categories,
+                folded,
+                folded_rows,
+            } => write!(
+                f,
+                "{file}: column '{column}' has {distinct} distinct values, more than the {} setting {max_categories}; the {folded} rarest ({folded_rows} rows) share one input",
+                Setting::MaxCategories
+            ),
+        }
+    }
+}
