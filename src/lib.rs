@@ -3,6 +3,7 @@ pub mod data;
 pub mod error;
 pub mod metrics;
 pub mod nn;
+pub mod parallel;
 pub mod preprocess;
 pub mod rng_state;
 pub mod train;

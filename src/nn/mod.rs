@@ -3,7 +3,6 @@
 mod activation;
 mod buffer;
 mod conv;
-mod denormals;
 mod dense;
 mod dropout;
 mod gemm;
@@ -13,15 +12,17 @@ mod loss;
 mod network;
 mod optim;
 mod pool;
-pub mod threads;
+/// The thread pool's old path, kept while the CLI moves to [`crate::parallel`].
+pub use crate::parallel as threads;
 
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
+/// Re-exported from [`crate::parallel`], its home beside the rest of the float control.
+pub use crate::parallel::FlushDenormals;
 pub use activation::{sigmoid, Activation, ActivationLayer, LEAKY_RELU_SLOPE};
 pub use buffer::Buffer;
 pub use conv::{Conv2D, ImageShape};
-pub use denormals::FlushDenormals;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use gemm::{matmul, own_kernel};

@@ -316,7 +316,7 @@ impl Pipeline {
         // Contiguous parts of the rows on all cores (each cell is encoded alone, so the
         // result does not depend on the split); within a part, a block of rows at a time
         // with every column in turn, so that the block's inputs stay in cache.
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let threads = crate::parallel::current_threads();
         let parts = threads.min(rows.len().div_ceil(PARALLEL_MIN_ROWS)).max(1);
         let part_rows = rows
             .len()
@@ -689,7 +689,7 @@ fn fit_column(
 
 /// `f(0..n)` in order, the indices shared out in contiguous ranges over the cores.
 fn in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let threads = crate::parallel::current_threads();
     let per_thread = n.div_ceil(threads.max(1)).max(1);
     if threads == 1 || n < 2 {
         return (0..n).map(f).collect();
