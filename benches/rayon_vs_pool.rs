@@ -14,7 +14,7 @@
 //! numeric columns with missing cells, 5 categorical). `scoped` splits the rows into one
 //! part per thread and transforms each on a `std::thread::scope` thread (the caller takes
 //! the first), `rayon` does the same split with `par_iter`; both then copy the parts into
-//! one matrix. `crate` is the library's path: `parallel::install(n)` and one `transform`
+//! one matrix (on one thread there is one part, used as it is). `crate` is the library's path: `parallel::install(n)` and one `transform`
 //! (scoped threads inside).
 //!
 //! Run: `cargo bench --bench rayon_vs_pool` (`ROUNDS=15` for more rounds; default 11).
@@ -89,13 +89,16 @@ fn step_products() -> Vec<Product> {
         .collect()
 }
 
-/// One product cut into tasks: each task's operands and its part of the output.
+/// One task of a product: its operands and its part of the output.
+type ProductTask<'a> = (
+    ArrayView2<'a, f32>,
+    ArrayView2<'a, f32>,
+    Mutex<ArrayViewMut2<'a, f32>>,
+);
+
+/// One product cut into tasks.
 struct Split<'a> {
-    tasks: Vec<(
-        ArrayView2<'a, f32>,
-        ArrayView2<'a, f32>,
-        Mutex<ArrayViewMut2<'a, f32>>,
-    )>,
+    tasks: Vec<ProductTask<'a>>,
 }
 
 /// Cut each product as `nn/gemm.rs` would for `n_threads` threads.
@@ -144,7 +147,7 @@ fn split(products: &mut [Product], n_threads: usize) -> Vec<Split<'_>> {
         .collect()
 }
 
-fn run_task(task: &(ArrayView2<f32>, ArrayView2<f32>, Mutex<ArrayViewMut2<f32>>)) {
+fn run_task(task: &ProductTask) {
     let mut c = task.2.lock().expect("no task panicked");
     matmul(task.0, task.1, 0.0, c.view_mut());
 }
@@ -212,8 +215,11 @@ fn flights_like_table() -> (tempfile::NamedTempFile, RawTable) {
     (file, table)
 }
 
-/// The parts' matrices stacked in order.
-fn stack(parts: Vec<Array2<f32>>) -> Array2<f32> {
+/// The parts' matrices stacked in order (one part is returned as it is).
+fn stack(mut parts: Vec<Array2<f32>>) -> Array2<f32> {
+    if parts.len() == 1 {
+        return parts.pop().expect("one part");
+    }
     let views: Vec<_> = parts.iter().map(|x| x.view()).collect();
     ndarray::concatenate(Axis(0), &views).expect("same widths")
 }
