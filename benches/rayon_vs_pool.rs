@@ -14,8 +14,8 @@
 //! numeric columns with missing cells, 5 categorical). `scoped` splits the rows into one
 //! part per thread and transforms each on a `std::thread::scope` thread (the caller takes
 //! the first), `rayon` does the same split with `par_iter`; both then copy the parts into
-//! one matrix (on one thread there is one part, used as it is). `crate` is the library's path: `parallel::install(n)` and one `transform`
-//! (scoped threads inside).
+//! one matrix (on one thread there is one part, used as it is). `crate` is the library's
+//! path: `parallel::install(n)` and one `transform` (scoped threads inside).
 //!
 //! Run: `cargo bench --bench rayon_vs_pool` (`ROUNDS=15` for more rounds; default 11).
 //! Results are checked to be bit-identical across mechanisms before timing.

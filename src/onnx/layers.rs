@@ -1,4 +1,4 @@
-//! The nodes of each network layer (Gemm, activations, Conv, MaxPool) and the reshapes between flat rows and images.
+//! Each network layer's nodes (Gemm, activations, Conv, MaxPool) and the image reshapes.
 
 use super::builder::{ints, Builder};
 use super::proto::{AttributeProto, ATTRIBUTE_FLOAT};
