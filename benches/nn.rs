@@ -9,9 +9,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use csvnn::nn::{
-    matmul, threads, Activation, Adam, AdamConfig, FlushDenormals, Loss, MlpConfig, Network,
-    Optimizer, SoftmaxCrossEntropy, Targets,
+    matmul, Activation, Adam, AdamConfig, Loss, MlpConfig, Network, Optimizer, SoftmaxCrossEntropy,
+    Targets,
 };
+use csvnn::parallel::{self, FlushDenormals};
 
 struct Shape {
     name: &'static str,
@@ -53,7 +54,7 @@ fn setup(shape: &Shape) -> (Network, Array2<f32>, Vec<u32>, Array2<f32>) {
 fn dense(c: &mut Criterion) {
     for shape in &SHAPES {
         for n_threads in [1, 2] {
-            let _pool = threads::install(n_threads);
+            let _pool = parallel::install(n_threads);
             let name = match n_threads {
                 1 => shape.name.to_string(),
                 n => format!("{}/threads{n}", shape.name),
@@ -144,7 +145,7 @@ fn gemm(c: &mut Criterion) {
         .collect();
     let step_flops: usize = products.iter().map(|&(_, m, k, n, ..)| 2 * m * n * k).sum();
     for n_threads in [1, 2] {
-        let _pool = threads::install(n_threads);
+        let _pool = parallel::install(n_threads);
         let mut group = c.benchmark_group(format!("gemm_w1_wide/threads{n_threads}"));
         for (&(name, m, k, n, ..), (a, b, out)) in products.iter().zip(&operands) {
             let mut out = out.clone();

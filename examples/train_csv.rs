@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &format!("{DATA}chile_vote.test.csv"),
         &CsvOptions::default(),
     )?;
-    if let Scored::Classification { report, .. } = score(&model, &test, 1, &mut ())? {
+    if let Scored::Classification { report, .. } = score(&model, &test, &mut ())? {
         println!(
             "test accuracy {:.4}, macro F1 {:.4}",
             report.accuracy, report.macro_f1
@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let first: Vec<usize> = (0..5).collect();
     let x = model.pipeline.transform(&test, Some(&first))?.x;
-    if let Predictions::Classes { classes, .. } = model.predict(x.view(), 1) {
+    if let Predictions::Classes { classes, .. } = model.predict(x.view()) {
         let labels = model.pipeline.target_encoder.labels();
         let named: Vec<&str> = classes.iter().map(|&c| labels[c].as_str()).collect();
         println!("first rows predicted: {}", named.join(", "));

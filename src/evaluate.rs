@@ -37,15 +37,9 @@ impl Scored {
     }
 }
 
-/// Score `model` on the rows of `table` that have a target value; prediction uses
-/// `threads` threads. Unused columns, rows without a target, unseen categories and bad
+/// Score `model` on the rows of `table` that have a target value. Unused columns, rows without a target, unseen categories and bad
 /// numbers reach `observer` as notices.
-pub fn score(
-    model: &Model,
-    table: &RawTable,
-    threads: usize,
-    observer: &mut dyn Observer,
-) -> Result<Scored> {
+pub fn score(model: &Model, table: &RawTable, observer: &mut dyn Observer) -> Result<Scored> {
     let pipeline = &model.pipeline;
     let target = table.column_index(&pipeline.target).ok_or_else(|| {
         Error::data(
@@ -87,7 +81,7 @@ pub fn score(
         values: &transformed.non_finite,
     });
     let targets = pipeline.encode_targets(table, &rows)?;
-    let scored = match (model.predict(transformed.x.view(), threads), targets) {
+    let scored = match (model.predict(transformed.x.view()), targets) {
         (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {
             let y_true: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
             let report =

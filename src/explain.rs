@@ -26,8 +26,6 @@ pub struct ExplainConfig {
     /// Shuffles per column (at least 1).
     pub repeats: usize,
     pub seed: u64,
-    /// Worker threads for prediction; the result does not depend on it.
-    pub threads: usize,
 }
 
 /// The importance of one input column.
@@ -65,8 +63,8 @@ pub struct Explained {
 }
 
 /// The model's main metric on network inputs `x` against `targets`.
-fn score(model: &Model, x: &Array2<f32>, targets: &EncodedTargets, threads: usize) -> f64 {
-    match (model.predict(x.view(), threads), targets) {
+fn score(model: &Model, x: &Array2<f32>, targets: &EncodedTargets) -> f64 {
+    match (model.predict(x.view()), targets) {
         (Predictions::Classes { classes, .. }, EncodedTargets::Classes(truth)) => {
             let truth: Vec<usize> = truth.iter().map(|&c| c as usize).collect();
             accuracy(&truth, &classes)
@@ -104,7 +102,7 @@ pub fn permutation_importance(
     let transformed = pipeline.transform(table, Some(rows))?;
     let targets = pipeline.encode_targets(table, rows)?;
     let x = transformed.x;
-    let baseline = score(model, &x, &targets, config.threads);
+    let baseline = score(model, &x, &targets);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..rows.len()).collect();
     let mut shuffled = x.clone();
@@ -123,7 +121,7 @@ pub fn permutation_importance(
             {
                 dst.assign(&original.row(from));
             }
-            drops.push(baseline - score(model, &shuffled, &targets, config.threads));
+            drops.push(baseline - score(model, &shuffled, &targets));
         }
         shuffled.slice_mut(s![.., block]).assign(&original);
         offset += feature.width();

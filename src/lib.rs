@@ -27,7 +27,7 @@
 //! let model = Model::load(&path)?;
 //!
 //! let test = read_table(&format!("{data}chile_vote.test.csv"), &CsvOptions::default())?;
-//! let Scored::Classification { report, .. } = score(&model, &test, 1, &mut ())? else {
+//! let Scored::Classification { report, .. } = score(&model, &test, &mut ())? else {
 //!     unreachable!("vote is a class label")
 //! };
 //! assert!(report.accuracy > 0.5);
@@ -60,6 +60,7 @@ pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod onnx;
+pub mod parallel;
 pub mod preprocess;
 pub mod report;
 pub(crate) mod rng_state;

@@ -152,13 +152,13 @@ impl Model {
         Ok(())
     }
 
-    /// Raw network outputs, (n_rows, n_outputs), computed in `threads` parallel chunks.
-    /// Each row's result does not depend on the chunking, so any thread count gives the
-    /// same numbers.
-    pub fn network_outputs(&self, x: ArrayView2<f32>, threads: usize) -> Array2<f32> {
+    /// Raw network outputs, (n_rows, n_outputs), computed in parallel chunks, one per
+    /// thread of `parallel::current_threads`. Each row's result does not depend on the
+    /// chunking, so any thread count gives the same numbers.
+    pub fn network_outputs(&self, x: ArrayView2<f32>) -> Array2<f32> {
         let n = x.nrows();
         let mut out = Array2::zeros((n, self.network.n_outputs()));
-        let threads = threads.clamp(1, n.div_ceil(PREDICT_BATCH).max(1));
+        let threads = crate::parallel::current_threads().clamp(1, n.div_ceil(PREDICT_BATCH).max(1));
         let chunk = n.div_ceil(threads).max(1);
         std::thread::scope(|scope| {
             for (x_part, mut out_part) in x
@@ -173,8 +173,8 @@ impl Model {
     }
 
     /// Predictions for network inputs `x` (n_rows, n_inputs).
-    pub fn predict(&self, x: ArrayView2<f32>, threads: usize) -> Predictions {
-        let outputs = self.network_outputs(x, threads);
+    pub fn predict(&self, x: ArrayView2<f32>) -> Predictions {
+        let outputs = self.network_outputs(x);
         match &self.pipeline.target_encoder {
             TargetEncoder::Classification { .. } => {
                 let probs = softmax_rows(outputs.view());

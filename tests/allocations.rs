@@ -6,7 +6,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use csvnn::nn::{threads, Activation, MlpConfig, Network, SoftmaxCrossEntropy};
+use csvnn::nn::{Activation, MlpConfig, Network, SoftmaxCrossEntropy};
+use csvnn::parallel;
 use csvnn::train::{
     train, Dataset, OptimizerConfig, OwnedTargets, ScheduleConfig, TrainConfig, TrainState,
     ValidationMetric,
@@ -57,7 +58,7 @@ fn data() -> Dataset {
 
 /// Allocations made by `train` over `epochs` epochs, from a fresh network.
 fn allocations_for(epochs: usize, data: &Dataset, threads: usize) -> usize {
-    let _pool = threads::install(threads);
+    let _pool = parallel::install(threads);
     let config = TrainConfig {
         epochs,
         batch_size: BATCH,

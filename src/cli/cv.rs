@@ -8,7 +8,6 @@ use super::common::{bounded_usize, write_stdout, Ui};
 use super::notices::UiNotices;
 use super::preprocess::Format;
 use super::train::SettingsArgs;
-use csvnn::nn::threads;
 use csvnn::train::{cross_validate, Bound, Source};
 
 #[derive(Debug, Args)]
@@ -29,12 +28,11 @@ fn parse_folds(value: &str) -> Result<usize, String> {
     bounded_usize(value, Bound::AtLeast(2))
 }
 
-pub fn run(args: CvArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
+pub fn run(args: CvArgs, ui: &Ui) -> anyhow::Result<()> {
     let settings = args.settings.to_settings();
     let mut notices = UiNotices(ui);
     let source = Source::load(&settings, &mut notices)?;
-    let _threads = threads::install(threads);
-    let report = cross_validate(&settings, &source, args.folds, threads, &mut notices)?;
+    let report = cross_validate(&settings, &source, args.folds, &mut notices)?;
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Table => {

@@ -35,7 +35,7 @@ pub struct EvaluateArgs {
     pub fail_over: Vec<Threshold>,
 }
 
-pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
+pub fn run(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let gates: Vec<(Direction, &Threshold)> = (args.fail_under.iter())
         .map(|t| (Direction::Under, t))
@@ -43,7 +43,7 @@ pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
         .collect();
     gate::check_keys(model.task, &gates)?;
     let table = args.data.read(ui)?;
-    let scored = score(&model, &table, ui, threads)?;
+    let scored = score(&model, &table, ui)?;
     let text = match (&scored, args.format) {
         (Scored::Classification { report, .. }, Format::Table) => report.to_table(),
         (Scored::Regression { report, .. }, Format::Table) => report.to_table(),
@@ -70,11 +70,6 @@ pub fn run(args: EvaluateArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
 }
 
 /// Score `model` on the rows of `table` that have a target value, with the warnings shown.
-pub fn score(model: &Model, table: &RawTable, ui: &Ui, threads: usize) -> anyhow::Result<Scored> {
-    Ok(csvnn::evaluate::score(
-        model,
-        table,
-        threads,
-        &mut UiNotices(ui),
-    )?)
+pub fn score(model: &Model, table: &RawTable, ui: &Ui) -> anyhow::Result<Scored> {
+    Ok(csvnn::evaluate::score(model, table, &mut UiNotices(ui))?)
 }

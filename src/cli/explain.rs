@@ -36,7 +36,7 @@ pub struct ExplainArgs {
     pub format: Format,
 }
 
-pub fn run(args: ExplainArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
+pub fn run(args: ExplainArgs, ui: &Ui) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let table = args.data.read(ui)?;
     let pipeline = &model.pipeline;
@@ -54,7 +54,6 @@ pub fn run(args: ExplainArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
     let config = ExplainConfig {
         repeats: args.repeats,
         seed: args.seed,
-        threads,
     };
     let explained = permutation_importance(&model, &table, &rows, &config)?;
     warn_unknown_categories(ui, &table.source, &explained.unknown_categories);

@@ -72,16 +72,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
+    // The one place the thread count is set: reading, preprocessing, training and
+    // prediction all follow the installed pool (results do not depend on it).
+    let _pool = csvnn::parallel::install(threads);
     match cli.command {
         Command::Preprocess(args) => preprocess::run(args, &ui),
-        Command::Train(args) => train::run(*args, &ui, threads),
-        Command::Evaluate(args) => evaluate::run(args, &ui, threads),
-        Command::Predict(args) => predict::run(args, &ui, threads),
-        Command::Cv(args) => cv::run(*args, &ui, threads),
+        Command::Train(args) => train::run(*args, &ui),
+        Command::Evaluate(args) => evaluate::run(args, &ui),
+        Command::Predict(args) => predict::run(args, &ui),
+        Command::Cv(args) => cv::run(*args, &ui),
         Command::Inspect(args) => inspect::run(args),
-        Command::Report(args) => report::run(args, &ui, threads),
+        Command::Report(args) => report::run(args, &ui),
         Command::Completions(args) => completions::run(args),
-        Command::Explain(args) => explain::run(args, &ui, threads),
+        Command::Explain(args) => explain::run(args, &ui),
         Command::Export(args) => export::run(args, &ui),
     }
 }

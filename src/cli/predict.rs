@@ -243,7 +243,6 @@ fn predict_chunks(
     args: &PredictArgs,
     keep: &[usize],
     ui: &Ui,
-    threads: usize,
 ) -> Result<usize, Error> {
     let labels = model.pipeline.target_encoder.labels();
     let mut writer = PredictionWriter::new(
@@ -265,7 +264,7 @@ fn predict_chunks(
         let transformed = model.pipeline.transform(&table, None)?;
         merge_counts(&mut unknown, transformed.unknown_categories);
         merge_counts(&mut non_finite, transformed.non_finite);
-        let predictions = model.predict(transformed.x.view(), threads);
+        let predictions = model.predict(transformed.x.view());
         if first {
             writer.write_header()?;
             first = false;
@@ -279,7 +278,7 @@ fn predict_chunks(
     Ok(n_rows)
 }
 
-pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
+pub fn run(args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     if args.proba && model.pipeline.target_encoder.labels().is_empty() {
         return Err(Error::config(
@@ -321,13 +320,12 @@ pub fn run(args: PredictArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
                 &args,
                 &keep,
                 ui,
-                threads,
             )?;
         }
         Some(path) => {
             let mut n_rows = 0;
             write_atomically(Path::new(path), |out| {
-                n_rows = predict_chunks(out, path, &mut chunks, &model, &args, &keep, ui, threads)?;
+                n_rows = predict_chunks(out, path, &mut chunks, &model, &args, &keep, ui)?;
                 Ok(())
             })?;
             ui.info(&format!("wrote {n_rows} predictions to {path}"));

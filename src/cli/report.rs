@@ -34,7 +34,7 @@ pub struct ReportArgs {
     pub output: PathBuf,
 }
 
-pub fn run(args: ReportArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
+pub fn run(args: ReportArgs, ui: &Ui) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let scored = match &args.data {
         Some(path) => {
@@ -46,7 +46,7 @@ pub fn run(args: ReportArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
                 },
                 ui,
             )?;
-            Some((table.source.clone(), score(&model, &table, ui, threads)?))
+            Some((table.source.clone(), score(&model, &table, ui)?))
         }
         None => None,
     };

@@ -10,7 +10,7 @@ use super::common::{
     DataArgs, HiddenLayers, Ui,
 };
 use super::notices::{RunFiles, RunObserver, UiNotices};
-use csvnn::nn::{threads, Activation, ImageShape};
+use csvnn::nn::{Activation, ImageShape};
 use csvnn::preprocess::TaskChoice;
 use csvnn::train::{
     prepare, read_checkpoint, train_model, ClassWeights, ConvLayer, LossChoice, OptimizerChoice,
@@ -352,8 +352,7 @@ impl From<TaskArg> for TaskChoice {
     }
 }
 
-/// `threads`: the threads the matrix products of training split their work over.
-pub fn run(args: TrainArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
+pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
     let settings = args.settings.to_settings();
     let checkpoint = args.resume.as_deref().map(read_checkpoint).transpose()?;
     if let Some(c) = &checkpoint {
@@ -381,7 +380,6 @@ pub fn run(args: TrainArgs, ui: &Ui, threads: usize) -> anyhow::Result<()> {
         checkpoint_dir: args.checkpoint_dir.as_deref().or(args.resume.as_deref()),
     };
     let mut observer = RunObserver::new(ui, &settings, &prepared.pipeline, files, seconds);
-    let _threads = threads::install(threads);
     let model = train_model(&settings, &source, &prepared, state, &mut observer);
     observer.progress.finish();
     let model = model?;

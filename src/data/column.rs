@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use super::table::StrColumn;
+use super::str_column::StrColumn;
 use super::value::{canonical_decimal, parse_cell, plain_number, Cell, NaValues};
 
 #[derive(Debug, Clone)]

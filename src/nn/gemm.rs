@@ -2,7 +2,7 @@
 //! matrix product of every dense and conv layer.
 //!
 //! On x86-64 CPUs with AVX-512 it runs its own kernel and splits the output over the
-//! threads of the current `ThreadPool` (see `threads.rs`); elsewhere it is ndarray's
+//! threads of the installed `ThreadPool` (see `crate::parallel`); elsewhere it is ndarray's
 //! `general_mat_mul` on the calling thread.
 //!
 //! The AVX-512 path computes a block of MR rows by NR = 32 columns of c at a time, keeping
@@ -21,7 +21,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-use super::threads;
+use crate::parallel;
 
 /// Rows of c per kernel call.
 const MR: usize = 12;
@@ -158,7 +158,7 @@ mod avx512 {
         }
 
         pub fn run(&self) {
-            let pool = threads::current();
+            let pool = parallel::current();
             let n_threads = match &pool {
                 Some(pool) if self.m * self.n * self.k >= PARALLEL_MIN && self.k >= 32 => {
                     pool.n_threads()
@@ -526,7 +526,7 @@ mod tests {
     fn matches_a_f64_reference() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for threads in [1, 3] {
-            let _pool = threads::install(threads);
+            let _pool = parallel::install(threads);
             for &(m, k, n) in &SHAPES {
                 let a = random(m, k, &mut rng);
                 let at = random(k, m, &mut rng);
@@ -586,7 +586,7 @@ mod tests {
                 let results: Vec<Array2<f32>> = [1, 2, 3]
                     .into_iter()
                     .map(|threads| {
-                        let _pool = threads::install(threads);
+                        let _pool = parallel::install(threads);
                         let mut c = Array2::<f32>::zeros((m, n));
                         matmul(a, b, 0.0, c.view_mut());
                         c

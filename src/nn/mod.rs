@@ -3,7 +3,6 @@
 mod activation;
 mod buffer;
 mod conv;
-mod denormals;
 mod dense;
 mod dropout;
 mod error;
@@ -14,7 +13,6 @@ mod loss;
 mod network;
 mod optim;
 mod pool;
-pub mod threads;
 
 #[cfg(test)]
 pub(crate) mod gradcheck;
@@ -23,7 +21,6 @@ pub(crate) use activation::LEAKY_RELU_SLOPE;
 pub use activation::{Activation, ActivationLayer};
 pub(crate) use buffer::Buffer;
 pub use conv::{Conv2D, ImageShape};
-pub use denormals::FlushDenormals;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use error::NetworkError;

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::threads::{for_each_part, SharedMut};
 use super::Network;
+use crate::parallel::{for_each_part, SharedMut};
 
 pub trait Optimizer {
     fn step(&mut self, network: &mut Network);

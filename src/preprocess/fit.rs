@@ -241,7 +241,7 @@ fn fit_column(
 
 /// `f(0..n)` in order, the indices shared out in contiguous ranges over the cores.
 fn in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let threads = crate::parallel::current_threads();
     let per_thread = n.div_ceil(threads.max(1)).max(1);
     if threads == 1 || n < 2 {
         return (0..n).map(f).collect();

@@ -59,7 +59,7 @@ impl Pipeline {
         // Contiguous parts of the rows on all cores (each cell is encoded alone, so the
         // result does not depend on the split); within a part, a block of rows at a time
         // with every column in turn, so that the block's inputs stay in cache.
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let threads = crate::parallel::current_threads();
         let parts = threads.min(rows.len().div_ceil(PARALLEL_MIN_ROWS)).max(1);
         let part_rows = rows
             .len()

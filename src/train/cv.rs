@@ -119,13 +119,11 @@ fn numeric_metrics(report: &serde_json::Value, task: Task) -> Vec<(String, f64)>
         .collect()
 }
 
-/// Cross-validate `settings` over `k` folds of the rows of `source`; prediction uses
-/// `threads` threads. Each fold is announced with `Notice::FoldDone`.
+/// Cross-validate `settings` over `k` folds of the rows of `source`. Each fold is announced with `Notice::FoldDone`.
 pub fn cross_validate(
     settings: &TrainSettings,
     source: &Source,
     k: usize,
-    threads: usize,
     observer: &mut dyn Observer,
 ) -> Result<CvReport> {
     if source.rows.len() < k {
@@ -153,7 +151,7 @@ pub fn cross_validate(
         let transformed = model.pipeline.transform(&source.table, Some(test_rows))?;
         // A label only in the held-out fold: the fold's model cannot score it.
         let targets = model.pipeline.encode_targets(&source.table, test_rows)?;
-        let report = match (model.predict(transformed.x.view(), threads), targets) {
+        let report = match (model.predict(transformed.x.view()), targets) {
             (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {
                 let y: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
                 serde_json::to_value(classification_report(

@@ -12,11 +12,10 @@ use super::early_stopping::EarlyStopping;
 use super::notice::Notice;
 use super::schedule::{PlateauState, ScheduleConfig};
 use crate::error::{Error, Result};
-use crate::nn::threads::{for_each_part, SharedMut};
 use crate::nn::{
-    Adam, AdamConfig, AnyOptimizer, Buffer, FlushDenormals, Loss, Network, Optimizer, Sgd,
-    SgdConfig, Targets,
+    Adam, AdamConfig, AnyOptimizer, Buffer, Loss, Network, Optimizer, Sgd, SgdConfig, Targets,
 };
+use crate::parallel::{for_each_part, FlushDenormals, SharedMut};
 
 /// The optimizer and its settings, as recorded in the model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,4 @@
-//! `ThreadPool`: worker threads started once per training run that the matrix products and
-//! the optimizer step split their work over, and `install`, which makes a pool the current
-//! thread's for as long as the returned guard lives.
+//! `ThreadPool`: long-lived worker threads that, with the caller, run the tasks of a job.
 //!
 //! A training step at W1-wide runs seven products of 0.02 to 0.3 ms each, so a thread
 //! spawned per product costs more than it saves. The workers here stay alive: between jobs
@@ -11,17 +9,17 @@
 //! then runs every task itself. `run` returns when all tasks have finished.
 //!
 //! The workers copy the caller's float control register (MXCSR: the flush-to-zero flags set
-//! by `FlushDenormals`) before each task, so a task computes the same bits on any thread.
+//! by `FlushDenormals`, see `float_control.rs`) before each task, so a task computes the
+//! same bits on any thread.
 
-use std::cell::{RefCell, UnsafeCell};
-use std::marker::PhantomData;
-use std::ops::Range;
+use std::cell::{Cell, UnsafeCell};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
+
+use super::float_control::{read_mxcsr, set_mxcsr};
 
 /// How long an idle worker spins before it parks.
 const SPIN: Duration = Duration::from_micros(300);
@@ -149,15 +147,21 @@ struct Worker {
 }
 
 /// `n_threads - 1` worker threads plus the calling thread.
+///
+/// The crate's matrix products and optimizer step use the pool that [`install`] makes
+/// current; a pool made here directly serves whoever calls [`ThreadPool::run`] (the
+/// benches compare it with other ways of running the same tasks).
+///
+/// [`install`]: crate::parallel::install
 pub struct ThreadPool {
     shared: Arc<Shared>,
     workers: Vec<Worker>,
-    generation: std::cell::Cell<u64>,
+    generation: Cell<u64>,
     /// Jobs left to run on the calling thread alone after a stall (see `STALL`).
-    backoff: std::cell::Cell<u32>,
+    backoff: Cell<u32>,
     /// The length of the last backoff, and the jobs run since it was set.
-    backoff_len: std::cell::Cell<u32>,
-    jobs_since_stall: std::cell::Cell<u32>,
+    backoff_len: Cell<u32>,
+    jobs_since_stall: Cell<u32>,
 }
 
 impl std::fmt::Debug for ThreadPool {
@@ -197,10 +201,10 @@ impl ThreadPool {
         ThreadPool {
             shared,
             workers,
-            generation: std::cell::Cell::new(0),
-            backoff: std::cell::Cell::new(0),
-            backoff_len: std::cell::Cell::new(0),
-            jobs_since_stall: std::cell::Cell::new(0),
+            generation: Cell::new(0),
+            backoff: Cell::new(0),
+            backoff_len: Cell::new(0),
+            jobs_since_stall: Cell::new(0),
         }
     }
 
@@ -329,115 +333,6 @@ fn worker_loop(shared: &Shared, sleeping: &AtomicBool) {
     }
 }
 
-#[allow(deprecated)] // _mm_getcsr: no stable replacement yet.
-fn read_mxcsr() -> u32 {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: SSE (and so MXCSR) is part of every x86-64 CPU; reading it has no effect.
-    unsafe {
-        std::arch::x86_64::_mm_getcsr()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    0
-}
-
-#[allow(deprecated)] // _mm_setcsr: no stable replacement yet.
-fn set_mxcsr(value: u32) {
-    #[cfg(target_arch = "x86_64")]
-    if read_mxcsr() != value {
-        // SAFETY: the value was read from another thread's MXCSR on the same machine, so
-        // it is valid; it sets the same rounding and flush modes as that thread's.
-        unsafe { std::arch::x86_64::_mm_setcsr(value) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
-
-/// Call `f` on consecutive ranges that cover `0..len`, one per thread of the current
-/// thread's pool (fewer when a range would be shorter than `min_part`), or on all of it on
-/// this thread when no pool is installed.
-///
-/// Range i usually runs on thread i (the caller claims first), step after step: a thread
-/// then finds its range's memory in its own cache.
-pub(crate) fn for_each_part(len: usize, min_part: usize, f: &(dyn Fn(Range<usize>) + Sync)) {
-    let n_parts = match current() {
-        Some(pool) => pool.n_threads().min(len / min_part.max(1)).max(1),
-        None => 1,
-    };
-    let range = |part: usize| len * part / n_parts..len * (part + 1) / n_parts;
-    match current() {
-        Some(pool) if n_parts > 1 => pool.run(n_parts, &|part| f(range(part))),
-        _ => f(0..len),
-    }
-}
-
-/// A slice that tasks running at the same time write in disjoint ranges.
-#[derive(Clone, Copy)]
-pub(crate) struct SharedMut<'a> {
-    ptr: *mut f32,
-    len: usize,
-    _slice: PhantomData<&'a mut [f32]>,
-}
-
-// SAFETY: `SharedMut` hands out only the ranges its users ask for; `range`'s contract makes
-// them disjoint across threads, so sharing the pointer is as safe as `split_at_mut`.
-unsafe impl Send for SharedMut<'_> {}
-// SAFETY: as above.
-unsafe impl Sync for SharedMut<'_> {}
-
-impl<'a> SharedMut<'a> {
-    pub(crate) fn new(slice: &'a mut [f32]) -> Self {
-        SharedMut {
-            ptr: slice.as_mut_ptr(),
-            len: slice.len(),
-            _slice: PhantomData,
-        }
-    }
-
-    /// The elements in `range`.
-    ///
-    /// # Safety
-    /// No other live reference (from another `range` call included) overlaps `range`.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn range(&self, range: Range<usize>) -> &'a mut [f32] {
-        assert!(
-            range.start <= range.end && range.end <= self.len,
-            "range in bounds"
-        );
-        // SAFETY: in bounds (checked) and not aliased (the caller's contract).
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
-    }
-}
-
-thread_local! {
-    static CURRENT: RefCell<Option<Rc<ThreadPool>>> = const { RefCell::new(None) };
-}
-
-/// Makes a pool the current thread's until dropped, then restores the previous one.
-#[must_use = "the pool is uninstalled when the guard is dropped"]
-pub struct Installed {
-    previous: Option<Rc<ThreadPool>>,
-}
-
-/// Make a pool of `n_threads` threads (counting this one) the pool that this thread's
-/// matrix products split their work over, while the guard lives. 1 installs none.
-pub fn install(n_threads: usize) -> Installed {
-    let pool = (n_threads > 1).then(|| Rc::new(ThreadPool::new(n_threads)));
-    let previous = CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), pool));
-    Installed { previous }
-}
-
-impl Drop for Installed {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT.with(|current| *current.borrow_mut() = previous);
-    }
-}
-
-/// The current thread's pool, if one is installed.
-pub(crate) fn current() -> Option<Rc<ThreadPool>> {
-    CURRENT.with(|current| current.borrow().clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,16 +387,26 @@ mod tests {
         let pool = ThreadPool::new(2);
         let caller = thread::current().id();
         let on_worker = AtomicUsize::new(0);
-        // Until a worker takes a task (usually the first job), stall it.
-        while on_worker.load(Ordering::Relaxed) == 0 {
+        // Stall the worker that takes a task, the caller's task waiting until it has, until
+        // the caller has waited for it (usually the first job; on a busy machine the caller
+        // may itself be descheduled until the worker is done, and then it has not waited).
+        let mut jobs = 0;
+        while pool.backoff.get() == 0 {
+            jobs += 1;
+            assert!(jobs <= 100, "no stall seen in {jobs} jobs");
+            let started = AtomicBool::new(false);
             pool.run(2, &|_| {
                 if thread::current().id() != caller {
-                    on_worker.fetch_add(1, Ordering::Relaxed);
+                    started.store(true, Ordering::Release);
                     thread::sleep(STALL * 4);
+                } else {
+                    let since = Instant::now();
+                    while !started.load(Ordering::Acquire) && since.elapsed() < STALL * 40 {
+                        thread::yield_now();
+                    }
                 }
             });
         }
-        on_worker.store(0, Ordering::Relaxed);
         for _ in 0..BACKOFF_MIN - 1 {
             pool.run(8, &|_| {
                 if thread::current().id() != caller {
@@ -510,20 +415,5 @@ mod tests {
             });
         }
         assert_eq!(on_worker.load(Ordering::Relaxed), 0);
-    }
-
-    #[test]
-    fn install_nests_and_restores() {
-        assert!(current().is_none());
-        {
-            let _outer = install(2);
-            assert_eq!(current().map(|p| p.n_threads()), Some(2));
-            {
-                let _inner = install(1);
-                assert!(current().is_none());
-            }
-            assert_eq!(current().map(|p| p.n_threads()), Some(2));
-        }
-        assert!(current().is_none());
     }
 }

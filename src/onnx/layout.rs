@@ -1,0 +1,50 @@
+//! `input_layout`: which CSV column (and category) each input of the exported graph holds.
+
+use serde::Serialize;
+
+use crate::model::Model;
+use crate::preprocess::Feature;
+
+/// One input of the exported graph.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputSlot {
+    /// Position in the `input` tensor's second dimension.
+    pub index: usize,
+    /// The CSV column it comes from.
+    pub column: String,
+    /// "numeric" (the raw value; NaN for missing) or "categorical" (one-hot).
+    pub kind: &'static str,
+    /// The category this input stands for (categorical columns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// What a missing value becomes: the training mean, or the impute category.
+    pub impute: String,
+}
+
+/// The inputs of the exported graph, one per network input, in order.
+pub fn input_layout(model: &Model) -> Vec<InputSlot> {
+    let mut slots = Vec::new();
+    for feature in &model.pipeline.features {
+        match feature {
+            Feature::Numeric(n) => slots.push(InputSlot {
+                index: slots.len(),
+                column: n.name.clone(),
+                kind: "numeric",
+                category: None,
+                impute: n.impute.to_string(),
+            }),
+            Feature::Categorical(c) => {
+                for category in &c.categories {
+                    slots.push(InputSlot {
+                        index: slots.len(),
+                        column: c.name.clone(),
+                        kind: "categorical",
+                        category: Some(category.clone()),
+                        impute: c.impute.clone(),
+                    });
+                }
+            }
+        }
+    }
+    slots
+}

@@ -1,0 +1,81 @@
+//! Export of a model as a standard ONNX graph (IR version 7, opset 13), encoded with prost
+//! from hand-written structs for the few ONNX messages it needs (field numbers as in
+//! onnx/onnx.proto).
+//!
+//! The graph has one input, `input`: float (N, n_inputs), one row per CSV row, laid out as
+//! the network's inputs (see [`input_layout`]), in the model's column order:
+//! - a numeric column is one input holding the raw value in the column's own units; NaN
+//!   means missing and is replaced by the training mean, as csvnn does; the graph then
+//!   standardises it with the training mean and standard deviation;
+//! - a categorical column is one input per category of its training vocabulary (byte
+//!   order), 1 for the row's category and 0 elsewhere (all 0 for a value not seen in
+//!   training; a missing value is the one-hot of the column's impute category).
+//!
+//! The imputation and standardisation run in double precision, as in csvnn, and their
+//! result is rounded to float for the network (float throughout).
+//!
+//! The one output is `probabilities`: float (N, n_classes), Softmax over the network's
+//! logits in the model's label order (classification), or `prediction`: double (N, 1), the
+//! value in the target's units (regression; the network's standardised output times the
+//! target's std plus its mean, in double precision as csvnn does). Dropout is the identity and is left out. Conv and max-pool
+//! layers, which csvnn runs on images stored row-major H x W x C, become a Reshape to
+//! (N, H, W, C) and a Transpose to ONNX's (N, C, H, W) before them, and the reverse before
+//! the next dense layer. The layout, the labels and the task are also stored in the file's
+//! metadata (`csvnn.inputs`, `csvnn.labels`, `csvnn.task`).
+
+#![warn(missing_docs)]
+
+mod builder;
+mod graph;
+mod layers;
+mod layout;
+pub mod proto;
+
+use std::path::Path;
+
+use prost::Message;
+
+use crate::atomic::write_atomically;
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+pub use graph::to_proto;
+pub use layout::{input_layout, InputSlot};
+pub use proto::{IR_VERSION, OPSET};
+
+/// Write the model as an ONNX file, atomically.
+pub fn export(model: &Model, path: &Path) -> Result<()> {
+    let bytes = to_proto(model)?.encode_to_vec();
+    write_atomically(path, |out| {
+        out.write_all(&bytes)
+            .map_err(|e| Error::io(&path.display().to_string(), e))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::builder::ints;
+    use super::proto::*;
+    use prost::Message;
+
+    #[test]
+    fn messages_use_the_onnx_field_numbers() {
+        // OperatorSetIdProto { domain: "", version: 13 }: field 2, varint 13.
+        let op = OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        };
+        assert_eq!(op.encode_to_vec(), [0x10, 13]);
+        // AttributeProto ints = [1, 2] unpacked (as onnx.proto2 declares): field 8, varints.
+        let a = ints("p", &[1, 2]);
+        assert_eq!(
+            a.encode_to_vec(),
+            [0x0a, 1, b'p', 0x40, 1, 0x40, 2, 0xa0, 0x01, 7]
+        );
+        let d = Dimension {
+            dim_value: None,
+            dim_param: Some("N".into()),
+        };
+        assert_eq!(d.encode_to_vec(), [0x12, 1, b'N']);
+    }
+}
