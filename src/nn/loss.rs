@@ -31,8 +31,8 @@ pub trait Loss {
     fn loss(&self, output: ArrayView2<f32>, y: Targets) -> f64;
 }
 
-/// Softmax followed by cross-entropy: loss_i = logsumexp(z_i) - z_i[y_i].
-/// With class weights w the batch loss is Σ w[y_i] loss_i / Σ w[y_i] (as PyTorch does).
+/// Softmax followed by cross-entropy: `loss_i = logsumexp(z_i) - z_i[y_i]`.
+/// With class weights `w` the batch loss is `Σ w[y_i] loss_i / Σ w[y_i]` (as PyTorch does).
 #[derive(Debug, Clone, Default)]
 pub struct SoftmaxCrossEntropy {
     /// One weight per class (`None`: all 1).
@@ -179,7 +179,7 @@ impl Loss for Mse {
 
 /// Binary cross-entropy on logits, element-wise over (batch, n_out) targets in {0, 1}:
 /// l = max(z, 0) - z·y + ln(1 + e^-|z|), which never overflows. With class weights
-/// [w0, w1] each element counts w[y]; the loss is Σ w l / Σ w.
+/// `[w0, w1]` each element counts `w[y]`; the loss is `Σ w l / Σ w`.
 #[derive(Debug, Clone, Default)]
 pub struct BinaryCrossEntropy {
     /// Weights of the targets 0 and 1 (`None`: both 1).
