@@ -200,6 +200,13 @@ pub enum Error {
         hint: Option<Hint>,
     },
 
+    /// A file given as a preprocessor that is not one.
+    #[error("{path}: not a csvnn preprocessor (expected \"format\": \"csvnn-preprocessor\"; save one with `preprocess::save_preprocessor`)")]
+    NotAPreprocessor {
+        /// The file as the user named it.
+        path: String,
+    },
+
     /// A model or preprocessor file that cannot be used.
     #[error("{path}: {message}")]
     ModelFile {

@@ -11,6 +11,7 @@ use crate::preprocess::{rows_with_target, EncodedTargets};
 use crate::train::{Notice, Observer};
 
 /// A model's scores on a file, with what they were computed from (for `report`).
+#[derive(Debug, Clone)]
 pub enum Scored {
     Classification {
         report: ClassificationReport,

@@ -72,7 +72,11 @@ const MODEL_FILE: FileKind = FileKind {
     format: FORMAT_NAME,
     version: FORMAT_VERSION,
     invalid_json: "not a valid model file: ",
-    wrong_kind: "not a csvnn model (expected a JSON object with \"format\": \"csvnn-model\")",
+    wrong_kind: |path| Error::ModelFile {
+        path,
+        message: "not a csvnn model (expected a JSON object with \"format\": \"csvnn-model\")"
+            .to_string(),
+    },
     noun: "model",
     newer_advice: "; upgrade csvnn",
     damaged: "the model file is damaged: ",

@@ -17,8 +17,8 @@ pub(crate) struct FileKind {
     pub version: u32,
     /// Before "invalid JSON at line L column C (...)", e.g. "not a valid model file: ".
     pub invalid_json: &'static str,
-    /// The whole message for a file of another kind.
-    pub wrong_kind: &'static str,
+    /// The error for a file of another kind, given the path as shown.
+    pub wrong_kind: fn(String) -> Error,
     /// The noun before "format version N is newer...", e.g. "model".
     pub noun: &'static str,
     /// After "... newer than this csvnn reads (V)", e.g. "; upgrade csvnn".
@@ -56,14 +56,14 @@ pub(crate) fn read_versioned<T: DeserializeOwned>(path: &Path, kind: &FileKind) 
     if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(
             match serde_json::from_slice::<serde::de::IgnoredAny>(&text) {
-                Ok(_) => bad(kind.wrong_kind.to_string()),
+                Ok(_) => (kind.wrong_kind)(shown.clone()),
                 Err(e) => invalid(e),
             },
         );
     }
     let header: FileHeader = serde_json::from_slice(&text).map_err(invalid)?;
     if header.format.as_ref().and_then(|f| f.as_str()) != Some(kind.format) {
-        return Err(bad(kind.wrong_kind.to_string()));
+        return Err((kind.wrong_kind)(shown.clone()));
     }
     let version = header.format_version.and_then(|v| v.as_u64()).unwrap_or(0);
     if version > u64::from(kind.version) {

@@ -73,6 +73,9 @@ pub fn render_error(error: &Error) -> String {
             flag(Setting::LearningRate)
         ),
         Error::Settings(e) => super::messages::render_settings_error(e),
+        Error::NotAPreprocessor { path } => format!(
+            "{path}: not a csvnn preprocessor (expected \"format\": \"csvnn-preprocessor\"; write one with `csvnn preprocess -o`)"
+        ),
         other => other.to_string(),
     }
 }

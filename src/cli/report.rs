@@ -11,7 +11,7 @@ use super::evaluate::score;
 use csvnn::atomic::write_atomically;
 use csvnn::data::CsvOptions;
 use csvnn::model::Model;
-use csvnn::report::render;
+use csvnn::report::{render, TestData};
 use csvnn::Error;
 
 #[derive(Debug, Args)]
@@ -51,11 +51,13 @@ pub fn run(args: ReportArgs, ui: &Ui) -> anyhow::Result<()> {
         None => None,
     };
     let shown = args.model.display().to_string();
-    let html = render(
-        &model,
-        &shown,
-        scored.as_ref().map(|(data, s)| (data.as_str(), s)),
-    )?;
+    let test = match &scored {
+        Some((data, s)) => TestData::Scored(data, s),
+        None => TestData::Missing(
+            "Run <code>csvnn report --data TEST.csv</code> to add test metrics and charts.",
+        ),
+    };
+    let html = render(&model, &shown, test)?;
     let output = args.output.display().to_string();
     write_atomically(&args.output, |out| {
         out.write_all(html.as_bytes())

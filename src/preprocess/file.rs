@@ -20,7 +20,7 @@ const PREPROCESSOR_FILE: FileKind = FileKind {
     format: PREPROCESSOR_FORMAT,
     version: PREPROCESSOR_VERSION,
     invalid_json: "",
-    wrong_kind: "not a csvnn preprocessor (expected \"format\": \"csvnn-preprocessor\"; write one with `csvnn preprocess -o`)",
+    wrong_kind: |path| Error::NotAPreprocessor { path },
     noun: "preprocessor",
     newer_advice: "",
     damaged: "the file is damaged: ",

@@ -18,4 +18,4 @@ mod scatter;
 mod svg;
 
 pub use error::DrawError;
-pub use page::render;
+pub use page::{render, TestData};

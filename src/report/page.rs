@@ -46,18 +46,22 @@ fn metric(value: Option<f64>) -> String {
     }
 }
 
+/// The test section of the page.
+#[derive(Debug, Clone, Copy)]
+pub enum TestData<'a> {
+    /// The test data as named, and the model's scores on it.
+    Scored(&'a str, &'a Scored),
+    /// No test data: a note (HTML) saying how to add them, in the caller's words.
+    Missing(&'a str),
+}
+
 /// The whole HTML page about `model`, titled with `shown` (the model file as the user
-/// named it). With `test`, (the test data as named, the model's scores on it), the page
-/// adds the test metrics, the confusion matrix and ROC curves (classification) or
-/// predicted against actual values (regression).
+/// named it). With scored test data the page adds the test metrics, the confusion matrix
+/// and ROC curves (classification) or predicted against actual values (regression).
 ///
 /// The same model and scores give the same bytes: the page holds no time or path other
 /// than the names given.
-pub fn render(
-    model: &Model,
-    shown: &str,
-    test: Option<(&str, &Scored)>,
-) -> Result<String, DrawError> {
+pub fn render(model: &Model, shown: &str, test: TestData<'_>) -> Result<String, DrawError> {
     let t = &model.training;
     let mut html = String::new();
     let _ = write!(
@@ -67,8 +71,10 @@ pub fn render(
         escape(shown),
         model.task,
         escape(&model.pipeline.target),
-        test.map(|(data, _)| format!(", scored on {}", escape(data)))
-            .unwrap_or_default(),
+        match test {
+            TestData::Scored(data, _) => format!(", scored on {}", escape(data)),
+            TestData::Missing(_) => String::new(),
+        },
     );
 
     // The model in a few lines.
@@ -178,10 +184,10 @@ pub fn render(
     }
 
     match test {
-        None => html.push_str(
-            "<p class=\"note\">Run <code>csvnn report --data TEST.csv</code> to add test metrics and charts.</p>\n",
-        ),
-        Some((data, scored)) => render_test(&mut html, model, data, scored)?,
+        TestData::Missing(note) => {
+            let _ = writeln!(html, "<p class=\"note\">{note}</p>");
+        }
+        TestData::Scored(data, scored) => render_test(&mut html, model, data, scored)?,
     }
     let _ = write!(
         html,

@@ -27,7 +27,10 @@ const CHECKPOINT_KIND: FileKind = FileKind {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     invalid_json: "not a valid checkpoint: ",
-    wrong_kind: "not a csvnn checkpoint (expected \"format\": \"csvnn-checkpoint\")",
+    wrong_kind: |path| Error::ModelFile {
+        path,
+        message: "not a csvnn checkpoint (expected \"format\": \"csvnn-checkpoint\")".to_string(),
+    },
     noun: "checkpoint",
     newer_advice: "",
     damaged: "the checkpoint is damaged: ",
