@@ -6,9 +6,13 @@ use serde::{Deserialize, Serialize};
 use super::Network;
 use crate::parallel::{for_each_part, SharedMut};
 
+/// Updates a network's parameters from the gradients of its last backward pass.
 pub trait Optimizer {
+    /// One update of every parameter of `network` from its current gradient.
     fn step(&mut self, network: &mut Network);
+    /// The learning rate the next `step` uses.
     fn learning_rate(&self) -> f32;
+    /// Set the learning rate for the following steps (the trainer does so every epoch).
     fn set_learning_rate(&mut self, lr: f32);
 }
 
@@ -20,10 +24,14 @@ fn state_for(state: &mut Vec<Vec<f32>>, index: usize, len: usize) -> &mut [f32] 
     &mut state[index]
 }
 
+/// Settings of `Sgd`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SgdConfig {
+    /// Learning rate.
     pub lr: f32,
+    /// Momentum μ; 0 is plain SGD (no velocity kept).
     pub momentum: f32,
+    /// Nesterov momentum: step along g + μ·v instead of v.
     pub nesterov: bool,
     /// L2 penalty added to the gradient.
     pub weight_decay: f32,
@@ -32,11 +40,13 @@ pub struct SgdConfig {
 /// SGD as PyTorch defines it: g += wd·p; v = μ·v + g; p -= lr·(nesterov ? g + μ·v : v).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sgd {
+    /// The settings; `lr` is the current rate, changed by `set_learning_rate`.
     pub config: SgdConfig,
     velocity: Vec<Vec<f32>>,
 }
 
 impl Sgd {
+    /// An optimizer with no velocity yet; it is allocated at the first step.
     pub fn new(config: SgdConfig) -> Self {
         Sgd {
             config,
@@ -80,11 +90,17 @@ impl Optimizer for Sgd {
     }
 }
 
+/// Settings of `Adam`; the default is PyTorch's: lr 1e-3, β1 0.9, β2 0.999, ε 1e-8, no
+/// weight decay.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
+    /// Learning rate.
     pub lr: f32,
+    /// Decay rate β1 of the first moment (mean of the gradients).
     pub beta1: f32,
+    /// Decay rate β2 of the second moment (mean of the squared gradients).
     pub beta2: f32,
+    /// ε added to √v̂ in the denominator, against division by zero.
     pub eps: f32,
     /// Decoupled weight decay (AdamW): p -= lr·wd·p.
     pub weight_decay: f32,
@@ -106,6 +122,7 @@ impl Default for AdamConfig {
 /// m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= lr·m̂ / (√v̂ + ε), m̂ = m/(1-β1ᵗ), v̂ = v/(1-β2ᵗ).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Adam {
+    /// The settings; `lr` is the current rate, changed by `set_learning_rate`.
     pub config: AdamConfig,
     t: i32,
     m: Vec<Vec<f32>>,
@@ -113,6 +130,7 @@ pub struct Adam {
 }
 
 impl Adam {
+    /// An optimizer at step 0 with no moments yet; they are allocated at the first step.
     pub fn new(config: AdamConfig) -> Self {
         Adam {
             config,
@@ -178,7 +196,9 @@ impl Optimizer for Adam {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum AnyOptimizer {
+    /// Adam, or AdamW with a non-zero weight decay.
     Adam(Adam),
+    /// SGD, with optional (Nesterov) momentum and L2 weight decay.
     Sgd(Sgd),
 }
 

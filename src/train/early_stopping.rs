@@ -5,12 +5,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::Network;
 
+/// The early-stopping record of a run (saved in checkpoints); the default has seen nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EarlyStopping {
+    /// The last validation loss that counted as an improvement; `None` before any.
     pub best_loss: Option<f64>,
+    /// The epoch (1-based) of `best_loss`.
     pub best_epoch: Option<usize>,
     /// The best epoch's parameters, in `Network::visit_params` order.
     pub best_params: Vec<f32>,
+    /// Epochs since `best_epoch`.
     pub epochs_without_improvement: usize,
 }
 

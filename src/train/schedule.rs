@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How the rate decays after the warm-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduleKind {
+    /// The base rate throughout.
     Constant,
     /// Multiply by `gamma` every `step_size` epochs after the warm-up.
     Step,
@@ -16,19 +18,27 @@ pub enum ScheduleKind {
 /// Reduce the rate by `factor` after `patience` epochs without a lower validation loss.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PlateauConfig {
+    /// Multiplier applied at each reduction, e.g. 0.1.
     pub factor: f64,
+    /// Epochs without improvement before a reduction.
     pub patience: usize,
     /// The rate is never reduced below this.
     pub min_lr: f64,
 }
 
+/// The learning-rate schedule of a run. Default: constant, no warm-up, `step_size` 30,
+/// `gamma` 0.1, no plateau rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleConfig {
+    /// The decay after the warm-up.
     pub kind: ScheduleKind,
     /// Epochs of linear warm-up from base/warmup to base.
     pub warmup_epochs: usize,
+    /// Epochs between two decays of `ScheduleKind::Step` (0 counts as 1).
     pub step_size: usize,
+    /// Multiplier of each decay of `ScheduleKind::Step`.
     pub gamma: f64,
+    /// Reduce-on-plateau rule on top of `kind`; `None` turns it off.
     pub plateau: Option<PlateauConfig>,
 }
 
@@ -47,7 +57,9 @@ impl Default for ScheduleConfig {
 /// What the plateau rule remembers between epochs (saved in checkpoints).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlateauState {
+    /// The last validation loss that counted as an improvement; `None` before any.
     pub best_loss: Option<f64>,
+    /// Epochs since the last improvement or reduction.
     pub epochs_without_improvement: usize,
     /// Product of the reductions so far.
     pub scale: f64,

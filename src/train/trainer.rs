@@ -21,22 +21,34 @@ use crate::parallel::{for_each_part, FlushDenormals, SharedMut};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum OptimizerConfig {
+    /// Adam with bias correction (see `Adam`).
     Adam {
+        /// Base learning rate.
         lr: f32,
+        /// Decay rate of the first moment.
         beta1: f32,
+        /// Decay rate of the second moment.
         beta2: f32,
+        /// ε added to the denominator.
         eps: f32,
+        /// Decoupled weight decay (AdamW); 0 is plain Adam.
         weight_decay: f32,
     },
+    /// Stochastic gradient descent (see `Sgd`).
     Sgd {
+        /// Base learning rate.
         lr: f32,
+        /// Momentum; 0 is plain SGD.
         momentum: f32,
+        /// Nesterov momentum instead of the classical one.
         nesterov: bool,
+        /// L2 penalty added to the gradient.
         weight_decay: f32,
     },
 }
 
 impl OptimizerConfig {
+    /// A fresh optimizer with these settings and no state.
     pub fn build(&self) -> AnyOptimizer {
         match *self {
             OptimizerConfig::Adam {
@@ -74,21 +86,29 @@ impl OptimizerConfig {
     }
 }
 
+/// Settings of the training loop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
+    /// Total epochs of the run, counting those a resumed state has already done.
     pub epochs: usize,
+    /// Rows per mini-batch, clamped to 1..=n_rows; the last batch may be smaller.
     pub batch_size: usize,
     /// Epochs without a better validation loss before stopping; 0 turns early stopping off.
     pub patience: usize,
     /// A validation loss must fall by more than this to count as an improvement.
     pub min_delta: f64,
+    /// Seed of the RNG that shuffles the rows every epoch.
     pub seed: u64,
+    /// The optimizer and its base learning rate.
     pub optimizer: OptimizerConfig,
+    /// How the learning rate changes from epoch to epoch.
     pub schedule: ScheduleConfig,
 }
 
+/// The targets of a dataset, owned; batches borrow them as `Targets`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OwnedTargets {
+    /// One class index per row.
     Classes(Vec<u32>),
     /// (n_rows, n_outputs)
     Values(Array2<f32>),
@@ -99,10 +119,12 @@ pub enum OwnedTargets {
 pub struct Dataset {
     /// (n_rows, n_inputs)
     pub x: Array2<f32>,
+    /// One target per row of `x`.
     pub y: OwnedTargets,
 }
 
 impl Dataset {
+    /// Number of rows of `x`.
     pub fn n_rows(&self) -> usize {
         self.x.nrows()
     }
@@ -118,20 +140,27 @@ impl Dataset {
 /// The validation metric reported each epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ValidationMetric {
+    /// Fraction of rows whose largest output is the true class (classification).
     Accuracy,
     /// RMSE in the target's units: the network's RMSE times the target's std.
     Rmse {
+        /// Standard deviation the regression targets were divided by when standardised.
         target_std: f64,
     },
 }
 
+/// What one epoch measured; `TrainState::history` keeps one per epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
+    /// The epoch, 1-based.
     pub epoch: usize,
+    /// Mean loss over the epoch's training rows, measured during the updates.
     pub train_loss: f64,
+    /// Validation loss after the epoch; `None` without validation rows.
     pub val_loss: Option<f64>,
     /// Accuracy (classification) or RMSE in target units (regression).
     pub val_metric: Option<f64>,
+    /// The learning rate used throughout the epoch.
     pub lr: f64,
 }
 
@@ -140,8 +169,13 @@ pub struct EpochRecord {
 pub trait Observer {
     /// Something the run chose or found in the data (see `Notice`).
     fn notice(&mut self, _notice: Notice<'_>) {}
+    /// Before the first batch of `epoch` (1-based) of `n_epochs`, split into `n_batches`.
     fn epoch_started(&mut self, _epoch: usize, _n_epochs: usize, _n_batches: usize) {}
+    /// After the update of `batch` (1-based); `running_loss` is the mean loss over the
+    /// epoch's rows so far.
     fn batch_done(&mut self, _batch: usize, _n_batches: usize, _running_loss: f64) {}
+    /// After each epoch, once `state` includes it (`record` is the last of its history);
+    /// an error stops training and `train` returns it.
     fn epoch_done(
         &mut self,
         _record: &EpochRecord,
@@ -158,18 +192,29 @@ impl Observer for () {}
 /// Everything that changes during training: enough to continue after an interruption.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainState {
+    /// Epochs completed; training resumes at `epochs_done + 1`.
     pub epochs_done: usize,
+    /// Early stopping has ended the run; `train` then does no more epochs.
     pub stopped_early: bool,
+    /// The network: the latest weights, or the best epoch's once `train` returns with
+    /// early stopping on.
     pub network: Network,
+    /// The optimizer with its state (velocity or moments, step count).
     pub optimizer: AnyOptimizer,
+    /// The RNG that shuffles the rows; seeded from `TrainConfig::seed`.
     #[serde(with = "crate::rng_state")]
     pub rng: ChaCha8Rng,
+    /// One record per completed epoch.
     pub history: Vec<EpochRecord>,
+    /// The best validation loss so far and its weights (kept when `patience > 0`).
     pub early_stopping: EarlyStopping,
+    /// The reduce-on-plateau rule's state.
     pub plateau: PlateauState,
 }
 
 impl TrainState {
+    /// The state before the first epoch: `network` as given, a fresh optimizer from
+    /// `config.optimizer` and the RNG seeded with `config.seed`.
     pub fn new(network: Network, config: &TrainConfig) -> Self {
         TrainState {
             epochs_done: 0,
@@ -184,10 +229,12 @@ impl TrainState {
     }
 }
 
+/// How a call to `train` ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainOutcome {
     /// The epoch whose weights the network holds, when early stopping chose them.
     pub best_epoch: Option<usize>,
+    /// Training stopped before `TrainConfig::epochs` for lack of improvement.
     pub stopped_early: bool,
 }
 
