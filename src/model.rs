@@ -10,7 +10,7 @@ use crate::atomic::write_atomically;
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Network, NetworkError};
 use crate::preprocess::{Pipeline, TargetEncoder, Task};
-use crate::train::{EpochRecord, TrainConfig};
+use crate::train::{argmax, EpochRecord, TrainConfig};
 use crate::versioned::{read_versioned, FileKind};
 
 pub const FORMAT_NAME: &str = "csvnn-model";
@@ -182,14 +182,7 @@ impl Model {
         match &self.pipeline.target_encoder {
             TargetEncoder::Classification { .. } => {
                 let probs = softmax_rows(outputs.view());
-                let classes = probs
-                    .axis_iter(Axis(0))
-                    .map(|row| {
-                        row.iter()
-                            .enumerate()
-                            .fold(0, |best, (i, &p)| if p > row[best] { i } else { best })
-                    })
-                    .collect();
+                let classes = probs.axis_iter(Axis(0)).map(argmax).collect();
                 Predictions::Classes { probs, classes }
             }
             encoder @ TargetEncoder::Regression { .. } => {

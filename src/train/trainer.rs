@@ -332,8 +332,10 @@ pub fn evaluate(
     (loss_sum / n as f64, value)
 }
 
-/// Index of the largest value (the first on ties).
-pub fn argmax(row: ArrayView1<f32>) -> usize {
+/// Index of the largest value (the first on ties; a NaN first value is never beaten).
+/// The class of a row of network outputs or probabilities, for training and prediction
+/// alike (`metrics::argmax_rows` is numpy's rule for reports, which skips NaN).
+pub fn argmax<T: PartialOrd + Copy>(row: ArrayView1<T>) -> usize {
     let mut best = 0;
     for (i, &v) in row.iter().enumerate() {
         if v > row[best] {
