@@ -13,16 +13,22 @@ use crate::train::{Notice, Observer};
 /// A model's scores on a file, with what they were computed from (for `report`).
 #[derive(Debug, Clone)]
 pub enum Scored {
+    /// A classifier's scores.
     Classification {
+        /// Accuracy, per-class and averaged scores, confusion matrix.
         report: ClassificationReport,
-        /// (n_rows,) class indices
+        /// (n_rows,) true class indices, in label order.
         y_true: Vec<usize>,
-        /// (n_rows, n_classes)
+        /// (n_rows, n_classes) predicted class probabilities.
         probs: ndarray::Array2<f64>,
     },
+    /// A regressor's scores.
     Regression {
+        /// RMSE, MAE, R² and the other error metrics.
         report: RegressionReport,
+        /// (n_rows,) true values, in the target's units.
         y_true: Vec<f64>,
+        /// (n_rows,) predicted values, in the target's units.
         y_pred: Vec<f64>,
     },
 }
@@ -38,8 +44,8 @@ impl Scored {
     }
 }
 
-/// Score `model` on the rows of `table` that have a target value. Unused columns, rows without a target, unseen categories and bad
-/// numbers reach `observer` as notices.
+/// Score `model` on the rows of `table` that have a target value. Unused columns, rows
+/// without a target, unseen categories and bad numbers reach `observer` as notices.
 pub fn score(model: &Model, table: &RawTable, observer: &mut dyn Observer) -> Result<Scored> {
     let pipeline = &model.pipeline;
     let target = table.column_index(&pipeline.target).ok_or_else(|| {

@@ -25,12 +25,14 @@ use crate::preprocess::{EncodedTargets, Feature, UnknownCategories};
 pub struct ExplainConfig {
     /// Shuffles per column (at least 1).
     pub repeats: usize,
+    /// Seed of the one RNG all shuffles are drawn from.
     pub seed: u64,
 }
 
 /// The importance of one input column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnImportance {
+    /// The column's name.
     pub column: String,
     /// "numeric" or "categorical".
     pub kind: String,
@@ -49,8 +51,11 @@ pub struct Importance {
     pub metric: String,
     /// The metric on the rows as they are.
     pub baseline: f64,
+    /// Rows scored (those with a target value).
     pub rows: usize,
+    /// Shuffles per column.
     pub repeats: usize,
+    /// The seed the shuffles were drawn with.
     pub seed: u64,
     /// Sorted by mean drop, largest first (ties by column order in the model).
     pub columns: Vec<ColumnImportance>,
@@ -58,7 +63,9 @@ pub struct Importance {
 
 /// What was scored, besides the importance: categories not seen in training.
 pub struct Explained {
+    /// The importance of every feature column.
     pub importance: Importance,
+    /// Values of categorical columns that the model did not see in training.
     pub unknown_categories: Vec<UnknownCategories>,
 }
 

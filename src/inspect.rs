@@ -9,13 +9,18 @@ use crate::nn::{AnyLayer, Layer};
 use crate::preprocess::{Feature, TargetEncoder, Task};
 use crate::train::EpochRecord;
 
-/// The `inspect --format json` object.
+/// The `inspect --format json` object; its keys are stable for scripts.
 #[derive(Debug, Serialize)]
 pub struct Inspection<'a> {
+    /// The model file as the user named it.
     pub model: String,
+    /// The file's `format_version`.
     pub format_version: u32,
+    /// The csvnn version that wrote the file.
     pub csvnn_version: &'a str,
+    /// `classification` or `regression`.
     pub task: Task,
+    /// The target column's name.
     pub target: &'a str,
     /// Class labels in model order (classification).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -25,67 +30,103 @@ pub struct Inspection<'a> {
     pub target_scaling: Option<TargetScaling>,
     /// Feature columns in network-input order.
     pub inputs: Vec<Input<'a>>,
+    /// Columns the model ignores by name.
     pub dropped: &'a [String],
+    /// The tokens read as missing values.
     pub na_values: &'a [String],
+    /// Layers and parameter counts.
     pub architecture: Architecture,
+    /// The model file's `training` object, as it is.
     pub training: &'a TrainingRecord,
+    /// First, last and best epochs of the history.
     pub history: HistorySummary<'a>,
+    /// The model file's `validation_metrics` (`null` without validation).
     pub validation_metrics: Option<&'a ValidationMetrics>,
 }
 
+/// A regression target's standardisation: the network predicts (y - mean) / std.
 #[derive(Debug, Serialize)]
 pub struct TargetScaling {
+    /// Mean of the training targets.
     pub mean: f64,
+    /// Standard deviation of the training targets.
     pub std: f64,
 }
 
+/// One feature column as the network sees it; in JSON, `type` is `numeric` or
+/// `categorical`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input<'a> {
+    /// A number column: imputed, then standardised.
     Numeric {
+        /// The column's name.
         name: &'a str,
+        /// The value that replaces a missing cell (the training mean).
         impute: f64,
+        /// The training mean.
         mean: f64,
+        /// The training standard deviation (1 for a constant column).
         std: f64,
+        /// Network inputs it becomes: always 1.
         network_inputs: usize,
     },
+    /// A category column: imputed, then one-hot encoded.
     Categorical {
+        /// The column's name.
         name: &'a str,
+        /// The value that replaces a missing cell (the most frequent training value).
         impute: &'a str,
         /// The vocabulary in network-input order, with training counts.
         categories: Vec<CategoryCount<'a>>,
+        /// Network inputs it becomes: one per category, plus one when the rarest values
+        /// were folded into a shared input (`--max-categories`).
         network_inputs: usize,
     },
 }
 
+/// A category of a categorical input.
 #[derive(Debug, Serialize)]
 pub struct CategoryCount<'a> {
+    /// The category's text.
     pub value: &'a str,
+    /// Training rows that held it.
     pub count: u64,
 }
 
+/// The network's shape.
 #[derive(Debug, Serialize)]
 pub struct Architecture {
+    /// Network inputs (the encoded width of all feature columns).
     pub n_inputs: usize,
+    /// Network outputs: one per class, or 1 for regression.
     pub n_outputs: usize,
+    /// The layers, input side first.
     pub layers: Vec<LayerSummary>,
+    /// Trainable parameters of all layers together.
     pub params: usize,
 }
 
+/// One layer of the network.
 #[derive(Debug, Serialize)]
 pub struct LayerSummary {
-    /// `dense`, `activation` or `dropout`.
+    /// `dense`, `activation`, `dropout`, `conv2d` or `max_pool2d` (key `type`).
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// What distinguishes it: `64 -> 32`, `relu`, `rate 0.2`.
     pub detail: String,
+    /// The layer's trainable parameters.
     pub params: usize,
 }
 
+/// The training history in brief; each epoch as in the model file's `history`.
 #[derive(Debug, Serialize)]
 pub struct HistorySummary<'a> {
+    /// Epochs run.
     pub epochs: usize,
+    /// The first epoch (`null` when none ran).
     pub first: Option<&'a EpochRecord>,
+    /// The last epoch (`null` when none ran).
     pub last: Option<&'a EpochRecord>,
     /// The epoch with the lowest validation loss (when there was validation).
     pub best: Option<&'a EpochRecord>,

@@ -13,7 +13,9 @@ use crate::preprocess::{Pipeline, TargetEncoder, Task};
 use crate::train::{argmax, EpochRecord, TrainConfig};
 use crate::versioned::{read_versioned, FileKind};
 
+/// The `format` of a model file; a file with another name is refused.
 pub const FORMAT_NAME: &str = "csvnn-model";
+/// The `format_version` this csvnn writes; a file with a newer one is refused.
 pub const FORMAT_VERSION: u32 = 1;
 
 /// How the model was trained (everything but wall-clock times, so files are reproducible).
@@ -21,49 +23,75 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct TrainingRecord {
     /// Why the task was chosen (`--task auto`), or that it was given.
     pub task_reason: String,
+    /// Widths of the hidden dense layers, input side first.
     pub hidden: Vec<usize>,
+    /// Activation of the hidden layers.
     pub activation: Activation,
     /// "cross_entropy" or "mse".
     pub loss: String,
+    /// Dropout rate after each hidden layer, in [0, 1).
     pub dropout: f32,
+    /// Fraction of the rows held out for validation; 0 when a separate validation file
+    /// was given or validation was off.
     pub validation_split: f64,
+    /// Rows trained on.
     pub rows_train: usize,
+    /// Rows validated on; 0 without validation.
     pub rows_validation: usize,
     /// Class weights of the loss (`--class-weight`), in label order.
     pub class_weights: Option<Vec<ClassWeight>>,
+    /// Epochs, batch size, early stopping, seed, optimizer and learning-rate schedule.
     pub config: TrainConfig,
+    /// Epochs actually run (fewer than `config.epochs` when stopped early).
     pub epochs_run: usize,
     /// The epoch whose weights were kept, when early stopping chose them.
     pub best_epoch: Option<usize>,
+    /// True when early stopping ended the run before `config.epochs`.
     pub stopped_early: bool,
 }
 
+/// The loss weight of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassWeight {
+    /// The class label, as in the target column.
     pub label: String,
+    /// The factor on the loss of this class's rows.
     pub weight: f32,
 }
 
 /// Loss and main metric on the validation rows, with the weights the model keeps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationMetrics {
+    /// The loss on the validation rows.
     pub loss: f64,
+    /// Fraction of rows whose class is right (classification; absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
+    /// Root mean squared error in the target's units (regression; absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rmse: Option<f64>,
 }
 
+/// A trained model, as saved in the model file (layout in docs/model-format.md).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Model {
+    /// Always `FORMAT_NAME` (`"csvnn-model"`).
     pub format: String,
+    /// `FORMAT_VERSION` when written; a newer one is refused on load.
     pub format_version: u32,
+    /// The csvnn version that wrote the file.
     pub csvnn_version: String,
+    /// Classification or regression (the pipeline's target encoder says the same).
     pub task: Task,
+    /// The fitted preprocessing: raw cells to network inputs, and the target encoding.
     pub pipeline: Pipeline,
+    /// The layers and their weights; takes `pipeline.n_inputs()` inputs.
     pub network: Network,
+    /// How the model was trained.
     pub training: TrainingRecord,
+    /// One record per epoch run, in order (no timings, so files are reproducible).
     pub history: Vec<EpochRecord>,
+    /// Scores on the validation rows with the kept weights; `None` without validation.
     pub validation_metrics: Option<ValidationMetrics>,
 }
 
@@ -87,7 +115,9 @@ const MODEL_FILE: FileKind = FileKind {
 pub enum Predictions {
     /// Class probabilities (n_rows, n_classes) computed in f64; the class is their argmax.
     Classes {
+        /// (n_rows, n_classes), each row summing to 1.
         probs: Array2<f64>,
+        /// (n_rows,) the predicted class index of each row, in label order.
         classes: Vec<usize>,
     },
     /// Predicted values in the target's units.
@@ -98,6 +128,7 @@ pub enum Predictions {
 const PREDICT_BATCH: usize = 1024;
 
 impl Model {
+    /// A model of the current format and csvnn version; the task is the pipeline's.
     pub fn new(
         pipeline: Pipeline,
         network: Network,

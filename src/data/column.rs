@@ -9,6 +9,8 @@ use std::borrow::Cow;
 use super::str_column::StrColumn;
 use super::value::{canonical_decimal, parse_cell, plain_number, Cell, NaValues};
 
+/// One column's cells: numbers stored as values, the rest as text; `Default` is an empty
+/// column that stores numbers while it can.
 #[derive(Debug, Clone)]
 pub struct Column(Repr);
 
@@ -170,6 +172,7 @@ impl Column {
         Column(Repr::Text(StrColumn::default()))
     }
 
+    /// Number of cells (rows).
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::Text(s) => s.len(),
@@ -177,6 +180,7 @@ impl Column {
         }
     }
 
+    /// True when the column has no cells.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -335,6 +339,7 @@ enum Plain<'a> {
 }
 
 impl<'a> Cells<'a> {
+    /// What the cell of `row` holds, as `parse_cell` would read its text.
     #[inline]
     pub fn get(&self, row: usize) -> Cell<'a> {
         let value = match self.plain {
@@ -367,6 +372,7 @@ impl<'a> Cells<'a> {
         Cell::Number(value)
     }
 
+    /// True when the cell of `row` is empty or a missing marker.
     pub fn is_missing(&self, row: usize) -> bool {
         self.get(row) == Cell::Missing
     }

@@ -11,7 +11,9 @@ use crate::error::Location;
 pub struct RawTable {
     /// The file as the user named it, for messages (`<stdin>` for `-`).
     pub source: String,
+    /// The header's column names, in file order.
     pub headers: Vec<String>,
+    /// The cells of each column, in header order; each holds n_rows cells.
     pub columns: Vec<Column>,
     /// The 1-based line on which each row starts.
     pub lines: Vec<u64>,
@@ -29,14 +31,17 @@ pub struct SkippedRow {
 }
 
 impl RawTable {
+    /// Rows read (not counting the header or skipped rows).
     pub fn n_rows(&self) -> usize {
         self.lines.len()
     }
 
+    /// The index of the column named `name` (the first one, when names repeat).
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.headers.iter().position(|h| h == name)
     }
 
+    /// The column named `name` (the first one, when names repeat).
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.column_index(name).map(|i| &self.columns[i])
     }
