@@ -50,6 +50,8 @@
 //! The library never prints and never exits: progress and notices reach the caller through
 //! [`train::Observer`], failures through the one [`Error`] type.
 
+#![warn(missing_docs)]
+
 pub mod atomic;
 pub mod data;
 pub mod error;

@@ -5,7 +5,6 @@
 //! The reports serialize with serde to the JSON object of `csvnn evaluate --format json`
 //! (keys in DESIGN.md; NaN, i.e. undefined, is written as `null`) and render a
 //! fixed-width table for people with `to_table`.
-#![warn(missing_docs)]
 
 pub mod classification;
 pub mod regression;

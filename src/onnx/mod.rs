@@ -23,8 +23,6 @@
 //! the next dense layer. The layout, the labels and the task are also stored in the file's
 //! metadata (`csvnn.inputs`, `csvnn.labels`, `csvnn.task`).
 
-#![warn(missing_docs)]
-
 mod builder;
 mod graph;
 mod layers;

@@ -8,8 +8,6 @@
 //! count. `FlushDenormals` lives here too, beside the float-control register copy that
 //! the workers make.
 
-#![warn(missing_docs)]
-
 mod float_control;
 mod installed;
 mod parts;

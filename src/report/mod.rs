@@ -7,7 +7,6 @@
 //! [`render`] builds the page as text; writing it is the caller's business. The charts
 //! live one per file (`curves`, `confusion`, `roc`, `scatter`) over the shared primitives
 //! of `svg`.
-#![warn(missing_docs)]
 
 mod confusion;
 mod curves;
