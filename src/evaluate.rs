@@ -7,8 +7,8 @@ use crate::metrics::{
     classification_report, regression_report, ClassificationReport, RegressionReport,
 };
 use crate::model::{Model, Predictions};
-use crate::preprocess::{rows_with_target, EncodedTargets};
-use crate::train::{Notice, Observer};
+use crate::preprocess::EncodedTargets;
+use crate::train::{rows_with_target_noticed, Notice, Observer};
 
 /// A model's scores on a file, with what they were computed from (for `report`).
 #[derive(Debug, Clone)]
@@ -64,14 +64,7 @@ pub fn score(model: &Model, table: &RawTable, observer: &mut dyn Observer) -> Re
             columns: &unused,
         });
     }
-    let (rows, missing) = rows_with_target(table, target, &pipeline.na_values);
-    if !missing.is_empty() {
-        observer.notice(Notice::MissingTargets {
-            source: &table.source,
-            lines: &missing,
-            training: false,
-        });
-    }
+    let rows = rows_with_target_noticed(table, target, &pipeline.na_values, false, observer);
     if rows.is_empty() {
         return Err(Error::data(
             Location::file(&table.source).column(&pipeline.target),

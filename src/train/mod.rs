@@ -29,6 +29,7 @@ pub use cv::{assign_folds, cross_validate, CvReport, MetricSummary, OrderedMetri
 pub use early_stopping::EarlyStopping;
 pub use epoch_log::write_epoch_log;
 pub use fit::{fit, fit_table, metric_name, mlp_config, train_model, training_config};
+pub(crate) use notice::rows_with_target_noticed;
 pub use notice::Notice;
 pub use prepare::{prepare, Prepared};
 pub use schedule::{PlateauConfig, PlateauState, ScheduleConfig, ScheduleKind};

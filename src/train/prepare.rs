@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 
-use super::notice::Notice;
+use super::notice::{rows_with_target_noticed, Notice};
 use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
 use super::source::Source;
@@ -12,8 +12,7 @@ use crate::data::{read_nonempty, shuffled_split, stratified_split, Cell, RawTabl
 use crate::error::{Error, Location, Result};
 use crate::nn::ImageShape;
 use crate::preprocess::{
-    rows_with_target, target_index, EncodedTargets, Feature, FitOptions, NumericColumn, Pipeline,
-    Task,
+    target_index, EncodedTargets, Feature, FitOptions, NumericColumn, Pipeline, Task,
 };
 
 /// Data of one training run, ready for the loop.
@@ -86,14 +85,7 @@ pub fn prepare(
     let validation = match &validation_table {
         Some(vt) => {
             let vtarget = target_index(vt, &settings.target)?;
-            let (vrows, vmissing) = rows_with_target(vt, vtarget, &pipeline.na_values);
-            if !vmissing.is_empty() {
-                observer.notice(Notice::MissingTargets {
-                    source: &vt.source,
-                    lines: &vmissing,
-                    training: true,
-                });
-            }
+            let vrows = rows_with_target_noticed(vt, vtarget, &pipeline.na_values, true, observer);
             if vrows.is_empty() {
                 return Err(Error::data(
                     Location::file(&vt.source).column(&settings.target),

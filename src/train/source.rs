@@ -4,15 +4,13 @@
 use std::collections::HashMap;
 
 use super::choices::LossChoice;
-use super::notice::Notice;
+use super::notice::{rows_with_target_noticed, Notice};
 use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
 use super::trainer::Observer;
 use crate::data::RawTable;
 use crate::error::Result;
-use crate::preprocess::{
-    choose_task, load_preprocessor, rows_with_target, target_index, Pipeline, Task,
-};
+use crate::preprocess::{choose_task, load_preprocessor, target_index, Pipeline, Task};
 
 /// The training file read, its rows with a target, and the task.
 #[derive(Debug)]
@@ -66,14 +64,7 @@ impl Source {
             .as_ref()
             .map_or_else(|| settings.data.na_values(), |p| p.na_values.clone());
         let target = target_index(&table, &settings.target)?;
-        let (rows, missing) = rows_with_target(&table, target, &na);
-        if !missing.is_empty() {
-            observer.notice(Notice::MissingTargets {
-                source: &table.source,
-                lines: &missing,
-                training: true,
-            });
-        }
+        let rows = rows_with_target_noticed(&table, target, &na, true, observer);
         let (task, task_reason) = match &preprocessor {
             Some(p) => {
                 if let Some(given) = settings.task.given().filter(|&t| t != p.task()) {
