@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use super::column::Column;
 use super::delimiter::delimiter_hint;
 use super::line_endings::is_blank;
-use super::reader::{csv_error, text_of, CsvRows};
+use super::reader::{csv_error, text_of, CsvRows, CsvSource};
 use super::table::{RawTable, SkippedRow};
 use crate::error::{Error, Hint, Location, Result};
 
@@ -14,10 +14,12 @@ impl CsvRows<'_> {
     /// The next rows, at most `max_rows` of them (none at the end of the input), as a
     /// table with the input's headers; line numbers count from the top of the input.
     ///
-    /// Two threads share the work: this one splits the input into records (and checks
-    /// their width), a second one types and stores their cells, a batch of records
-    /// behind. The first error in file order wins: the second thread only ever sees
-    /// records before any this one refused.
+    /// With more than one thread installed (`parallel::current_threads`), two threads
+    /// share the work: this one splits the input into records (and checks their width), a
+    /// second one types and stores their cells, a batch of records behind. On one thread,
+    /// each batch is typed here as soon as it is full: the same batches in the same order,
+    /// so the same table or the same error. The first error in file order wins: cells are
+    /// only ever typed for records before any the splitting refused.
     pub(crate) fn read_chunk(&mut self, max_rows: usize) -> Result<RawTable> {
         let CsvRows {
             name,
@@ -27,88 +29,187 @@ impl CsvRows<'_> {
             delimiter_given,
             skip_bad_rows,
         } = self;
-        let (name, headers, blank_lines) = (&*name, &*headers, *blank_lines);
-        let (to_worker, batches) = mpsc::sync_channel::<Vec<csv::ByteRecord>>(BATCHES_IN_FLIGHT);
-        let (to_reader, recycled) = mpsc::channel::<Vec<csv::ByteRecord>>();
-        std::thread::scope(|scope| {
-            let worker = scope.spawn(move || -> Result<Vec<Column>> {
-                let mut columns = vec![Column::default(); headers.len()];
-                for batch in batches {
-                    for record in &batch {
-                        push_record(&mut columns, record, name, headers, blank_lines)?;
-                    }
-                    // The reader may have stopped already; the batch is then dropped.
-                    let _ = to_reader.send(batch);
-                }
-                columns.iter_mut().for_each(Column::shrink_to_fit);
-                Ok(columns)
-            });
-            let mut lines = Vec::new();
-            let mut skipped = Vec::new();
-            let read = (|| -> Result<()> {
-                let mut batch: Vec<csv::ByteRecord> = Vec::with_capacity(BATCH_ROWS);
-                let mut spare = csv::ByteRecord::new();
-                let mut pool: Vec<csv::ByteRecord> = Vec::new();
-                while lines.len() < max_rows
-                    && reader
-                        .read_byte_record(&mut spare)
-                        .map_err(|e| csv_error(name, blank_lines, e))?
-                {
-                    let line = spare.position().map(|p| p.line()).unwrap_or(0) + blank_lines;
-                    if spare.len() == 1 && is_blank(&spare[0]) {
-                        continue; // a line of spaces is a blank line
-                    }
-                    if spare.len() != headers.len() {
-                        if *skip_bad_rows {
-                            skipped.push(SkippedRow {
-                                line,
-                                fields: spare.len(),
-                            });
-                            continue;
-                        }
-                        return Err(width_error(
-                            name,
-                            headers,
-                            *delimiter_given,
-                            line,
-                            spare.len(),
-                        ));
-                    }
-                    lines.push(line);
-                    // Keep the record; records (and their buffers) come back in batches
-                    // the worker is done with.
-                    if pool.is_empty() {
-                        pool = recycled.try_recv().unwrap_or_default();
-                    }
-                    batch.push(std::mem::replace(
-                        &mut spare,
-                        pool.pop().unwrap_or_default(),
-                    ));
-                    if batch.len() == BATCH_ROWS {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-                        if to_worker.send(full).is_err() {
-                            return Ok(()); // the worker stopped on an error
-                        }
-                    }
-                }
-                if !batch.is_empty() {
-                    let _ = to_worker.send(batch);
-                }
-                Ok(())
-            })();
-            drop(to_worker);
-            let columns = worker
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        let split = Split {
+            name,
+            headers,
+            blank_lines: *blank_lines,
+            delimiter_given: *delimiter_given,
+            skip_bad_rows: *skip_bad_rows,
+            max_rows,
+        };
+        let mut lines = Vec::new();
+        let mut skipped = Vec::new();
+        let mut columns = if crate::parallel::current_threads() <= 1 {
+            let mut here = TypeHere {
+                columns: vec![Column::default(); headers.len()],
+                typed: Ok(()),
+                done: Vec::new(),
+                split: &split,
+            };
+            let read = split.records(reader, &mut lines, &mut skipped, &mut here);
+            here.typed?;
             read?;
-            Ok(RawTable {
-                source: name.clone(),
-                headers: headers.clone(),
-                columns,
-                lines,
-                skipped,
-            })
+            here.columns
+        } else {
+            let (to_worker, batches) =
+                mpsc::sync_channel::<Vec<csv::ByteRecord>>(BATCHES_IN_FLIGHT);
+            let (to_reader, recycled) = mpsc::channel::<Vec<csv::ByteRecord>>();
+            let split = &split;
+            std::thread::scope(|scope| {
+                let worker = scope.spawn(move || -> Result<Vec<Column>> {
+                    let mut columns = vec![Column::default(); split.headers.len()];
+                    for batch in batches {
+                        split.type_batch(&mut columns, &batch)?;
+                        // The reader may have stopped already; the batch is then dropped.
+                        let _ = to_reader.send(batch);
+                    }
+                    Ok(columns)
+                });
+                let mut to_worker = ToWorker {
+                    to_worker,
+                    recycled,
+                };
+                let read = split.records(reader, &mut lines, &mut skipped, &mut to_worker);
+                drop(to_worker);
+                let columns = worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                read?;
+                Ok::<_, Error>(columns)
+            })?
+        };
+        columns.iter_mut().for_each(Column::shrink_to_fit);
+        Ok(RawTable {
+            source: name.clone(),
+            headers: headers.clone(),
+            columns,
+            lines,
+            skipped,
         })
+    }
+}
+
+/// How the records of a chunk are split and typed.
+struct Split<'a> {
+    name: &'a String,
+    headers: &'a Vec<String>,
+    blank_lines: u64,
+    delimiter_given: bool,
+    skip_bad_rows: bool,
+    max_rows: usize,
+}
+
+/// Where full batches of records go to have their cells typed.
+trait BatchSink {
+    /// Hand over a batch; false when typing has stopped on an error.
+    fn hand_over(&mut self, batch: Vec<csv::ByteRecord>) -> bool;
+    /// Records whose cells are stored, to reuse their buffers (possibly none).
+    fn recycled(&mut self) -> Vec<csv::ByteRecord>;
+}
+
+/// Batches go to the thread that types them.
+struct ToWorker {
+    to_worker: mpsc::SyncSender<Vec<csv::ByteRecord>>,
+    recycled: mpsc::Receiver<Vec<csv::ByteRecord>>,
+}
+
+impl BatchSink for ToWorker {
+    fn hand_over(&mut self, batch: Vec<csv::ByteRecord>) -> bool {
+        self.to_worker.send(batch).is_ok()
+    }
+    fn recycled(&mut self) -> Vec<csv::ByteRecord> {
+        self.recycled.try_recv().unwrap_or_default()
+    }
+}
+
+/// Batches are typed on this thread as they come.
+struct TypeHere<'a> {
+    columns: Vec<Column>,
+    typed: Result<()>,
+    done: Vec<csv::ByteRecord>,
+    split: &'a Split<'a>,
+}
+
+impl BatchSink for TypeHere<'_> {
+    fn hand_over(&mut self, batch: Vec<csv::ByteRecord>) -> bool {
+        self.typed = self.split.type_batch(&mut self.columns, &batch);
+        self.done = batch;
+        self.typed.is_ok()
+    }
+    fn recycled(&mut self) -> Vec<csv::ByteRecord> {
+        std::mem::take(&mut self.done)
+    }
+}
+
+impl Split<'_> {
+    /// Store the cells of a batch of records in `columns`.
+    fn type_batch(&self, columns: &mut [Column], batch: &[csv::ByteRecord]) -> Result<()> {
+        for record in batch {
+            push_record(columns, record, self.name, self.headers, self.blank_lines)?;
+        }
+        Ok(())
+    }
+
+    /// Split records off `reader` into batches for `sink`, up to `max_rows` rows, noting
+    /// each kept row's line and each skipped row. Stops early, without an error, when the
+    /// sink stops.
+    fn records(
+        &self,
+        reader: &mut CsvSource<'_>,
+        lines: &mut Vec<u64>,
+        skipped: &mut Vec<SkippedRow>,
+        sink: &mut dyn BatchSink,
+    ) -> Result<()> {
+        let (name, headers, blank_lines) = (self.name, self.headers, self.blank_lines);
+        let mut batch: Vec<csv::ByteRecord> = Vec::with_capacity(BATCH_ROWS);
+        let mut spare = csv::ByteRecord::new();
+        let mut pool: Vec<csv::ByteRecord> = Vec::new();
+        while lines.len() < self.max_rows
+            && reader
+                .read_byte_record(&mut spare)
+                .map_err(|e| csv_error(name, blank_lines, e))?
+        {
+            let line = spare.position().map(|p| p.line()).unwrap_or(0) + blank_lines;
+            if spare.len() == 1 && is_blank(&spare[0]) {
+                continue; // a line of spaces is a blank line
+            }
+            if spare.len() != headers.len() {
+                if self.skip_bad_rows {
+                    skipped.push(SkippedRow {
+                        line,
+                        fields: spare.len(),
+                    });
+                    continue;
+                }
+                return Err(width_error(
+                    name,
+                    headers,
+                    self.delimiter_given,
+                    line,
+                    spare.len(),
+                ));
+            }
+            lines.push(line);
+            // Keep the record; records (and their buffers) come back in batches the sink
+            // is done with.
+            if pool.is_empty() {
+                pool = sink.recycled();
+            }
+            batch.push(std::mem::replace(
+                &mut spare,
+                pool.pop().unwrap_or_default(),
+            ));
+            if batch.len() == BATCH_ROWS {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                if !sink.hand_over(full) {
+                    return Ok(()); // typing stopped on an error
+                }
+            }
+        }
+        if !batch.is_empty() {
+            sink.hand_over(batch);
+        }
+        Ok(())
     }
 }
 
@@ -199,8 +300,35 @@ mod tests {
 
     #[test]
     fn the_first_error_in_the_file_wins_across_batches() {
-        // Rows past several batches; a bad UTF-8 cell (found by the thread that stores
-        // cells) and a short row (found by the thread that splits records).
+        for threads in [1, 2] {
+            let _pool = crate::parallel::install(threads);
+            first_error_wins();
+        }
+    }
+
+    #[test]
+    fn one_and_two_threads_read_the_same_table() {
+        let mut text = b"a,b,c\n".to_vec();
+        for i in 0..3_000 {
+            text.extend_from_slice(format!("{i},{}.5,x{}\n", i % 7, i % 11).as_bytes());
+        }
+        let tables: Vec<RawTable> = [1, 2]
+            .iter()
+            .map(|&threads| {
+                let _pool = crate::parallel::install(threads);
+                read(&text).unwrap()
+            })
+            .collect();
+        assert_eq!(tables[0].lines, tables[1].lines);
+        for (a, b) in tables[0].columns.iter().zip(&tables[1].columns) {
+            assert_eq!(a.len(), 3_000);
+            assert!((0..a.len()).all(|r| a.text_at(r) == b.text_at(r)));
+        }
+    }
+
+    fn first_error_wins() {
+        // Rows past several batches; a bad UTF-8 cell (found where cells are typed) and a
+        // short row (found where records are split).
         let table = |bad_utf8: usize, short: usize| {
             let mut text = b"a,b\n".to_vec();
             for i in 0..2_000 {
