@@ -29,12 +29,12 @@ pub use cv::{assign_folds, cross_validate, CvReport, MetricSummary, OrderedMetri
 pub use early_stopping::EarlyStopping;
 pub use epoch_log::write_epoch_log;
 pub use fit::{fit, fit_table, metric_name, mlp_config, train_model, training_config};
-pub(crate) use notice::rows_with_target_noticed;
 pub use notice::Notice;
 pub use prepare::{prepare, Prepared};
 pub use schedule::{PlateauConfig, PlateauState, ScheduleConfig, ScheduleKind};
 pub use settings::TrainSettings;
 pub use settings_error::SettingsError;
+pub(crate) use source::rows_with_target_noticed;
 pub use source::Source;
 pub use trainer::{
     argmax, evaluate, train, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets,

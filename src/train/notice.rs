@@ -2,9 +2,8 @@
 //! things in the data a user should know about. The library never prints; a front end
 //! renders these (or ignores them).
 
-use super::trainer::Observer;
-use crate::data::{NaValues, RawTable};
-use crate::preprocess::{rows_with_target, FitWarning, NonFiniteValues, Task, UnknownCategories};
+use crate::data::RawTable;
+use crate::preprocess::{FitWarning, NonFiniteValues, Task, UnknownCategories};
 
 /// One thing worth telling the user, in the order the run meets it.
 #[derive(Debug, Clone, Copy)]
@@ -112,24 +111,4 @@ impl Notice<'_> {
                 | Notice::NonFinite { .. }
         )
     }
-}
-
-/// The rows of `table` whose target column `target` holds a value; the others are told
-/// to `observer` (left out of training when `training`, else of scoring).
-pub(crate) fn rows_with_target_noticed(
-    table: &RawTable,
-    target: usize,
-    na: &NaValues,
-    training: bool,
-    observer: &mut dyn Observer,
-) -> Vec<usize> {
-    let (rows, missing) = rows_with_target(table, target, na);
-    if !missing.is_empty() {
-        observer.notice(Notice::MissingTargets {
-            source: &table.source,
-            lines: &missing,
-            training,
-        });
-    }
-    rows
 }

@@ -3,10 +3,10 @@
 
 use ndarray::Array2;
 
-use super::notice::{rows_with_target_noticed, Notice};
+use super::notice::Notice;
 use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
-use super::source::Source;
+use super::source::{rows_with_target_noticed, Source};
 use super::trainer::{Dataset, Observer, OwnedTargets};
 use crate::data::{read_nonempty, shuffled_split, stratified_split, Cell, RawTable};
 use crate::error::{Error, Location, Result};

@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use super::choices::LossChoice;
-use super::notice::{rows_with_target_noticed, Notice};
+use super::notice::Notice;
 use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
 use super::trainer::Observer;
-use crate::data::RawTable;
+use crate::data::{NaValues, RawTable};
 use crate::error::Result;
-use crate::preprocess::{choose_task, load_preprocessor, target_index, Pipeline, Task};
+use crate::preprocess::{
+    choose_task, load_preprocessor, rows_with_target, target_index, Pipeline, Task,
+};
 
 /// The training file read, its rows with a target, and the task.
 #[derive(Debug)]
@@ -116,4 +118,24 @@ fn check_loss_fits(loss: LossChoice, task: Task) -> Result<(), SettingsError> {
         | (Task::Regression, LossChoice::Auto | LossChoice::Mse) => Ok(()),
         _ => Err(SettingsError::LossDoesNotFitTask { loss, task }),
     }
+}
+
+/// The rows of `table` whose target column `target` holds a value; the others are told
+/// to `observer` (left out of training when `training`, else of scoring).
+pub(crate) fn rows_with_target_noticed(
+    table: &RawTable,
+    target: usize,
+    na: &NaValues,
+    training: bool,
+    observer: &mut dyn Observer,
+) -> Vec<usize> {
+    let (rows, missing) = rows_with_target(table, target, na);
+    if !missing.is_empty() {
+        observer.notice(Notice::MissingTargets {
+            source: &table.source,
+            lines: &missing,
+            training,
+        });
+    }
+    rows
 }
