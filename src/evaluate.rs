@@ -72,14 +72,9 @@ pub fn score(model: &Model, table: &RawTable, observer: &mut dyn Observer) -> Re
         ));
     }
     let transformed = pipeline.transform(table, Some(&rows))?;
-    observer.notice(Notice::UnknownCategories {
-        source: &table.source,
-        unknown: &transformed.unknown_categories,
-    });
-    observer.notice(Notice::NonFinite {
-        source: &table.source,
-        values: &transformed.non_finite,
-    });
+    for notice in Notice::findings(&table.source, &transformed) {
+        observer.notice(notice);
+    }
     let targets = pipeline.encode_targets(table, &rows)?;
     let scored = match (model.predict(transformed.x.view()), targets) {
         (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {

@@ -154,40 +154,26 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
                 .unwrap_or_default(),
         ),
         AnyLayer::Dropout(d) => ("dropout", format!("rate {}", d.rate)),
-        AnyLayer::Conv2D(c) => {
-            let (i, o) = (c.input_shape(), c.output_shape());
-            (
-                "conv2d",
-                format!(
-                    "{}x{}x{} -> {}x{}x{} (kernel {}, stride {}, padding {})",
-                    i.height,
-                    i.width,
-                    i.channels,
-                    o.height,
-                    o.width,
-                    o.channels,
-                    c.kernel(),
-                    c.stride(),
-                    c.padding()
-                ),
-            )
-        }
-        AnyLayer::MaxPool2D(p) => {
-            let (i, o) = (p.input_shape(), p.output_shape());
-            (
-                "max_pool2d",
-                format!(
-                    "{}x{}x{} -> {}x{}x{} (size {})",
-                    i.height,
-                    i.width,
-                    i.channels,
-                    o.height,
-                    o.width,
-                    o.channels,
-                    p.size()
-                ),
-            )
-        }
+        AnyLayer::Conv2D(c) => (
+            "conv2d",
+            format!(
+                "{} -> {} (kernel {}, stride {}, padding {})",
+                c.input_shape(),
+                c.output_shape(),
+                c.kernel(),
+                c.stride(),
+                c.padding()
+            ),
+        ),
+        AnyLayer::MaxPool2D(p) => (
+            "max_pool2d",
+            format!(
+                "{} -> {} (size {})",
+                p.input_shape(),
+                p.output_shape(),
+                p.size()
+            ),
+        ),
     }
 }
 

@@ -3,7 +3,7 @@
 //! renders these (or ignores them).
 
 use crate::data::RawTable;
-use crate::preprocess::{FitWarning, NonFiniteValues, Task, UnknownCategories};
+use crate::preprocess::{FitWarning, NonFiniteValues, Task, Transformed, UnknownCategories};
 
 /// One thing worth telling the user, in the order the run meets it.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +97,21 @@ pub enum Notice<'a> {
     },
 }
 
-impl Notice<'_> {
+impl<'a> Notice<'a> {
+    /// What encoding rows of `source` found: unseen categories, then bad numbers.
+    pub fn findings(source: &'a str, transformed: &'a Transformed) -> [Notice<'a>; 2] {
+        [
+            Notice::UnknownCategories {
+                source,
+                unknown: &transformed.unknown_categories,
+            },
+            Notice::NonFinite {
+                source,
+                values: &transformed.non_finite,
+            },
+        ]
+    }
+
     /// True for what the data holds (a warning's matter), false for the run's own choices
     /// and summaries.
     pub fn is_about_data(&self) -> bool {

@@ -115,14 +115,9 @@ fn encode(
     observer: &mut dyn Observer,
 ) -> Result<Dataset> {
     let transformed = pipeline.transform(table, Some(rows))?;
-    observer.notice(Notice::UnknownCategories {
-        source: &table.source,
-        unknown: &transformed.unknown_categories,
-    });
-    observer.notice(Notice::NonFinite {
-        source: &table.source,
-        values: &transformed.non_finite,
-    });
+    for notice in Notice::findings(&table.source, &transformed) {
+        observer.notice(notice);
+    }
     Ok(dataset(
         transformed.x,
         pipeline.encode_targets(table, rows)?,
