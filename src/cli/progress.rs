@@ -126,7 +126,7 @@ impl Progress {
             // Formatting allocates: refresh the text now and then, not every batch.
             if batch % 32 == 1 || batch == n_batches {
                 bar.set_message(format!(
-                    "loss {running_loss:.4}{last_metric}  batch {batch}/{n_batches}"
+                    "loss {running_loss:.4}{last_metric} batch {batch}/{n_batches}"
                 ));
             }
         }
@@ -153,7 +153,7 @@ impl Progress {
             }
             Mode::Bar { last_metric, .. } => {
                 if let Some(m) = record.val_metric {
-                    *last_metric = format!("  val_{metric_name} {m:.4}");
+                    *last_metric = format!(" val_{metric_name} {m:.4}");
                 }
             }
         }
@@ -168,6 +168,7 @@ impl Progress {
 /// the message (loss, metric, batch) is cut at the right edge rather than wrapped.
 fn new_bar(epoch: usize, n_epochs: usize, n_batches: usize) -> ProgressBar {
     let bar = ProgressBar::new((n_epochs * n_batches) as u64);
+    bar.set_prefix(format!("{epoch}/{n_epochs}"));
     let width = console::Term::stderr()
         .size_checked()
         .map_or(FALLBACK_WIDTH, |(_, columns)| columns as usize);
@@ -182,9 +183,10 @@ fn new_bar(epoch: usize, n_epochs: usize, n_batches: usize) -> ProgressBar {
 
 /// The bar's template for a terminal `width` columns wide.
 fn template(width: usize, n_epochs: usize) -> String {
-    // "epoch N/N [" + "] ETA 59m " around the bar; the message wants about 30 columns.
+    // "epoch N/N [" + "] ETA 59m " around the bar; the message wants 28 columns for the
+    // loss and the metric ("loss 0.0739 val_rmse 2.1988"), the batch comes last.
     let around = "epoch  [] ETA 59m ".len() + 2 * n_epochs.to_string().len() + 1;
-    let bar_width = width.saturating_sub(around + 30).min(30);
+    let bar_width = width.saturating_sub(around + 28).min(30);
     if bar_width >= 5 {
         format!("epoch {{prefix}} [{{bar:{bar_width}}}] ETA {{eta}} {{wide_msg}}")
     } else {
@@ -219,9 +221,9 @@ mod tests {
         );
         assert_eq!(
             template(60, 200),
-            "epoch {prefix} [{bar:5}] ETA {eta} {wide_msg}"
+            "epoch {prefix} [{bar:7}] ETA {eta} {wide_msg}"
         );
-        assert_eq!(template(50, 200), "epoch {prefix} ETA {eta} {wide_msg}");
+        assert_eq!(template(55, 200), "epoch {prefix} ETA {eta} {wide_msg}");
     }
 
     #[test]

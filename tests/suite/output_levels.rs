@@ -6,8 +6,9 @@ use predicates::prelude::*;
 
 use super::util::{csvnn, data};
 
-/// `csvnn [level flags] train` on auto_mpg (regression on mpg) for `epochs` epochs
-/// without early stopping; returns (stdout, stderr) of the successful run.
+/// `csvnn [level flags] train` on auto_mpg (regression on mpg) for `epochs` epochs,
+/// without early stopping unless `extra` sets `--patience`; returns (stdout, stderr) of
+/// the successful run.
 fn train(levels: &[&str], epochs: usize, extra: &[&str]) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let output = train_command(levels, epochs, extra)
@@ -27,9 +28,12 @@ fn train_command(levels: &[&str], epochs: usize, extra: &[&str]) -> Command {
     cmd.args(levels)
         .args(["train", "--data", &data("auto_mpg.train.csv")])
         .args(["--target", "mpg", "--drop", "name", "--hidden", "8"])
-        .args(["--epochs", &epochs.to_string(), "--patience", "0"])
-        .args(extra)
-        .arg("-o");
+        .args(["--epochs", &epochs.to_string()])
+        .args(extra);
+    if !extra.contains(&"--patience") {
+        cmd.args(["--patience", "0"]);
+    }
+    cmd.arg("-o");
     cmd
 }
 
@@ -209,4 +213,25 @@ fn cv_keeps_its_fold_lines_at_every_level_but_quiet() {
     let (stdout, stderr) = cv(&["-q"]);
     assert!(stdout.starts_with("3-fold cross-validation"), "{stdout}");
     assert_eq!(stderr, "");
+}
+
+#[test]
+fn inspect_says_which_regression_number_is_in_which_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    train_command(&["-q"], 2, &[])
+        .arg(&model)
+        .assert()
+        .success();
+    csvnn()
+        .args(["inspect", "--model"])
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::is_match(
+                r"\nvalidation metrics: loss \d+\.\d+ \(MSE of the standardised target\), rmse \d+\.\d+ \(target units\)\n",
+            )
+            .unwrap(),
+        );
 }
