@@ -43,7 +43,7 @@ const LINES_PER_RUN: usize = 10;
 /// ...and at least one line this often, so a slow run still shows it is alive.
 const LINE_AT_LEAST_EVERY: Duration = Duration::from_secs(10);
 
-/// The bar's text past this many columns is cut (the terminal's width when known).
+/// The width the bar is laid out for when the terminal does not say its own.
 const FALLBACK_WIDTH: usize = 80;
 
 /// What a training run shows on stderr as it goes.
@@ -142,7 +142,9 @@ impl Progress {
                 last_line,
             } => {
                 let due = last_line.is_none_or(|at| at.elapsed() >= LINE_AT_LEAST_EVERY)
-                    || record.epoch % n_epochs.div_ceil(LINES_PER_RUN) == 0;
+                    || record
+                        .epoch
+                        .is_multiple_of(n_epochs.div_ceil(LINES_PER_RUN));
                 if *every_epoch || last || due {
                     eprintln!(
                         "csvnn: {}",

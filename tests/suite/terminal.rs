@@ -50,7 +50,7 @@ fn in_terminal(columns: u16, args: &[&str]) -> Run {
 
 /// A pseudo-terminal of ROWS x `columns`: (the controller's end, the program's end).
 fn open_pty(columns: u16) -> (OwnedFd, OwnedFd) {
-    let mut size = libc::winsize {
+    let size = libc::winsize {
         ws_row: ROWS,
         ws_col: columns,
         ws_xpixel: 0,
@@ -65,7 +65,7 @@ fn open_pty(columns: u16) -> (OwnedFd, OwnedFd) {
             &mut slave,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
-            &mut size,
+            &size,
         )
     };
     assert_eq!(rc, 0, "openpty failed: {}", std::io::Error::last_os_error());
