@@ -194,7 +194,9 @@ fn to_table(inspection: &Inspection) -> String {
                     parts.push(format!("accuracy {}", num(Some(a))));
                 }
                 if let Some(r) = v.rmse {
-                    parts.push(format!("rmse {}", num(Some(r))));
+                    // The loss and the RMSE are in different units: say which is which.
+                    parts[0] += " (MSE of the standardised target)";
+                    parts.push(format!("rmse {} (target units)", num(Some(r))));
                 }
                 let _ = writeln!(out, "{}", parts.join(", "));
             }

@@ -28,8 +28,16 @@ pub use gate::GateMissed;
 #[command(name = "csvnn", version, about, long_about = None)]
 pub struct Cli {
     /// No progress and no info lines; warnings and errors still print.
-    #[arg(long, global = true)]
+    #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
+
+    /// No progress bar or epoch lines: info lines and the summary only.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// A progress line for every epoch (also on a terminal, instead of the bar).
+    #[arg(short = 'v', long, global = true, conflicts_with_all = ["quiet", "no_progress"])]
+    pub verbose: bool,
 
     /// Worker threads for training, prediction and evaluation (default: all cores).
     /// Results, trained models included, are identical for any value.
@@ -67,6 +75,7 @@ pub enum Command {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ui = Ui::new(cli.quiet);
+    let level = progress::Level::from_flags(cli.quiet, cli.no_progress, cli.verbose);
     let threads = cli.threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -77,7 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let _pool = csvnn::parallel::install(threads);
     match cli.command {
         Command::Preprocess(args) => preprocess::run(args, &ui),
-        Command::Train(args) => train::run(*args, &ui),
+        Command::Train(args) => train::run(*args, &ui, level),
         Command::Evaluate(args) => evaluate::run(args, &ui),
         Command::Predict(args) => predict::run(args, &ui),
         Command::Cv(args) => cv::run(*args, &ui),

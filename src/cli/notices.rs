@@ -8,9 +8,9 @@ use std::time::Instant;
 use super::common::{
     line_list, warn_non_finite, warn_skipped_rows, warn_unknown_categories, warn_unused, Ui,
 };
-use super::progress::Progress;
+use super::progress::{Level, Progress};
 use super::render::render_warning;
-use csvnn::preprocess::Pipeline;
+use csvnn::preprocess::{Pipeline, Task};
 use csvnn::train::{
     metric_name, write_checkpoint, write_epoch_log, EpochRecord, Notice, Observer, TrainSettings,
     TrainState,
@@ -63,7 +63,7 @@ pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
             loss,
             metric,
             value,
-        } => ui.info(&format!("validation: loss {loss:.6}, {metric} {value:.6}")),
+        } => ui.info(&validation_line(loss, metric, value)),
         Notice::FoldDone {
             fold,
             folds,
@@ -75,6 +75,24 @@ pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
             headline.map_or(String::new(), |(k, v)| format!("{k} {v:.4}"))
         )),
         _ => {}
+    }
+}
+
+/// What the regression summary's numbers are: the loss is on the standardised target,
+/// the RMSE in the target's own units.
+const REGRESSION_UNITS: &str =
+    "regression: losses are the MSE of the standardised target; rmse is in the target's units";
+
+/// The final validation line; a regression's loss and RMSE are in different units, so
+/// each says which.
+fn validation_line(loss: f64, metric: &str, value: f64) -> String {
+    if metric == metric_name(Task::Regression) {
+        format!(
+            "validation: loss {loss:.6} (MSE of the standardised target), \
+             rmse {value:.6} (target units)"
+        )
+    } else {
+        format!("validation: loss {loss:.6}, {metric} {value:.6}")
     }
 }
 
@@ -100,6 +118,7 @@ pub struct RunFiles<'a> {
 /// the --log file and the checkpoints.
 pub struct RunObserver<'a> {
     pub progress: Progress,
+    level: Level,
     ui: &'a Ui,
     settings: &'a TrainSettings,
     pipeline: &'a Pipeline,
@@ -109,16 +128,18 @@ pub struct RunObserver<'a> {
 }
 
 impl<'a> RunObserver<'a> {
-    /// `seconds`: the epochs' times so far (a resumed run's).
+    /// `seconds`: the epochs' times so far (a resumed run's); `level`: how much to show.
     pub fn new(
         ui: &'a Ui,
+        level: Level,
         settings: &'a TrainSettings,
         pipeline: &'a Pipeline,
         files: RunFiles<'a>,
         seconds: Vec<f64>,
     ) -> Self {
         RunObserver {
-            progress: Progress::new(ui.quiet, metric_name(pipeline.task())),
+            progress: Progress::new(level, metric_name(pipeline.task())),
+            level,
             ui,
             settings,
             pipeline,
@@ -131,7 +152,14 @@ impl<'a> RunObserver<'a> {
 
 impl Observer for RunObserver<'_> {
     fn notice(&mut self, notice: Notice<'_>) {
-        render_notice(self.ui, notice);
+        let legend = matches!(notice, Notice::TrainingStarted { .. })
+            && self.pipeline.task() == Task::Regression
+            && matches!(self.level, Level::Normal | Level::Verbose);
+        let ui = self.ui;
+        self.progress.suspend(|| render_notice(ui, notice));
+        if legend {
+            ui.info(REGRESSION_UNITS);
+        }
     }
 
     fn epoch_started(&mut self, epoch: usize, n_epochs: usize, n_batches: usize) {
@@ -151,7 +179,8 @@ impl Observer for RunObserver<'_> {
     ) -> Result<(), Error> {
         let seconds = self.epoch_start.elapsed().as_secs_f64();
         self.seconds.push(seconds);
-        self.progress.epoch_done(record, n_epochs, seconds);
+        let last = state.stopped_early || record.epoch == n_epochs;
+        self.progress.epoch_done(record, n_epochs, seconds, last);
         if let Some(path) = self.files.log {
             write_epoch_log(path, &state.history, &self.seconds)?;
         }

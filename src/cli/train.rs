@@ -10,6 +10,7 @@ use super::common::{
     DataArgs, HiddenLayers, Ui,
 };
 use super::notices::{RunFiles, RunObserver, UiNotices};
+use super::progress::Level;
 use csvnn::nn::{Activation, ImageShape};
 use csvnn::preprocess::TaskChoice;
 use csvnn::train::{
@@ -352,7 +353,7 @@ impl From<TaskArg> for TaskChoice {
     }
 }
 
-pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
+pub fn run(args: TrainArgs, ui: &Ui, level: Level) -> anyhow::Result<()> {
     let settings = args.settings.to_settings();
     let checkpoint = args.resume.as_deref().map(read_checkpoint).transpose()?;
     if let Some(c) = &checkpoint {
@@ -379,7 +380,7 @@ pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
         log: args.log.as_deref(),
         checkpoint_dir: args.checkpoint_dir.as_deref().or(args.resume.as_deref()),
     };
-    let mut observer = RunObserver::new(ui, &settings, &prepared.pipeline, files, seconds);
+    let mut observer = RunObserver::new(ui, level, &settings, &prepared.pipeline, files, seconds);
     let model = train_model(&settings, &source, &prepared, state, &mut observer);
     observer.progress.finish();
     let model = model?;

@@ -9,5 +9,8 @@ mod export;
 mod golden_metrics;
 mod library;
 mod model_bytes;
+mod output_levels;
 mod scripting;
+#[cfg(target_os = "linux")]
+mod terminal;
 mod training;
