@@ -37,7 +37,7 @@ pub struct EvaluateArgs {
 
     /// Binary classification: predict the positive class (the second label) when its
     /// probability is at least P. Default: the more probable class (0.5).
-    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    #[arg(long, value_name = "P", value_parser = parse_probability, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
 }
 

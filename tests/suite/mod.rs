@@ -9,5 +9,7 @@ mod export;
 mod golden_metrics;
 mod library;
 mod model_bytes;
+mod script_output;
 mod scripting;
+mod threshold;
 mod training;
