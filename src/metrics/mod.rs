@@ -102,7 +102,7 @@ pub struct ClassificationReport {
     /// Two classes only (absent from the JSON otherwise): the decision threshold applied
     /// and the thresholds that would have scored best.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<BinaryDecision>,
+    pub decision: Option<Box<BinaryDecision>>,
 }
 
 /// Per-class scores keyed by label, kept in label order: serializes as a JSON object
@@ -207,7 +207,8 @@ pub fn classification_report_at(
             labels: labels.to_vec(),
             matrix: confusion_matrix(y_true, &y_pred, n_classes),
         },
-        decision: (n_classes == 2).then(|| BinaryDecision::new(labels, y_true, probs, threshold)),
+        decision: (n_classes == 2)
+            .then(|| Box::new(BinaryDecision::new(labels, y_true, probs, threshold))),
     }
 }
 
