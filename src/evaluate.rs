@@ -4,7 +4,7 @@
 use crate::data::RawTable;
 use crate::error::{Error, Location, Result};
 use crate::metrics::{
-    classification_report, regression_report, ClassificationReport, RegressionReport,
+    classification_report_at, regression_report, ClassificationReport, RegressionReport,
 };
 use crate::model::{Model, Predictions};
 use crate::preprocess::EncodedTargets;
@@ -47,6 +47,21 @@ impl Scored {
 /// Score `model` on the rows of `table` that have a target value. Unused columns, rows
 /// without a target, unseen categories and bad numbers reach `observer` as notices.
 pub fn score(model: &Model, table: &RawTable, observer: &mut dyn Observer) -> Result<Scored> {
+    score_at(model, table, None, observer)
+}
+
+/// As [`score`], with a binary classifier's classes predicted at `threshold` on the
+/// probability of its second label (see [`crate::metrics::threshold`]). A threshold for
+/// any other model, or outside [0, 1], is refused before anything is read.
+pub fn score_at(
+    model: &Model,
+    table: &RawTable,
+    threshold: Option<f64>,
+    observer: &mut dyn Observer,
+) -> Result<Scored> {
+    if let Some(t) = threshold {
+        check_threshold(model, t)?;
+    }
     let pipeline = &model.pipeline;
     let target = table.column_index(&pipeline.target).ok_or_else(|| {
         Error::data(
@@ -79,8 +94,8 @@ pub fn score(model: &Model, table: &RawTable, observer: &mut dyn Observer) -> Re
     let scored = match (model.predict(transformed.x.view()), targets) {
         (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {
             let y_true: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
-            let report =
-                classification_report(pipeline.target_encoder.labels(), &y_true, probs.view());
+            let labels = pipeline.target_encoder.labels();
+            let report = classification_report_at(labels, &y_true, probs.view(), threshold);
             Scored::Classification {
                 report,
                 y_true,
@@ -98,4 +113,25 @@ pub fn score(model: &Model, table: &RawTable, observer: &mut dyn Observer) -> Re
         _ => unreachable!("the model's predictions and targets come from one encoder"),
     };
     Ok(scored)
+}
+
+/// A decision threshold needs a model with two classes and a probability in [0, 1].
+pub fn check_threshold(model: &Model, threshold: f64) -> Result<()> {
+    let labels = model.pipeline.target_encoder.labels();
+    if labels.len() != 2 {
+        let what = if labels.is_empty() {
+            "this model does regression".to_string()
+        } else {
+            format!("this model has {} classes", labels.len())
+        };
+        return Err(Error::config(format!(
+            "a decision threshold needs a binary classification model; {what}"
+        )));
+    }
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Error::config(format!(
+            "a decision threshold is a probability between 0 and 1, not {threshold}"
+        )));
+    }
+    Ok(())
 }

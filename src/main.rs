@@ -17,8 +17,27 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
+/// The parsed command line, or the exit code after clap's message. A usage error gets
+/// the `csvnn: ` prefix of every other diagnostic and keeps clap's usage and tip lines;
+/// `--help`, `--version` and the help shown when a subcommand is missing are clap's own.
+fn parse_args() -> Result<cli::Cli, ExitCode> {
+    cli::Cli::try_parse().map_err(|error| {
+        let text = error.render().to_string();
+        match text.strip_prefix("error: ") {
+            Some(rest) => {
+                eprint!("csvnn: error: {rest}");
+                ExitCode::from(error.exit_code() as u8)
+            }
+            None => error.exit(),
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,

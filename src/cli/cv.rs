@@ -8,6 +8,7 @@ use super::common::{bounded_usize, write_stdout, Ui};
 use super::notices::UiNotices;
 use super::preprocess::Format;
 use super::train::SettingsArgs;
+use csvnn::metrics::metric_label;
 use csvnn::train::{cross_validate, Bound, Source};
 
 #[derive(Debug, Args)]
@@ -41,6 +42,7 @@ pub fn run(args: CvArgs, ui: &Ui) -> anyhow::Result<()> {
                 report.folds, report.rows, report.task, "metric", "mean", "std"
             );
             for (name, s) in &report.metrics.0 {
+                let name = metric_label(name);
                 text += &format!("{name:<20} {:>10.4} {:>10.4}\n", s.mean, s.std);
             }
             text

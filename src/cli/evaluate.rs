@@ -11,6 +11,7 @@ use super::preprocess::Format;
 use csvnn::data::RawTable;
 use csvnn::evaluate::Scored;
 use csvnn::model::Model;
+use csvnn::Error;
 
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
@@ -33,6 +34,39 @@ pub struct EvaluateArgs {
     /// Exit with code 3 when a metric is above its threshold, e.g. `rmse=10`.
     #[arg(long, value_name = "KEY=VALUE[,KEY=VALUE...]", value_delimiter = ',', value_parser = gate::parse_threshold)]
     pub fail_over: Vec<Threshold>,
+
+    /// Binary classification: predict the positive class (the second label) when its
+    /// probability is at least P. Default: the more probable class (0.5).
+    #[arg(long, value_name = "P", value_parser = parse_probability, allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
+}
+
+/// `--threshold`: a probability in [0, 1].
+pub fn parse_probability(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err("expected a probability from 0 to 1".to_string()),
+    }
+}
+
+/// `--threshold` needs a model with two classes.
+pub fn check_threshold_flag(model: &Model, threshold: Option<f64>) -> Result<(), Error> {
+    let labels = model.pipeline.target_encoder.labels();
+    if threshold.is_none() || labels.len() == 2 {
+        return Ok(());
+    }
+    let what = if labels.is_empty() {
+        "this model does regression".to_string()
+    } else {
+        format!(
+            "this model has {} classes ({})",
+            labels.len(),
+            labels.join(", ")
+        )
+    };
+    Err(Error::config(format!(
+        "--threshold needs a binary classification model; {what}"
+    )))
 }
 
 pub fn run(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
@@ -42,8 +76,9 @@ pub fn run(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
         .chain(args.fail_over.iter().map(|t| (Direction::Over, t)))
         .collect();
     gate::check_keys(model.task, &gates)?;
+    check_threshold_flag(&model, args.threshold)?;
     let table = args.data.read(ui)?;
-    let scored = score(&model, &table, ui)?;
+    let scored = score_at(&model, &table, args.threshold, ui)?;
     let text = match (&scored, args.format) {
         (Scored::Classification { report, .. }, Format::Table) => report.to_table(),
         (Scored::Regression { report, .. }, Format::Table) => report.to_table(),
@@ -71,5 +106,20 @@ pub fn run(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
 
 /// Score `model` on the rows of `table` that have a target value, with the warnings shown.
 pub fn score(model: &Model, table: &RawTable, ui: &Ui) -> anyhow::Result<Scored> {
-    Ok(csvnn::evaluate::score(model, table, &mut UiNotices(ui))?)
+    score_at(model, table, None, ui)
+}
+
+/// As [`score`], with a binary classifier's classes predicted at `threshold`.
+fn score_at(
+    model: &Model,
+    table: &RawTable,
+    threshold: Option<f64>,
+    ui: &Ui,
+) -> anyhow::Result<Scored> {
+    Ok(csvnn::evaluate::score_at(
+        model,
+        table,
+        threshold,
+        &mut UiNotices(ui),
+    )?)
 }

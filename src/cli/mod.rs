@@ -11,6 +11,7 @@ mod gate;
 mod inspect;
 mod messages;
 mod notices;
+mod number;
 mod predict;
 mod preprocess;
 mod progress;

@@ -12,8 +12,11 @@ use super::common::{
     parse_positive_usize, warn_non_finite, warn_skipped_rows, warn_unknown_categories,
     warn_unused_columns, DataArgs, Ui,
 };
+use super::evaluate::{check_threshold_flag, parse_probability};
+use super::number::{json_cell, json_number, json_string, shortest};
 use csvnn::atomic::write_atomically;
 use csvnn::data::{RawTable, TableChunks};
+use csvnn::metrics::classes_at_threshold;
 use csvnn::model::{Model, Predictions};
 use csvnn::preprocess::{NonFiniteValues, UnknownCategories};
 use csvnn::{Error, Location};
@@ -43,6 +46,11 @@ pub struct PredictArgs {
     /// column names as keys).
     #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
     pub format: OutputFormat,
+
+    /// Binary classification: predict the positive class (the second label) when its
+    /// probability is at least P. Default: the more probable class (0.5).
+    #[arg(long, value_name = "P", value_parser = parse_probability, allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
 
     /// Rows read, scored and written (then flushed) at a time; bounds the memory used.
     #[arg(long, value_name = "N", default_value_t = 8192, value_parser = parse_positive_usize)]
@@ -140,10 +148,10 @@ impl<'a> PredictionWriter<'a> {
                         Predictions::Classes { probs, classes } => {
                             record.push(self.labels[classes[row]].clone());
                             if self.proba {
-                                record.extend(probs.row(row).iter().map(|p| p.to_string()));
+                                record.extend(probs.row(row).iter().map(|&p| shortest(p)));
                             }
                         }
-                        Predictions::Values(values) => record.push(values[row].to_string()),
+                        Predictions::Values(values) => record.push(shortest(values[row])),
                     }
                     writer
                         .write_record(&record)
@@ -152,7 +160,7 @@ impl<'a> PredictionWriter<'a> {
                 Sink::Jsonl { out, line } => {
                     line.clear();
                     line.push('{');
-                    let mut values = record.iter().map(|v| json_string(v)).collect::<Vec<_>>();
+                    let mut values = record.iter().map(|v| json_cell(v)).collect::<Vec<_>>();
                     match predictions {
                         Predictions::Classes { probs, classes } => {
                             values.push(json_string(&self.labels[classes[row]]));
@@ -186,15 +194,6 @@ impl<'a> PredictionWriter<'a> {
         }
         .map_err(|e| Error::io(self.shown, e))
     }
-}
-
-fn json_string(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
-}
-
-/// A number in the shortest form that reads back to the same value; `null` if not finite.
-fn json_number(value: f64) -> String {
-    serde_json::Value::from(value).to_string()
 }
 
 /// A per-column tally that chunks add up (unseen categories, non-finite numbers).
@@ -264,7 +263,12 @@ fn predict_chunks(
         let transformed = model.pipeline.transform(&table, None)?;
         merge_counts(&mut unknown, transformed.unknown_categories);
         merge_counts(&mut non_finite, transformed.non_finite);
-        let predictions = model.predict(transformed.x.view());
+        let mut predictions = model.predict(transformed.x.view());
+        if let (Some(t), Predictions::Classes { probs, classes }) =
+            (args.threshold, &mut predictions)
+        {
+            *classes = classes_at_threshold(probs.view(), t);
+        }
         if first {
             writer.write_header()?;
             first = false;
@@ -286,6 +290,7 @@ pub fn run(args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
         )
         .into());
     }
+    check_threshold_flag(&model, args.threshold)?;
     let mut chunks = TableChunks::open(
         &args.data.data,
         &args.data.to_source().csv_options(),

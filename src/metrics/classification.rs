@@ -230,6 +230,15 @@ fn score_key(s: f64) -> f64 {
 /// score down: the confusion counts when predicting positive for `score >= threshold`.
 /// The last entry holds (negatives, positives).
 fn threshold_counts(y_true: &[bool], scores: &[f64]) -> Vec<(u64, u64)> {
+    counts_at_thresholds(y_true, scores)
+        .into_iter()
+        .map(|(_, fps, tps)| (fps, tps))
+        .collect()
+}
+
+/// As `threshold_counts`, each entry led by its threshold (the distinct score):
+/// `(threshold, false positives, true positives)`.
+pub(super) fn counts_at_thresholds(y_true: &[bool], scores: &[f64]) -> Vec<(f64, u64, u64)> {
     check_lengths("scores", y_true.len(), scores.len());
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| score_key(scores[b]).total_cmp(&score_key(scores[a])));
@@ -245,7 +254,7 @@ fn threshold_counts(y_true: &[bool], scores: &[f64]) -> Vec<(u64, u64)> {
             score_key(scores[next]).total_cmp(&score_key(scores[i])) != Ordering::Equal
         });
         if last_of_tie {
-            counts.push((fps, tps));
+            counts.push((scores[i], fps, tps));
         }
     }
     counts

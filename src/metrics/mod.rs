@@ -8,6 +8,7 @@
 
 pub mod classification;
 pub mod regression;
+pub mod threshold;
 
 pub use classification::{
     accuracy, argmax_rows, average_precision, balanced_accuracy, confusion_matrix, log_loss,
@@ -15,6 +16,10 @@ pub use classification::{
     weighted_f1, ClassScores,
 };
 pub use regression::{explained_variance, mae, max_error, r2, rmse};
+pub use threshold::{
+    best_f1_threshold, best_youden_threshold, classes_at_threshold, BestF1, BestYoudenJ,
+    BinaryDecision,
+};
 
 use ndarray::ArrayView2;
 use serde::de::{MapAccess, Visitor};
@@ -36,6 +41,27 @@ pub const CLASSIFICATION_KEYS: &[&str] = &[
 ];
 /// The numeric metrics of a regression report, as [`CLASSIFICATION_KEYS`] for a classifier.
 pub const REGRESSION_KEYS: &[&str] = &["rmse", "mae", "r2", "explained_variance", "max_error"];
+
+/// The name people read for a metric key of [`CLASSIFICATION_KEYS`] or [`REGRESSION_KEYS`]
+/// (`balanced_accuracy` -> `balanced accuracy`), as `evaluate`'s and `cv`'s tables print
+/// it; any other key unchanged.
+pub fn metric_label(key: &str) -> &str {
+    match key {
+        "balanced_accuracy" => "balanced accuracy",
+        "macro_f1" => "macro F1",
+        "micro_f1" => "micro F1",
+        "weighted_f1" => "weighted F1",
+        "log_loss" => "log loss",
+        "roc_auc" => "ROC AUC",
+        "mcc" => "MCC",
+        "rmse" => "RMSE",
+        "mae" => "MAE",
+        "r2" => "R2",
+        "explained_variance" => "explained variance",
+        "max_error" => "max error",
+        other => other,
+    }
+}
 
 /// Everything `evaluate` reports for a classifier. Built by [`classification_report`].
 /// Undefined values (no rows; a ROC AUC with a class absent from the truth) are NaN or
@@ -73,6 +99,10 @@ pub struct ClassificationReport {
     pub per_class: PerClass,
     /// Counts of (true class, predicted class) pairs.
     pub confusion_matrix: LabeledConfusionMatrix,
+    /// Two classes only (absent from the JSON otherwise): the decision threshold applied
+    /// and the thresholds that would have scored best.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Box<BinaryDecision>>,
 }
 
 /// Per-class scores keyed by label, kept in label order: serializes as a JSON object
@@ -126,7 +156,25 @@ pub fn classification_report(
     y_true: &[usize],
     probs: ArrayView2<f64>,
 ) -> ClassificationReport {
+    classification_report_at(labels, y_true, probs, None)
+}
+
+/// As [`classification_report`], with the classes predicted at `threshold` on the second
+/// label's probability ([`classes_at_threshold`]) when it is given.
+///
+/// Panics, besides as [`classification_report`], when a threshold is given for other than
+/// two labels.
+pub fn classification_report_at(
+    labels: &[String],
+    y_true: &[usize],
+    probs: ArrayView2<f64>,
+    threshold: Option<f64>,
+) -> ClassificationReport {
     let n_classes = labels.len();
+    assert!(
+        threshold.is_none() || n_classes == 2,
+        "metrics: a decision threshold for {n_classes} labels"
+    );
     assert!(
         probs.ncols() == n_classes,
         "metrics: probs has {} columns for {n_classes} labels",
@@ -138,7 +186,10 @@ pub fn classification_report(
         probs.nrows(),
         y_true.len()
     );
-    let y_pred = argmax_rows(probs);
+    let y_pred = match threshold {
+        Some(t) => classes_at_threshold(probs, t),
+        None => argmax_rows(probs),
+    };
     let scores = per_class(y_true, &y_pred, n_classes);
     ClassificationReport {
         task: "classification".to_string(),
@@ -156,6 +207,8 @@ pub fn classification_report(
             labels: labels.to_vec(),
             matrix: confusion_matrix(y_true, &y_pred, n_classes),
         },
+        decision: (n_classes == 2)
+            .then(|| Box::new(BinaryDecision::new(labels, y_true, probs, threshold))),
     }
 }
 
@@ -272,16 +325,23 @@ impl ClassificationReport {
             &mut out,
             &[
                 ("rows", self.rows.to_string()),
-                ("accuracy", fmt_score(self.accuracy)),
-                ("balanced accuracy", fmt_score(self.balanced_accuracy)),
-                ("macro F1", fmt_score(self.macro_f1)),
-                ("micro F1", fmt_score(self.micro_f1)),
-                ("weighted F1", fmt_score(self.weighted_f1)),
-                ("log loss", fmt_score(self.log_loss)),
-                ("ROC AUC", auc),
-                ("MCC", fmt_score(self.mcc)),
+                (metric_label("accuracy"), fmt_score(self.accuracy)),
+                (
+                    metric_label("balanced_accuracy"),
+                    fmt_score(self.balanced_accuracy),
+                ),
+                (metric_label("macro_f1"), fmt_score(self.macro_f1)),
+                (metric_label("micro_f1"), fmt_score(self.micro_f1)),
+                (metric_label("weighted_f1"), fmt_score(self.weighted_f1)),
+                (metric_label("log_loss"), fmt_score(self.log_loss)),
+                (metric_label("roc_auc"), auc),
+                (metric_label("mcc"), fmt_score(self.mcc)),
             ],
         );
+        if let Some(decision) = &self.decision {
+            out.push('\n');
+            headline(&mut out, &decision.table_lines());
+        }
 
         out.push('\n');
         let mut rows = vec![["label", "precision", "recall", "f1", "support"]
@@ -361,11 +421,14 @@ impl RegressionReport {
             &mut out,
             &[
                 ("rows", self.rows.to_string()),
-                ("RMSE", fmt_value(self.rmse)),
-                ("MAE", fmt_value(self.mae)),
-                ("R2", fmt_value(self.r2)),
-                ("explained variance", fmt_value(self.explained_variance)),
-                ("max error", fmt_value(self.max_error)),
+                (metric_label("rmse"), fmt_value(self.rmse)),
+                (metric_label("mae"), fmt_value(self.mae)),
+                (metric_label("r2"), fmt_value(self.r2)),
+                (
+                    metric_label("explained_variance"),
+                    fmt_value(self.explained_variance),
+                ),
+                (metric_label("max_error"), fmt_value(self.max_error)),
             ],
         );
         out
@@ -450,6 +513,7 @@ mod tests {
             "mcc",
             "per_class",
             "confusion_matrix",
+            "decision",
         ];
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         let object = value.as_object().unwrap();

@@ -4,7 +4,8 @@
 use plotters::prelude::*;
 
 use super::error::DrawError;
-use super::svg::{padded_range, svg, COLORS, FONT, GRID};
+use super::svg::{padded_range, plot_size, svg, TickedRange, COLORS, FONT, GRID, MARGIN};
+use super::ticks::{ticks, Axis};
 use crate::preprocess::Task;
 use crate::train::EpochRecord;
 
@@ -26,13 +27,22 @@ fn epoch_chart(
     if clamp_unit {
         y = y.start.max(0.0)..y.end.min(1.0);
     }
-    svg(560, 360, title, |root| {
+    let (width, height) = (560, 360);
+    let y_ticks = ticks(
+        y.clone(),
+        plot_size(width, height, 64, 44).1,
+        Axis::Vertical,
+    );
+    svg(width, height, title, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 20))
-            .margin(14)
+            .margin(MARGIN)
             .x_label_area_size(44)
             .y_label_area_size(64)
-            .build_cartesian_2d(1..n_epochs.max(2), y.clone())?;
+            .build_cartesian_2d(
+                1..n_epochs.max(2),
+                TickedRange::new(y.clone(), &y_ticks.values),
+            )?;
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
@@ -40,7 +50,7 @@ fn epoch_chart(
             .x_desc("epoch")
             .y_desc(y_desc)
             .x_labels(10)
-            .y_labels(8)
+            .y_label_formatter(&|v| y_ticks.label(*v))
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
             .draw()?;

@@ -6,7 +6,7 @@
 //!
 //! [`render`] builds the page as text; writing it is the caller's business. The charts
 //! live one per file (`curves`, `confusion`, `roc`, `scatter`) over the shared primitives
-//! of `svg`.
+//! of `svg` and the axis ticks of `ticks`.
 
 mod confusion;
 mod curves;
@@ -15,6 +15,7 @@ mod page;
 mod roc;
 mod scatter;
 mod svg;
+mod ticks;
 
 pub use error::DrawError;
 pub use page::{render, TestData};

@@ -5,7 +5,8 @@ use ndarray::ArrayView2;
 use plotters::prelude::*;
 
 use super::error::DrawError;
-use super::svg::{clip, svg, COLORS, FONT, GRID};
+use super::svg::{clip, plot_size, svg, TickedRange, COLORS, FONT, GRID, MARGIN};
+use super::ticks::{ticks, Axis};
 use crate::metrics::{roc_auc_binary, roc_curve};
 
 /// ROC curves as an SVG: the positive (second) class of a binary task, one-vs-rest for
@@ -44,17 +45,26 @@ pub(crate) fn roc_chart(
     } else {
         "ROC curves, one class vs the rest (test rows)"
     };
-    svg(560, 500, "ROC curve", |root| {
+    let (width, height) = (560, 500);
+    let (plot_w, plot_h) = plot_size(width, height, 56, 44);
+    let x_ticks = ticks(0.0..1.0, plot_w, Axis::Horizontal);
+    let y_ticks = ticks(0.0..1.0, plot_h, Axis::Vertical);
+    svg(width, height, "ROC curve", |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 20))
-            .margin(14)
+            .margin(MARGIN)
             .x_label_area_size(44)
             .y_label_area_size(56)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+            .build_cartesian_2d(
+                TickedRange::new(0.0..1.0, &x_ticks.values),
+                TickedRange::new(0.0..1.0, &y_ticks.values),
+            )?;
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
+            .x_label_formatter(&|v| x_ticks.label(*v))
+            .y_label_formatter(&|v| y_ticks.label(*v))
             .x_desc("false positive rate")
             .y_desc("true positive rate")
             .label_style((FONT, 14))

@@ -4,7 +4,8 @@
 use plotters::prelude::*;
 
 use super::error::DrawError;
-use super::svg::{padded_range, svg, COLORS, FONT, GRID};
+use super::svg::{padded_range, plot_size, svg, TickedRange, COLORS, FONT, GRID, MARGIN};
+use super::ticks::{ticks, Axis};
 
 /// Most points drawn in a scatter plot; larger inputs are thinned evenly.
 const MAX_POINTS: usize = 5000;
@@ -25,17 +26,26 @@ pub(crate) fn scatter_chart(
         .filter(|(a, p)| a.is_finite() && p.is_finite())
         .collect();
     let range = padded_range(points.iter().flat_map(|&(a, p)| [a, p]));
-    svg(560, 500, "predicted-vs-actual chart", |root| {
+    let (width, height) = (560, 500);
+    let (plot_w, plot_h) = plot_size(width, height, 64, 44);
+    let x_ticks = ticks(range.clone(), plot_w, Axis::Horizontal);
+    let y_ticks = ticks(range.clone(), plot_h, Axis::Vertical);
+    svg(width, height, "predicted-vs-actual chart", |root| {
         let mut chart = ChartBuilder::on(root)
             .caption("Predicted vs actual (test rows)", (FONT, 20))
-            .margin(14)
+            .margin(MARGIN)
             .x_label_area_size(44)
             .y_label_area_size(64)
-            .build_cartesian_2d(range.clone(), range.clone())?;
+            .build_cartesian_2d(
+                TickedRange::new(range.clone(), &x_ticks.values),
+                TickedRange::new(range.clone(), &y_ticks.values),
+            )?;
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
+            .x_label_formatter(&|v| x_ticks.label(*v))
+            .y_label_formatter(&|v| y_ticks.label(*v))
             .x_desc(format!("actual {target}"))
             .y_desc(format!("predicted {target}"))
             .label_style((FONT, 14))

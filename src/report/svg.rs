@@ -1,6 +1,8 @@
 //! The drawing primitives the charts share: a white SVG canvas drawn by plotters and
 //! returned as text, the colours, text styles, axis ranges and label clipping.
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -65,6 +67,59 @@ pub(crate) fn padded_range(values: impl Iterator<Item = f64>) -> std::ops::Range
         lo.abs().max(1.0) * 0.1
     };
     (lo - pad)..(hi + pad)
+}
+
+/// The margin around every chart, in pixels.
+pub(crate) const MARGIN: u32 = 14;
+/// Room the 20 px caption takes above the plot.
+const CAPTION_PX: u32 = 30;
+
+/// The approximate (width, height) in pixels of the plot inside a `width` x `height`
+/// chart with a caption, [`MARGIN`] and label areas of `y_labels_px` (left) and
+/// `x_labels_px` (below): the axis lengths its ticks are chosen for.
+pub(crate) fn plot_size(width: u32, height: u32, y_labels_px: u32, x_labels_px: u32) -> (f64, f64) {
+    let w = width.saturating_sub(2 * MARGIN + y_labels_px);
+    let h = height.saturating_sub(2 * MARGIN + CAPTION_PX + x_labels_px);
+    (w as f64, h as f64)
+}
+
+/// A linear f64 axis whose ticks are given (plotters' own f64 axis picks its ticks and
+/// labels them "6000.0"); the labels come from the mesh's label formatter.
+pub(crate) struct TickedRange {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl TickedRange {
+    /// `range` with ticks at `ticks`.
+    pub(crate) fn new(range: std::ops::Range<f64>, ticks: &[f64]) -> Self {
+        TickedRange {
+            inner: range.into(),
+            ticks: ticks.to_vec(),
+        }
+    }
+}
+
+impl Ranged for TickedRange {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // Light (minor) grid points: none.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
 }
 
 /// Text of `size` pixels in `color`, anchored at (`h`, `v`) of the point it is drawn at.

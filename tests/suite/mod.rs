@@ -10,7 +10,9 @@ mod golden_metrics;
 mod library;
 mod model_bytes;
 mod output_levels;
+mod script_output;
 mod scripting;
 #[cfg(target_os = "linux")]
 mod terminal;
+mod threshold;
 mod training;
