@@ -33,7 +33,7 @@ pub struct Cli {
 
     /// Worker threads for training, prediction and evaluation (default: all cores).
     /// Results, trained models included, are identical for any value.
-    #[arg(long, global = true, value_name = "N", value_parser = common::parse_positive_usize)]
+    #[arg(long, global = true, value_name = "N", allow_negative_numbers = true, value_parser = common::parse_positive_usize)]
     pub threads: Option<usize>,
 
     #[command(subcommand)]

@@ -1,21 +1,24 @@
 //! `csvnn train`: fit the pipeline on the training rows, train the network, save the model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
 use super::common::{
     parse_fraction, parse_fraction_f32, parse_hidden, parse_non_negative_f32,
-    parse_non_negative_f64, parse_positive_f32, parse_positive_usize, parse_unit_interval,
-    DataArgs, HiddenLayers, Ui,
+    parse_non_negative_f64, parse_positive_f32, parse_positive_usize, parse_seed,
+    parse_unit_interval, parse_usize, GivenFlags, HiddenLayers, ReadingArgs, Ui,
 };
 use super::notices::{RunFiles, RunObserver, UiNotices};
+use csvnn::atomic::{check_writable_dir, check_writable_file};
+use csvnn::data::CsvSource;
 use csvnn::nn::{Activation, ImageShape};
 use csvnn::preprocess::TaskChoice;
 use csvnn::train::{
-    prepare, read_checkpoint, train_model, ClassWeights, ConvLayer, LossChoice, OptimizerChoice,
-    ScheduleKind, SettingsError, Source, TrainSettings,
+    checkpoint_path, prepare, read_checkpoint, train_model, Checkpoint, ClassWeights, ConvLayer,
+    LossChoice, Monitor, OptimizerChoice, ScheduleKind, SettingsError, Source, TrainSettings,
 };
+use csvnn::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TaskArg {
@@ -46,9 +49,25 @@ pub enum OptimizerArg {
     Sgd,
 }
 
-/// `csvnn train`: the settings, and where the model, checkpoints and log go.
+/// `csvnn train`: the data, the settings, and where the model, checkpoints and log go.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
+    /// Which flags were given (first: the fields below take their values out).
+    #[command(flatten)]
+    pub given: GivenFlags,
+
+    /// The CSV file (gzip is recognised by its content), or `-` for stdin; with --resume,
+    /// the checkpointed run's.
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    pub data: Option<String>,
+
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+
+    /// The target column; with --resume, the checkpointed run's.
+    #[arg(long, value_name = "COL", required_unless_present = "resume")]
+    pub target: Option<String>,
+
     #[command(flatten)]
     pub settings: SettingsArgs,
 
@@ -60,7 +79,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
 
-    /// Continue the run checkpointed in DIR: give the same flags as the interrupted run.
+    /// Continue the run checkpointed in DIR with its flags (those given must match, but
+    /// for -o, --log, --checkpoint-dir and --epochs); start it there if DIR has no
+    /// checkpoint yet.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
 
@@ -69,17 +90,11 @@ pub struct TrainArgs {
     pub log: Option<PathBuf>,
 }
 
-/// What decides the model: the data, the preprocessing and the training settings
-/// (shared by `train` and `cv`); `to_settings` makes the library's `TrainSettings`.
+/// What decides the model besides the data and the target: the preprocessing and the
+/// training settings (shared by `train` and `cv`); `to_settings` makes the library's
+/// `TrainSettings`. The field names are those of `TrainSettings`.
 #[derive(Debug, Clone, Args)]
 pub struct SettingsArgs {
-    #[command(flatten)]
-    pub data: DataArgs,
-
-    /// The target column.
-    #[arg(long, value_name = "COL")]
-    pub target: String,
-
     /// Use a pipeline saved by `csvnn preprocess -o` as it is instead of fitting one.
     #[arg(long, value_name = "PREP.json")]
     pub preprocessor: Option<PathBuf>,
@@ -94,7 +109,7 @@ pub struct SettingsArgs {
 
     /// Most one-hot inputs per categorical column; the rarest values beyond it share one
     /// "other" input.
-    #[arg(long, value_name = "N", default_value_t = csvnn::preprocess::DEFAULT_MAX_CATEGORIES, value_parser = super::common::parse_max_categories)]
+    #[arg(long, value_name = "N", default_value_t = csvnn::preprocess::DEFAULT_MAX_CATEGORIES, allow_negative_numbers = true, value_parser = super::common::parse_max_categories)]
     pub max_categories: usize,
 
     /// The task; auto: classification for a non-numeric target or one of at most 20
@@ -103,7 +118,7 @@ pub struct SettingsArgs {
     pub task: TaskArg,
 
     /// Hidden layer widths, e.g. 64,32; `none` for no hidden layer.
-    #[arg(long, value_name = "N[,N...]", default_value = "64", value_parser = parse_hidden)]
+    #[arg(long, value_name = "N[,N...]", default_value = "64", allow_negative_numbers = true, value_parser = parse_hidden)]
     pub hidden: HiddenLayers,
 
     /// Treat the feature columns as an image of HEIGHTxWIDTHxCHANNELS pixels (row-major,
@@ -128,50 +143,56 @@ pub struct SettingsArgs {
     pub optimizer: OptimizerArg,
 
     /// Learning rate.
-    #[arg(long, default_value_t = 0.001, value_parser = parse_positive_f32)]
+    #[arg(long, default_value_t = 0.001, allow_negative_numbers = true, value_parser = parse_positive_f32)]
     pub lr: f32,
 
     /// Momentum (SGD only).
-    #[arg(long, default_value_t = 0.9, value_parser = parse_fraction_f32)]
+    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true, value_parser = parse_fraction_f32)]
     pub momentum: f32,
 
     /// Weight decay: L2 for SGD, decoupled (AdamW) for Adam.
-    #[arg(long, default_value_t = 0.0, value_parser = parse_non_negative_f32)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_non_negative_f32)]
     pub weight_decay: f32,
 
     /// Dropout rate after each hidden layer, in [0, 1).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_fraction_f32)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_fraction_f32)]
     pub dropout: f32,
 
     /// Rows per mini-batch.
-    #[arg(long, default_value_t = 32, value_parser = parse_positive_usize)]
+    #[arg(long, default_value_t = 32, allow_negative_numbers = true, value_parser = parse_positive_usize)]
     pub batch_size: usize,
 
     /// Passes over the training rows.
-    #[arg(long, default_value_t = 100, value_parser = parse_positive_usize)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true, value_parser = parse_positive_usize)]
     pub epochs: usize,
 
     /// Seed of every random choice (split, initial weights, shuffling).
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: u64,
 
     /// Fraction of the rows held out at random for validation; 0 turns validation off.
-    #[arg(long, default_value_t = 0.1, value_parser = parse_fraction)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = parse_fraction)]
     pub validation_split: f64,
 
     /// A separate validation file (instead of --validation-split).
     #[arg(long, value_name = "FILE", conflicts_with = "validation_split")]
     pub validation: Option<String>,
 
-    /// Stop after this many epochs without a lower validation loss and keep the best
+    /// Stop after this many epochs without a better --monitor value and keep the best
     /// weights; 0 turns early stopping off.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = parse_usize)]
     pub patience: usize,
 
-    /// A validation loss must fall by more than this to count as an improvement (early
-    /// stopping and --reduce-on-plateau).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_non_negative_f64)]
+    /// The monitored value must improve by more than this to count (early stopping;
+    /// --reduce-on-plateau watches the validation loss).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_non_negative_f64)]
     pub min_delta: f64,
+
+    /// The validation value that picks the best epoch and stops early: loss, or a metric
+    /// of the task (accuracy, balanced_accuracy, macro_f1; rmse, mae, r2); metrics where
+    /// higher is better are maximised.
+    #[arg(long, value_enum, default_value_t = MonitorArg::Loss)]
+    pub monitor: MonitorArg,
 
     /// Learning-rate schedule after the warm-up: constant, step (times --lr-gamma every
     /// --lr-step-size epochs) or cosine (down to 0 at the last epoch).
@@ -179,15 +200,15 @@ pub struct SettingsArgs {
     pub lr_schedule: ScheduleArg,
 
     /// Epochs of linear warm-up to --lr.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_usize)]
     pub warmup_epochs: usize,
 
     /// Epochs between decays of the step schedule.
-    #[arg(long, default_value_t = 30, value_parser = parse_positive_usize)]
+    #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_parser = parse_positive_usize)]
     pub lr_step_size: usize,
 
     /// Decay factor of the step schedule.
-    #[arg(long, default_value_t = 0.1, value_parser = parse_unit_interval)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = parse_unit_interval)]
     pub lr_gamma: f64,
 
     /// Multiply the learning rate by --plateau-factor after --plateau-patience epochs
@@ -195,19 +216,47 @@ pub struct SettingsArgs {
     #[arg(long)]
     pub reduce_on_plateau: bool,
 
-    #[arg(long, default_value_t = 0.5, value_parser = parse_unit_interval)]
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true, value_parser = parse_unit_interval)]
     pub plateau_factor: f64,
 
-    #[arg(long, default_value_t = 5, value_parser = parse_positive_usize)]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = parse_positive_usize)]
     pub plateau_patience: usize,
 
-    #[arg(long, default_value_t = 1e-6, value_parser = parse_non_negative_f64)]
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true, value_parser = parse_non_negative_f64)]
     pub min_lr: f64,
 
     /// Weight the loss by class: `balanced` (n_rows / (n_classes · class count)) or
     /// LABEL=WEIGHT[,LABEL=WEIGHT...] (unlisted classes weigh 1). Classification only.
     #[arg(long, value_name = "balanced|LABEL=W,...", value_parser = parse_class_weight)]
     pub class_weight: Option<ClassWeightArg>,
+}
+
+/// `--monitor`: the names are the metric keys of `evaluate --format json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MonitorArg {
+    Loss,
+    Accuracy,
+    #[value(name = "balanced_accuracy")]
+    BalancedAccuracy,
+    #[value(name = "macro_f1")]
+    MacroF1,
+    Rmse,
+    Mae,
+    R2,
+}
+
+impl From<MonitorArg> for Monitor {
+    fn from(monitor: MonitorArg) -> Self {
+        match monitor {
+            MonitorArg::Loss => Monitor::Loss,
+            MonitorArg::Accuracy => Monitor::Accuracy,
+            MonitorArg::BalancedAccuracy => Monitor::BalancedAccuracy,
+            MonitorArg::MacroF1 => Monitor::MacroF1,
+            MonitorArg::Rmse => Monitor::Rmse,
+            MonitorArg::Mae => Monitor::Mae,
+            MonitorArg::R2 => Monitor::R2,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -279,11 +328,11 @@ fn parse_conv(value: &str) -> Result<ConvLayers, String> {
 }
 
 impl SettingsArgs {
-    /// The library's settings for these flags.
-    pub fn to_settings(&self) -> TrainSettings {
+    /// The library's settings for these flags, training on `data` to predict `target`.
+    pub fn to_settings(&self, data: CsvSource, target: String) -> TrainSettings {
         TrainSettings {
-            data: self.data.to_source(),
-            target: self.target.clone(),
+            data,
+            target,
             preprocessor: self.preprocessor.clone(),
             drop: self.drop.clone(),
             categorical: self.categorical.clone(),
@@ -322,6 +371,7 @@ impl SettingsArgs {
             validation: self.validation.clone(),
             patience: self.patience,
             min_delta: self.min_delta,
+            monitor: self.monitor.into(),
             lr_schedule: match self.lr_schedule {
                 ScheduleArg::Constant => ScheduleKind::Constant,
                 ScheduleArg::Step => ScheduleKind::Step,
@@ -352,16 +402,101 @@ impl From<TaskArg> for TaskChoice {
     }
 }
 
-pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
-    let settings = args.settings.to_settings();
-    let checkpoint = args.resume.as_deref().map(read_checkpoint).transpose()?;
-    if let Some(c) = &checkpoint {
-        let differences = settings.differences(&c.settings);
-        if !differences.is_empty() {
-            return Err(
-                csvnn::Error::from(SettingsError::ResumeSettingsDiffer { differences }).into(),
-            );
+/// The settings' fields that may differ from the checkpoint's when resuming.
+const MAY_DIFFER_ON_RESUME: &[&str] = &["epochs"];
+
+impl TrainArgs {
+    /// The settings of a new run: every flag as given or defaulted.
+    fn new_settings(&self, no_checkpoint_in: Option<&Path>) -> Result<TrainSettings, Error> {
+        match (&self.data, &self.target) {
+            (Some(data), Some(target)) => Ok(self
+                .settings
+                .to_settings(self.reading.to_source(data), target.clone())),
+            _ => Err(Error::config(format!(
+                "{}: no checkpoint yet, so this starts a new run, which needs --data and --target",
+                no_checkpoint_in.map_or(String::new(), |dir| checkpoint_path(dir).display().to_string())
+            ))),
         }
+    }
+
+    /// The settings of the run checkpointed with `then`: the checkpoint's, with --epochs
+    /// if given; any other flag given must agree with the checkpoint.
+    fn resumed_settings(&self, then: &TrainSettings) -> Result<TrainSettings, SettingsError> {
+        let given = |id: &str| self.given.has(id);
+        let data = CsvSource {
+            path: self.data.clone().unwrap_or_else(|| then.data.path.clone()),
+            delimiter: if given("delimiter") { self.reading.delimiter } else { then.data.delimiter },
+            na_values: if given("na_values") { self.reading.na_values.clone() } else { then.data.na_values.clone() },
+            skip_bad_rows: self.reading.skip_bad_rows || then.data.skip_bad_rows,
+        };
+        let target = self.target.clone().unwrap_or_else(|| then.target.clone());
+        let now = self.settings.to_settings(data, target);
+        let differences: Vec<_> = now
+            .differences(then)
+            .into_iter()
+            .filter(|d| {
+                !MAY_DIFFER_ON_RESUME.contains(&d.setting.as_str())
+                    && (d.setting == "data" || given(&d.setting))
+            })
+            .collect();
+        if !differences.is_empty() {
+            return Err(SettingsError::ResumeSettingsDiffer { differences });
+        }
+        Ok(TrainSettings {
+            data: now.data,
+            target: now.target,
+            epochs: if given("epochs") { now.epochs } else { then.epochs },
+            ..then.clone()
+        })
+    }
+
+    /// Check that the model, the log and the checkpoints can be written, before any work.
+    fn check_outputs(&self) -> Result<(), Error> {
+        check_writable_file(&self.output)?;
+        if let Some(log) = &self.log {
+            check_writable_file(log)?;
+        }
+        for dir in [&self.checkpoint_dir, &self.resume].into_iter().flatten() {
+            check_writable_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// The checkpoint in `dir`, or `None` when it has none yet.
+fn checkpoint_if_any(dir: &Path) -> Result<Option<Checkpoint>, Error> {
+    if checkpoint_path(dir).exists() {
+        read_checkpoint(dir).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
+    args.check_outputs()?;
+    let checkpoint = match args.resume.as_deref() {
+        Some(dir) => checkpoint_if_any(dir)?,
+        None => None,
+    };
+    let settings = match &checkpoint {
+        Some(c) => {
+            let settings = args.resumed_settings(&c.settings)?;
+            if settings.epochs < c.epochs_done {
+                return Err(Error::from(SettingsError::EpochsBelowCheckpoint {
+                    epochs: settings.epochs,
+                    epochs_done: c.epochs_done,
+                })
+                .into());
+            }
+            settings
+        }
+        None => args.new_settings(args.resume.as_deref())?,
+    };
+    if let (Some(dir), None) = (&args.resume, &checkpoint) {
+        ui.info(&format!(
+            "no checkpoint in {} yet; starting the run",
+            dir.display()
+        ));
     }
     let mut notices = UiNotices(ui);
     let source = Source::load(&settings, &mut notices)?;
@@ -401,9 +536,11 @@ mod tests {
 
     #[test]
     fn the_flags_defaults_are_the_librarys() {
-        let parsed = Wrapper::parse_from(["csvnn", "--data", "a.csv", "--target", "y"]);
+        let parsed = Wrapper::parse_from(["csvnn"]);
         assert_eq!(
-            parsed.settings.to_settings(),
+            parsed
+                .settings
+                .to_settings(CsvSource::new("a.csv"), "y".to_string()),
             TrainSettings::new("a.csv", "y")
         );
     }
