@@ -49,7 +49,10 @@ pub fn write_atomically(
 
 /// An I/O error on `path` that says `message` (what is wrong and what was expected).
 fn unwritable(path: &Path, kind: std::io::ErrorKind, message: String) -> Error {
-    Error::io(&path.display().to_string(), std::io::Error::new(kind, message))
+    Error::io(
+        &path.display().to_string(),
+        std::io::Error::new(kind, message),
+    )
 }
 
 /// The directory a file `path` would be written in (`.` for a bare file name).
@@ -179,7 +182,10 @@ mod tests {
         );
         assert_eq!(
             message(check_writable_file(dir.path())),
-            format!("{}: is a directory; expected a file name", dir.path().display())
+            format!(
+                "{}: is a directory; expected a file name",
+                dir.path().display()
+            )
         );
         let slash = PathBuf::from(format!("{}/", dir.path().join("new").display()));
         assert_eq!(
@@ -197,11 +203,19 @@ mod tests {
         let under_file = file.join("ck");
         assert_eq!(
             message(check_writable_dir(&under_file)),
-            format!("{}: '{}' is not a directory", under_file.display(), file.display())
+            format!(
+                "{}: '{}' is not a directory",
+                under_file.display(),
+                file.display()
+            )
         );
         assert_eq!(
             message(check_writable_file(&under_file)),
-            format!("{}: '{}' is not a directory", under_file.display(), file.display())
+            format!(
+                "{}: '{}' is not a directory",
+                under_file.display(),
+                file.display()
+            )
         );
     }
 }

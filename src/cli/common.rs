@@ -107,7 +107,8 @@ impl clap::FromArgMatches for GivenFlags {
             matches
                 .ids()
                 .filter(|id| {
-                    matches.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+                    matches.value_source(id.as_str())
+                        == Some(clap::parser::ValueSource::CommandLine)
                 })
                 .map(|id| id.to_string())
                 .collect(),

@@ -414,7 +414,9 @@ impl TrainArgs {
                 .to_settings(self.reading.to_source(data), target.clone())),
             _ => Err(Error::config(format!(
                 "{}: no checkpoint yet, so this starts a new run, which needs --data and --target",
-                no_checkpoint_in.map_or(String::new(), |dir| checkpoint_path(dir).display().to_string())
+                no_checkpoint_in.map_or(String::new(), |dir| checkpoint_path(dir)
+                    .display()
+                    .to_string())
             ))),
         }
     }
@@ -425,8 +427,16 @@ impl TrainArgs {
         let given = |id: &str| self.given.has(id);
         let data = CsvSource {
             path: self.data.clone().unwrap_or_else(|| then.data.path.clone()),
-            delimiter: if given("delimiter") { self.reading.delimiter } else { then.data.delimiter },
-            na_values: if given("na_values") { self.reading.na_values.clone() } else { then.data.na_values.clone() },
+            delimiter: if given("delimiter") {
+                self.reading.delimiter
+            } else {
+                then.data.delimiter
+            },
+            na_values: if given("na_values") {
+                self.reading.na_values.clone()
+            } else {
+                then.data.na_values.clone()
+            },
             skip_bad_rows: self.reading.skip_bad_rows || then.data.skip_bad_rows,
         };
         let target = self.target.clone().unwrap_or_else(|| then.target.clone());
@@ -445,7 +455,11 @@ impl TrainArgs {
         Ok(TrainSettings {
             data: now.data,
             target: now.target,
-            epochs: if given("epochs") { now.epochs } else { then.epochs },
+            epochs: if given("epochs") {
+                now.epochs
+            } else {
+                then.epochs
+            },
             ..then.clone()
         })
     }
@@ -480,7 +494,7 @@ pub fn run(args: TrainArgs, ui: &Ui) -> anyhow::Result<()> {
     };
     let settings = match &checkpoint {
         Some(c) => {
-            let settings = args.resumed_settings(&c.settings)?;
+            let settings = args.resumed_settings(&c.settings).map_err(Error::from)?;
             if settings.epochs < c.epochs_done {
                 return Err(Error::from(SettingsError::EpochsBelowCheckpoint {
                     epochs: settings.epochs,

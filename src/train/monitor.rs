@@ -217,7 +217,12 @@ mod tests {
     #[test]
     fn classification_metrics_follow_scikit_learn() {
         // y_true = [0, 0, 1, 2], y_pred = [0, 1, 1, 1]
-        let out = array![[1.0f32, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]];
+        let out = array![
+            [1.0f32, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.0, 1.0, 0.0]
+        ];
         let mut tally = Tally::default();
         tally.add(out.view(), Targets::Classes(&[0, 0, 1, 2]), 0.5);
         assert_eq!(tally.value(Monitor::Accuracy, 1.0), 0.5);

@@ -10,4 +10,5 @@ mod golden_metrics;
 mod library;
 mod model_bytes;
 mod scripting;
+mod train_front;
 mod training;
