@@ -7,7 +7,7 @@ use clap::Args;
 use super::common::{bounded_usize, write_stdout, DataArgs, Ui};
 use super::notices::UiNotices;
 use super::preprocess::Format;
-use super::train::SettingsArgs;
+use super::settings_args::SettingsArgs;
 use csvnn::train::{cross_validate, Bound, Source};
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ mod preprocess;
 mod progress;
 pub mod render;
 mod report;
+mod settings_args;
 mod train;
 
 use clap::{Parser, Subcommand};

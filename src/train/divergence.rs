@@ -4,8 +4,6 @@
 //! works without validation rows; its thresholds sit far from what real data do at sane
 //! settings (docs/cli.md lists the measurements).
 
-use super::trainer::EpochRecord;
-
 /// An epoch's training loss more than this many times the starting level has diverged.
 pub const DIVERGENCE_FACTOR: f64 = 10.0;
 /// The least starting level: the loss of predicting the mean of a standardised target
@@ -40,20 +38,25 @@ impl Divergence {
     }
 }
 
-/// How `history` (one record per epoch so far) shows divergence at its last epoch, if it
-/// does, with the reference it was judged against. `initial_loss` is the untrained
-/// network's loss on the first batch (`None` falls back to the first epoch's loss).
-pub fn divergence(history: &[EpochRecord], initial_loss: Option<f64>) -> Option<(Divergence, f64)> {
-    let first = history.first()?.train_loss;
-    let last = history.last()?.train_loss;
+/// How the epochs' training losses so far (`train_losses`, oldest first) show divergence
+/// at the last epoch, if they do, with the reference it was judged against. `initial_loss`
+/// is the untrained network's loss on the first batch (`None` falls back to the first
+/// epoch's loss).
+pub fn divergence<I>(train_losses: I, initial_loss: Option<f64>) -> Option<(Divergence, f64)>
+where
+    I: DoubleEndedIterator<Item = f64> + Clone,
+{
+    let first = train_losses.clone().next()?;
+    let last = train_losses.clone().next_back()?;
     let start = initial_loss.unwrap_or(first).max(LEAST_START);
     if last > DIVERGENCE_FACTOR * start {
         return Some((Divergence::FarAboveStart, start));
     }
-    let rising = history
-        .windows(2)
+    let rising = train_losses
+        .clone()
         .rev()
-        .take_while(|w| w[1].train_loss > w[0].train_loss)
+        .zip(train_losses.rev().skip(1))
+        .take_while(|(later, earlier)| later > earlier)
         .count();
     (rising >= RISING_EPOCHS && last > first).then_some((Divergence::Rising, first))
 }
@@ -62,24 +65,9 @@ pub fn divergence(history: &[EpochRecord], initial_loss: Option<f64>) -> Option<
 mod tests {
     use super::*;
 
-    fn history(losses: &[f64]) -> Vec<EpochRecord> {
-        losses
-            .iter()
-            .enumerate()
-            .map(|(i, &train_loss)| EpochRecord {
-                epoch: i + 1,
-                train_loss,
-                val_loss: None,
-                val_metric: None,
-                monitored: None,
-                lr: 0.1,
-            })
-            .collect()
-    }
-
     #[test]
     fn far_above_the_start_or_rising_for_epochs_is_divergence() {
-        let at = |losses: &[f64], initial| divergence(&history(losses), initial);
+        let at = |losses: &[f64], initial| divergence(losses.iter().copied(), initial);
         assert_eq!(at(&[2.0, 0.5, 19.9], Some(2.0)), None);
         assert_eq!(
             at(&[2.0, 0.5, 20.1], Some(2.0)),

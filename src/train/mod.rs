@@ -32,7 +32,7 @@ pub use divergence::{divergence, Divergence, DIVERGENCE_FACTOR, LEAST_START, RIS
 pub use early_stopping::EarlyStopping;
 pub use epoch_log::write_epoch_log;
 pub use fit::{fit, fit_table, metric_name, mlp_config, train_model, training_config};
-pub use monitor::{Monitor, Tally};
+pub use monitor::{argmax, Monitor, Tally};
 pub use notice::Notice;
 pub use prepare::{prepare, Prepared};
 pub use schedule::{PlateauConfig, PlateauState, ScheduleConfig, ScheduleKind};
@@ -41,6 +41,6 @@ pub use settings_error::SettingsError;
 pub(crate) use source::rows_with_target_noticed;
 pub use source::Source;
 pub use trainer::{
-    argmax, evaluate, tally, train, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets,
+    evaluate, tally, train, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets,
     TrainConfig, TrainOutcome, TrainState, ValidationMetric,
 };

@@ -2,10 +2,9 @@
 //! the validation rows adds up, from which the loss, the main metric and any monitored
 //! metric are read (scikit-learn's definitions).
 
-use ndarray::{ArrayView2, Axis};
+use ndarray::{ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::trainer::argmax;
 use crate::nn::Targets;
 use crate::preprocess::Task;
 
@@ -88,6 +87,19 @@ impl Monitor {
     pub fn is_loss(&self) -> bool {
         *self == Monitor::Loss
     }
+}
+
+/// Index of the largest value (the first on ties; a NaN first value is never beaten).
+/// The class of a row of network outputs or probabilities, for training and prediction
+/// alike (`metrics::argmax_rows` is numpy's rule for reports, which skips NaN).
+pub fn argmax<T: PartialOrd + Copy>(row: ArrayView1<T>) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
 }
 
 /// Sums over a pass of rows: the loss, and a confusion matrix (classification) or error

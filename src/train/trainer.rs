@@ -2,7 +2,7 @@
 //! allocated once, so the steady-state step allocates nothing. Everything that changes
 //! from epoch to epoch lives in `TrainState`, which a checkpoint saves and restores.
 
-use ndarray::{s, Array2, ArrayView1, Axis};
+use ndarray::{s, Array2, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -354,19 +354,6 @@ pub fn evaluate(
     (tally.loss(), metric.value(&tally))
 }
 
-/// Index of the largest value (the first on ties; a NaN first value is never beaten).
-/// The class of a row of network outputs or probabilities, for training and prediction
-/// alike (`metrics::argmax_rows` is numpy's rule for reports, which skips NaN).
-pub fn argmax<T: PartialOrd + Copy>(row: ArrayView1<T>) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 /// Continue training from `state` up to `config.epochs`. With `validation`, the loss and
 /// metric are measured after every epoch; with `patience > 0` training stops after that
 /// many epochs without the monitored value (`config.monitor`, the loss by default) better
@@ -470,7 +457,8 @@ pub fn train(
         }
         state.epochs_done = epoch;
         state.history.push(record.clone());
-        if let Some((how, reference)) = divergence(&state.history, state.initial_loss) {
+        let losses = state.history.iter().map(|r| r.train_loss);
+        if let Some((how, reference)) = divergence(losses, state.initial_loss) {
             return Err(Error::LossDiverged {
                 how,
                 epoch,
