@@ -469,3 +469,50 @@ fn a_monitor_that_does_not_fit_the_task_is_a_usage_error() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_directory_that_takes_no_new_files_is_refused_before_any_work() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+    let model = locked.join("m.json");
+    // Root writes anywhere: run csvnn as the unprivileged user `nobody` when root.
+    let mut cmd = if running_as_root() {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("csvnn"));
+        cmd
+    } else {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("csvnn"))
+    };
+    cmd.args([
+        "train",
+        "--data",
+        &data("chile_vote.train.csv"),
+        "--target",
+        "vote",
+        "-o",
+    ])
+    .arg(&model);
+    let out = assert_cmd::assert::OutputAssertExt::assert(&mut cmd).code(1);
+    assert_eq!(
+        error_of(&out),
+        format!(
+            "csvnn: error: {}: cannot write in the directory '{}': Permission denied (os error 13)\n",
+            model.display(),
+            locked.display()
+        )
+    );
+    assert_eq!(fs::read_dir(&locked).unwrap().count(), 0);
+}
+
+/// Whether the tests run as root (who may write in any directory).
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
