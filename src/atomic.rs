@@ -1,5 +1,6 @@
 //! Writing a file atomically: into a temporary file beside it, renamed over the target
-//! only once complete, so a failed run never leaves a half-written file behind.
+//! only once complete, so a failed run never leaves a half-written file behind. And
+//! checking, before any work, that a file or directory can be written there.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -27,10 +28,7 @@ pub fn write_atomically(
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::config(format!("{shown}: not a file name")))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(path);
     let temp = dir.join(format!(
         ".{}.tmp-{}",
         file_name.to_string_lossy(),
@@ -47,6 +45,100 @@ pub fn write_atomically(
     fs::rename(&temp, path).map_err(|e| Error::io(&shown, e))?;
     guard.0 = None;
     Ok(())
+}
+
+/// An I/O error on `path` that says `message` (what is wrong and what was expected).
+fn unwritable(path: &Path, kind: std::io::ErrorKind, message: String) -> Error {
+    Error::io(
+        &path.display().to_string(),
+        std::io::Error::new(kind, message),
+    )
+}
+
+/// The directory a file `path` would be written in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Check that `dir`, an existing directory, takes new files: create and remove a probe
+/// file in it. `path` is the file or directory the error names.
+fn probe(dir: &Path, path: &Path) -> Result<()> {
+    if !dir.exists() {
+        return Err(unwritable(
+            path,
+            std::io::ErrorKind::NotFound,
+            format!("the directory '{}' does not exist", dir.display()),
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(unwritable(
+            path,
+            std::io::ErrorKind::NotADirectory,
+            format!("'{}' is not a directory", dir.display()),
+        ));
+    }
+    let probe = dir.join(format!(".csvnn-probe-{}", std::process::id()));
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(unwritable(
+            path,
+            e.kind(),
+            format!("cannot write in the directory '{}': {e}", dir.display()),
+        )),
+    }
+}
+
+/// Check, before any work, that the file `path` can be written: it is not a directory
+/// (nor named like one, ending with `/`) and its directory exists and takes new files.
+/// Leaves nothing behind.
+pub fn check_writable_file(path: &Path) -> Result<()> {
+    let problem = if path.is_dir() {
+        "is a directory"
+    } else if path
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(['/', std::path::MAIN_SEPARATOR])
+    {
+        "ends with a slash, so names a directory"
+    } else {
+        return probe(&parent_dir(path), path);
+    };
+    Err(unwritable(
+        path,
+        std::io::ErrorKind::IsADirectory,
+        format!("{problem}; expected a file name"),
+    ))
+}
+
+/// Check, before any work, that files can be written in the directory `dir`: an existing
+/// directory that takes new files, or a missing one whose nearest existing ancestor is a
+/// directory that does (it is created when first written). Leaves nothing behind.
+pub fn check_writable_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(unwritable(
+            dir,
+            std::io::ErrorKind::NotADirectory,
+            "is a file; expected a directory".to_string(),
+        ));
+    }
+    let mut existing = dir;
+    while !existing.as_os_str().is_empty() && !existing.exists() {
+        existing = existing.parent().unwrap_or(Path::new(""));
+    }
+    if existing.as_os_str().is_empty() {
+        existing = Path::new(".");
+    }
+    probe(existing, dir)
 }
 
 #[cfg(test)]
@@ -69,5 +161,61 @@ mod tests {
         assert!(failed.is_err());
         assert_eq!(fs::read(&path).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn writable_paths_are_checked_without_leaving_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let message = |r: Result<()>| r.unwrap_err().to_string();
+        let file = dir.path().join("m.json");
+        check_writable_file(&file).unwrap();
+        check_writable_dir(&dir.path().join("new/deeper")).unwrap();
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        let missing = dir.path().join("missing/m.json");
+        assert_eq!(
+            message(check_writable_file(&missing)),
+            format!(
+                "{}: the directory '{}' does not exist",
+                missing.display(),
+                dir.path().join("missing").display()
+            )
+        );
+        assert_eq!(
+            message(check_writable_file(dir.path())),
+            format!(
+                "{}: is a directory; expected a file name",
+                dir.path().display()
+            )
+        );
+        let slash = PathBuf::from(format!("{}/", dir.path().join("new").display()));
+        assert_eq!(
+            message(check_writable_file(&slash)),
+            format!(
+                "{}: ends with a slash, so names a directory; expected a file name",
+                slash.display()
+            )
+        );
+        fs::write(&file, "x").unwrap();
+        assert_eq!(
+            message(check_writable_dir(&file)),
+            format!("{}: is a file; expected a directory", file.display())
+        );
+        let under_file = file.join("ck");
+        assert_eq!(
+            message(check_writable_dir(&under_file)),
+            format!(
+                "{}: '{}' is not a directory",
+                under_file.display(),
+                file.display()
+            )
+        );
+        assert_eq!(
+            message(check_writable_file(&under_file)),
+            format!(
+                "{}: '{}' is not a directory",
+                under_file.display(),
+                file.display()
+            )
+        );
     }
 }

@@ -273,6 +273,20 @@ pub enum Error {
         /// The batch in the epoch, from 1.
         batch: usize,
     },
+
+    /// The training loss stayed finite but diverged (see `train::divergence`): the
+    /// learning rate is probably too high.
+    #[error("{}; try a lower {}", how.describe(*epoch, *loss, *reference), Setting::LearningRate)]
+    LossDiverged {
+        /// Which rule saw it.
+        how: crate::train::Divergence,
+        /// The epoch, from 1.
+        epoch: usize,
+        /// The epoch's mean training loss.
+        loss: f64,
+        /// What it was judged against: the starting level, or the first epoch's loss.
+        reference: f64,
+    },
 }
 
 impl Error {

@@ -73,6 +73,7 @@ fn allocations_for(epochs: usize, data: &Dataset, threads: usize) -> usize {
             weight_decay: 0.0,
         },
         schedule: ScheduleConfig::default(),
+        monitor: Default::default(),
     };
     // 300-512-256-10: products large enough to be split over the pool's threads.
     let network = Network::mlp(

@@ -33,13 +33,21 @@ impl Ui {
     }
 }
 
-/// How to read the input CSV.
+/// The input CSV and how to read it.
 #[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
 pub struct DataArgs {
     /// The CSV file (gzip is recognised by its content), or `-` for stdin.
     #[arg(long, value_name = "FILE")]
     pub data: String,
 
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// How to read an input CSV: the flags besides its path.
+#[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
+pub struct ReadingArgs {
     /// Field delimiter: one character, or `tab`. Default: detected from the header line
     /// among `,` `;` and tab.
     #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
@@ -56,20 +64,70 @@ pub struct DataArgs {
     pub skip_bad_rows: bool,
 }
 
-impl DataArgs {
-    /// The library's description of this input.
-    pub fn to_source(&self) -> CsvSource {
+impl ReadingArgs {
+    /// The library's description of the input `path` read this way.
+    pub fn to_source(&self, path: &str) -> CsvSource {
         CsvSource {
-            path: self.data.clone(),
+            path: path.to_string(),
             delimiter: self.delimiter,
             na_values: self.na_values.clone(),
             skip_bad_rows: self.skip_bad_rows,
         }
     }
+}
+
+impl DataArgs {
+    /// The library's description of this input.
+    pub fn to_source(&self) -> CsvSource {
+        self.reading.to_source(&self.data)
+    }
 
     /// Read the file, refusing one without data rows.
     pub fn read(&self, ui: &Ui) -> Result<RawTable, Error> {
         read_nonempty(&self.data, &self.to_source().csv_options(), ui)
+    }
+}
+
+/// The flags given on the command line, by their argument ids (the field names), as
+/// opposed to those left at their defaults. Flatten it FIRST into an args struct: the
+/// fields after it take their values out of the matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GivenFlags(pub Vec<String>);
+
+impl GivenFlags {
+    /// Whether the flag with the argument id `id` was given.
+    pub fn has(&self, id: &str) -> bool {
+        self.0.iter().any(|given| given == id)
+    }
+}
+
+impl clap::FromArgMatches for GivenFlags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(GivenFlags(
+            matches
+                .ids()
+                .filter(|id| {
+                    matches.value_source(id.as_str())
+                        == Some(clap::parser::ValueSource::CommandLine)
+                })
+                .map(|id| id.to_string())
+                .collect(),
+        ))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for GivenFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd
     }
 }
 
@@ -182,6 +240,18 @@ pub fn bounded_usize(value: &str, bound: Bound) -> Result<usize, String> {
         Ok(n) if bound.holds(n as f64) => Ok(n),
         _ => Err(format!("expected {}", bound.expected())),
     }
+}
+
+/// A whole number of at least 0 (`--patience`, `--warmup-epochs`).
+pub fn parse_usize(value: &str) -> Result<usize, String> {
+    bounded_usize(value, Bound::AtLeast(0))
+}
+
+/// A seed: a whole number from 0 to 2^64 - 1.
+pub fn parse_seed(value: &str) -> Result<u64, String> {
+    value
+        .parse::<u64>()
+        .map_err(|_| format!("expected a whole number from 0 to {}", u64::MAX))
 }
 
 pub fn parse_positive_usize(value: &str) -> Result<usize, String> {

@@ -4,20 +4,27 @@
 
 use clap::Args;
 
-use super::common::{bounded_usize, write_stdout, Ui};
+use super::common::{bounded_usize, write_stdout, DataArgs, Ui};
 use super::notices::UiNotices;
 use super::preprocess::Format;
-use super::train::SettingsArgs;
+use super::settings_args::SettingsArgs;
 use csvnn::metrics::metric_label;
 use csvnn::train::{cross_validate, Bound, Source};
 
 #[derive(Debug, Args)]
 pub struct CvArgs {
     #[command(flatten)]
+    pub data: DataArgs,
+
+    /// The target column.
+    #[arg(long, value_name = "COL")]
+    pub target: String,
+
+    #[command(flatten)]
     pub settings: SettingsArgs,
 
     /// Number of folds (at least 2).
-    #[arg(long, default_value_t = 5, value_parser = parse_folds)]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = parse_folds)]
     pub folds: usize,
 
     /// How to print the results.
@@ -30,7 +37,9 @@ fn parse_folds(value: &str) -> Result<usize, String> {
 }
 
 pub fn run(args: CvArgs, ui: &Ui) -> anyhow::Result<()> {
-    let settings = args.settings.to_settings();
+    let settings = args
+        .settings
+        .to_settings(args.data.to_source(), args.target.clone());
     let mut notices = UiNotices(ui);
     let source = Source::load(&settings, &mut notices)?;
     let report = cross_validate(&settings, &source, args.folds, &mut notices)?;

@@ -24,11 +24,11 @@ pub struct ExplainArgs {
     pub data: DataArgs,
 
     /// Shuffles per column; the table shows the mean and standard deviation of the drops.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_positive_usize)]
+    #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true, value_parser = parse_positive_usize)]
     pub repeats: usize,
 
     /// Seed of the shuffles.
-    #[arg(long, value_name = "S", default_value_t = 42)]
+    #[arg(long, value_name = "S", default_value_t = 42, allow_negative_numbers = true, value_parser = super::common::parse_seed)]
     pub seed: u64,
 
     /// How to print the result; json keys are stable for scripts.

@@ -30,6 +30,7 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs, ui: &Ui) -> anyhow::Result<()> {
+    csvnn::atomic::check_writable_file(&args.output)?;
     let model = Model::load(&args.model)?;
     match args.format {
         ExportFormat::Onnx => csvnn::onnx::export(&model, &args.output)?,

@@ -1,6 +1,6 @@
 //! The library's settings errors in the command line's words: each setting by its flag.
 
-use csvnn::train::{LossChoice, SettingsError};
+use csvnn::train::{LossChoice, Monitor, SettingsError};
 use csvnn::{Error, Location};
 
 /// The flag of a `TrainSettings` field: `validation_split` -> `--validation-split`.
@@ -34,6 +34,11 @@ pub fn render_settings_error(error: &SettingsError) -> String {
             }
             _ => "--loss cross-entropy does not fit a regression task; use mse".to_string(),
         },
+        SettingsError::MonitorDoesNotFitTask { monitor, task } => format!(
+            "--monitor {} does not fit a {task} task; expected one of: {}",
+            monitor.name(),
+            Monitor::names_for(*task).join(", ")
+        ),
         SettingsError::PlateauNeedsValidation => "--reduce-on-plateau needs validation data (--validation-split above 0 or --validation FILE)".to_string(),
         SettingsError::ConvDoesNotFitImage {
             conv,
@@ -59,6 +64,12 @@ pub fn render_settings_error(error: &SettingsError) -> String {
                 differing.join(", ")
             )
         }
+        SettingsError::EpochsBelowCheckpoint {
+            epochs,
+            epochs_done,
+        } => format!(
+            "--epochs {epochs} is fewer than the {epochs_done} epochs the checkpoint has done; expected at least {epochs_done}"
+        ),
         SettingsError::TooFewRowsForSplit {
             file,
             rows,

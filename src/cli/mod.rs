@@ -17,6 +17,7 @@ mod preprocess;
 mod progress;
 pub mod render;
 mod report;
+mod settings_args;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -42,7 +43,7 @@ pub struct Cli {
 
     /// Worker threads for training, prediction and evaluation (default: all cores).
     /// Results, trained models included, are identical for any value.
-    #[arg(long, global = true, value_name = "N", value_parser = common::parse_positive_usize)]
+    #[arg(long, global = true, value_name = "N", allow_negative_numbers = true, value_parser = common::parse_positive_usize)]
     pub threads: Option<usize>,
 
     #[command(subcommand)]

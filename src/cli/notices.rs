@@ -48,16 +48,19 @@ pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
             rows_validation.map_or(String::new(), |n| format!(", validating on {n} rows"))
         )),
         Notice::BestEpochKept {
+            monitor,
             epochs_run,
             best_epoch,
             stopped_early,
         } => ui.info(&format!(
-            "{} after {epochs_run} epochs; kept the weights of epoch {best_epoch} (lowest validation loss)",
+            "{} after {epochs_run} epochs; kept the weights of epoch {best_epoch} ({} validation {})",
             if stopped_early {
                 "stopped early"
             } else {
                 "finished"
             },
+            if monitor.higher_is_better() { "highest" } else { "lowest" },
+            monitor.name()
         )),
         Notice::Validation {
             loss,

@@ -53,7 +53,7 @@ pub struct PredictArgs {
     pub threshold: Option<f64>,
 
     /// Rows read, scored and written (then flushed) at a time; bounds the memory used.
-    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = parse_positive_usize)]
+    #[arg(long, value_name = "N", default_value_t = 8192, allow_negative_numbers = true, value_parser = parse_positive_usize)]
     pub chunk_rows: usize,
 }
 
@@ -283,6 +283,9 @@ fn predict_chunks(
 }
 
 pub fn run(args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
+    if let Some(path) = args.output.as_deref().filter(|p| *p != "-") {
+        csvnn::atomic::check_writable_file(Path::new(path))?;
+    }
     let model = Model::load(&args.model)?;
     if args.proba && model.pipeline.target_encoder.labels().is_empty() {
         return Err(Error::config(

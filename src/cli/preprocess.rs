@@ -32,7 +32,7 @@ pub struct PreprocessArgs {
 
     /// Most one-hot inputs per categorical column; the rarest values beyond it share one
     /// "other" input.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CATEGORIES, value_parser = parse_max_categories)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CATEGORIES, allow_negative_numbers = true, value_parser = parse_max_categories)]
     pub max_categories: usize,
 
     /// The task; auto decides from the target's values.
@@ -55,6 +55,9 @@ pub enum Format {
 }
 
 pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
+    if let Some(path) = &args.output {
+        csvnn::atomic::check_writable_file(path)?;
+    }
     let table = args.data.read(ui)?;
     // The task is chosen as `train` chooses it.
     let settings = TrainSettings {

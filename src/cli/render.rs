@@ -72,6 +72,16 @@ pub fn render_error(error: &Error) -> String {
             "the training loss became {loss} at epoch {epoch}, batch {batch}; try a lower {}",
             flag(Setting::LearningRate)
         ),
+        Error::LossDiverged {
+            how,
+            epoch,
+            loss,
+            reference,
+        } => format!(
+            "{}; try a lower {}",
+            how.describe(*epoch, *loss, *reference),
+            flag(Setting::LearningRate)
+        ),
         Error::Settings(e) => super::messages::render_settings_error(e),
         Error::NotAPreprocessor { path } => format!(
             "{path}: not a csvnn preprocessor (expected \"format\": \"csvnn-preprocessor\"; write one with `csvnn preprocess -o`)"

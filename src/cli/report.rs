@@ -35,6 +35,7 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs, ui: &Ui) -> anyhow::Result<()> {
+    csvnn::atomic::check_writable_file(&args.output)?;
     let model = Model::load(&args.model)?;
     let scored = match &args.data {
         Some(path) => {

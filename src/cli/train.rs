@@ -1,55 +1,42 @@
-//! `csvnn train`: fit the pipeline on the training rows, train the network, save the model.
+//! `csvnn train`: check where it writes, take the settings from the flags (or from the
+//! checkpoint with `--resume`), fit the pipeline on the training rows, train the network,
+//! save the model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::common::{
-    parse_fraction, parse_fraction_f32, parse_hidden, parse_non_negative_f32,
-    parse_non_negative_f64, parse_positive_f32, parse_positive_usize, parse_unit_interval,
-    DataArgs, HiddenLayers, Ui,
-};
+use super::common::{GivenFlags, ReadingArgs, Ui};
 use super::notices::{RunFiles, RunObserver, UiNotices};
 use super::progress::Level;
-use csvnn::nn::{Activation, ImageShape};
-use csvnn::preprocess::TaskChoice;
+pub use super::settings_args::{SettingsArgs, TaskArg};
+use csvnn::atomic::{check_writable_dir, check_writable_file};
+use csvnn::data::CsvSource;
 use csvnn::train::{
-    prepare, read_checkpoint, train_model, ClassWeights, ConvLayer, LossChoice, OptimizerChoice,
-    ScheduleKind, SettingsError, Source, TrainSettings,
+    checkpoint_path, prepare, read_checkpoint, train_model, Checkpoint, SettingsError, Source,
+    TrainSettings,
 };
+use csvnn::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TaskArg {
-    Auto,
-    Classification,
-    Regression,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ActivationArg {
-    Relu,
-    Tanh,
-    Sigmoid,
-    LeakyRelu,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LossArg {
-    /// Cross-entropy for classification, MSE for regression.
-    Auto,
-    CrossEntropy,
-    Mse,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OptimizerArg {
-    Adam,
-    Sgd,
-}
-
-/// `csvnn train`: the settings, and where the model, checkpoints and log go.
+/// `csvnn train`: the data, the settings, and where the model, checkpoints and log go.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
+    /// Which flags were given (first: the fields below take their values out).
+    #[command(flatten)]
+    pub given: GivenFlags,
+
+    /// The CSV file (gzip is recognised by its content), or `-` for stdin; with --resume,
+    /// the checkpointed run's.
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    pub data: Option<String>,
+
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+
+    /// The target column; with --resume, the checkpointed run's.
+    #[arg(long, value_name = "COL", required_unless_present = "resume")]
+    pub target: Option<String>,
+
     #[command(flatten)]
     pub settings: SettingsArgs,
 
@@ -61,7 +48,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
 
-    /// Continue the run checkpointed in DIR: give the same flags as the interrupted run.
+    /// Continue the run checkpointed in DIR with its flags (those given must match, but
+    /// for -o, --log, --checkpoint-dir and --epochs); start it there if DIR has no
+    /// checkpoint yet.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
 
@@ -70,299 +59,115 @@ pub struct TrainArgs {
     pub log: Option<PathBuf>,
 }
 
-/// What decides the model: the data, the preprocessing and the training settings
-/// (shared by `train` and `cv`); `to_settings` makes the library's `TrainSettings`.
-#[derive(Debug, Clone, Args)]
-pub struct SettingsArgs {
-    #[command(flatten)]
-    pub data: DataArgs,
+/// The settings' fields that may differ from the checkpoint's when resuming.
+const MAY_DIFFER_ON_RESUME: &[&str] = &["epochs"];
 
-    /// The target column.
-    #[arg(long, value_name = "COL")]
-    pub target: String,
-
-    /// Use a pipeline saved by `csvnn preprocess -o` as it is instead of fitting one.
-    #[arg(long, value_name = "PREP.json")]
-    pub preprocessor: Option<PathBuf>,
-
-    /// Identifier columns to leave out (naming a column that does not exist is an error).
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
-    pub drop: Vec<String>,
-
-    /// Columns to treat as categorical even when their values are numbers.
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
-    pub categorical: Vec<String>,
-
-    /// Most one-hot inputs per categorical column; the rarest values beyond it share one
-    /// "other" input.
-    #[arg(long, value_name = "N", default_value_t = csvnn::preprocess::DEFAULT_MAX_CATEGORIES, value_parser = super::common::parse_max_categories)]
-    pub max_categories: usize,
-
-    /// The task; auto: classification for a non-numeric target or one of at most 20
-    /// distinct integers, else regression.
-    #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
-    pub task: TaskArg,
-
-    /// Hidden layer widths, e.g. 64,32; `none` for no hidden layer.
-    #[arg(long, value_name = "N[,N...]", default_value = "64", value_parser = parse_hidden)]
-    pub hidden: HiddenLayers,
-
-    /// Treat the feature columns as an image of HEIGHTxWIDTHxCHANNELS pixels (row-major,
-    /// channel fastest), standardised with one shared mean and std; for --conv.
-    #[arg(long, value_name = "HxWxC", value_parser = parse_image_shape)]
-    pub image_shape: Option<ImageShape>,
-
-    /// Convolution layers before the dense ones, FILTERS:KERNEL each (e.g. 32:3,64:3),
-    /// each followed by ReLU and 2x2 max-pooling; needs --image-shape.
-    #[arg(long, value_name = "F:K[,F:K...]", value_parser = parse_conv, requires = "image_shape")]
-    pub conv: Option<ConvLayers>,
-
-    /// Activation of the hidden layers.
-    #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
-    pub activation: ActivationArg,
-
-    /// The loss; one that does not fit the task is an error.
-    #[arg(long, value_enum, default_value_t = LossArg::Auto)]
-    pub loss: LossArg,
-
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
-    pub optimizer: OptimizerArg,
-
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.001, value_parser = parse_positive_f32)]
-    pub lr: f32,
-
-    /// Momentum (SGD only).
-    #[arg(long, default_value_t = 0.9, value_parser = parse_fraction_f32)]
-    pub momentum: f32,
-
-    /// Weight decay: L2 for SGD, decoupled (AdamW) for Adam.
-    #[arg(long, default_value_t = 0.0, value_parser = parse_non_negative_f32)]
-    pub weight_decay: f32,
-
-    /// Dropout rate after each hidden layer, in [0, 1).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_fraction_f32)]
-    pub dropout: f32,
-
-    /// Rows per mini-batch.
-    #[arg(long, default_value_t = 32, value_parser = parse_positive_usize)]
-    pub batch_size: usize,
-
-    /// Passes over the training rows.
-    #[arg(long, default_value_t = 100, value_parser = parse_positive_usize)]
-    pub epochs: usize,
-
-    /// Seed of every random choice (split, initial weights, shuffling).
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-
-    /// Fraction of the rows held out at random for validation; 0 turns validation off.
-    #[arg(long, default_value_t = 0.1, value_parser = parse_fraction)]
-    pub validation_split: f64,
-
-    /// A separate validation file (instead of --validation-split).
-    #[arg(long, value_name = "FILE", conflicts_with = "validation_split")]
-    pub validation: Option<String>,
-
-    /// Stop after this many epochs without a lower validation loss and keep the best
-    /// weights; 0 turns early stopping off.
-    #[arg(long, default_value_t = 10)]
-    pub patience: usize,
-
-    /// A validation loss must fall by more than this to count as an improvement (early
-    /// stopping and --reduce-on-plateau).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_non_negative_f64)]
-    pub min_delta: f64,
-
-    /// Learning-rate schedule after the warm-up: constant, step (times --lr-gamma every
-    /// --lr-step-size epochs) or cosine (down to 0 at the last epoch).
-    #[arg(long, value_enum, default_value_t = ScheduleArg::Constant)]
-    pub lr_schedule: ScheduleArg,
-
-    /// Epochs of linear warm-up to --lr.
-    #[arg(long, default_value_t = 0)]
-    pub warmup_epochs: usize,
-
-    /// Epochs between decays of the step schedule.
-    #[arg(long, default_value_t = 30, value_parser = parse_positive_usize)]
-    pub lr_step_size: usize,
-
-    /// Decay factor of the step schedule.
-    #[arg(long, default_value_t = 0.1, value_parser = parse_unit_interval)]
-    pub lr_gamma: f64,
-
-    /// Multiply the learning rate by --plateau-factor after --plateau-patience epochs
-    /// without a lower validation loss, down to --min-lr (needs validation data).
-    #[arg(long)]
-    pub reduce_on_plateau: bool,
-
-    #[arg(long, default_value_t = 0.5, value_parser = parse_unit_interval)]
-    pub plateau_factor: f64,
-
-    #[arg(long, default_value_t = 5, value_parser = parse_positive_usize)]
-    pub plateau_patience: usize,
-
-    #[arg(long, default_value_t = 1e-6, value_parser = parse_non_negative_f64)]
-    pub min_lr: f64,
-
-    /// Weight the loss by class: `balanced` (n_rows / (n_classes · class count)) or
-    /// LABEL=WEIGHT[,LABEL=WEIGHT...] (unlisted classes weigh 1). Classification only.
-    #[arg(long, value_name = "balanced|LABEL=W,...", value_parser = parse_class_weight)]
-    pub class_weight: Option<ClassWeightArg>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScheduleArg {
-    Constant,
-    Step,
-    Cosine,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClassWeightArg {
-    Balanced,
-    Given(Vec<(String, f32)>),
-}
-
-fn parse_class_weight(value: &str) -> Result<ClassWeightArg, String> {
-    if value.trim() == "balanced" {
-        return Ok(ClassWeightArg::Balanced);
-    }
-    value
-        .split(',')
-        .map(|pair| {
-            let (label, weight) = pair.rsplit_once('=').ok_or_else(|| {
-                format!("'{pair}' is not LABEL=WEIGHT; expected `balanced` or LABEL=WEIGHT,...")
-            })?;
-            match weight.trim().parse::<f32>() {
-                Ok(w) if w.is_finite() && w > 0.0 => Ok((label.trim().to_string(), w)),
-                _ => Err(format!(
-                    "the weight '{weight}' of '{label}' is not a positive number"
-                )),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(ClassWeightArg::Given)
-}
-
-/// `--conv` layers as one flag value (clap would read a bare `Vec` as repeated flags).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConvLayers(pub Vec<(usize, usize)>);
-
-fn parse_image_shape(value: &str) -> Result<ImageShape, String> {
-    let parts: Vec<Result<usize, _>> = value
-        .split(['x', 'X'])
-        .map(|p| p.trim().parse::<usize>())
-        .collect();
-    match parts.as_slice() {
-        [Ok(h), Ok(w), Ok(c)] if *h > 0 && *w > 0 && *c > 0 => Ok(ImageShape::new(*h, *w, *c)),
-        [Ok(h), Ok(w)] if *h > 0 && *w > 0 => Ok(ImageShape::new(*h, *w, 1)),
-        _ => Err("expected HEIGHTxWIDTHxCHANNELS, e.g. 28x28x1".to_string()),
-    }
-}
-
-fn parse_conv(value: &str) -> Result<ConvLayers, String> {
-    value
-        .split(',')
-        .map(|layer| {
-            let parsed = layer
-                .split_once(':')
-                .map(|(f, k)| (f.trim().parse::<usize>(), k.trim().parse::<usize>()));
-            match parsed {
-                Some((Ok(f), Ok(k))) if f > 0 && k > 0 => Ok((f, k)),
-                _ => Err(format!(
-                    "'{layer}' is not FILTERS:KERNEL; expected e.g. 32:3,64:3"
-                )),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(ConvLayers)
-}
-
-impl SettingsArgs {
-    /// The library's settings for these flags.
-    pub fn to_settings(&self) -> TrainSettings {
-        TrainSettings {
-            data: self.data.to_source(),
-            target: self.target.clone(),
-            preprocessor: self.preprocessor.clone(),
-            drop: self.drop.clone(),
-            categorical: self.categorical.clone(),
-            max_categories: self.max_categories,
-            task: self.task.into(),
-            hidden: self.hidden.0.clone(),
-            image_shape: self.image_shape,
-            conv: self.conv.as_ref().map(|c| {
-                c.0.iter()
-                    .map(|&(filters, kernel)| ConvLayer { filters, kernel })
-                    .collect()
-            }),
-            activation: match self.activation {
-                ActivationArg::Relu => Activation::Relu,
-                ActivationArg::Tanh => Activation::Tanh,
-                ActivationArg::Sigmoid => Activation::Sigmoid,
-                ActivationArg::LeakyRelu => Activation::LeakyRelu,
-            },
-            loss: match self.loss {
-                LossArg::Auto => LossChoice::Auto,
-                LossArg::CrossEntropy => LossChoice::CrossEntropy,
-                LossArg::Mse => LossChoice::Mse,
-            },
-            optimizer: match self.optimizer {
-                OptimizerArg::Adam => OptimizerChoice::Adam,
-                OptimizerArg::Sgd => OptimizerChoice::Sgd,
-            },
-            lr: self.lr,
-            momentum: self.momentum,
-            weight_decay: self.weight_decay,
-            dropout: self.dropout,
-            batch_size: self.batch_size,
-            epochs: self.epochs,
-            seed: self.seed,
-            validation_split: self.validation_split,
-            validation: self.validation.clone(),
-            patience: self.patience,
-            min_delta: self.min_delta,
-            lr_schedule: match self.lr_schedule {
-                ScheduleArg::Constant => ScheduleKind::Constant,
-                ScheduleArg::Step => ScheduleKind::Step,
-                ScheduleArg::Cosine => ScheduleKind::Cosine,
-            },
-            warmup_epochs: self.warmup_epochs,
-            lr_step_size: self.lr_step_size,
-            lr_gamma: self.lr_gamma,
-            reduce_on_plateau: self.reduce_on_plateau,
-            plateau_factor: self.plateau_factor,
-            plateau_patience: self.plateau_patience,
-            min_lr: self.min_lr,
-            class_weight: self.class_weight.as_ref().map(|c| match c {
-                ClassWeightArg::Balanced => ClassWeights::Balanced,
-                ClassWeightArg::Given(pairs) => ClassWeights::Given(pairs.clone()),
-            }),
+impl TrainArgs {
+    /// The settings of a new run: every flag as given or defaulted.
+    fn new_settings(&self, no_checkpoint_in: Option<&Path>) -> Result<TrainSettings, Error> {
+        match (&self.data, &self.target) {
+            (Some(data), Some(target)) => Ok(self
+                .settings
+                .to_settings(self.reading.to_source(data), target.clone())),
+            _ => Err(Error::config(format!(
+                "{}: no checkpoint yet, so this starts a new run, which needs --data and --target",
+                no_checkpoint_in.map_or(String::new(), |dir| checkpoint_path(dir)
+                    .display()
+                    .to_string())
+            ))),
         }
     }
+
+    /// The settings of the run checkpointed with `then`: the checkpoint's, with --epochs
+    /// if given; any other flag given must agree with the checkpoint.
+    fn resumed_settings(&self, then: &TrainSettings) -> Result<TrainSettings, SettingsError> {
+        let given = |id: &str| self.given.has(id);
+        let data = CsvSource {
+            path: self.data.clone().unwrap_or_else(|| then.data.path.clone()),
+            delimiter: if given("delimiter") {
+                self.reading.delimiter
+            } else {
+                then.data.delimiter
+            },
+            na_values: if given("na_values") {
+                self.reading.na_values.clone()
+            } else {
+                then.data.na_values.clone()
+            },
+            skip_bad_rows: self.reading.skip_bad_rows || then.data.skip_bad_rows,
+        };
+        let target = self.target.clone().unwrap_or_else(|| then.target.clone());
+        let now = self.settings.to_settings(data, target);
+        let differences: Vec<_> = now
+            .differences(then)
+            .into_iter()
+            .filter(|d| {
+                !MAY_DIFFER_ON_RESUME.contains(&d.setting.as_str())
+                    && (d.setting == "data" || given(&d.setting))
+            })
+            .collect();
+        if !differences.is_empty() {
+            return Err(SettingsError::ResumeSettingsDiffer { differences });
+        }
+        Ok(TrainSettings {
+            data: now.data,
+            target: now.target,
+            epochs: if given("epochs") {
+                now.epochs
+            } else {
+                then.epochs
+            },
+            ..then.clone()
+        })
+    }
+
+    /// Check that the model, the log and the checkpoints can be written, before any work.
+    fn check_outputs(&self) -> Result<(), Error> {
+        check_writable_file(&self.output)?;
+        if let Some(log) = &self.log {
+            check_writable_file(log)?;
+        }
+        for dir in [&self.checkpoint_dir, &self.resume].into_iter().flatten() {
+            check_writable_dir(dir)?;
+        }
+        Ok(())
+    }
 }
 
-impl From<TaskArg> for TaskChoice {
-    fn from(task: TaskArg) -> Self {
-        match task {
-            TaskArg::Auto => TaskChoice::Auto,
-            TaskArg::Classification => TaskChoice::Classification,
-            TaskArg::Regression => TaskChoice::Regression,
-        }
+/// The checkpoint in `dir`, or `None` when it has none yet.
+fn checkpoint_if_any(dir: &Path) -> Result<Option<Checkpoint>, Error> {
+    if checkpoint_path(dir).exists() {
+        read_checkpoint(dir).map(Some)
+    } else {
+        Ok(None)
     }
 }
 
 pub fn run(args: TrainArgs, ui: &Ui, level: Level) -> anyhow::Result<()> {
-    let settings = args.settings.to_settings();
-    let checkpoint = args.resume.as_deref().map(read_checkpoint).transpose()?;
-    if let Some(c) = &checkpoint {
-        let differences = settings.differences(&c.settings);
-        if !differences.is_empty() {
-            return Err(
-                csvnn::Error::from(SettingsError::ResumeSettingsDiffer { differences }).into(),
-            );
+    args.check_outputs()?;
+    let checkpoint = match args.resume.as_deref() {
+        Some(dir) => checkpoint_if_any(dir)?,
+        None => None,
+    };
+    let settings = match &checkpoint {
+        Some(c) => {
+            let settings = args.resumed_settings(&c.settings).map_err(Error::from)?;
+            if settings.epochs < c.epochs_done {
+                return Err(Error::from(SettingsError::EpochsBelowCheckpoint {
+                    epochs: settings.epochs,
+                    epochs_done: c.epochs_done,
+                })
+                .into());
+            }
+            settings
         }
+        None => args.new_settings(args.resume.as_deref())?,
+    };
+    if let (Some(dir), None) = (&args.resume, &checkpoint) {
+        ui.info(&format!(
+            "no checkpoint in {} yet; starting the run",
+            dir.display()
+        ));
     }
     let mut notices = UiNotices(ui);
     let source = Source::load(&settings, &mut notices)?;
@@ -387,25 +192,4 @@ pub fn run(args: TrainArgs, ui: &Ui, level: Level) -> anyhow::Result<()> {
     model.save(&args.output)?;
     ui.info(&format!("saved the model to {}", args.output.display()));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        settings: SettingsArgs,
-    }
-
-    #[test]
-    fn the_flags_defaults_are_the_librarys() {
-        let parsed = Wrapper::parse_from(["csvnn", "--data", "a.csv", "--target", "y"]);
-        assert_eq!(
-            parsed.settings.to_settings(),
-            TrainSettings::new("a.csv", "y")
-        );
-    }
 }

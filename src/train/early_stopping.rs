@@ -1,5 +1,6 @@
-//! Early stopping on validation loss: remembers the best epoch and its weights, and says
-//! when `patience` epochs have passed without an improvement larger than `min_delta`.
+//! Early stopping on a validation value (the loss, or a monitored metric): remembers the
+//! best epoch and its weights, and says when `patience` epochs have passed without an
+//! improvement larger than `min_delta`.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +9,8 @@ use crate::nn::Network;
 /// The early-stopping record of a run (saved in checkpoints); the default has seen nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EarlyStopping {
-    /// The last validation loss that counted as an improvement; `None` before any.
+    /// The last validation value that counted as an improvement; `None` before any.
+    /// (Named for the loss, the value it first watched, so older checkpoints still load.)
     pub best_loss: Option<f64>,
     /// The epoch (1-based) of `best_loss`.
     pub best_epoch: Option<usize>,
@@ -19,20 +21,26 @@ pub struct EarlyStopping {
 }
 
 impl EarlyStopping {
-    /// Record an epoch's validation loss; true when training should stop.
+    /// Record an epoch's validation value (higher is better when `maximize`); true when
+    /// training should stop.
     pub fn update(
         &mut self,
-        val_loss: f64,
+        value: f64,
+        maximize: bool,
         epoch: usize,
         network: &mut Network,
         patience: usize,
         min_delta: f64,
     ) -> bool {
-        if self
-            .best_loss
-            .is_none_or(|best| val_loss < best - min_delta)
-        {
-            self.best_loss = Some(val_loss);
+        let improves = |best: f64| {
+            if maximize {
+                value > best + min_delta
+            } else {
+                value < best - min_delta
+            }
+        };
+        if self.best_loss.is_none_or(improves) {
+            self.best_loss = Some(value);
             self.best_epoch = Some(epoch);
             network.copy_params_into(&mut self.best_params);
             self.epochs_without_improvement = 0;

@@ -85,6 +85,7 @@ pub fn training_config(settings: &TrainSettings) -> TrainConfig {
         seed: settings.seed,
         optimizer,
         schedule,
+        monitor: settings.monitor,
     }
 }
 
@@ -199,6 +200,14 @@ pub fn train_model(
         validation,
     } = prepared;
     let config = training_config(settings);
+    let task = pipeline.task();
+    if !settings.monitor.fits(task) {
+        return Err(SettingsError::MonitorDoesNotFitTask {
+            monitor: settings.monitor,
+            task,
+        }
+        .into());
+    }
     let mlp = mlp_config(settings, pipeline);
     let weights = class_weights(settings, &pipeline.target_encoder, train_data)?;
     let (loss, metric, loss_name): (Box<dyn Loss>, _, _) = match &pipeline.target_encoder {
@@ -246,6 +255,7 @@ pub fn train_model(
     });
     if let Some(best_epoch) = outcome.best_epoch {
         observer.notice(Notice::BestEpochKept {
+            monitor: settings.monitor,
             epochs_run: state.history.len(),
             best_epoch,
             stopped_early: outcome.stopped_early,

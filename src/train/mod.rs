@@ -8,9 +8,11 @@ mod checkpoint;
 mod choices;
 mod class_weights;
 mod cv;
+mod divergence;
 mod early_stopping;
 mod epoch_log;
 mod fit;
+mod monitor;
 mod notice;
 mod prepare;
 mod schedule;
@@ -26,9 +28,11 @@ pub use checkpoint::{
 pub use choices::{Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference};
 pub use class_weights::balanced_class_weights;
 pub use cv::{assign_folds, cross_validate, CvReport, MetricSummary, OrderedMetrics};
+pub use divergence::{divergence, Divergence, DIVERGENCE_FACTOR, LEAST_START, RISING_EPOCHS};
 pub use early_stopping::EarlyStopping;
 pub use epoch_log::write_epoch_log;
 pub use fit::{fit, fit_table, metric_name, mlp_config, train_model, training_config};
+pub use monitor::{argmax, Monitor, Tally};
 pub use notice::Notice;
 pub use prepare::{prepare, Prepared};
 pub use schedule::{PlateauConfig, PlateauState, ScheduleConfig, ScheduleKind};
@@ -37,6 +41,6 @@ pub use settings_error::SettingsError;
 pub(crate) use source::rows_with_target_noticed;
 pub use source::Source;
 pub use trainer::{
-    argmax, evaluate, train, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets,
+    evaluate, tally, train, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets,
     TrainConfig, TrainOutcome, TrainState, ValidationMetric,
 };

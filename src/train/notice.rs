@@ -68,6 +68,8 @@ pub enum Notice<'a> {
     },
     /// Training ended with early stopping's best weights restored.
     BestEpochKept {
+        /// The validation value that chose it.
+        monitor: super::monitor::Monitor,
         /// Epochs run.
         epochs_run: usize,
         /// The epoch whose weights were kept.

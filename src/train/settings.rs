@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::choices::{
     Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference,
 };
+use super::monitor::Monitor;
 use super::settings_error::SettingsError;
 use crate::data::CsvSource;
 use crate::nn::{Activation, ImageShape};
@@ -66,11 +67,15 @@ pub struct TrainSettings {
     pub validation_split: f64,
     /// A separate validation file (read like `data`), instead of the split. Default: none.
     pub validation: Option<String>,
-    /// Epochs without a lower validation loss before stopping; 0 turns early stopping off.
-    /// Default: 10.
+    /// Epochs without a better monitored value before stopping; 0 turns early stopping
+    /// off. Default: 10.
     pub patience: usize,
-    /// Least fall of the validation loss that counts as an improvement. Default: 0.
+    /// Least change of the monitored value that counts as an improvement. Default: 0.
     pub min_delta: f64,
+    /// The validation value that decides the best epoch and early stopping; one that
+    /// fits the task. Default: the loss.
+    #[serde(default)]
+    pub monitor: Monitor,
     /// Learning-rate schedule after the warm-up. Default: constant.
     pub lr_schedule: ScheduleKind,
     /// Epochs of linear warm-up. Default: 0.
@@ -119,6 +124,7 @@ impl Default for TrainSettings {
             validation: None,
             patience: 10,
             min_delta: 0.0,
+            monitor: Monitor::Loss,
             lr_schedule: ScheduleKind::Constant,
             warmup_epochs: 0,
             lr_step_size: 30,

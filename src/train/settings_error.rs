@@ -6,6 +6,7 @@ use crate::nn::ImageShape;
 use crate::preprocess::Task;
 
 use super::choices::{ConvLayer, LossChoice, SettingDifference};
+use super::monitor::Monitor;
 
 /// Why training settings cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -54,6 +55,14 @@ pub enum SettingsError {
         /// The task.
         task: Task,
     },
+    /// A monitored metric that the task does not have.
+    #[error("the monitored metric {} does not fit a {task} task; expected one of: {}", monitor.name(), Monitor::names_for(*task).join(", "))]
+    MonitorDoesNotFitTask {
+        /// The monitor given.
+        monitor: Monitor,
+        /// The task.
+        task: Task,
+    },
     /// Learning-rate reduction on plateaus without validation data.
     #[error("reducing the learning rate on a plateau needs validation data (a validation split above 0 or a validation file)")]
     PlateauNeedsValidation,
@@ -72,6 +81,14 @@ pub enum SettingsError {
     ResumeSettingsDiffer {
         /// Each differing setting.
         differences: Vec<SettingDifference>,
+    },
+    /// Resuming with fewer epochs than the checkpointed run has done.
+    #[error("the run is to end after {epochs} epochs but its checkpoint has done {epochs_done}; expected at least {epochs_done} epochs")]
+    EpochsBelowCheckpoint {
+        /// The epochs asked for.
+        epochs: usize,
+        /// The epochs the checkpoint has done.
+        epochs_done: usize,
     },
     /// Too few rows with a target for both parts of the validation split.
     #[error("{file}: {rows} rows with a target are too few for a validation split of {fraction}; expected enough rows for both parts (or no split)")]

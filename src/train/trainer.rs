@@ -2,13 +2,15 @@
 //! allocated once, so the steady-state step allocates nothing. Everything that changes
 //! from epoch to epoch lives in `TrainState`, which a checkpoint saves and restores.
 
-use ndarray::{s, Array2, ArrayView1, Axis};
+use ndarray::{s, Array2, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::divergence::divergence;
 use super::early_stopping::EarlyStopping;
+use super::monitor::{Monitor, Tally};
 use super::notice::Notice;
 use super::schedule::{PlateauState, ScheduleConfig};
 use crate::error::{Error, Result};
@@ -103,6 +105,10 @@ pub struct TrainConfig {
     pub optimizer: OptimizerConfig,
     /// How the learning rate changes from epoch to epoch.
     pub schedule: ScheduleConfig,
+    /// The validation value that decides the best epoch (the file omits the default,
+    /// the loss).
+    #[serde(default, skip_serializing_if = "Monitor::is_loss")]
+    pub monitor: Monitor,
 }
 
 /// The targets of a dataset, owned; batches borrow them as `Targets`.
@@ -149,6 +155,25 @@ pub enum ValidationMetric {
     },
 }
 
+impl ValidationMetric {
+    /// This metric's value in `tally`.
+    pub fn value(self, tally: &Tally) -> f64 {
+        match self {
+            ValidationMetric::Accuracy => tally.accuracy(),
+            ValidationMetric::Rmse { target_std } => tally.rmse() * target_std,
+        }
+    }
+
+    /// The std regression errors are multiplied by to be in the target's units (1 for
+    /// classification).
+    pub fn target_std(self) -> f64 {
+        match self {
+            ValidationMetric::Accuracy => 1.0,
+            ValidationMetric::Rmse { target_std } => target_std,
+        }
+    }
+}
+
 /// What one epoch measured; `TrainState::history` keeps one per epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -160,6 +185,9 @@ pub struct EpochRecord {
     pub val_loss: Option<f64>,
     /// Accuracy (classification) or RMSE in target units (regression).
     pub val_metric: Option<f64>,
+    /// The monitored validation value, when the monitor is not the loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitored: Option<f64>,
     /// The learning rate used throughout the epoch.
     pub lr: f64,
 }
@@ -210,6 +238,10 @@ pub struct TrainState {
     pub early_stopping: EarlyStopping,
     /// The reduce-on-plateau rule's state.
     pub plateau: PlateauState,
+    /// The untrained network's loss on the first batch, where divergence is measured
+    /// from (`None` before the first batch, and in checkpoints older than it).
+    #[serde(default)]
+    pub initial_loss: Option<f64>,
 }
 
 impl TrainState {
@@ -225,6 +257,7 @@ impl TrainState {
             history: Vec::new(),
             early_stopping: EarlyStopping::default(),
             plateau: PlateauState::default(),
+            initial_loss: None,
         }
     }
 }
@@ -296,6 +329,20 @@ impl Batcher {
 /// Rows per forward pass when evaluating.
 const EVAL_CHUNK: usize = 1024;
 
+/// The tally of `network` over a whole dataset: its loss and every metric.
+pub fn tally(network: &mut Network, loss: &dyn Loss, data: &Dataset) -> Tally {
+    let n = data.n_rows();
+    let mut tally = Tally::default();
+    for start in (0..n).step_by(EVAL_CHUNK) {
+        let end = (start + EVAL_CHUNK).min(n);
+        let out = network.forward(data.x.slice(s![start..end, ..]), false);
+        let y = data.targets(start..end);
+        let chunk_loss = loss.loss(out, y);
+        tally.add(out, y, chunk_loss);
+    }
+    tally
+}
+
 /// Loss and metric of `network` over a whole dataset.
 pub fn evaluate(
     network: &mut Network,
@@ -303,52 +350,16 @@ pub fn evaluate(
     data: &Dataset,
     metric: ValidationMetric,
 ) -> (f64, f64) {
-    let n = data.n_rows();
-    let (mut loss_sum, mut correct, mut squared) = (0.0, 0usize, 0.0);
-    for start in (0..n).step_by(EVAL_CHUNK) {
-        let end = (start + EVAL_CHUNK).min(n);
-        let out = network.forward(data.x.slice(s![start..end, ..]), false);
-        let y = data.targets(start..end);
-        loss_sum += loss.loss(out, y) * (end - start) as f64;
-        match y {
-            Targets::Classes(classes) => {
-                for (row, &c) in out.axis_iter(Axis(0)).zip(classes) {
-                    correct += (argmax(row) == c as usize) as usize;
-                }
-            }
-            Targets::Values(values) => {
-                squared += out
-                    .iter()
-                    .zip(values.iter())
-                    .map(|(&o, &t)| ((o - t) as f64).powi(2))
-                    .sum::<f64>();
-            }
-        }
-    }
-    let value = match metric {
-        ValidationMetric::Accuracy => correct as f64 / n as f64,
-        ValidationMetric::Rmse { target_std } => (squared / n as f64).sqrt() * target_std,
-    };
-    (loss_sum / n as f64, value)
-}
-
-/// Index of the largest value (the first on ties; a NaN first value is never beaten).
-/// The class of a row of network outputs or probabilities, for training and prediction
-/// alike (`metrics::argmax_rows` is numpy's rule for reports, which skips NaN).
-pub fn argmax<T: PartialOrd + Copy>(row: ArrayView1<T>) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best
+    let tally = tally(network, loss, data);
+    (tally.loss(), metric.value(&tally))
 }
 
 /// Continue training from `state` up to `config.epochs`. With `validation`, the loss and
 /// metric are measured after every epoch; with `patience > 0` training stops after that
-/// many epochs without a validation loss lower by more than `min_delta`, and the best
-/// epoch's weights are restored at the end.
+/// many epochs without the monitored value (`config.monitor`, the loss by default) better
+/// by more than `min_delta`, and the best epoch's weights are restored at the end. A
+/// training loss that becomes infinite or NaN, or diverges while finite (see
+/// `divergence`), stops the run with an error.
 pub fn train(
     state: &mut TrainState,
     loss: &dyn Loss,
@@ -403,6 +414,9 @@ pub fn train(
                     batch: batch + 1,
                 });
             }
+            if epoch == 1 && batch == 0 {
+                state.initial_loss = Some(batch_loss);
+            }
             network.backward(batcher.x.view(), grad.view());
             state.optimizer.step(network);
             loss_sum += batch_loss * rows.len() as f64;
@@ -413,27 +427,26 @@ pub fn train(
             );
         }
 
-        let (val_loss, val_metric) = match validation {
-            Some(v) => {
-                let (l, m) = evaluate(&mut state.network, loss, v, metric);
-                (Some(l), Some(m))
-            }
-            None => (None, None),
-        };
+        let tally = validation.map(|v| tally(&mut state.network, loss, v));
+        let monitored = tally
+            .as_ref()
+            .map(|t| t.value(config.monitor, metric.target_std()));
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum / n as f64,
-            val_loss,
-            val_metric,
+            val_loss: tally.as_ref().map(Tally::loss),
+            val_metric: tally.as_ref().map(|t| metric.value(t)),
+            monitored: monitored.filter(|_| !config.monitor.is_loss()),
             lr,
         };
-        if let Some(val_loss) = val_loss {
+        if let (Some(val_loss), Some(monitored)) = (record.val_loss, monitored) {
             config
                 .schedule
                 .observe(&mut state.plateau, val_loss, config.min_delta);
             if early_stopping {
                 let stop = state.early_stopping.update(
-                    val_loss,
+                    monitored,
+                    config.monitor.higher_is_better(),
                     epoch,
                     &mut state.network,
                     config.patience,
@@ -444,6 +457,15 @@ pub fn train(
         }
         state.epochs_done = epoch;
         state.history.push(record.clone());
+        let losses = state.history.iter().map(|r| r.train_loss);
+        if let Some((how, reference)) = divergence(losses, state.initial_loss) {
+            return Err(Error::LossDiverged {
+                how,
+                epoch,
+                loss: record.train_loss,
+                reference,
+            });
+        }
         observer.epoch_done(&record, config.epochs, state)?;
     }
 

@@ -171,7 +171,9 @@ fn unreadable_file_is_an_error() {
         assert_error(&mut train(&shown, "y", &s.path("m.json")), &expected);
         return;
     }
-    // Root reads any file: run csvnn as the unprivileged user `nobody` instead.
+    // Root reads any file: run csvnn as the unprivileged user `nobody` instead, in a
+    // directory it may write the model in (the output is checked first).
+    fs::set_permissions(s.dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(assert_cmd::cargo::cargo_bin("csvnn"))

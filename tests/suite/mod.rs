@@ -15,4 +15,5 @@ mod scripting;
 #[cfg(target_os = "linux")]
 mod terminal;
 mod threshold;
+mod train_front;
 mod training;

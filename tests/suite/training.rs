@@ -395,7 +395,7 @@ fn a_run_killed_after_an_epoch_and_resumed_gives_the_same_model() {
 }
 
 #[test]
-fn resume_refuses_other_settings_and_a_missing_checkpoint() {
+fn resume_refuses_other_settings() {
     let dir = tempfile::tempdir().unwrap();
     let checkpoints = dir.path().join("ckpt");
     let base = chile(&["--epochs", "2"]);
@@ -416,17 +416,6 @@ fn resume_refuses_other_settings_and_a_missing_checkpoint() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--resume needs the flags of the checkpointed run; these differ: --lr 0.1 (checkpoint: 0.001)"));
-    csvnn()
-        .args(["train", "-o"])
-        .arg(dir.path().join("m.json"))
-        .args(&base)
-        .arg("--resume")
-        .arg(dir.path().join("nothing"))
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "nothing/checkpoint.json: No such file",
-        ));
 }
 
 /// The matrix products of training split their work over `--threads` threads; the model

@@ -1,0 +1,96 @@
+//! Divergence that stays finite: the epoch's training loss climbing far above where the
+//! untrained network started, or rising epoch after epoch. (An infinite or NaN batch loss
+//! is caught by the loop itself.) The rule is judged on the training loss alone, so it
+//! works without validation rows; its thresholds sit far from what real data do at sane
+//! settings (docs/cli.md lists the measurements).
+
+/// An epoch's training loss more than this many times the starting level has diverged.
+pub const DIVERGENCE_FACTOR: f64 = 10.0;
+/// The least starting level: the loss of predicting the mean of a standardised target
+/// (MSE), and a cross-entropy no sane network exceeds for long.
+pub const LEAST_START: f64 = 1.0;
+/// A training loss that rose this many epochs in a row, ending above the first epoch's,
+/// has diverged.
+pub const RISING_EPOCHS: usize = 5;
+
+/// How the training loss diverged (see `Error::LossDiverged`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Divergence {
+    /// The loss is more than `DIVERGENCE_FACTOR` times the starting level: the untrained
+    /// network's loss on the first batch, or `LEAST_START` if larger.
+    FarAboveStart,
+    /// The loss rose for `RISING_EPOCHS` epochs in a row and is above the first epoch's.
+    Rising,
+}
+
+impl Divergence {
+    /// What happened, in words: the loss at `epoch` against `reference` (the starting
+    /// level, or the first epoch's loss).
+    pub fn describe(self, epoch: usize, loss: f64, reference: f64) -> String {
+        match self {
+            Divergence::FarAboveStart => format!(
+                "the training loss diverged: {loss} at epoch {epoch}, more than {DIVERGENCE_FACTOR} times its starting level {reference}"
+            ),
+            Divergence::Rising => format!(
+                "the training loss diverged: it rose for {RISING_EPOCHS} epochs in a row, to {loss} at epoch {epoch}, above the {reference} of epoch 1"
+            ),
+        }
+    }
+}
+
+/// How the epochs' training losses so far (`train_losses`, oldest first) show divergence
+/// at the last epoch, if they do, with the reference it was judged against. `initial_loss`
+/// is the untrained network's loss on the first batch (`None` falls back to the first
+/// epoch's loss).
+pub fn divergence<I>(train_losses: I, initial_loss: Option<f64>) -> Option<(Divergence, f64)>
+where
+    I: DoubleEndedIterator<Item = f64> + Clone,
+{
+    let first = train_losses.clone().next()?;
+    let last = train_losses.clone().next_back()?;
+    let start = initial_loss.unwrap_or(first).max(LEAST_START);
+    if last > DIVERGENCE_FACTOR * start {
+        return Some((Divergence::FarAboveStart, start));
+    }
+    let rising = train_losses
+        .clone()
+        .rev()
+        .zip(train_losses.rev().skip(1))
+        .take_while(|(later, earlier)| later > earlier)
+        .count();
+    (rising >= RISING_EPOCHS && last > first).then_some((Divergence::Rising, first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn far_above_the_start_or_rising_for_epochs_is_divergence() {
+        let at = |losses: &[f64], initial| divergence(losses.iter().copied(), initial);
+        assert_eq!(at(&[2.0, 0.5, 19.9], Some(2.0)), None);
+        assert_eq!(
+            at(&[2.0, 0.5, 20.1], Some(2.0)),
+            Some((Divergence::FarAboveStart, 2.0))
+        );
+        // Already far above the start in the first epoch (a huge learning rate).
+        assert_eq!(
+            at(&[300.0], Some(1.4)),
+            Some((Divergence::FarAboveStart, 1.4))
+        );
+        // A small starting loss counts as 1.
+        assert_eq!(at(&[0.2, 0.1, 9.0], Some(0.01)), None);
+        // Without the starting loss (an older checkpoint), the first epoch's.
+        assert_eq!(
+            at(&[3.0, 31.0], None),
+            Some((Divergence::FarAboveStart, 3.0))
+        );
+        let rising = [1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.1];
+        assert_eq!(at(&rising, Some(1.0)), Some((Divergence::Rising, 1.0)));
+        // Rising, but still below where it started: a noisy plateau, not divergence.
+        assert_eq!(at(&rising[..6], Some(1.0)), None);
+        // Four rises in a row are not enough.
+        assert_eq!(at(&[1.0, 0.5, 1.2, 1.3, 1.4, 1.5], Some(1.0)), None);
+        assert_eq!(at(&[], Some(1.0)), None);
+    }
+}
