@@ -92,6 +92,11 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub categorical: Vec<String>,
 
+    /// An ordered categorical column and its levels, lowest first, encoded as one number;
+    /// repeat for more columns (quote levels with spaces).
+    #[arg(long, value_name = "COL=LOW<...<HIGH")]
+    pub ordinal: Vec<csvnn::preprocess::OrdinalLevels>,
+
     /// Most one-hot inputs per categorical column; the rarest values beyond it share one
     /// "other" input.
     #[arg(long, value_name = "N", default_value_t = csvnn::preprocess::DEFAULT_MAX_CATEGORIES, value_parser = super::common::parse_max_categories)]
@@ -287,6 +292,7 @@ impl SettingsArgs {
             preprocessor: self.preprocessor.clone(),
             drop: self.drop.clone(),
             categorical: self.categorical.clone(),
+            ordinal: self.ordinal.clone(),
             max_categories: self.max_categories,
             task: self.task.into(),
             hidden: self.hidden.0.clone(),
