@@ -185,17 +185,17 @@ pub fn delimiter_value(delimiter: char) -> String {
 }
 
 /// ` (did you mean 'name'?)`, or nothing.
-pub fn did_you_mean(closest: &Option<String>) -> String {
-    closest
-        .as_ref()
-        .map_or(String::new(), |c| format!(" (did you mean '{c}'?)"))
+pub fn did_you_mean(closest: Option<&str>) -> String {
+    closest.map_or(String::new(), |c| format!(" (did you mean '{c}'?)"))
 }
 
 /// The name of `names` closest to `given` (ignoring case), when it is close enough to be
-/// a typo of it: at most one edit per three characters, and at least one.
+/// a typo of it: at most one edit per three characters, at least one, and fewer than the
+/// name has characters (`z` is no typo of `a`).
 pub fn closest_name<'a>(given: &str, names: &'a [String]) -> Option<&'a str> {
     let given_lower = given.to_lowercase();
-    let allowed = (given.chars().count() / 3).max(1);
+    let length = given.chars().count();
+    let allowed = (length / 3).max(1).min(length.saturating_sub(1));
     names
         .iter()
         .map(|name| (edit_distance(&given_lower, &name.to_lowercase()), name))
@@ -292,7 +292,7 @@ pub enum Error {
     /// A setting names a column that the file does not have.
     #[error(
         "{path}: the {setting} setting names the column '{column}', which does not exist{}; the columns are: {}{}",
-        did_you_mean(.closest),
+        did_you_mean(closest_name(column, columns)),
         columns.join(", "),
         hint_suffix(.hint)
     )]
@@ -305,9 +305,6 @@ pub enum Error {
         column: String,
         /// The columns the file has (control characters escaped).
         columns: Vec<String>,
-        /// The column of the file whose name is closest to the one given, when one is
-        /// close (a typo).
-        closest: Option<String>,
         /// What the user can change to get past it.
         hint: Option<Hint>,
     },
@@ -375,7 +372,6 @@ impl Error {
             setting,
             column: one_line(column),
             columns: columns.iter().map(|c| one_line(c)).collect(),
-            closest: closest_name(column, columns).map(one_line),
             hint: None,
         }
     }
@@ -429,6 +425,8 @@ mod tests {
         assert_eq!(closest_name("aeg", &names), None);
         assert_eq!(closest_name("ag", &names), Some("age"));
         assert_eq!(closest_name("price", &names), None);
+        let letters: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        assert_eq!(closest_name("z", &letters), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -34,8 +34,8 @@ pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
         Notice::TaskChosen {
             task,
             reason,
-            inferred,
-        } => ui.info(&render_task_chosen(task, reason, inferred)),
+            overridable,
+        } => ui.info(&render_task_chosen(task, reason, overridable)),
         Notice::TaskDoubt(doubt) => ui.warn(&render_task_doubt(doubt)),
         Notice::PipelineWarning(warning) => ui.warn(&render_warning(warning)),
         Notice::UnusedColumns { source, columns } => warn_unused(ui, source, columns),

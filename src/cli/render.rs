@@ -1,7 +1,7 @@
 //! The command line's words for what the library reports: errors, hints and fit warnings
 //! name the flags that set the library's settings (`--delimiter`, `--drop`, ...).
 
-use csvnn::error::{delimiter_value, delimiter_words, did_you_mean, Hint, Setting};
+use csvnn::error::{closest_name, delimiter_value, delimiter_words, did_you_mean, Hint, Setting};
 use csvnn::preprocess::{ClassificationDoubt, FitWarning, Task};
 use csvnn::Error;
 
@@ -62,12 +62,11 @@ pub fn render_error(error: &Error) -> String {
             setting,
             column,
             columns,
-            closest,
             hint,
         } => format!(
             "{path}: {} names the column '{column}', which does not exist{}; the columns are: {}{}",
             flag(*setting),
-            did_you_mean(closest),
+            did_you_mean(closest_name(column, columns)),
             columns.join(", "),
             hint_suffix(hint)
         ),
@@ -97,13 +96,14 @@ pub fn render_error(error: &Error) -> String {
     }
 }
 
-/// The info line of the task chosen; an inferred task says how to override it.
-pub fn render_task_chosen(task: Task, reason: &str, inferred: bool) -> String {
+/// The info line of the task chosen; one inferred where the other task fits the target too
+/// says how to override it.
+pub fn render_task_chosen(task: Task, reason: &str, overridable: bool) -> String {
     let other = match task {
         Task::Classification => Task::Regression,
         Task::Regression => Task::Classification,
     };
-    if inferred {
+    if overridable {
         format!("task: {task} ({reason}); use --task {other} to override")
     } else {
         format!("task: {task} ({reason})")

@@ -57,7 +57,11 @@ pub fn target_index(table: &RawTable, target: &str) -> Result<usize> {
             Location::file(&table.source),
             format!(
                 "the target column '{target}' was not found{}; the columns are: {}",
-                did_you_mean(&closest_name(target, &table.headers).map(one_line)),
+                did_you_mean(
+                    closest_name(target, &table.headers)
+                        .map(one_line)
+                        .as_deref()
+                ),
                 table.header_list()
             ),
         )

@@ -31,7 +31,8 @@ pub use profile::{profile_table, ColumnProfile, TableProfile};
 pub use target::{infer_task, TargetEncoder, Task};
 pub use target_values::EncodedTargets;
 pub use task_choice::{
-    choose_task, classification_doubt, ClassificationDoubt, TaskChoice, GIVEN_REASON,
+    choose_task, classification_doubt, target_is_numeric, ClassificationDoubt, TaskChoice,
+    GIVEN_REASON,
 };
 pub use transform::Transformed;
 pub use warning::FitWarning;

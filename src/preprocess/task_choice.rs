@@ -76,6 +76,14 @@ pub struct ClassificationDoubt {
     pub single_row_classes: usize,
 }
 
+/// True when the target column `target` of `table` holds a number in each of `rows`.
+pub fn target_is_numeric(table: &RawTable, target: usize, rows: &[usize]) -> bool {
+    let column = &table.columns[target];
+    rows.iter().all(|&row| {
+        column.stored_number(row).is_some() || column.text_at(row).parse::<f64>().is_ok()
+    })
+}
+
 /// Doubt about classifying the target column `target` of `table` over `rows`: only for
 /// targets whose values are all numbers, when a class has one row or the classes are
 /// more than a fifth of the rows.
@@ -84,15 +92,14 @@ pub fn classification_doubt(
     target: usize,
     rows: &[usize],
 ) -> Option<ClassificationDoubt> {
+    if !target_is_numeric(table, target, rows) {
+        return None;
+    }
     let column = &table.columns[target];
     // Classes by their text, as the target encoder makes them.
     let mut counts: HashMap<_, usize> = HashMap::new();
     for &row in rows {
-        let label = column.text_at(row);
-        if column.stored_number(row).is_none() && label.parse::<f64>().is_err() {
-            return None;
-        }
-        *counts.entry(label).or_default() += 1;
+        *counts.entry(column.text_at(row)).or_default() += 1;
     }
     let classes = counts.len();
     let single_row_classes = counts.values().filter(|&&n| n == 1).count();

@@ -32,8 +32,9 @@ pub enum Notice<'a> {
         task: Task,
         /// Why (the target's values, or that it was given).
         reason: &'a str,
-        /// Chosen from the target's values (not given, nor taken from a preprocessor).
-        inferred: bool,
+        /// Chosen from the target's values (not given, nor taken from a preprocessor), and
+        /// the other task would fit them too (a regression needs numbers).
+        overridable: bool,
     },
     /// The task was inferred as classification of a numeric target whose classes look
     /// degenerate: it may be a regression.

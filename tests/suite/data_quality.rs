@@ -60,6 +60,18 @@ fn integer_body_weights_are_a_regression_and_the_info_line_says_how_to_override(
             "csvnn: task: classification (given by --task)\n",
         ))
         .stderr(predicate::str::contains("warning").not());
+    // Words cannot be a regression's: no override is offered.
+    dir.write(
+        "words.csv",
+        "x,y\n1,a\n2,b\n3,a\n4,b\n5,a\n6,b\n7,a\n8,b\n9,a\n10,b\n",
+    );
+    dir.train("words.csv", "y")
+        .args(["--validation-split", "0"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "csvnn: task: classification (the target has the non-numeric value 'a')\n",
+        ));
 }
 
 #[test]
