@@ -302,6 +302,7 @@ fn main() {
         target: "y".to_string(),
         drop: Vec::new(),
         categorical: Vec::new(),
+        ordinal: Vec::new(),
         na_values: NaValues::default(),
         max_categories: csvnn::preprocess::DEFAULT_MAX_CATEGORIES,
     };

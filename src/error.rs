@@ -67,6 +67,8 @@ pub enum Setting {
     Categorical,
     /// `FitOptions::max_categories`.
     MaxCategories,
+    /// `FitOptions::ordinal`.
+    Ordinal,
     /// The learning rate of the optimizer.
     LearningRate,
     /// `ExplainConfig::repeats`.
@@ -82,6 +84,7 @@ impl fmt::Display for Setting {
             Setting::Drop => "`drop`",
             Setting::Categorical => "`categorical`",
             Setting::MaxCategories => "`max_categories`",
+            Setting::Ordinal => "`ordinal`",
             Setting::LearningRate => "`learning_rate`",
             Setting::Repeats => "`repeats`",
         })
@@ -107,6 +110,12 @@ pub enum Hint {
     SkipBadRows,
     /// A column of localized numbers can be read as categories.
     Categorical {
+        /// The column's name.
+        column: String,
+    },
+    /// A column of numbers written with thousands separators or a decimal comma: clean
+    /// them (reading them as categories would lose that they are numbers).
+    CleanNumbers {
         /// The column's name.
         column: String,
     },
@@ -143,6 +152,10 @@ impl fmt::Display for Hint {
                 "or add '{column}' to the {} setting",
                 Setting::Categorical
             ),
+            Hint::CleanNumbers { column } => write!(
+                f,
+                "clean the numbers of column '{column}' first: no thousands separators, a point for decimals"
+            ),
             Hint::NaValuesOrCategorical { column } => write!(
                 f,
                 "mark missing values with the {} setting, or treat the column as categories by adding '{column}' to the {} setting",
@@ -169,6 +182,41 @@ pub fn delimiter_value(delimiter: char) -> String {
     } else {
         format!("'{delimiter}'")
     }
+}
+
+/// ` (did you mean 'name'?)`, or nothing.
+pub fn did_you_mean(closest: Option<&str>) -> String {
+    closest.map_or(String::new(), |c| format!(" (did you mean '{c}'?)"))
+}
+
+/// The name of `names` closest to `given` (ignoring case), when it is close enough to be
+/// a typo of it: at most one edit per three characters, at least one, and fewer than the
+/// name has characters (`z` is no typo of `a`).
+pub fn closest_name<'a>(given: &str, names: &'a [String]) -> Option<&'a str> {
+    let given_lower = given.to_lowercase();
+    let length = given.chars().count();
+    let allowed = (length / 3).max(1).min(length.saturating_sub(1));
+    names
+        .iter()
+        .map(|name| (edit_distance(&given_lower, &name.to_lowercase()), name))
+        .filter(|&(d, _)| d <= allowed)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, name)| name.as_str())
+}
+
+/// Levenshtein distance: single-character insertions, deletions and substitutions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// ` (hint)`, or nothing: the end of a message that may carry a hint.
@@ -243,7 +291,8 @@ pub enum Error {
 
     /// A setting names a column that the file does not have.
     #[error(
-        "{path}: the {setting} setting names the column '{column}', which does not exist; the columns are: {}{}",
+        "{path}: the {setting} setting names the column '{column}', which does not exist{}; the columns are: {}{}",
+        did_you_mean(closest_name(column, columns)),
         columns.join(", "),
         hint_suffix(.hint)
     )]
@@ -258,6 +307,17 @@ pub enum Error {
         columns: Vec<String>,
         /// What the user can change to get past it.
         hint: Option<Hint>,
+    },
+
+    /// A column named by two settings that exclude each other (or twice by one).
+    #[error("the {setting} setting names the column '{column}', {}", if setting == other { "twice".to_string() } else { format!("which the {other} setting names too; a column can be in only one of them") })]
+    ColumnInTwoSettings {
+        /// The column (control characters escaped).
+        column: String,
+        /// The setting met second.
+        setting: Setting,
+        /// The setting that names it already (`setting` itself when it names it twice).
+        other: Setting,
     },
 
     /// The training loss became infinite or NaN: the learning rate is probably too high.
@@ -338,7 +398,10 @@ impl Error {
     /// True for errors in how the program was called rather than in the data.
     pub fn is_usage(&self) -> bool {
         match self {
-            Error::Config(_) | Error::Network(_) | Error::BadSetting { .. } => true,
+            Error::Config(_)
+            | Error::Network(_)
+            | Error::BadSetting { .. }
+            | Error::ColumnInTwoSettings { .. } => true,
             Error::Settings(e) => e.is_usage(),
             _ => false,
         }
@@ -363,3 +426,21 @@ pub fn one_line(text: &str) -> String {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_name_finds_typos_only() {
+        let names: Vec<String> = ["survived", "age", "Fare"].map(String::from).to_vec();
+        assert_eq!(closest_name("survivd", &names), Some("survived"));
+        assert_eq!(closest_name("fare", &names), Some("Fare"));
+        assert_eq!(closest_name("aeg", &names), None);
+        assert_eq!(closest_name("ag", &names), Some("age"));
+        assert_eq!(closest_name("price", &names), None);
+        let letters: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        assert_eq!(closest_name("z", &letters), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

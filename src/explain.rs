@@ -34,7 +34,7 @@ pub struct ExplainConfig {
 pub struct ColumnImportance {
     /// The column's name.
     pub column: String,
-    /// "numeric" or "categorical".
+    /// "numeric", "categorical" or "ordinal".
     pub kind: String,
     /// Mean over the repeats of (baseline score - score with the column shuffled).
     pub mean_drop: f64,
@@ -139,6 +139,7 @@ pub fn permutation_importance(
             kind: match feature {
                 Feature::Numeric(_) => "numeric",
                 Feature::Categorical(_) => "categorical",
+                Feature::Ordinal(_) => "ordinal",
             }
             .to_string(),
             mean_drop: mean,

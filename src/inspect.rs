@@ -53,8 +53,8 @@ pub struct TargetScaling {
     pub std: f64,
 }
 
-/// One feature column as the network sees it; in JSON, `type` is `numeric` or
-/// `categorical`.
+/// One feature column as the network sees it; in JSON, `type` is `numeric`,
+/// `categorical` or `ordinal`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input<'a> {
@@ -67,6 +67,21 @@ pub enum Input<'a> {
         /// The training mean.
         mean: f64,
         /// The training standard deviation (1 for a constant column).
+        std: f64,
+        /// Network inputs it becomes: always 1.
+        network_inputs: usize,
+    },
+    /// An ordered category column: the level's index, imputed, then standardised.
+    Ordinal {
+        /// The column's name.
+        name: &'a str,
+        /// The levels, lowest first (level i is the number i), with training counts.
+        levels: Vec<CategoryCount<'a>>,
+        /// The index that replaces a missing cell or an unknown value (the training mean).
+        impute: f64,
+        /// The training mean of the indices.
+        mean: f64,
+        /// Their standard deviation (1 when all rows hold one level).
         std: f64,
         /// Network inputs it becomes: always 1.
         network_inputs: usize,
@@ -211,6 +226,19 @@ impl<'a> Inspection<'a> {
                         .zip(&c.counts)
                         .map(|(value, &count)| CategoryCount { value, count })
                         .collect(),
+                    network_inputs: f.width(),
+                },
+                Feature::Ordinal(c) => Input::Ordinal {
+                    name: &c.name,
+                    levels: c
+                        .levels
+                        .iter()
+                        .zip(&c.counts)
+                        .map(|(value, &count)| CategoryCount { value, count })
+                        .collect(),
+                    impute: c.impute,
+                    mean: c.mean,
+                    std: c.std,
                     network_inputs: f.width(),
                 },
             })

@@ -183,8 +183,12 @@ pub fn warn_unused(ui: &Ui, source: &str, unused: &[&str]) {
 pub fn warn_unknown_categories(ui: &Ui, source: &str, unknown: &[UnknownCategories]) {
     for u in unknown {
         ui.warn(&format!(
-            "{source}: column '{}': {} value(s) not seen in training (first '{}' on line {}); encoded as all zeros",
-            u.column, u.count, u.first_value, u.first_line
+            "{source}: column '{}': {} value(s) not seen in training (first '{}' on line {}); encoded {}",
+            u.column,
+            u.count,
+            u.first_value,
+            u.first_line,
+            u.encoded_as()
         ));
     }
 }

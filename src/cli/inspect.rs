@@ -10,7 +10,7 @@ use super::preprocess::Format;
 use clap::Args;
 use csvnn::inspect::{Input, Inspection};
 use csvnn::model::Model;
-use csvnn::preprocess::Task;
+use csvnn::preprocess::{fixed_or_exponent, Task};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -23,10 +23,11 @@ pub struct InspectArgs {
     pub format: Format,
 }
 
-/// A number for people: 4 significant decimals, or "-" when absent.
+/// A number for people: 4 decimals (with an exponent when huge or tiny: `1.2e300`), or
+/// "-" when absent.
 fn num(value: Option<f64>) -> String {
     match value {
-        Some(v) if v.is_finite() => format!("{v:.4}"),
+        Some(v) if v.is_finite() => fixed_or_exponent(v, 4),
         Some(v) => v.to_string(),
         None => "-".to_string(),
     }
@@ -64,9 +65,9 @@ fn to_table(inspection: &Inspection) -> String {
             .inputs
             .iter()
             .map(|i| match i {
-                Input::Numeric { name, .. } | Input::Categorical { name, .. } => {
-                    name.chars().count()
-                }
+                Input::Numeric { name, .. }
+                | Input::Categorical { name, .. }
+                | Input::Ordinal { name, .. } => name.chars().count(),
             })
             .max()
             .unwrap_or(0)
@@ -83,6 +84,28 @@ fn to_table(inspection: &Inspection) -> String {
                     let _ = writeln!(
                         out,
                         "  {name:<width$}  numeric      mean {}  std {}  missing -> {}",
+                        num(Some(*mean)),
+                        num(Some(*std)),
+                        num(Some(*impute))
+                    );
+                }
+                Input::Ordinal {
+                    name,
+                    levels,
+                    impute,
+                    mean,
+                    std,
+                    ..
+                } => {
+                    let shown: Vec<String> = levels
+                        .iter()
+                        .map(|l| format!("{} ({})", l.value, l.count))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "  {name:<width$}  ordinal      {} levels: {}  mean {}  std {}  missing -> {}",
+                        levels.len(),
+                        shown.join(" < "),
                         num(Some(*mean)),
                         num(Some(*std)),
                         num(Some(*impute))

@@ -9,7 +9,7 @@ use super::common::{
     line_list, warn_non_finite, warn_skipped_rows, warn_unknown_categories, warn_unused, Ui,
 };
 use super::progress::{Level, Progress};
-use super::render::render_warning;
+use super::render::{render_task_chosen, render_task_doubt, render_warning};
 use csvnn::preprocess::{Pipeline, Task};
 use csvnn::train::{
     metric_name, write_checkpoint, write_epoch_log, EpochRecord, Notice, Observer, TrainSettings,
@@ -31,7 +31,12 @@ pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
             if training { "left out" } else { "not scored" },
             line_list(lines)
         )),
-        Notice::TaskChosen { task, reason } => ui.info(&format!("task: {task} ({reason})")),
+        Notice::TaskChosen {
+            task,
+            reason,
+            overridable,
+        } => ui.info(&render_task_chosen(task, reason, overridable)),
+        Notice::TaskDoubt(doubt) => ui.warn(&render_task_doubt(doubt)),
         Notice::PipelineWarning(warning) => ui.warn(&render_warning(warning)),
         Notice::UnusedColumns { source, columns } => warn_unused(ui, source, columns),
         Notice::UnknownCategories { source, unknown } => {

@@ -9,7 +9,7 @@ use super::notices::UiNotices;
 use super::render::render_warning;
 use super::train::TaskArg;
 use csvnn::preprocess::{
-    profile_table, save_preprocessor, FitOptions, Pipeline, DEFAULT_MAX_CATEGORIES,
+    profile_table, save_preprocessor, FitOptions, OrdinalLevels, Pipeline, DEFAULT_MAX_CATEGORIES,
 };
 use csvnn::train::{Source, TrainSettings};
 
@@ -29,6 +29,11 @@ pub struct PreprocessArgs {
     /// Columns to treat as categorical even when their values are numbers.
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub categorical: Vec<String>,
+
+    /// An ordered categorical column and its levels, lowest first, encoded as one number;
+    /// repeat for more columns (quote levels with spaces).
+    #[arg(long, value_name = "COL=LOW<...<HIGH")]
+    pub ordinal: Vec<OrdinalLevels>,
 
     /// Most one-hot inputs per categorical column; the rarest values beyond it share one
     /// "other" input.
@@ -70,6 +75,7 @@ pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
         target: args.target.clone(),
         drop: args.drop.clone(),
         categorical: args.categorical.clone(),
+        ordinal: args.ordinal.clone(),
         na_values: settings.data.na_values(),
         max_categories: args.max_categories,
     };

@@ -1,8 +1,8 @@
 //! The command line's words for what the library reports: errors, hints and fit warnings
 //! name the flags that set the library's settings (`--delimiter`, `--drop`, ...).
 
-use csvnn::error::{delimiter_value, delimiter_words, Hint, Setting};
-use csvnn::preprocess::FitWarning;
+use csvnn::error::{closest_name, delimiter_value, delimiter_words, did_you_mean, Hint, Setting};
+use csvnn::preprocess::{ClassificationDoubt, FitWarning, Task};
 use csvnn::Error;
 
 /// The flag that sets `setting`.
@@ -14,6 +14,7 @@ pub fn flag(setting: Setting) -> &'static str {
         Setting::Drop => "--drop",
         Setting::Categorical => "--categorical",
         Setting::MaxCategories => "--max-categories",
+        Setting::Ordinal => "--ordinal",
         Setting::LearningRate => "--lr",
         Setting::Repeats => "--repeats",
         _ => "an option",
@@ -63,10 +64,25 @@ pub fn render_error(error: &Error) -> String {
             columns,
             hint,
         } => format!(
-            "{path}: {} names the column '{column}', which does not exist; the columns are: {}{}",
+            "{path}: {} names the column '{column}', which does not exist{}; the columns are: {}{}",
             flag(*setting),
+            did_you_mean(closest_name(column, columns)),
             columns.join(", "),
             hint_suffix(hint)
+        ),
+        Error::ColumnInTwoSettings {
+            column,
+            setting,
+            other,
+        } if setting == other => format!("{} names the column '{column}' twice", flag(*setting)),
+        Error::ColumnInTwoSettings {
+            column,
+            setting,
+            other,
+        } => format!(
+            "{} names the column '{column}', which {} names too; give it to only one of them",
+            flag(*setting),
+            flag(*other)
         ),
         Error::Diverged { loss, epoch, batch } => format!(
             "the training loss became {loss} at epoch {epoch}, batch {batch}; try a lower {}",
@@ -88,6 +104,30 @@ pub fn render_error(error: &Error) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// The info line of the task chosen; one inferred where the other task fits the target too
+/// says how to override it.
+pub fn render_task_chosen(task: Task, reason: &str, overridable: bool) -> String {
+    let other = match task {
+        Task::Classification => Task::Regression,
+        Task::Regression => Task::Classification,
+    };
+    if overridable {
+        format!("task: {task} ({reason}); use --task {other} to override")
+    } else {
+        format!("task: {task} ({reason})")
+    }
+}
+
+/// The warning that a numeric target taken as classes may be a number to predict.
+pub fn render_task_doubt(doubt: &ClassificationDoubt) -> String {
+    format!(
+        "{}: the numeric target '{}' was taken as class labels: {}; if it is a number to predict, use --task regression",
+        doubt.file,
+        doubt.target,
+        doubt.symptoms()
+    )
 }
 
 /// A warning of `Pipeline::fit` in the command line's words.

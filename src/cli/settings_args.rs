@@ -64,13 +64,19 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub categorical: Vec<String>,
 
+    /// An ordered categorical column and its levels, lowest first, encoded as one number;
+    /// repeat for more columns (quote levels with spaces).
+    #[arg(long, value_name = "COL=LOW<...<HIGH")]
+    pub ordinal: Vec<csvnn::preprocess::OrdinalLevels>,
+
     /// Most one-hot inputs per categorical column; the rarest values beyond it share one
     /// "other" input.
     #[arg(long, value_name = "N", default_value_t = csvnn::preprocess::DEFAULT_MAX_CATEGORIES, allow_negative_numbers = true, value_parser = super::common::parse_max_categories)]
     pub max_categories: usize,
 
-    /// The task; auto: classification for a non-numeric target or one of at most 20
-    /// distinct integers, else regression.
+    /// The task; auto: classification for a non-numeric target or for integers that look
+    /// like class labels (at most 20 distinct values, at most half the rows, no wide gaps),
+    /// else regression.
     #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
     pub task: TaskArg,
 
@@ -293,6 +299,7 @@ impl SettingsArgs {
             preprocessor: self.preprocessor.clone(),
             drop: self.drop.clone(),
             categorical: self.categorical.clone(),
+            ordinal: self.ordinal.clone(),
             max_categories: self.max_categories,
             task: self.task.into(),
             hidden: self.hidden.0.clone(),

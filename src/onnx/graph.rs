@@ -25,6 +25,13 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
                 mean.push(n.mean);
                 std.push(n.std);
             }
+            // The caller gives the level's index; it is imputed and standardised as a
+            // number is.
+            Feature::Ordinal(o) => {
+                impute.push(o.impute);
+                mean.push(o.mean);
+                std.push(o.std);
+            }
             Feature::Categorical(c) => {
                 for _ in 0..c.width() {
                     impute.push(0.0);

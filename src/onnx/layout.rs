@@ -12,11 +12,15 @@ pub struct InputSlot {
     pub index: usize,
     /// The CSV column it comes from.
     pub column: String,
-    /// "numeric" (the raw value; NaN for missing) or "categorical" (one-hot).
+    /// "numeric" (the raw value; NaN for missing), "categorical" (one-hot) or "ordinal"
+    /// (the index of the value's level, from 0; NaN for missing or not a level).
     pub kind: &'static str,
     /// The category this input stands for (categorical columns).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// The levels, lowest first: level i is the number i (ordinal columns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub levels: Option<Vec<String>>,
     /// What a missing value becomes: the training mean, or the impute category.
     pub impute: String,
 }
@@ -31,7 +35,16 @@ pub fn input_layout(model: &Model) -> Vec<InputSlot> {
                 column: n.name.clone(),
                 kind: "numeric",
                 category: None,
+                levels: None,
                 impute: n.impute.to_string(),
+            }),
+            Feature::Ordinal(o) => slots.push(InputSlot {
+                index: slots.len(),
+                column: o.name.clone(),
+                kind: "ordinal",
+                category: None,
+                levels: Some(o.levels.clone()),
+                impute: o.impute.to_string(),
             }),
             Feature::Categorical(c) => {
                 for category in &c.categories {
@@ -40,6 +53,7 @@ pub fn input_layout(model: &Model) -> Vec<InputSlot> {
                         column: c.name.clone(),
                         kind: "categorical",
                         category: Some(category.clone()),
+                        levels: None,
                         impute: c.impute.clone(),
                     });
                 }

@@ -9,7 +9,10 @@
 //!   standardises it with the training mean and standard deviation;
 //! - a categorical column is one input per category of its training vocabulary (byte
 //!   order), 1 for the row's category and 0 elsewhere (all 0 for a value not seen in
-//!   training; a missing value is the one-hot of the column's impute category).
+//!   training; a missing value is the one-hot of the column's impute category);
+//! - an ordinal column is one input holding the index of the value's level, from 0 (its
+//!   levels are in the layout); NaN means missing or not a level, and is replaced by the
+//!   training mean of the indices; the graph standardises it as a numeric column.
 //!
 //! The imputation and standardisation run in double precision, as in csvnn, and their
 //! result is rounded to float for the network (float throughout).

@@ -1,8 +1,9 @@
 //! Finding the columns a pipeline's settings name in a table, with errors that list the
 //! columns there are.
 
+use super::pipeline::FitOptions;
 use crate::data::{delimiter_hint, NaValues, RawTable};
-use crate::error::{Error, Location, Result, Setting};
+use crate::error::{closest_name, did_you_mean, one_line, Error, Location, Result, Setting};
 
 /// Check that every column named by `setting` exists.
 pub(crate) fn check_columns_exist(
@@ -21,13 +22,46 @@ pub(crate) fn check_columns_exist(
     Ok(())
 }
 
+/// Check that each ordinal column is named once, and not also dropped or categorical.
+pub(crate) fn check_ordinal_columns(options: &FitOptions) -> Result<()> {
+    let others = [
+        (Setting::Drop, &options.drop),
+        (Setting::Categorical, &options.categorical),
+    ];
+    for (i, ordinal) in options.ordinal.iter().enumerate() {
+        let column = &ordinal.column;
+        let named_by = |names: &Vec<String>| names.contains(column);
+        let other = if options.ordinal[..i].iter().any(|o| o.column == *column) {
+            Some(Setting::Ordinal)
+        } else {
+            others
+                .iter()
+                .find(|(_, names)| named_by(names))
+                .map(|&(setting, _)| setting)
+        };
+        if let Some(other) = other {
+            return Err(Error::ColumnInTwoSettings {
+                column: one_line(column),
+                setting: Setting::Ordinal,
+                other,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The index of the target column, or an error listing the columns that exist.
 pub fn target_index(table: &RawTable, target: &str) -> Result<usize> {
     table.column_index(target).ok_or_else(|| {
         Error::data(
             Location::file(&table.source),
             format!(
-                "the target column '{target}' was not found; the columns are: {}",
+                "the target column '{target}' was not found{}; the columns are: {}",
+                did_you_mean(
+                    closest_name(target, &table.headers)
+                        .map(one_line)
+                        .as_deref()
+                ),
                 table.header_list()
             ),
         )

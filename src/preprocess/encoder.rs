@@ -4,6 +4,7 @@
 use super::categorical::{CategoricalColumn, Slot};
 use super::findings::{NonFiniteValues, UnknownCategories};
 use super::numeric::NumericColumn;
+use super::ordinal::OrdinalColumn;
 use super::pipeline::Feature;
 use crate::data::{looks_like_localized_number, Cell, Cells, Column, NaValues, RawTable};
 use crate::error::{Error, Result};
@@ -31,6 +32,11 @@ pub(crate) enum EncoderKind<'a> {
         na: &'a NaValues,
         unknown: Option<UnknownCategories>,
     },
+    Ordinal {
+        feature: &'a OrdinalColumn,
+        na: &'a NaValues,
+        unknown: Option<UnknownCategories>,
+    },
 }
 
 impl<'a> ColumnEncoder<'a> {
@@ -50,6 +56,11 @@ impl<'a> ColumnEncoder<'a> {
                 bad: None,
             },
             Feature::Categorical(feature) => EncoderKind::Categorical {
+                feature,
+                na,
+                unknown: None,
+            },
+            Feature::Ordinal(feature) => EncoderKind::Ordinal {
                 feature,
                 na,
                 unknown: None,
@@ -129,6 +140,7 @@ impl<'a> ColumnEncoder<'a> {
                             unknown
                                 .get_or_insert_with(|| UnknownCategories {
                                     column: feature.name.clone(),
+                                    as_missing: false,
                                     count: 0,
                                     first_value: cell.to_string(),
                                     first_line: table.lines[row],
@@ -136,6 +148,33 @@ impl<'a> ColumnEncoder<'a> {
                                 .count += 1
                         }
                     }
+                }
+            }
+            EncoderKind::Ordinal {
+                feature,
+                na,
+                unknown,
+            } => {
+                for (i, &row) in rows.iter().enumerate() {
+                    let cell = column.text_at(row);
+                    let index = if na.is_missing(&cell) {
+                        None
+                    } else {
+                        let index = feature.index(&cell);
+                        if index.is_none() {
+                            unknown
+                                .get_or_insert_with(|| UnknownCategories {
+                                    column: feature.name.clone(),
+                                    as_missing: true,
+                                    count: 0,
+                                    first_value: cell.to_string(),
+                                    first_line: table.lines[row],
+                                })
+                                .count += 1;
+                        }
+                        index
+                    };
+                    out[i * n_inputs + self.offset] = feature.transform(index);
                 }
             }
         }

@@ -2,11 +2,14 @@
 //! summed over the parts of the rows encoded in parallel.
 
 /// Values of a categorical column not seen in training (encoded as all zeros; a column
-/// with an "other" input encodes them there and does not report them).
+/// with an "other" input encodes them there and does not report them), or of an ordinal
+/// column not among its levels (encoded as missing).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnknownCategories {
     /// The column's name.
     pub column: String,
+    /// An ordinal column's: the values are encoded as missing, not as all zeros.
+    pub as_missing: bool,
     /// How many cells.
     pub count: usize,
     /// The first such cell's value.
@@ -33,6 +36,17 @@ pub struct NonFiniteValues {
 pub(crate) trait Finding {
     /// Count `later`, found after `self` in row order, in `self`.
     fn add(&mut self, later: Self);
+}
+
+impl UnknownCategories {
+    /// How the values were encoded: `as all zeros`, or `as missing` (ordinal columns).
+    pub fn encoded_as(&self) -> &'static str {
+        if self.as_missing {
+            "as missing"
+        } else {
+            "as all zeros"
+        }
+    }
 }
 
 impl Finding for NonFiniteValues {

@@ -1,22 +1,27 @@
 //! `Pipeline::fit`: each column's transform fitted on the training rows, on all cores,
 //! with warnings about what was repaired or dropped; and the target encoder.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::categorical::CategoricalColumn;
-use super::columns::{check_columns_exist, target_index};
+use super::columns::{check_columns_exist, check_ordinal_columns, target_index};
 use super::numeric::NumericColumn;
+use super::ordinal::{OrdinalColumn, OrdinalLevels};
 use super::pipeline::{Feature, FitOptions, Pipeline};
 use super::target::{TargetEncoder, Task};
 use super::target_values::{parse_target_value, LOCALIZED_TARGET};
 use super::warning::FitWarning;
-use crate::data::{looks_like_localized_number, Cell, RawTable};
+use crate::data::{looks_like_localized_number, Cell, NaValues, RawTable};
 use crate::error::{one_line, Error, Hint, Result, Setting};
 
 /// A categorical column with at least this many values, nearly all distinct, is
 /// probably an identifier.
 const IDENTIFIER_MIN_VALUES: usize = 20;
 const IDENTIFIER_DISTINCT_SHARE: f64 = 0.9;
+/// A number of larger magnitude in a numeric column is most likely a mistake (a sentinel
+/// like 9e99, a unit slip, a corrupt cell): past it, standardising squashes the column's
+/// other values together.
+pub const HUGE_VALUE: f64 = 1e15;
 
 impl Pipeline {
     /// Fit every transform on `rows` of `table` (rows whose target is present).
@@ -30,12 +35,20 @@ impl Pipeline {
         let target = target_index(table, &options.target)?;
         check_columns_exist(table, &options.drop, Setting::Drop)?;
         check_columns_exist(table, &options.categorical, Setting::Categorical)?;
+        let ordinal_names: Vec<String> = options.ordinal.iter().map(|o| o.column.clone()).collect();
+        check_columns_exist(table, &ordinal_names, Setting::Ordinal)?;
+        check_ordinal_columns(options)?;
         let na = &options.na_values;
         let mut warnings = Vec::new();
         let mut features = Vec::new();
         let mut dropped = options.drop.clone();
         let drop: HashSet<&str> = options.drop.iter().map(String::as_str).collect();
         let categorical: HashSet<&str> = options.categorical.iter().map(String::as_str).collect();
+        let ordinal: HashMap<&str, &OrdinalLevels> = options
+            .ordinal
+            .iter()
+            .map(|o| (o.column.as_str(), o))
+            .collect();
 
         // Columns are fitted independently, on all cores; outcomes are taken in column
         // order, so warnings and the first error do not depend on the thread count.
@@ -43,6 +56,9 @@ impl Pipeline {
             let name = &table.headers[index];
             if index == target || drop.contains(name.as_str()) {
                 return Ok(ColumnFit::Skipped);
+            }
+            if let Some(levels) = ordinal.get(name.as_str()) {
+                return Ok(fit_ordinal_column(table, rows, index, levels, na));
             }
             fit_column(
                 table,
@@ -141,6 +157,8 @@ fn fit_column(
     let mut numbers = Vec::with_capacity(rows.len());
     let mut present = 0usize;
     let mut non_finite = 0usize;
+    // Numbers beyond `HUGE_VALUE` in magnitude: how many, and the first (row).
+    let (mut huge, mut first_huge) = (0usize, None);
     // Text cells: how many look like localized numbers, how many do not, and the
     // first of each kind (row).
     let (mut localized, mut words) = (0usize, 0usize);
@@ -151,6 +169,10 @@ fn fit_column(
             Cell::Number(v) => {
                 present += 1;
                 numbers.push(v);
+                if v.abs() > HUGE_VALUE {
+                    huge += 1;
+                    first_huge.get_or_insert(row);
+                }
             }
             Cell::NonFinite => {
                 present += 1;
@@ -203,6 +225,15 @@ fn fit_column(
                 count: non_finite,
             });
         }
+        if let Some(row) = first_huge {
+            warnings.push(FitWarning::HugeValues {
+                file: table.source.clone(),
+                column: name.clone(),
+                count: huge,
+                first_value: column.text_at(row).into_owned(),
+                first_line: table.lines[row],
+            });
+        }
         Ok(ColumnFit::Feature(
             Feature::Numeric(NumericColumn::fit(name, &numbers)),
             warnings,
@@ -237,6 +268,52 @@ fn fit_column(
         }
         Ok(ColumnFit::Feature(Feature::Categorical(fitted), warnings))
     }
+}
+
+/// Fit the ordinal column `index` on `rows`: values not among `levels` are treated as
+/// missing, with a warning.
+fn fit_ordinal_column(
+    table: &RawTable,
+    rows: &[usize],
+    index: usize,
+    levels: &OrdinalLevels,
+    na: &NaValues,
+) -> ColumnFit {
+    let name = &table.headers[index];
+    let column = &table.columns[index];
+    let present: Vec<usize> = rows
+        .iter()
+        .copied()
+        .filter(|&row| !na.is_missing(&column.text_at(row)))
+        .collect();
+    if present.is_empty() {
+        return ColumnFit::Empty(
+            name.clone(),
+            FitWarning::EmptyColumn {
+                file: table.source.clone(),
+                column: name.clone(),
+            },
+        );
+    }
+    let texts: Vec<_> = present.iter().map(|&row| column.text_at(row)).collect();
+    let fitted = OrdinalColumn::fit(levels, texts.iter().map(|t| &**t));
+    let unknown: Vec<usize> = present
+        .iter()
+        .copied()
+        .filter(|&row| fitted.index(&column.text_at(row)).is_none())
+        .collect();
+    let warnings = match unknown.first() {
+        Some(&row) => vec![FitWarning::UnknownLevels {
+            file: table.source.clone(),
+            column: name.clone(),
+            levels: levels.levels.clone(),
+            count: unknown.len(),
+            first_value: column.text_at(row).into_owned(),
+            first_line: table.lines[row],
+        }],
+        None => Vec::new(),
+    };
+    ColumnFit::Feature(Feature::Ordinal(fitted), warnings)
 }
 
 /// `f(0..n)` in order, the indices shared out in contiguous ranges over the cores.
@@ -278,7 +355,7 @@ fn not_a_number_error(
             format!(
                 "'{cell}' looks like a number with a decimal comma or thousands separators, which csvnn does not guess at; expected a plain number like 1234.5"
             ),
-            Hint::Categorical {
+            Hint::CleanNumbers {
                 column: column_name,
             },
         )
@@ -353,6 +430,7 @@ mod tests {
             whole.unknown_categories,
             [UnknownCategories {
                 column: "c".into(),
+                as_missing: false,
                 count: 2_000,
                 first_value: "d".into(),
                 first_line: 8_002,

@@ -8,7 +8,9 @@ mod encoder;
 mod file;
 mod findings;
 mod fit;
+mod number_text;
 mod numeric;
+mod ordinal;
 mod pipeline;
 mod profile;
 mod target;
@@ -21,11 +23,16 @@ pub use categorical::{CategoricalColumn, OtherCategories, Slot};
 pub use columns::{rows_with_target, target_index};
 pub use file::{load_preprocessor, save_preprocessor, PREPROCESSOR_FORMAT, PREPROCESSOR_VERSION};
 pub use findings::{NonFiniteValues, UnknownCategories};
+pub use number_text::{fixed_or_exponent, shortest};
 pub use numeric::NumericColumn;
+pub use ordinal::{OrdinalColumn, OrdinalLevels};
 pub use pipeline::{Feature, FitOptions, Pipeline, DEFAULT_MAX_CATEGORIES};
 pub use profile::{profile_table, ColumnProfile, TableProfile};
 pub use target::{infer_task, TargetEncoder, Task};
 pub use target_values::EncodedTargets;
-pub use task_choice::{choose_task, TaskChoice, GIVEN_REASON};
+pub use task_choice::{
+    choose_task, classification_doubt, target_is_numeric, ClassificationDoubt, TaskChoice,
+    GIVEN_REASON,
+};
 pub use transform::Transformed;
 pub use warning::FitWarning;

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use super::categorical::CategoricalColumn;
 use super::numeric::NumericColumn;
+use super::ordinal::{OrdinalColumn, OrdinalLevels};
 use super::target::{TargetEncoder, Task};
 use crate::data::{NaValues, RawTable};
 
@@ -19,6 +20,9 @@ pub enum Feature {
     Numeric(NumericColumn),
     /// A categorical column: one-hot encoded.
     Categorical(CategoricalColumn),
+    /// An ordered categorical column: its level's index, imputed and standardised, one
+    /// input.
+    Ordinal(OrdinalColumn),
 }
 
 impl Feature {
@@ -27,13 +31,14 @@ impl Feature {
         match self {
             Feature::Numeric(c) => &c.name,
             Feature::Categorical(c) => &c.name,
+            Feature::Ordinal(c) => &c.name,
         }
     }
 
     /// Number of network inputs this column becomes.
     pub fn width(&self) -> usize {
         match self {
-            Feature::Numeric(_) => 1,
+            Feature::Numeric(_) | Feature::Ordinal(_) => 1,
             Feature::Categorical(c) => c.width(),
         }
     }
@@ -63,6 +68,8 @@ pub struct FitOptions {
     pub drop: Vec<String>,
     /// Columns to treat as categories whatever their values (default: none).
     pub categorical: Vec<String>,
+    /// Columns of ordered categories, encoded as their level's index (default: none).
+    pub ordinal: Vec<OrdinalLevels>,
     /// The tokens read as missing values (default: `NaValues::default()`).
     pub na_values: NaValues,
     /// Most one-hot inputs per categorical column; the rarest values beyond share one
@@ -79,6 +86,7 @@ impl Default for FitOptions {
             target: String::new(),
             drop: Vec::new(),
             categorical: Vec::new(),
+            ordinal: Vec::new(),
             na_values: NaValues::default(),
             max_categories: DEFAULT_MAX_CATEGORIES,
         }

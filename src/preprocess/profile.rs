@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use super::number_text::{fixed_or_exponent, shortest};
 use super::{Feature, Pipeline, TargetEncoder};
 use crate::data::{Cell, RawTable};
 
@@ -16,7 +17,7 @@ pub struct ColumnProfile {
     pub name: String,
     /// "feature", "target" or "dropped".
     pub role: &'static str,
-    /// "numeric" or "categorical" (for the target: the task's kind of values).
+    /// "numeric", "categorical" or "ordinal" (for the target: the task's kind of values).
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Missing cells.
@@ -82,7 +83,7 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
         };
         let numeric = match feature {
             Some(Feature::Numeric(_)) => true,
-            Some(Feature::Categorical(_)) => false,
+            Some(Feature::Categorical(_) | Feature::Ordinal(_)) => false,
             None => {
                 is_target && matches!(pipeline.target_encoder, TargetEncoder::Regression { .. })
             }
@@ -119,7 +120,11 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
         columns.push(ColumnProfile {
             name: name.clone(),
             role,
-            kind: if numeric { "numeric" } else { "categorical" },
+            kind: match feature {
+                Some(Feature::Ordinal(_)) => "ordinal",
+                _ if numeric => "numeric",
+                _ => "categorical",
+            },
             missing,
             distinct: counts.len() + distinct_numbers.len(),
             mean: has_numbers.then_some(mean),
@@ -169,9 +174,11 @@ impl TableProfile {
         for c in &self.columns {
             let summary = match (c.mean, c.std) {
                 (Some(mean), Some(std)) => format!(
-                    "mean {mean:.4} std {std:.4} min {} max {}",
-                    c.min.unwrap_or(f64::NAN),
-                    c.max.unwrap_or(f64::NAN)
+                    "mean {} std {} min {} max {}",
+                    fixed_or_exponent(mean, 4),
+                    fixed_or_exponent(std, 4),
+                    shortest(c.min.unwrap_or(f64::NAN)),
+                    shortest(c.max.unwrap_or(f64::NAN))
                 ),
                 _ => c
                     .top

@@ -31,10 +31,14 @@ impl std::fmt::Display for Task {
 pub const MAX_AUTO_CLASSES: usize = 20;
 
 /// Choose the task from the (non-missing) training target values, and say why.
-/// Classification: any non-numeric value, or all values integers with at most 20 distinct.
+/// Classification: any non-numeric value, or integers that look like class labels: at
+/// most 20 distinct values, no more than half as many as the rows, and no wide gaps
+/// between them (at least half of the integers from the smallest to the largest occur).
+/// Other numbers are a regression's.
 pub fn infer_task<'a>(values: impl Iterator<Item = impl Into<Cow<'a, str>>>) -> (Task, String) {
     let mut distinct: BTreeSet<Cow<'a, str>> = BTreeSet::new();
     let mut all_integers = true;
+    let mut rows = 0usize;
     for v in values {
         let v = v.into();
         match v.parse::<f64>() {
@@ -46,29 +50,48 @@ pub fn infer_task<'a>(values: impl Iterator<Item = impl Into<Cow<'a, str>>>) -> 
                 )
             }
         }
+        rows += 1;
         distinct.insert(v);
     }
-    let n_distinct = distinct
+    let numbers: BTreeSet<u64> = distinct
         .iter()
         .map(|v| v.parse::<f64>().unwrap_or(f64::NAN).to_bits())
-        .collect::<BTreeSet<_>>()
-        .len();
-    if all_integers && n_distinct <= MAX_AUTO_CLASSES {
+        .collect();
+    let n_distinct = numbers.len();
+    if !all_integers {
+        return (
+            Task::Regression,
+            "the target has non-integer numbers".to_string(),
+        );
+    }
+    if n_distinct > MAX_AUTO_CLASSES {
+        return (
+            Task::Regression,
+            format!("the target is numeric with {n_distinct} distinct values (more than {MAX_AUTO_CLASSES})"),
+        );
+    }
+    let (min, max) = numbers
+        .iter()
+        .map(|&bits| f64::from_bits(bits))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(x), hi.max(x))
+        });
+    if n_distinct > 2 && 2 * n_distinct > rows {
+        (
+            Task::Regression,
+            format!("the target has {n_distinct} distinct integer values in {rows} rows, too many for class labels (at most half the rows)"),
+        )
+    } else if n_distinct > 2 && max - min + 1.0 > 2.0 * n_distinct as f64 {
+        (
+            Task::Regression,
+            format!("the target's {n_distinct} distinct integer values spread from {min} to {max} with wide gaps, unlike class labels"),
+        )
+    } else {
         (
             Task::Classification,
             format!(
                 "the target has {n_distinct} distinct integer values (at most {MAX_AUTO_CLASSES})"
             ),
-        )
-    } else if all_integers {
-        (
-            Task::Regression,
-            format!("the target is numeric with {n_distinct} distinct values (more than {MAX_AUTO_CLASSES})"),
-        )
-    } else {
-        (
-            Task::Regression,
-            "the target has non-integer numbers".to_string(),
         )
     }
 }
@@ -184,9 +207,41 @@ mod tests {
             infer_task(many.iter().map(|s| s.as_str())).0,
             Task::Regression
         );
-        let twenty: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        let twenty: Vec<String> = (0..40).map(|i| (i % 20).to_string()).collect();
         assert_eq!(
             infer_task(twenty.iter().map(|s| s.as_str())).0,
+            Task::Classification
+        );
+    }
+
+    #[test]
+    fn integers_unlike_class_labels_are_a_regression() {
+        // Body weights: 13 distinct values in 15 rows.
+        let weights = [
+            "61", "64", "64", "66", "70", "72", "75", "75", "78", "80", "83", "85", "88", "90",
+            "95",
+        ];
+        assert_eq!(
+            infer_task(weights.into_iter()),
+            (
+                Task::Regression,
+                "the target has 13 distinct integer values in 15 rows, too many for class labels (at most half the rows)".to_string()
+            )
+        );
+        // Few values, many rows, but far apart.
+        let spread: Vec<String> = (0..30).map(|i| (100 * (i % 3)).to_string()).collect();
+        assert_eq!(
+            infer_task(spread.iter().map(|s| s.as_str())),
+            (
+                Task::Regression,
+                "the target's 3 distinct integer values spread from 0 to 200 with wide gaps, unlike class labels".to_string()
+            )
+        );
+        // Two values are labels whatever they are; codes 1..5 with a gap are labels.
+        assert_eq!(infer_task(["0", "100"].into_iter()).0, Task::Classification);
+        let codes: Vec<String> = (0..20).map(|i| [1, 2, 3, 5][i % 4].to_string()).collect();
+        assert_eq!(
+            infer_task(codes.iter().map(|s| s.as_str())).0,
             Task::Classification
         );
     }

@@ -14,7 +14,8 @@ use crate::error::{Error, Location, Result};
 pub struct Transformed {
     /// (n_rows, n_inputs)
     pub x: Array2<f32>,
-    /// Categorical values not seen in training, per column.
+    /// Categorical values not seen in training, and ordinal values not among the
+    /// levels, per column.
     pub unknown_categories: Vec<UnknownCategories>,
     /// Numeric cells that were infinite or out of range, encoded as missing.
     pub non_finite: Vec<NonFiniteValues>,
@@ -103,9 +104,8 @@ impl Pipeline {
             for (i, encoder) in part?.into_iter().enumerate() {
                 match encoder.kind {
                     EncoderKind::Numeric { bad, .. } => merge_finding(&mut non_finite[i], bad),
-                    EncoderKind::Categorical { unknown: u, .. } => {
-                        merge_finding(&mut unknown[i], u)
-                    }
+                    EncoderKind::Categorical { unknown: u, .. }
+                    | EncoderKind::Ordinal { unknown: u, .. } => merge_finding(&mut unknown[i], u),
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use super::number_text::shortest;
 use crate::error::Setting;
 
 /// Something `Pipeline::fit` repaired or dropped in a column of the training rows.
@@ -25,6 +26,35 @@ pub enum FitWarning {
         column: String,
         /// How many cells.
         count: usize,
+    },
+    /// Numbers of magnitude above `HUGE_VALUE` (1e15) in a numeric column: used as they
+    /// are, but most likely mistakes.
+    HugeValues {
+        /// The file, as shown in messages.
+        file: String,
+        /// The column's name.
+        column: String,
+        /// How many cells.
+        count: usize,
+        /// The first such cell, as the file has it.
+        first_value: String,
+        /// Its line.
+        first_line: u64,
+    },
+    /// Values of an ordinal column that are not among its levels: treated as missing.
+    UnknownLevels {
+        /// The file, as shown in messages.
+        file: String,
+        /// The column's name.
+        column: String,
+        /// The levels given, lowest first.
+        levels: Vec<String>,
+        /// How many cells.
+        count: usize,
+        /// The first such cell, as the file has it.
+        first_value: String,
+        /// Its line.
+        first_line: u64,
     },
     /// A categorical column of nearly all distinct values, like an identifier.
     Identifier {
@@ -69,6 +99,33 @@ impl fmt::Display for FitWarning {
             } => write!(
                 f,
                 "{file}: column '{column}': {count} infinite or out-of-range values are treated as missing"
+            ),
+            FitWarning::HugeValues {
+                file,
+                column,
+                count,
+                first_value,
+                first_line,
+            } => {
+                let value = first_value
+                    .parse::<f64>()
+                    .map_or_else(|_| first_value.clone(), shortest);
+                write!(
+                    f,
+                    "{file}: line {first_line}: column '{column}': {value} is beyond 1e15 in magnitude, most likely a mistake ({count} such values in the training rows); it is used as it is, and standardising squashes the column's other values together"
+                )
+            }
+            FitWarning::UnknownLevels {
+                file,
+                column,
+                levels,
+                count,
+                first_value,
+                first_line,
+            } => write!(
+                f,
+                "{file}: line {first_line}: column '{column}': '{first_value}' is not one of the levels given ({}); {count} such values in the training rows are treated as missing",
+                levels.join(" < ")
             ),
             FitWarning::Identifier {
                 file,

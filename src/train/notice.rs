@@ -3,7 +3,9 @@
 //! renders these (or ignores them).
 
 use crate::data::RawTable;
-use crate::preprocess::{FitWarning, NonFiniteValues, Task, Transformed, UnknownCategories};
+use crate::preprocess::{
+    ClassificationDoubt, FitWarning, NonFiniteValues, Task, Transformed, UnknownCategories,
+};
 
 /// One thing worth telling the user, in the order the run meets it.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +32,13 @@ pub enum Notice<'a> {
         task: Task,
         /// Why (the target's values, or that it was given).
         reason: &'a str,
+        /// Chosen from the target's values (not given, nor taken from a preprocessor), and
+        /// the other task would fit them too (a regression needs numbers).
+        overridable: bool,
     },
+    /// The task was inferred as classification of a numeric target whose classes look
+    /// degenerate: it may be a regression.
+    TaskDoubt(&'a ClassificationDoubt),
     /// Fitting the preprocessing found something worth a warning.
     PipelineWarning(&'a FitWarning),
     /// Input columns the model does not use.
@@ -122,6 +130,7 @@ impl<'a> Notice<'a> {
             Notice::Read { .. }
                 | Notice::MissingTargets { .. }
                 | Notice::PipelineWarning(_)
+                | Notice::TaskDoubt(_)
                 | Notice::UnusedColumns { .. }
                 | Notice::UnknownCategories { .. }
                 | Notice::NonFinite { .. }

@@ -51,6 +51,7 @@ pub fn prepare(
                 target: settings.target.clone(),
                 drop: settings.drop.clone(),
                 categorical: settings.categorical.clone(),
+                ordinal: settings.ordinal.clone(),
                 na_values: settings.data.na_values(),
                 max_categories: settings.max_categories,
             };
@@ -180,7 +181,7 @@ fn share_pixel_scale(
         .iter_mut()
         .filter_map(|f| match f {
             Feature::Numeric(n) => Some(n),
-            Feature::Categorical(_) => None,
+            Feature::Categorical(_) | Feature::Ordinal(_) => None,
         })
         .collect();
     if numeric.len() != image.len() || n_features != image.len() {

@@ -13,7 +13,7 @@ use super::monitor::Monitor;
 use super::settings_error::SettingsError;
 use crate::data::CsvSource;
 use crate::nn::{Activation, ImageShape};
-use crate::preprocess::{TaskChoice, DEFAULT_MAX_CATEGORIES};
+use crate::preprocess::{OrdinalLevels, TaskChoice, DEFAULT_MAX_CATEGORIES};
 use crate::train::ScheduleKind;
 
 /// What decides a trained model. `TrainSettings::new(path, target)` gives the defaults
@@ -31,6 +31,9 @@ pub struct TrainSettings {
     pub drop: Vec<String>,
     /// Columns to treat as categorical even when their values are numbers. Default: none.
     pub categorical: Vec<String>,
+    /// Columns of ordered categories, each encoded as its level's index. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ordinal: Vec<OrdinalLevels>,
     /// Most one-hot inputs per categorical column; the rarest values beyond share one
     /// input. Default: `DEFAULT_MAX_CATEGORIES` (1000); at least 2.
     pub max_categories: usize,
@@ -105,6 +108,7 @@ impl Default for TrainSettings {
             preprocessor: None,
             drop: Vec::new(),
             categorical: Vec::new(),
+            ordinal: Vec::new(),
             max_categories: DEFAULT_MAX_CATEGORIES,
             task: TaskChoice::Auto,
             hidden: vec![64],

@@ -11,7 +11,8 @@ use super::trainer::Observer;
 use crate::data::{NaValues, RawTable};
 use crate::error::Result;
 use crate::preprocess::{
-    choose_task, load_preprocessor, rows_with_target, target_index, Pipeline, Task,
+    choose_task, classification_doubt, load_preprocessor, rows_with_target, target_index,
+    target_is_numeric, Pipeline, Task, TaskChoice,
 };
 
 /// The training file read, its rows with a target, and the task.
@@ -80,10 +81,19 @@ impl Source {
             }
             None => choose_task(settings.task, &table, target, &rows)?,
         };
+        let inferred = preprocessor.is_none() && settings.task == TaskChoice::Auto;
+        let overridable =
+            inferred && (task == Task::Regression || target_is_numeric(&table, target, &rows));
         observer.notice(Notice::TaskChosen {
             task,
             reason: &task_reason,
+            overridable,
         });
+        if overridable && task == Task::Classification {
+            if let Some(doubt) = classification_doubt(&table, target, &rows) {
+                observer.notice(Notice::TaskDoubt(&doubt));
+            }
+        }
         check_loss_fits(settings.loss, task)?;
         if task == Task::Regression && settings.class_weight.is_some() {
             return Err(SettingsError::ClassWeightsNeedClassification.into());

@@ -4,6 +4,7 @@ mod cli;
 mod conv_cli;
 mod cv;
 mod data_errors;
+mod data_quality;
 mod explain;
 mod export;
 mod golden_metrics;
