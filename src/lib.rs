@@ -61,6 +61,7 @@ pub mod inspect;
 pub mod metrics;
 pub mod model;
 pub mod nn;
+pub mod number_text;
 pub mod onnx;
 pub mod parallel;
 pub mod preprocess;

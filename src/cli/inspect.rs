@@ -10,7 +10,8 @@ use super::preprocess::Format;
 use clap::Args;
 use csvnn::inspect::{Input, Inspection};
 use csvnn::model::Model;
-use csvnn::preprocess::{fixed_or_exponent, Task};
+use csvnn::number_text::fixed_or_exponent;
+use csvnn::preprocess::Task;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {

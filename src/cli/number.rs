@@ -1,29 +1,14 @@
-//! Numbers as `predict` writes them for scripts: the shortest text that reads back to the
-//! same f64, and kept input cells in JSON with the type they were read as.
+//! Numbers as `predict` writes them for scripts: JSON numbers in the shortest form that reads
+//! back to the same f64 (`csvnn::number_text::round_trip`), and kept input cells in JSON
+//! with the type they were read as.
 
 use csvnn::data::plain_number;
-
-/// The shortest text that reads back to exactly `x`: Rust's shortest round-trip digits,
-/// written with an exponent when that is shorter (`7.446310952084105e-9`, not
-/// `0.000000007446310952084105`; `0.25`, not `2.5e-1`). Non-finite values as Rust
-/// writes them (`NaN`, `inf`, `-inf`).
-pub fn shortest(x: f64) -> String {
-    let plain = x.to_string();
-    if !x.is_finite() {
-        return plain;
-    }
-    let exponent = format!("{x:e}");
-    if exponent.len() < plain.len() {
-        exponent
-    } else {
-        plain
-    }
-}
+use csvnn::number_text::round_trip;
 
 /// `x` as a JSON number in its shortest form; `null` when it is not finite.
 pub fn json_number(x: f64) -> String {
     if x.is_finite() {
-        shortest(x)
+        round_trip(x)
     } else {
         "null".to_string()
     }
@@ -41,7 +26,7 @@ pub fn json_string(text: &str) -> String {
 pub fn json_cell(text: &str) -> String {
     match plain_number(text) {
         Some(_) if is_json_number(text) => text.to_string(),
-        Some(value) => shortest(value),
+        Some(value) => round_trip(value),
         None => json_string(text),
     }
 }
@@ -93,10 +78,10 @@ mod tests {
             (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
         ];
         for (x, text) in cases {
-            assert_eq!(shortest(x), text);
+            assert_eq!(round_trip(x), text);
             assert_eq!(text.parse::<f64>().unwrap().to_bits(), x.to_bits());
         }
-        assert_eq!(shortest(f64::NAN), "NaN");
+        assert_eq!(round_trip(f64::NAN), "NaN");
         assert_eq!(json_number(f64::INFINITY), "null");
         assert_eq!(json_number(7.446310952084105e-9), "7.446310952084105e-9");
     }

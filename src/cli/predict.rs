@@ -13,11 +13,12 @@ use super::common::{
     warn_unused_columns, DataArgs, Ui,
 };
 use super::evaluate::{check_threshold_flag, parse_probability};
-use super::number::{json_cell, json_number, json_string, shortest};
+use super::number::{json_cell, json_number, json_string};
 use csvnn::atomic::write_atomically;
 use csvnn::data::{RawTable, TableChunks};
 use csvnn::metrics::classes_at_threshold;
 use csvnn::model::{Model, Predictions};
+use csvnn::number_text::round_trip;
 use csvnn::preprocess::{NonFiniteValues, UnknownCategories};
 use csvnn::{Error, Location};
 
@@ -148,10 +149,10 @@ impl<'a> PredictionWriter<'a> {
                         Predictions::Classes { probs, classes } => {
                             record.push(self.labels[classes[row]].clone());
                             if self.proba {
-                                record.extend(probs.row(row).iter().map(|&p| shortest(p)));
+                                record.extend(probs.row(row).iter().map(|&p| round_trip(p)));
                             }
                         }
-                        Predictions::Values(values) => record.push(shortest(values[row])),
+                        Predictions::Values(values) => record.push(round_trip(values[row])),
                     }
                     writer
                         .write_record(&record)

@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::number_text::{fixed_or_exponent, shortest};
 use super::{Feature, Pipeline, TargetEncoder};
 use crate::data::{Cell, RawTable};
+use crate::number_text::{fixed_or_exponent, readable};
 
 #[derive(Debug, Clone, Serialize)]
 /// One column in the profile of `preprocess`.
@@ -177,8 +177,8 @@ impl TableProfile {
                     "mean {} std {} min {} max {}",
                     fixed_or_exponent(mean, 4),
                     fixed_or_exponent(std, 4),
-                    shortest(c.min.unwrap_or(f64::NAN)),
-                    shortest(c.max.unwrap_or(f64::NAN))
+                    readable(c.min.unwrap_or(f64::NAN)),
+                    readable(c.max.unwrap_or(f64::NAN))
                 ),
                 _ => c
                     .top

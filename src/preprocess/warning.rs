@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use super::number_text::shortest;
 use crate::error::Setting;
+use crate::number_text::readable;
 
 /// Something `Pipeline::fit` repaired or dropped in a column of the training rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +109,7 @@ impl fmt::Display for FitWarning {
             } => {
                 let value = first_value
                     .parse::<f64>()
-                    .map_or_else(|_| first_value.clone(), shortest);
+                    .map_or_else(|_| first_value.clone(), readable);
                 write!(
                     f,
                     "{file}: line {first_line}: column '{column}': {value} is beyond 1e15 in magnitude, most likely a mistake ({count} such values in the training rows); it is used as it is, and standardising squashes the column's other values together"

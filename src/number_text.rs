@@ -1,6 +1,8 @@
-//! Numbers as people read them: fixed decimals or the shortest form for everyday
-//! magnitudes, an exponent (`1.2e300`) for huge or tiny ones, so that a stray 1e300 prints
-//! as 5 characters, not 301.
+//! Numbers as text, for two readers. People (`inspect`, the `preprocess` table, warnings):
+//! fixed decimals or the shortest form for everyday magnitudes, an exponent (`1.2e300`)
+//! for huge or tiny ones, so that a stray 1e300 prints as 5 characters, not 301. Programs
+//! (`predict`'s output): the shortest text that reads back to the same f64, with an
+//! exponent wherever that is shorter.
 
 /// Magnitudes from which a number is printed with an exponent.
 const HUGE: f64 = 1e15;
@@ -30,12 +32,28 @@ pub fn fixed_or_exponent(x: f64, decimals: usize) -> String {
 }
 
 /// The shortest text that reads back as `x` (`0.1`, `1234.5`), with an exponent for huge
-/// or tiny numbers (`1e300`).
-pub fn shortest(x: f64) -> String {
+/// or tiny numbers (`1e300`): for people.
+pub fn readable(x: f64) -> String {
     if wants_exponent(x) {
         format!("{x:e}")
     } else {
         x.to_string()
+    }
+}
+
+/// The shortest text that reads back to exactly `x`, with an exponent whenever that is
+/// shorter (`7.446310952084105e-9`, not `0.000000007446310952084105`; `0.25`, not
+/// `2.5e-1`): for programs. Non-finite values as Rust writes them (`NaN`, `inf`, `-inf`).
+pub fn round_trip(x: f64) -> String {
+    let plain = x.to_string();
+    if !x.is_finite() {
+        return plain;
+    }
+    let exponent = format!("{x:e}");
+    if exponent.len() < plain.len() {
+        exponent
+    } else {
+        plain
     }
 }
 
@@ -48,9 +66,9 @@ mod tests {
         assert_eq!(fixed_or_exponent(12.345678, 4), "12.3457");
         assert_eq!(fixed_or_exponent(0.0, 4), "0.0000");
         assert_eq!(fixed_or_exponent(-3.0, 4), "-3.0000");
-        assert_eq!(shortest(1234.5), "1234.5");
-        assert_eq!(shortest(0.0), "0");
-        assert_eq!(shortest(f64::NAN), "NaN");
+        assert_eq!(readable(1234.5), "1234.5");
+        assert_eq!(readable(0.0), "0");
+        assert_eq!(readable(f64::NAN), "NaN");
     }
 
     #[test]
@@ -59,8 +77,8 @@ mod tests {
         assert_eq!(fixed_or_exponent(-1e300, 4), "-1e300");
         assert_eq!(fixed_or_exponent(1.23456789e20, 4), "1.2346e20");
         assert_eq!(fixed_or_exponent(3.5e-7, 4), "3.5e-7");
-        assert_eq!(shortest(1e300), "1e300");
-        assert_eq!(shortest(-2.5e-9), "-2.5e-9");
+        assert_eq!(readable(1e300), "1e300");
+        assert_eq!(readable(-2.5e-9), "-2.5e-9");
         assert_eq!(fixed_or_exponent(f64::INFINITY, 4), "inf");
     }
 }
