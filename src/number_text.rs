@@ -57,6 +57,24 @@ pub fn round_trip(x: f64) -> String {
     }
 }
 
+/// A count of rows in words that agree with it: `1 row`, `2 rows`.
+pub fn rows(n: usize) -> String {
+    if n == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{n} rows")
+    }
+}
+
+/// `singular` for one, `plural` for any other count (`has`/`have`, `is`/`are`).
+pub fn agree(n: usize, singular: &'static str, plural: &'static str) -> &'static str {
+    if n == 1 {
+        singular
+    } else {
+        plural
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

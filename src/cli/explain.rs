@@ -12,6 +12,7 @@ use super::common::{
 use super::preprocess::Format;
 use csvnn::explain::{permutation_importance, ExplainConfig};
 use csvnn::model::Model;
+use csvnn::number_text::{agree, rows as rows_text};
 use csvnn::preprocess::{rows_with_target, target_index};
 
 #[derive(Debug, Args)]
@@ -45,9 +46,11 @@ pub fn run(args: ExplainArgs, ui: &Ui) -> anyhow::Result<()> {
     let (rows, missing) = rows_with_target(&table, target, &pipeline.na_values);
     if !missing.is_empty() {
         ui.warn(&format!(
-            "{}: {} rows have no target value and are not used (lines {})",
+            "{}: {} {} no target value and {} not used (lines {})",
             table.source,
-            missing.len(),
+            rows_text(missing.len()),
+            agree(missing.len(), "has", "have"),
+            agree(missing.len(), "is", "are"),
             line_list(&missing)
         ));
     }

@@ -1,5 +1,6 @@
 //! The library's settings errors in the command line's words: each setting by its flag.
 
+use csvnn::number_text::{agree, rows as rows_text};
 use csvnn::train::{LossChoice, Monitor, SettingsError};
 use csvnn::{Error, Location};
 
@@ -76,11 +77,11 @@ pub fn render_settings_error(error: &SettingsError) -> String {
             fraction,
         } => data(
             Location::file(file),
-            format!("{rows} rows with a target are too few for --validation-split {fraction}; expected enough rows for both parts (or use --validation-split 0)"),
+            format!("{} with a target {} too few for --validation-split {fraction}; expected enough rows for both parts (or use --validation-split 0)", rows_text(*rows), agree(*rows, "is", "are")),
         ),
         SettingsError::TooFewRowsForFolds { file, rows, folds } => data(
             Location::file(file),
-            format!("{rows} rows with a target are too few for --folds {folds}"),
+            format!("{} with a target {} too few for --folds {folds}", rows_text(*rows), agree(*rows, "is", "are")),
         ),
         SettingsError::ImageShapeMismatch {
             file,

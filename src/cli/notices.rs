@@ -10,6 +10,7 @@ use super::common::{
 };
 use super::progress::{Level, Progress};
 use super::render::{render_task_chosen, render_task_doubt, render_warning};
+use csvnn::number_text::{agree, rows};
 use csvnn::preprocess::{Pipeline, Task};
 use csvnn::train::{
     metric_name, write_checkpoint, write_epoch_log, EpochRecord, Notice, Observer, TrainSettings,
@@ -26,8 +27,10 @@ pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
             lines,
             training,
         } => ui.warn(&format!(
-            "{source}: {} rows have no target value and are {} (lines {})",
-            lines.len(),
+            "{source}: {} {} no target value and {} {} (lines {})",
+            rows(lines.len()),
+            agree(lines.len(), "has", "have"),
+            agree(lines.len(), "is", "are"),
             if training { "left out" } else { "not scored" },
             line_list(lines)
         )),
@@ -49,8 +52,9 @@ pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
             rows_train,
             rows_validation,
         } => ui.info(&format!(
-            "training a {shape} network ({n_params} parameters) on {rows_train} rows{}",
-            rows_validation.map_or(String::new(), |n| format!(", validating on {n} rows"))
+            "training a {shape} network ({n_params} parameters) on {}{}",
+            rows(rows_train),
+            rows_validation.map_or(String::new(), |n| format!(", validating on {}", rows(n)))
         )),
         Notice::BestEpochKept {
             monitor,

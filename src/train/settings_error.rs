@@ -91,7 +91,7 @@ pub enum SettingsError {
         epochs_done: usize,
     },
     /// Too few rows with a target for both parts of the validation split.
-    #[error("{file}: {rows} rows with a target are too few for a validation split of {fraction}; expected enough rows for both parts (or no split)")]
+    #[error("{file}: {} with a target {} too few for a validation split of {fraction}; expected enough rows for both parts (or no split)", crate::number_text::rows(*rows), crate::number_text::agree(*rows, "is", "are"))]
     TooFewRowsForSplit {
         /// The training file.
         file: String,
@@ -101,7 +101,7 @@ pub enum SettingsError {
         fraction: f64,
     },
     /// Too few rows with a target for the folds of cross-validation.
-    #[error("{file}: {rows} rows with a target are too few for {folds} folds")]
+    #[error("{file}: {} with a target {} too few for {folds} folds", crate::number_text::rows(*rows), crate::number_text::agree(*rows, "is", "are"))]
     TooFewRowsForFolds {
         /// The training file.
         file: String,

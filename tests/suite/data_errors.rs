@@ -543,6 +543,21 @@ fn rows_without_a_target_are_dropped_with_a_warning() {
 }
 
 #[test]
+fn one_row_without_a_target_is_counted_in_the_singular() {
+    let s = Setup::new();
+    let text = std::fs::read_to_string(fixtures().join("missing_target.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    assert_eq!(lines[6], "3,4,blue,NA");
+    lines[6] = "3,4,blue,no".to_string(); // line 7 gets a target; line 6 still has none
+    std::fs::write(s.path("one_missing.csv"), lines.join("\n") + "\n").unwrap();
+    train("one_missing.csv", "y", &s.path("m.json"))
+        .current_dir(s.dir.path())
+        .assert()
+        .success()
+        .stderr("csvnn: warning: one_missing.csv: 1 row has no target value and is left out (lines 6)\n");
+}
+
+#[test]
 fn a_single_class_is_an_error() {
     let s = Setup::new();
     assert_error(
