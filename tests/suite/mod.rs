@@ -9,5 +9,6 @@ mod export;
 mod golden_metrics;
 mod library;
 mod model_bytes;
+mod model_validation;
 mod scripting;
 mod training;
