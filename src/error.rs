@@ -222,8 +222,8 @@ pub enum Error {
     InvalidModel {
         /// The file as the user named it.
         path: String,
-        /// What was found and what was expected.
-        problem: crate::model_check::ModelProblem,
+        /// What was found and what was expected (boxed: it is large and rare).
+        problem: Box<crate::model_check::ModelProblem>,
     },
 
     /// A setting that is wrong whatever the data (the binary exits with 2 for these).

@@ -165,12 +165,7 @@ impl Model {
     /// with its pipeline, or sizes beyond the limits).
     pub fn load(path: &Path) -> Result<Model> {
         let model: Model = read_versioned(path, &MODEL_FILE)?;
-        check_model(model.task, &model.network, &model.pipeline).map_err(|problem| {
-            Error::InvalidModel {
-                path: path.display().to_string(),
-                problem,
-            }
-        })?;
+        check_model(model.task, &model.network, &model.pipeline).map_err(|p| p.in_file(path))?;
         Ok(model)
     }
 

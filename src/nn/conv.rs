@@ -107,7 +107,6 @@ impl Conv2D {
             input,
             kernel,
             padding,
-            filters: weights.ncols(),
         };
         if input.is_empty() || kernel == 0 || stride == 0 {
             return Err(NetworkError::ConvNotPositive {
@@ -421,7 +420,6 @@ impl TryFrom<Conv2DSpec> for Conv2D {
                 input: spec.input,
                 kernel: spec.kernel,
                 padding: spec.padding,
-                filters: spec.filters,
             })?;
         let weights =
             Array2::from_shape_vec((patch, spec.filters), spec.weights).map_err(|_| {

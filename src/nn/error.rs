@@ -153,7 +153,7 @@ pub enum NetworkError {
     #[error("gives {width} values per row; expected at most {limit}")]
     OutputTooWide {
         /// Its output width (images: height * width * channels).
-        width: u128,
+        width: u64,
         /// The limit.
         limit: usize,
     },
@@ -175,7 +175,7 @@ pub enum NetworkError {
     #[error("its patch matrix holds {values} values per image; expected at most {limit}")]
     PatchTooLarge {
         /// Output pixels * kernel * kernel * c_in.
-        values: u128,
+        values: u64,
         /// The limit.
         limit: usize,
     },
@@ -186,7 +186,7 @@ pub enum NetworkError {
     )]
     TooManyValues {
         /// The sum of the output widths so far.
-        values: u128,
+        values: u64,
         /// The limit.
         limit: usize,
     },
@@ -205,7 +205,7 @@ pub enum NetworkError {
     NoLayers,
 
     /// A conv layer whose sizes overflow when multiplied out (only a damaged file has them).
-    #[error("conv layer: a {input} image, kernel {kernel}, padding {padding} and {filters} filters are too large to multiply out")]
+    #[error("conv layer: a {input} image with kernel {kernel} and padding {padding} is too large to multiply out")]
     ConvTooLarge {
         /// The input image shape.
         input: ImageShape,
@@ -213,7 +213,5 @@ pub enum NetworkError {
         kernel: usize,
         /// The zero padding on every side.
         padding: usize,
-        /// The number of filters.
-        filters: usize,
     },
 }

@@ -37,7 +37,7 @@ impl Network {
             return Err(NetworkError::NoLayers);
         }
         let mut width = self.n_inputs;
-        let mut values: u128 = 0;
+        let mut values: u64 = 0;
         for (i, layer) in self.layers.iter().enumerate() {
             let in_layer = |problem| NetworkError::InLayer {
                 layer: i + 1,
@@ -45,8 +45,8 @@ impl Network {
                 problem: Box::new(problem),
             };
             width = check_layer(layer, width).map_err(in_layer)?;
-            values += width as u128;
-            if values > MAX_ROW_VALUES as u128 {
+            values = values.saturating_add(width as u64);
+            if values > MAX_ROW_VALUES as u64 {
                 return Err(in_layer(NetworkError::TooManyValues {
                     values,
                     limit: MAX_ROW_VALUES,
@@ -72,8 +72,9 @@ fn check_layer(layer: &AnyLayer, width: usize) -> Result<usize, NetworkError> {
             below_limit("padding", c.padding(), MAX_PADDING)?;
             check_image_input(c.input_shape(), width)?;
             let output = c.output_shape();
-            let patch = (output.height * output.width) as u128 * c.weights().nrows() as u128;
-            if patch > MAX_ROW_VALUES as u128 {
+            let pixels = (output.height * output.width) as u64;
+            let patch = pixels.saturating_mul(c.weights().nrows() as u64);
+            if patch > MAX_ROW_VALUES as u64 {
                 return Err(NetworkError::PatchTooLarge {
                     values: patch,
                     limit: MAX_ROW_VALUES,
@@ -114,7 +115,7 @@ fn check_output(width: usize) -> Result<usize, NetworkError> {
     match width {
         0 => Err(NetworkError::NoOutput),
         w if w > MAX_LAYER_WIDTH => Err(NetworkError::OutputTooWide {
-            width: w as u128,
+            width: w as u64,
             limit: MAX_LAYER_WIDTH,
         }),
         w => Ok(w),
