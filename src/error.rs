@@ -264,6 +264,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A model (or checkpoint) whose network does not fit together or with its pipeline,
+    /// or whose sizes are beyond the limits: a file edited by hand or damaged.
+    #[error("{path}: invalid model: {problem}")]
+    InvalidModel {
+        /// The file as the user named it.
+        path: String,
+        /// What was found and what was expected (boxed: it is large and rare).
+        problem: Box<crate::model_check::ModelProblem>,
+    },
+
     /// A setting that is wrong whatever the data (the binary exits with 2 for these).
     #[error("{0}")]
     Config(String),

@@ -60,6 +60,7 @@ pub mod explain;
 pub mod inspect;
 pub mod metrics;
 pub mod model;
+pub mod model_check;
 pub mod nn;
 pub mod number_text;
 pub mod onnx;

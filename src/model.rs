@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Network, NetworkError};
+use crate::model_check::check_model;
+use crate::nn::{Activation, Network};
 use crate::preprocess::{Pipeline, TargetEncoder, Task};
 use crate::train::{argmax, EpochRecord, TrainConfig};
 use crate::versioned::{read_versioned, FileKind};
@@ -159,32 +160,13 @@ impl Model {
         })
     }
 
-    /// Read a model, refusing files that are not csvnn models or come from a newer format.
+    /// Read a model, refusing files that are not csvnn models, come from a newer format,
+    /// or do not pass `model_check::check_model` (a network that does not fit together or
+    /// with its pipeline, or sizes beyond the limits).
     pub fn load(path: &Path) -> Result<Model> {
         let model: Model = read_versioned(path, &MODEL_FILE)?;
-        model.check().map_err(|e| Error::ModelFile {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        check_model(model.task, &model.network, &model.pipeline).map_err(|p| p.in_file(path))?;
         Ok(model)
-    }
-
-    /// Internal consistency of a model read from a file.
-    fn check(&self) -> std::result::Result<(), NetworkError> {
-        self.network.validate()?;
-        if self.network.n_inputs != self.pipeline.n_inputs() {
-            return Err(NetworkError::PipelineInputs {
-                network: self.network.n_inputs,
-                pipeline: self.pipeline.n_inputs(),
-            });
-        }
-        if self.network.n_outputs() != self.pipeline.target_encoder.n_outputs() {
-            return Err(NetworkError::TargetOutputs {
-                network: self.network.n_outputs(),
-                target: self.pipeline.target_encoder.n_outputs(),
-            });
-        }
-        Ok(())
     }
 
     /// Raw network outputs, (n_rows, n_outputs), computed in parallel chunks, one per

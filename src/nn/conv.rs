@@ -42,9 +42,16 @@ impl ImageShape {
         self.height * self.width * self.channels
     }
 
+    /// Values per image, or `None` when the product overflows (a damaged file's shape).
+    pub fn checked_len(&self) -> Option<usize> {
+        self.height
+            .checked_mul(self.width)?
+            .checked_mul(self.channels)
+    }
+
     /// True when the image holds no value.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.height == 0 || self.width == 0 || self.channels == 0
     }
 }
 
@@ -52,6 +59,11 @@ impl std::fmt::Display for ImageShape {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}x{}x{}", self.height, self.width, self.channels)
     }
+}
+
+/// Rows of the weight matrix: kernel * kernel * c_in, or `None` when it overflows.
+fn patch_len(kernel: usize, channels: usize) -> Option<usize> {
+    kernel.checked_mul(kernel)?.checked_mul(channels)
 }
 
 /// Most f32 values of the patch matrix built at once (4 MB).
@@ -91,6 +103,11 @@ impl Conv2D {
         weights: Array2<f32>,
         bias: Array1<f32>,
     ) -> Result<Self, NetworkError> {
+        let too_large = || NetworkError::ConvTooLarge {
+            input,
+            kernel,
+            padding,
+        };
         if input.is_empty() || kernel == 0 || stride == 0 {
             return Err(NetworkError::ConvNotPositive {
                 input,
@@ -98,14 +115,19 @@ impl Conv2D {
                 stride,
             });
         }
-        if input.height + 2 * padding < kernel || input.width + 2 * padding < kernel {
+        let padded = |side: usize| padding.checked_mul(2).and_then(|p| p.checked_add(side));
+        let (padded_h, padded_w) = match (padded(input.height), padded(input.width)) {
+            (Some(h), Some(w)) => (h, w),
+            _ => return Err(too_large()),
+        };
+        if padded_h < kernel || padded_w < kernel {
             return Err(NetworkError::KernelDoesNotFit {
                 input,
                 kernel,
                 padding,
             });
         }
-        let patch = kernel * kernel * input.channels;
+        let patch = patch_len(kernel, input.channels).ok_or_else(too_large)?;
         if weights.nrows() != patch || weights.ncols() == 0 || bias.len() != weights.ncols() {
             return Err(NetworkError::ConvWeightShape {
                 rows: weights.nrows(),
@@ -115,10 +137,13 @@ impl Conv2D {
             });
         }
         let output_shape = ImageShape::new(
-            (input.height + 2 * padding - kernel) / stride + 1,
-            (input.width + 2 * padding - kernel) / stride + 1,
+            (padded_h - kernel) / stride + 1,
+            (padded_w - kernel) / stride + 1,
             weights.ncols(),
         );
+        if input.checked_len().is_none() || output_shape.checked_len().is_none() {
+            return Err(too_large());
+        }
         Ok(Conv2D {
             input,
             output_shape,
@@ -390,7 +415,12 @@ impl TryFrom<Conv2DSpec> for Conv2D {
     type Error = NetworkError;
 
     fn try_from(spec: Conv2DSpec) -> Result<Self, NetworkError> {
-        let patch = spec.kernel * spec.kernel * spec.input.channels;
+        let patch =
+            patch_len(spec.kernel, spec.input.channels).ok_or(NetworkError::ConvTooLarge {
+                input: spec.input,
+                kernel: spec.kernel,
+                padding: spec.padding,
+            })?;
         let weights =
             Array2::from_shape_vec((patch, spec.filters), spec.weights).map_err(|_| {
                 NetworkError::ConvWeightCount {

@@ -116,11 +116,20 @@ pub enum NetworkError {
         problem: Box<NetworkError>,
     },
 
-    /// A dense layer whose input count differs from the width before it.
-    #[error("layer {layer} takes {n_in} inputs but receives {width}")]
-    DenseInputs {
-        /// The layer's index in the network, from 0.
+    /// A layer of a network read from a file that does not fit (1-based `layer`).
+    #[error("layer {layer} ({kind}): {problem}")]
+    InLayer {
+        /// The layer, counting from 1.
         layer: usize,
+        /// Its `type` in the model file: `dense`, `conv2d`, ...
+        kind: &'static str,
+        /// What is wrong with it.
+        problem: Box<NetworkError>,
+    },
+
+    /// A dense layer whose input count differs from the width before it.
+    #[error("takes {n_in} inputs but receives {width}")]
+    DenseInputs {
         /// The inputs it takes.
         n_in: usize,
         /// The width of the values before it.
@@ -128,31 +137,81 @@ pub enum NetworkError {
     },
 
     /// An image layer whose image size differs from the width before it.
-    #[error("layer {layer} takes {input} images ({} values) but receives {width}", input.len())]
+    #[error("takes {input} images ({} values) but receives {width}", input.len())]
     ImageInputs {
-        /// The layer's index in the network, from 0.
-        layer: usize,
         /// The image shape it takes.
         input: ImageShape,
         /// The width of the values before it.
         width: usize,
     },
 
-    /// A model whose network input count differs from its pipeline's.
-    #[error("the network takes {network} inputs but the pipeline makes {pipeline}")]
-    PipelineInputs {
-        /// The network's inputs.
-        network: usize,
-        /// The pipeline's outputs.
-        pipeline: usize,
+    /// A layer whose output has no value.
+    #[error("gives 0 values per row; expected at least 1")]
+    NoOutput,
+
+    /// A layer whose output is wider than `validate::MAX_LAYER_WIDTH`.
+    #[error("gives {width} values per row; expected at most {limit}")]
+    OutputTooWide {
+        /// Its output width (images: height * width * channels).
+        width: u64,
+        /// The limit.
+        limit: usize,
     },
 
-    /// A model whose network output count differs from its target encoder's.
-    #[error("the network's outputs do not match the target")]
-    TargetOutputs {
-        /// The network's outputs.
-        network: usize,
-        /// The outputs the target encoder needs.
-        target: usize,
+    /// A layer setting above its limit (a kernel, a padding): only a damaged or
+    /// hand-edited file has one.
+    #[error("{setting} {value} is above the limit of {limit}")]
+    AboveLimit {
+        /// The setting's name in the model file: `kernel`, `padding`.
+        setting: &'static str,
+        /// Its value.
+        value: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// A conv layer whose patch matrix for one image (output pixels x kernel * kernel *
+    /// c_in) is larger than `validate::MAX_ROW_VALUES`.
+    #[error("its patch matrix holds {values} values per image; expected at most {limit}")]
+    PatchTooLarge {
+        /// Output pixels * kernel * kernel * c_in.
+        values: u64,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// Layers whose outputs together hold more than `validate::MAX_ROW_VALUES` values per row.
+    #[error(
+        "the layers up to this one give {values} values per row in all; expected at most {limit}"
+    )]
+    TooManyValues {
+        /// The sum of the output widths so far.
+        values: u64,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// A network that takes no input, or more than `validate::MAX_LAYER_WIDTH`.
+    #[error("the network takes {n_inputs} inputs; expected 1 to {limit}")]
+    InputWidth {
+        /// `n_inputs` in the file.
+        n_inputs: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// A network with no layer.
+    #[error("the network has no layers; expected at least one dense layer")]
+    NoLayers,
+
+    /// A conv layer whose sizes overflow when multiplied out (only a damaged file has them).
+    #[error("conv layer: a {input} image with kernel {kernel} and padding {padding} is too large to multiply out")]
+    ConvTooLarge {
+        /// The input image shape.
+        input: ImageShape,
+        /// The kernel size.
+        kernel: usize,
+        /// The zero padding on every side.
+        padding: usize,
     },
 }

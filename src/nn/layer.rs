@@ -80,6 +80,31 @@ macro_rules! dispatch {
     };
 }
 
+impl AnyLayer {
+    /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
+    /// `max_pool2d`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AnyLayer::Dense(_) => "dense",
+            AnyLayer::Activation(_) => "activation",
+            AnyLayer::Dropout(_) => "dropout",
+            AnyLayer::Conv2D(_) => "conv2d",
+            AnyLayer::MaxPool2D(_) => "max_pool2d",
+        }
+    }
+
+    /// The values per row it gives when it receives `width` (element-wise layers keep the
+    /// width; the others fix it).
+    pub fn output_width(&self, width: usize) -> usize {
+        match self {
+            AnyLayer::Dense(d) => d.n_out(),
+            AnyLayer::Conv2D(c) => c.output_shape().len(),
+            AnyLayer::MaxPool2D(p) => p.output_shape().len(),
+            AnyLayer::Activation(_) | AnyLayer::Dropout(_) => width,
+        }
+    }
+}
+
 impl Layer for AnyLayer {
     fn forward(&mut self, x: ArrayView2<f32>, train: bool) {
         dispatch!(self, l => l.forward(x, train))

@@ -167,54 +167,16 @@ impl Network {
         })
     }
 
-    /// Width of the output: that of the last dense layer.
+    /// Width of the output: what the last layer gives (`n_inputs` without layers).
     pub fn n_outputs(&self) -> usize {
         self.layers
             .iter()
-            .rev()
-            .find_map(|l| match l {
-                AnyLayer::Dense(d) => Some(d.n_out()),
-                _ => None,
-            })
-            .unwrap_or(self.n_inputs)
+            .fold(self.n_inputs, |width, layer| layer.output_width(width))
     }
 
     /// Number of trainable parameters.
     pub fn n_params(&self) -> usize {
         self.layers.iter().map(|l| l.n_params()).sum()
-    }
-
-    /// Check that consecutive dense layers fit together (for a network read from a file).
-    pub fn validate(&self) -> Result<(), NetworkError> {
-        let mut width = self.n_inputs;
-        for (i, layer) in self.layers.iter().enumerate() {
-            if let AnyLayer::Dense(d) = layer {
-                if d.n_in() != width {
-                    return Err(NetworkError::DenseInputs {
-                        layer: i,
-                        n_in: d.n_in(),
-                        width,
-                    });
-                }
-                width = d.n_out();
-            }
-            let image = match layer {
-                AnyLayer::Conv2D(c) => Some((c.input_shape(), c.output_shape())),
-                AnyLayer::MaxPool2D(p) => Some((p.input_shape(), p.output_shape())),
-                _ => None,
-            };
-            if let Some((input, output)) = image {
-                if input.len() != width {
-                    return Err(NetworkError::ImageInputs {
-                        layer: i,
-                        input,
-                        width,
-                    });
-                }
-                width = output.len();
-            }
-        }
-        Ok(())
     }
 
     /// `x`: (batch, n_inputs) -> (batch, n_outputs), a view of the last layer's buffer.

@@ -29,7 +29,10 @@ impl MaxPool2D {
         if size == 0 || input.channels == 0 || input.height < size || input.width < size {
             return Err(NetworkError::PoolDoesNotFit { input, size });
         }
-        if input.len() > u32::MAX as usize {
+        if input
+            .checked_len()
+            .is_none_or(|len| len > u32::MAX as usize)
+        {
             return Err(NetworkError::ImageTooLarge { input });
         }
         Ok(MaxPool2D {

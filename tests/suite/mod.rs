@@ -10,6 +10,7 @@ mod export;
 mod golden_metrics;
 mod library;
 mod model_bytes;
+mod model_validation;
 mod output_levels;
 mod script_output;
 mod scripting;

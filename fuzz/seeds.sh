@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Seed corpora for the fuzz targets, written to fuzz/corpus/<target>/ (not committed):
+# small models trained by the csvnn binary, and short CSV files (heads of the shipped
+# datasets, the data-error fixtures). Run from the repository root:
+#   fuzz/seeds.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet < /dev/null
+csvnn=target/debug/csvnn
+corpus=fuzz/corpus
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$corpus"/{model_load_predict,stream_predict,read_fit_transform}
+
+train() { # out, then train flags: one epoch, tiny layers, so each model is a few KB
+  local out=$1; shift
+  "$csvnn" --quiet train --epochs 1 --validation-split 0 "$@" -o "$corpus/model_load_predict/$out" < /dev/null
+}
+head -200 data/default.train.csv > "$scratch/default.csv"
+head -200 data/auto_mpg.train.csv > "$scratch/auto_mpg.csv"
+train classifier.json --data "$scratch/default.csv" --target default --hidden 2
+train regressor.json --data "$scratch/auto_mpg.csv" --target mpg --drop name --hidden 2
+train dropout.json --data "$scratch/default.csv" --target default --hidden 3,2 --dropout 0.2 --activation tanh
+# 4x4 grey images of a bright row or column, for a CNN.
+python3 - "$scratch/images.csv" <<'PY'
+import random, sys
+random.seed(1)
+rows = [",".join(f"p{i}" for i in range(16)) + ",label"]
+for _ in range(40):
+    vertical, at = random.random() < 0.5, random.randrange(4)
+    pixels = [200 * ((x if vertical else y) == at) + random.randrange(30) for y in range(4) for x in range(4)]
+    rows.append(",".join(map(str, pixels)) + ("," + ("vertical" if vertical else "horizontal")))
+open(sys.argv[1], "w").write("\n".join(rows) + "\n")
+PY
+train cnn.json --data "$scratch/images.csv" --target label --image-shape 4x4x1 --conv 2:3 --hidden 2
+
+# CSV inputs: the stream target's model reads age, colour, score (and label).
+printf 'age,colour,score,label\n31,red,0.5,yes\n42,blue,,no\n25,green,1.5,yes\n' > "$corpus/stream_predict/plain.csv"
+printf 'age;colour;score\n31;red;0,5\n;;\n1e308;purple;-inf\n' > "$corpus/stream_predict/semicolon.csv"
+printf '"score","age","colour"\r\n"1","2","red"\r\n"3",NA,"blue, dark"\r\n' > "$corpus/stream_predict/quoted.csv"
+for name in default auto_mpg chile_vote; do
+  head -12 "data/$name.train.csv" > "$corpus/read_fit_transform/$name.csv"
+done
+for fixture in tests/fixtures/data_errors/*.csv; do
+  [ -f "$fixture" ] || continue
+  cp "$fixture" "$corpus/read_fit_transform/"
+  cp "$fixture" "$corpus/stream_predict/"
+done
+for target in model_load_predict stream_predict read_fit_transform; do
+  echo "$target: $(ls "$corpus/$target" | wc -l) seeds"
+done

@@ -1,0 +1,120 @@
+//! Checking a model read from a file before it scores anything: the network on its own
+//! (`Network::validate`: widths chain through every layer, sizes within limits), then the
+//! network against its pipeline (inputs = the encoded width, outputs = what the target
+//! needs) and the target itself (a classifier has at least two labels). A file edited by
+//! hand or damaged is refused here with what was found and what was expected, instead of
+//! panicking or allocating without bound when it runs. The checkpoint reader uses
+//! `check_network` too.
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::nn::{Network, NetworkError};
+use crate::preprocess::{Pipeline, TargetEncoder, Task};
+
+/// Why a model (or a checkpoint's network and pipeline) cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelProblem {
+    /// The network does not fit together (a layer's width, a size limit, ...).
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+
+    /// A classification target with fewer than two labels.
+    #[error("the classification target has {labels} labels; expected at least 2")]
+    TooFewLabels {
+        /// The labels in the file.
+        labels: usize,
+    },
+
+    /// A network whose input width differs from the pipeline's encoded width.
+    #[error("the network takes {network} inputs; expected {pipeline}, the inputs the pipeline encodes its feature columns into")]
+    Inputs {
+        /// The network's `n_inputs`.
+        network: usize,
+        /// The pipeline's encoded width.
+        pipeline: usize,
+    },
+
+    /// A network whose output width differs from the target's (one output per class
+    /// label, or one value for regression).
+    #[error("the network gives {network} outputs; expected {}", expected_outputs(.task, *.target))]
+    Outputs {
+        /// The width the last layer gives.
+        network: usize,
+        /// The outputs the target needs.
+        target: usize,
+        /// The target's task.
+        task: Task,
+    },
+
+    /// A model whose `task` differs from its target encoder's.
+    #[error(
+        "the model's task is {model} but its target is encoded for {target}; expected the same"
+    )]
+    Task {
+        /// The model's `task`.
+        model: Task,
+        /// The target encoder's task.
+        target: Task,
+    },
+}
+
+impl ModelProblem {
+    /// This problem as the error of the file `path` (a model or a checkpoint).
+    pub fn in_file(self, path: &Path) -> Error {
+        Error::InvalidModel {
+            path: path.display().to_string(),
+            problem: Box::new(self),
+        }
+    }
+}
+
+/// "3, one per class label" or "1 (regression)".
+fn expected_outputs(task: &Task, target: usize) -> String {
+    match task {
+        Task::Classification => format!("{target}, one per class label"),
+        Task::Regression => format!("{target} (regression)"),
+    }
+}
+
+/// Check `network` on its own and against `pipeline`: the target (at least two labels
+/// for classification), the network's layers (`Network::validate`), its input width
+/// (the pipeline's encoded width) and its output width (one per label; 1 for regression,
+/// so a binary classifier has two outputs).
+pub fn check_network(network: &Network, pipeline: &Pipeline) -> Result<(), ModelProblem> {
+    if let TargetEncoder::Classification { labels } = &pipeline.target_encoder {
+        if labels.len() < 2 {
+            return Err(ModelProblem::TooFewLabels {
+                labels: labels.len(),
+            });
+        }
+    }
+    network.validate()?;
+    if network.n_inputs != pipeline.n_inputs() {
+        return Err(ModelProblem::Inputs {
+            network: network.n_inputs,
+            pipeline: pipeline.n_inputs(),
+        });
+    }
+    let target = pipeline.target_encoder.n_outputs();
+    if network.n_outputs() != target {
+        return Err(ModelProblem::Outputs {
+            network: network.n_outputs(),
+            target,
+            task: pipeline.task(),
+        });
+    }
+    Ok(())
+}
+
+/// `check_network`, and that the model's recorded `task` is its pipeline's.
+pub fn check_model(task: Task, network: &Network, pipeline: &Pipeline) -> Result<(), ModelProblem> {
+    if task != pipeline.task() {
+        return Err(ModelProblem::Task {
+            model: task,
+            target: pipeline.task(),
+        });
+    }
+    check_network(network, pipeline)
+}
