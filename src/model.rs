@@ -11,13 +11,14 @@ use crate::error::{Error, Result};
 use crate::model_check::check_model;
 use crate::nn::{Activation, Network};
 use crate::preprocess::{Pipeline, TargetEncoder, Task};
-use crate::train::{argmax, EpochRecord, TrainConfig};
+use crate::train::{argmax, EpochRecord, Monitor, TrainConfig};
 use crate::versioned::{read_versioned, FileKind};
 
 /// The `format` of a model file; a file with another name is refused.
 pub const FORMAT_NAME: &str = "csvnn-model";
-/// The `format_version` this csvnn writes; a file with a newer one is refused.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest `format_version` this csvnn reads; a file with a newer one is refused. It
+/// writes the oldest version that holds the model (`format_version_for`).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How the model was trained (everything but wall-clock times, so files are reproducible).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +97,15 @@ pub struct Model {
     pub validation_metrics: Option<ValidationMetrics>,
 }
 
+/// The oldest format version that holds a model: the pipeline's (2 with an ordinal
+/// column), and 2 when a metric other than the loss chose the kept epoch (a reader of
+/// version 1 would not show which); 1 otherwise, so such files stay readable by csvnn
+/// releases that know only version 1.
+fn format_version_for(pipeline: &Pipeline, training: &TrainingRecord) -> u32 {
+    let monitored = training.config.monitor != Monitor::Loss;
+    pipeline.format_version().max(if monitored { 2 } else { 1 })
+}
+
 /// How a model file is recognised and its problems worded.
 const MODEL_FILE: FileKind = FileKind {
     format: FORMAT_NAME,
@@ -139,7 +149,7 @@ impl Model {
     ) -> Self {
         Model {
             format: FORMAT_NAME.to_string(),
-            format_version: FORMAT_VERSION,
+            format_version: format_version_for(&pipeline, &training),
             csvnn_version: env!("CARGO_PKG_VERSION").to_string(),
             task: pipeline.task(),
             pipeline,

@@ -12,8 +12,9 @@ use crate::versioned::{read_versioned, FileKind};
 
 /// The `"format"` of a preprocessor file.
 pub const PREPROCESSOR_FORMAT: &str = "csvnn-preprocessor";
-/// The newest preprocessor file layout.
-pub const PREPROCESSOR_VERSION: u32 = 1;
+/// The newest preprocessor file layout this csvnn reads; it writes the oldest that holds
+/// the pipeline (`Pipeline::format_version`).
+pub const PREPROCESSOR_VERSION: u32 = 2;
 
 /// How a preprocessor file is recognised and its problems worded.
 const PREPROCESSOR_FILE: FileKind = FileKind {
@@ -38,7 +39,7 @@ struct PreprocessorFile<P> {
 pub fn save_preprocessor(path: &Path, pipeline: &Pipeline) -> Result<()> {
     let file = PreprocessorFile {
         format: PREPROCESSOR_FORMAT.to_string(),
-        format_version: PREPROCESSOR_VERSION,
+        format_version: pipeline.format_version(),
         pipeline,
     };
     write_atomically(path, |out| {

@@ -94,6 +94,22 @@ impl Default for FitOptions {
 }
 
 impl Pipeline {
+    /// The oldest file format version that holds this pipeline: 2 once a column is
+    /// ordinal (a reader of version 1 does not know that feature kind), else 1. Files are
+    /// written with it, so a csvnn that predates a feature refuses only the files that use
+    /// it, with its "upgrade csvnn" message.
+    pub fn format_version(&self) -> u32 {
+        let ordinal = self
+            .features
+            .iter()
+            .any(|f| matches!(f, Feature::Ordinal(_)));
+        if ordinal {
+            2
+        } else {
+            1
+        }
+    }
+
     /// Classification or regression, as the target encoder says.
     pub fn task(&self) -> Task {
         self.target_encoder.task()

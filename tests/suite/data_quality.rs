@@ -233,6 +233,8 @@ fn an_ordinal_column_is_one_standardised_input_with_its_levels_in_the_model() {
     );
     assert_eq!(cut["counts"], serde_json::json!([10, 10, 10, 9]));
     assert_eq!(model["network"]["n_inputs"], 2);
+    // Ordinal columns need format version 2 (a version-1 reader would not know them).
+    assert_eq!(model["format_version"], 2);
 
     let text = stdout_of(csvnn().args(["inspect", "--model"]).arg(dir.path("m.json")));
     assert!(
@@ -277,6 +279,20 @@ fn an_ordinal_column_is_one_standardised_input_with_its_levels_in_the_model() {
         .args(["--folds", "2", "--epochs", "1"])
         .assert()
         .success();
+    // A preprocessor file with an ordinal column is version 2; one without stays 1.
+    for (extra, version) in [(Some(CUT), 2), (None, 1)] {
+        let mut cmd = csvnn();
+        cmd.current_dir(dir.path(""))
+            .args(["preprocess", "--data", "gems.csv", "--target", "price"])
+            .args(["-o", "prep.json"]);
+        if let Some(levels) = extra {
+            cmd.args(["--ordinal", levels]);
+        }
+        cmd.assert().success();
+        let prep: Value =
+            serde_json::from_str(&fs::read_to_string(dir.path("prep.json")).unwrap()).unwrap();
+        assert_eq!(prep["format_version"], version, "{extra:?}");
+    }
 }
 
 fn doubles(t: &TensorProto) -> Vec<f64> {

@@ -393,6 +393,8 @@ fn monitor_picks_the_best_epoch_by_the_metric_and_is_recorded() {
     .success();
     let m = json(&model);
     assert_eq!(m["training"]["config"]["monitor"], "macro_f1");
+    // A model whose kept epoch a metric chose is a version-2 file.
+    assert_eq!(m["format_version"], 2);
     let history = m["history"].as_array().unwrap();
     let f1: Vec<f64> = history
         .iter()
