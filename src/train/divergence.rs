@@ -4,6 +4,8 @@
 //! works without validation rows; its thresholds sit far from what real data do at sane
 //! settings (docs/cli.md lists the measurements).
 
+use crate::number_text::fixed_or_exponent;
+
 /// An epoch's training loss more than this many times the starting level has diverged.
 pub const DIVERGENCE_FACTOR: f64 = 10.0;
 /// The least starting level: the loss of predicting the mean of a standardised target
@@ -27,6 +29,9 @@ impl Divergence {
     /// What happened, in words: the loss at `epoch` against `reference` (the starting
     /// level, or the first epoch's loss).
     pub fn describe(self, epoch: usize, loss: f64, reference: f64) -> String {
+        // Diverged losses reach 1e15 and more: four decimals, with an exponent when huge.
+        let loss = fixed_or_exponent(loss, 4);
+        let reference = fixed_or_exponent(reference, 4);
         match self {
             Divergence::FarAboveStart => format!(
                 "the training loss diverged: {loss} at epoch {epoch}, more than {DIVERGENCE_FACTOR} times its starting level {reference}"
@@ -64,6 +69,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_description_prints_huge_losses_readably() {
+        assert_eq!(
+            Divergence::FarAboveStart.describe(1, 6445525304413435.0, 1.1063653060663414),
+            "the training loss diverged: 6.4455e15 at epoch 1, more than 10 times its starting level 1.1064"
+        );
+        assert_eq!(
+            Divergence::Rising.describe(9, 2.5, 1.25),
+            "the training loss diverged: it rose for 5 epochs in a row, to 2.5000 at epoch 9, above the 1.2500 of epoch 1"
+        );
+    }
 
     #[test]
     fn far_above_the_start_or_rising_for_epochs_is_divergence() {
