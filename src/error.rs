@@ -2,6 +2,7 @@
 //! problem (file, line, column, value) and says what was expected.
 
 use std::fmt;
+use std::path::Path;
 
 /// Where in an input file something went wrong.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -360,6 +361,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// `problem` as the error of the model (or checkpoint) file `path`.
+    pub fn invalid_model(path: &Path, problem: crate::model_check::ModelProblem) -> Error {
+        Error::InvalidModel {
+            path: path.display().to_string(),
+            problem: Box::new(problem),
+        }
+    }
+
     /// An I/O error on the file `path`.
     pub fn io(path: &str, source: std::io::Error) -> Self {
         Error::Io {

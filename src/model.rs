@@ -175,7 +175,8 @@ impl Model {
     /// with its pipeline, or sizes beyond the limits).
     pub fn load(path: &Path) -> Result<Model> {
         let model: Model = read_versioned(path, &MODEL_FILE)?;
-        check_model(model.task, &model.network, &model.pipeline).map_err(|p| p.in_file(path))?;
+        check_model(model.task, &model.network, &model.pipeline)
+            .map_err(|p| Error::invalid_model(path, p))?;
         Ok(model)
     }
 

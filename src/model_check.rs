@@ -6,9 +6,6 @@
 //! panicking or allocating without bound when it runs. The checkpoint reader uses
 //! `check_network` too.
 
-use std::path::Path;
-
-use crate::error::Error;
 use crate::nn::{Network, NetworkError};
 use crate::preprocess::{Pipeline, TargetEncoder, Task};
 
@@ -58,16 +55,6 @@ pub enum ModelProblem {
         /// The target encoder's task.
         target: Task,
     },
-}
-
-impl ModelProblem {
-    /// This problem as the error of the file `path` (a model or a checkpoint).
-    pub fn in_file(self, path: &Path) -> Error {
-        Error::InvalidModel {
-            path: path.display().to_string(),
-            problem: Box::new(self),
-        }
-    }
 }
 
 /// "3, one per class label" or "1 (regression)".
