@@ -11,6 +11,7 @@ use super::settings::TrainSettings;
 use super::trainer::TrainState;
 use crate::atomic::write_atomically;
 use crate::error::{Error, Location, Result};
+use crate::model_check::check_network;
 use crate::preprocess::Pipeline;
 use crate::versioned::{read_versioned, FileKind};
 
@@ -101,7 +102,12 @@ pub fn write_checkpoint(
 
 /// Read the checkpoint in `dir`.
 pub fn read_checkpoint(dir: &Path) -> Result<Checkpoint> {
-    read_versioned(&checkpoint_path(dir), &CHECKPOINT_KIND)
+    let path = checkpoint_path(dir);
+    let checkpoint: Checkpoint = read_versioned(&path, &CHECKPOINT_KIND)?;
+    // A hand-edited or damaged network would panic in training as in prediction.
+    check_network(&checkpoint.state.network, &checkpoint.pipeline)
+        .map_err(|p| Error::invalid_model(&path, p))?;
+    Ok(checkpoint)
 }
 
 impl Checkpoint {

@@ -518,3 +518,34 @@ fn running_as_root() -> bool {
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
+
+#[test]
+fn a_checkpoint_whose_network_does_not_fit_together_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ck = checkpointed_run(d);
+    let file = ck.join("checkpoint.json");
+    let mut checkpoint = json(&file);
+    let first = &mut checkpoint["state"]["network"]["layers"][0];
+    let n_in = first["n_in"].as_u64().unwrap();
+    let n_out = first["n_out"].as_u64().unwrap();
+    first["n_in"] = (n_in + 1).into();
+    first["weights"] = vec![0.1; ((n_in + 1) * n_out) as usize].into();
+    fs::write(&file, checkpoint.to_string()).unwrap();
+    let out = csvnn()
+        .args(["train", "--resume"])
+        .arg(&ck)
+        .arg("-o")
+        .arg(d.join("x.json"))
+        .assert()
+        .code(1);
+    assert_eq!(
+        error_of(&out),
+        format!(
+            "csvnn: error: {}: invalid model: layer 1 (dense): takes {} inputs but receives {n_in}\n",
+            file.display(),
+            n_in + 1
+        )
+    );
+    assert!(!d.join("x.json").exists());
+}
