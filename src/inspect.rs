@@ -143,7 +143,9 @@ pub struct HistorySummary<'a> {
     pub first: Option<&'a EpochRecord>,
     /// The last epoch (`null` when none ran).
     pub last: Option<&'a EpochRecord>,
-    /// The epoch with the lowest validation loss (when there was validation).
+    /// The epoch whose weights the model kept (`training.best_epoch`: the lowest validation
+    /// loss, or the best `--monitor` metric); for a model that does not record one, the
+    /// epoch with the lowest validation loss (when there was validation).
     pub best: Option<&'a EpochRecord>,
 }
 
@@ -244,10 +246,18 @@ impl<'a> Inspection<'a> {
             })
             .collect();
         let history = &model.history;
-        let best = history
-            .iter()
-            .filter(|r| r.val_loss.is_some_and(f64::is_finite))
-            .min_by(|a, b| a.val_loss.partial_cmp(&b.val_loss).unwrap());
+        // The epoch whose weights were kept (by the loss or a --monitor metric); for a
+        // model that does not record it, the lowest validation loss.
+        let best = model
+            .training
+            .best_epoch
+            .and_then(|epoch| history.iter().find(|r| r.epoch == epoch))
+            .or_else(|| {
+                history
+                    .iter()
+                    .filter(|r| r.val_loss.is_some_and(f64::is_finite))
+                    .min_by(|a, b| a.val_loss.partial_cmp(&b.val_loss).unwrap())
+            });
         Inspection {
             model: shown,
             format_version: model.format_version,

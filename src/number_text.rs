@@ -33,8 +33,9 @@ pub fn fixed_or_exponent(x: f64, decimals: usize) -> String {
 
 /// The shortest text that reads back as `x` (`0.1`, `1234.5`), with an exponent for huge
 /// or tiny numbers (`1e300`): for people.
-pub fn readable(x: f64) -> String {
-    if wants_exponent(x) {
+/// An `f32` prints as the shortest text that reads back to it (`eps 1e-8`, `lr 0.001`).
+pub fn readable<T: std::fmt::Display + std::fmt::LowerExp + Copy + Into<f64>>(x: T) -> String {
+    if wants_exponent(x.into()) {
         format!("{x:e}")
     } else {
         x.to_string()
@@ -44,11 +45,10 @@ pub fn readable(x: f64) -> String {
 /// The shortest text that reads back to exactly `x`, with an exponent whenever that is
 /// shorter (`7.446310952084105e-9`, not `0.000000007446310952084105`; `0.25`, not
 /// `2.5e-1`): for programs. Non-finite values as Rust writes them (`NaN`, `inf`, `-inf`).
-pub fn round_trip(x: f64) -> String {
+/// For an `f32`, the shortest text that reads back to that `f32` (`1e-8`).
+pub fn round_trip<T: std::fmt::Display + std::fmt::LowerExp>(x: T) -> String {
     let plain = x.to_string();
-    if !x.is_finite() {
-        return plain;
-    }
+    // Non-finite values read the same both ways (`NaN`, `inf`), so the plain form stays.
     let exponent = format!("{x:e}");
     if exponent.len() < plain.len() {
         exponent
@@ -87,6 +87,17 @@ mod tests {
         assert_eq!(readable(1234.5), "1234.5");
         assert_eq!(readable(0.0), "0");
         assert_eq!(readable(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn round_trip_takes_the_shorter_form_for_either_width() {
+        assert_eq!(round_trip(1e-8_f32), "1e-8");
+        assert_eq!(readable(1e-8_f32), "1e-8");
+        assert_eq!(readable(0.001_f32), "0.001");
+        assert_eq!(round_trip(0.001_f32), "0.001");
+        assert_eq!(round_trip(1e-8_f64), "1e-8");
+        assert_eq!(round_trip(f64::NAN), "NaN");
+        assert_eq!(round_trip(f64::NEG_INFINITY), "-inf");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::preprocess::Format;
 use clap::Args;
 use csvnn::inspect::{Input, Inspection};
 use csvnn::model::Model;
-use csvnn::number_text::fixed_or_exponent;
+use csvnn::number_text::{fixed_or_exponent, readable};
 use csvnn::preprocess::Task;
 
 #[derive(Debug, Args)]
@@ -165,9 +165,14 @@ fn to_table(inspection: &Inspection) -> String {
             .unwrap_or_default();
         let _ = writeln!(out, "\ntraining:");
         let _ = writeln!(out, "  loss {}, optimizer {optimizer}", t.loss);
+        let monitor = if c.monitor.is_loss() {
+            String::new()
+        } else {
+            format!(" (monitor {})", c.monitor.name())
+        };
         let _ = writeln!(
             out,
-            "  epochs {}, batch size {}, patience {}, seed {}, dropout {}",
+            "  epochs {}, batch size {}, patience {}{monitor}, seed {}, dropout {}",
             c.epochs, c.batch_size, c.patience, c.seed, t.dropout
         );
         let _ = writeln!(
@@ -247,7 +252,8 @@ fn compact(value: &serde_json::Value) -> String {
         .iter()
         .filter(|(k, _)| k.as_str() != "name")
         .map(|(k, v)| match v.as_f64() {
-            Some(f) => format!("{k} {}", f as f32),
+            // Settings are f32 in the model: their shortest f32 form (`eps 1e-8`, `lr 0.001`).
+            Some(f) => format!("{k} {}", readable(f as f32)),
             None => format!("{k} {v}"),
         })
         .collect();

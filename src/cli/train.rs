@@ -172,6 +172,12 @@ pub fn run(args: TrainArgs, ui: &Ui, level: Level) -> anyhow::Result<()> {
     let mut notices = UiNotices(ui);
     let source = Source::load(&settings, &mut notices)?;
     let prepared = prepare(&settings, &source, &source.rows, &mut notices)?;
+    if prepared.validation.is_none() && !settings.monitor.is_loss() {
+        ui.warn(&format!(
+            "--monitor {} has no effect without validation rows (--validation-split 0 and no --validation); every epoch runs and the last one's weights are kept",
+            settings.monitor.name()
+        ));
+    }
     let (state, seconds) = match checkpoint {
         Some(c) => {
             let epochs_done = c.epochs_done;

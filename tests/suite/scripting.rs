@@ -617,7 +617,7 @@ fn inspect_table_is_for_people() {
         "  region      categorical  5 categories: C (",
         "architecture: 14 inputs -> 4 outputs, 1220 parameters",
         "dense       14 -> 64",
-        "optimizer adam (beta1 0.9, beta2 0.999, eps 0.00000001, lr 0.001, weight_decay 0)",
+        "optimizer adam (beta1 0.9, beta2 0.999, eps 1e-8, lr 0.001, weight_decay 0)",
         "epochs 15, batch size 32, patience 10, seed 42",
         "history (15 epochs):",
         "validation metrics: loss ",

@@ -415,6 +415,38 @@ fn monitor_picks_the_best_epoch_by_the_metric_and_is_recorded() {
     );
     assert!(lines.next().unwrap().ends_with(&format!(",{}", f1[0])));
 
+    // inspect names the monitor and shows the kept epoch as the best one.
+    let shown = csvnn()
+        .arg("inspect")
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(shown.stdout).unwrap();
+    assert!(
+        shown.contains("patience 3 (monitor macro_f1), seed"),
+        "{shown}"
+    );
+    let best_row = format!("  {:<6}  {best_epoch:>6}  ", "best");
+    assert!(shown.contains(&best_row), "{shown}");
+
+    // Without validation rows a monitor does nothing, and the run says so.
+    let out = train_chile(
+        &dir.path().join("nv.json"),
+        &[
+            "--monitor",
+            "macro_f1",
+            "--epochs",
+            "2",
+            "--validation-split",
+            "0",
+        ],
+    )
+    .success();
+    assert!(error_of(&out).contains(
+        "csvnn: warning: --monitor macro_f1 has no effect without validation rows (--validation-split 0 and no --validation); every epoch runs and the last one's weights are kept\n"
+    ));
+
     // The default monitor, the loss, leaves no trace in the file.
     train_chile(&model, &["--quiet", "--epochs", "2"]).success();
     let m = json(&model);
