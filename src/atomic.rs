@@ -1,6 +1,9 @@
 //! Writing a file atomically: into a temporary file beside it, renamed over the target
 //! only once complete, so a failed run never leaves a half-written file behind. And
-//! checking, before any work, that a file or directory can be written there.
+//! checking, before any work, that a file or directory can be written there. A device or
+//! pipe (`/dev/null`, `/dev/stdout`, a shell's `>(...)`) is written to directly: renaming
+//! a file over it would replace the device itself (as root, `/dev/null` would become a
+//! regular file that every later reader of "nothing" reads back).
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -19,12 +22,22 @@ impl Drop for TempGuard {
     }
 }
 
-/// Write `path` through `write`; the file appears complete or not at all.
+/// Write `path` through `write`; the file appears complete or not at all. A device or
+/// pipe is written to directly.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
     let shown = path.display().to_string();
+    if is_device_or_pipe(path) {
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(&shown, e))?;
+        let mut out = BufWriter::new(file);
+        write(&mut out)?;
+        return out.flush().map_err(|e| Error::io(&shown, e));
+    }
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::config(format!("{shown}: not a file name")))?;
@@ -45,6 +58,12 @@ pub fn write_atomically(
     fs::rename(&temp, path).map_err(|e| Error::io(&shown, e))?;
     guard.0 = None;
     Ok(())
+}
+
+/// True when `path` exists and is neither a regular file nor a directory (following
+/// links): a device, a pipe or a socket.
+fn is_device_or_pipe(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// An I/O error on `path` that says `message` (what is wrong and what was expected).
@@ -102,7 +121,9 @@ fn probe(dir: &Path, path: &Path) -> Result<()> {
 /// (nor named like one, ending with `/`) and its directory exists and takes new files.
 /// Leaves nothing behind.
 pub fn check_writable_file(path: &Path) -> Result<()> {
-    let problem = if path.is_dir() {
+    let problem = if is_device_or_pipe(path) {
+        return Ok(()); // written in place; opening a pipe here would wait for its reader
+    } else if path.is_dir() {
         "is a directory"
     } else if path
         .as_os_str()

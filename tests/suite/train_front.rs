@@ -581,3 +581,40 @@ fn a_checkpoint_whose_network_does_not_fit_together_is_refused() {
     );
     assert!(!d.join("x.json").exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn devices_and_pipes_are_written_in_place_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    train_chile(&model, &["--quiet", "--epochs", "1"]).success();
+    // As root, a rename over /dev/null would replace the device with a regular file.
+    train_chile(Path::new("/dev/null"), &["--quiet", "--epochs", "1"])
+        .success()
+        .stderr("");
+    assert!(fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    // A named pipe gets the predictions as a reader reads them.
+    let fifo = dir.path().join("predictions.fifo");
+    let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+    };
+    csvnn()
+        .args(["--quiet", "predict", "--model"])
+        .arg(&model)
+        .args(["--data", &data("chile_vote.test.csv"), "-o"])
+        .arg(&fifo)
+        .assert()
+        .success()
+        .stderr("");
+    let text = reader.join().unwrap();
+    assert!(text.starts_with("prediction\n"), "{}", &text[..40]);
+    assert!(fifo.exists(), "the pipe is still a pipe");
+    assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
