@@ -28,6 +28,9 @@ pub use gate::GateMissed;
 /// Train small neural networks on CSV tables.
 #[derive(Debug, Parser)]
 #[command(name = "csvnn", version, about, long_about = None)]
+// The global flags under their own heading, so that they do not interleave with a
+// subcommand's own in its --help.
+#[command(next_help_heading = "Global options")]
 pub struct Cli {
     /// No progress and no info lines; warnings and errors still print.
     #[arg(short = 'q', long, global = true)]

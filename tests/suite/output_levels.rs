@@ -235,3 +235,17 @@ fn inspect_says_which_regression_number_is_in_which_units() {
             .unwrap(),
         );
 }
+
+#[test]
+fn the_level_flags_are_listed_apart_as_global_options() {
+    let help = csvnn().args(["train", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let global = help
+        .find("\nGlobal options:\n  -q, --quiet\n")
+        .expect(&help);
+    // Every one of train's own flags comes before the global ones.
+    assert!(help.find("--target <COL>").unwrap() < global, "{help}");
+    for flag in ["--no-progress", "-v, --verbose", "--threads <N>"] {
+        assert!(help.find(flag).unwrap() > global, "{flag}: {help}");
+    }
+}
