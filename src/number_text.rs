@@ -94,7 +94,7 @@ mod tests {
         assert_eq!(round_trip(1e-8_f32), "1e-8");
         assert_eq!(readable(1e-8_f32), "1e-8");
         assert_eq!(readable(0.001_f32), "0.001");
-        assert_eq!(round_trip(0.001_f32), "0.001");
+        assert_eq!(round_trip(0.001_f32), "1e-3");
         assert_eq!(round_trip(1e-8_f64), "1e-8");
         assert_eq!(round_trip(f64::NAN), "NaN");
         assert_eq!(round_trip(f64::NEG_INFINITY), "-inf");
