@@ -109,11 +109,6 @@ pub enum Hint {
     AnotherDelimiter,
     /// Rows of the wrong width can be skipped with `skip_bad_rows`.
     SkipBadRows,
-    /// A column of localized numbers can be read as categories.
-    Categorical {
-        /// The column's name.
-        column: String,
-    },
     /// A column of numbers written with thousands separators or a decimal comma: clean
     /// them (reading them as categories would lose that they are numbers).
     CleanNumbers {
@@ -147,11 +142,6 @@ impl fmt::Display for Hint {
                 f,
                 "set the {} setting to skip such rows",
                 Setting::SkipBadRows
-            ),
-            Hint::Categorical { column } => write!(
-                f,
-                "or add '{column}' to the {} setting",
-                Setting::Categorical
             ),
             Hint::CleanNumbers { column } => write!(
                 f,

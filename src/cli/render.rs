@@ -33,7 +33,6 @@ pub fn render_hint(hint: &Hint) -> String {
             "is the file delimited by another character? try --delimiter".to_string()
         }
         Hint::SkipBadRows => "use --skip-bad-rows to skip such rows".to_string(),
-        Hint::Categorical { column } => format!("or --categorical {column}"),
         Hint::NaValuesOrCategorical { column } => format!(
             "mark missing values with --na-values, or treat the column as categories with --categorical {column}"
         ),
