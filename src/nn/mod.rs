@@ -13,6 +13,7 @@ mod loss;
 mod network;
 mod optim;
 mod pool;
+mod sequence;
 mod validate;
 
 #[cfg(test)]
@@ -32,4 +33,5 @@ pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};
 pub use network::{CnnConfig, ConvSpec, MlpConfig, Network};
 pub use optim::{Adam, AdamConfig, AnyOptimizer, Optimizer, Sgd, SgdConfig};
 pub use pool::MaxPool2D;
+pub use sequence::{batch_lengths, valid_steps, SeqShape};
 pub use validate::{MAX_KERNEL, MAX_LAYER_WIDTH, MAX_PADDING, MAX_ROW_VALUES};
