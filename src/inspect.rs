@@ -191,6 +191,17 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
                 p.size()
             ),
         ),
+        AnyLayer::Branches(b) => (
+            "branches",
+            format!(
+                "{} -> {} ({} plain, {} encoded block{})",
+                b.n_inputs(),
+                b.n_outputs(),
+                b.plain_columns().len(),
+                b.branches().len(),
+                if b.branches().len() == 1 { "" } else { "s" }
+            ),
+        ),
     }
 }
 

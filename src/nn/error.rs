@@ -204,6 +204,38 @@ pub enum NetworkError {
     #[error("the network has no layers; expected at least one dense layer")]
     NoLayers,
 
+    /// A block of `Branches` outside the input or overlapping the block before it.
+    #[error(
+        "branch {branch}: columns {start}..{end} must lie within the {n_inputs} inputs, after the branch before"
+    )]
+    BranchColumns {
+        /// The branch, counting from 1.
+        branch: usize,
+        /// Its first column.
+        start: usize,
+        /// One past its last column.
+        end: usize,
+        /// The layer's input width.
+        n_inputs: usize,
+    },
+
+    /// A `Branches` layer that takes another number of columns than it receives.
+    #[error("branches layer: takes {n_inputs} inputs but receives {width}")]
+    BranchInputs {
+        /// The inputs it takes.
+        n_inputs: usize,
+        /// The width it receives.
+        width: usize,
+    },
+
+    /// A `Branches` layer anywhere but first (its input gradient is not computed).
+    #[error("a branches layer may only be the first layer")]
+    BranchesNotFirst,
+
+    /// A layer a branch's encoder may not hold (another `Branches`).
+    #[error("a branch's encoder may not hold another branches layer")]
+    NestedBranches,
+
     /// A conv layer whose sizes overflow when multiplied out (only a damaged file has them).
     #[error("conv layer: a {input} image with kernel {kernel} and padding {padding} is too large to multiply out")]
     ConvTooLarge {

@@ -3,7 +3,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{ActivationLayer, Conv2D, Dense, Dropout, MaxPool2D};
+use super::{ActivationLayer, Branches, Conv2D, Dense, Dropout, MaxPool2D};
 
 /// One step of a network, forward and backward over a batch.
 ///
@@ -66,6 +66,9 @@ pub enum AnyLayer {
     #[serde(rename = "max_pool2d")]
     /// 2-D max pooling.
     MaxPool2D(MaxPool2D),
+    /// Plain columns passed on, sequence blocks encoded by their own networks (first
+    /// layer only; see `branches.rs`).
+    Branches(Branches),
 }
 
 macro_rules! dispatch {
@@ -76,13 +79,14 @@ macro_rules! dispatch {
             AnyLayer::Dropout($layer) => $call,
             AnyLayer::Conv2D($layer) => $call,
             AnyLayer::MaxPool2D($layer) => $call,
+            AnyLayer::Branches($layer) => $call,
         }
     };
 }
 
 impl AnyLayer {
     /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
-    /// `max_pool2d`.
+    /// `max_pool2d`, `branches`.
     pub fn kind(&self) -> &'static str {
         match self {
             AnyLayer::Dense(_) => "dense",
@@ -90,6 +94,7 @@ impl AnyLayer {
             AnyLayer::Dropout(_) => "dropout",
             AnyLayer::Conv2D(_) => "conv2d",
             AnyLayer::MaxPool2D(_) => "max_pool2d",
+            AnyLayer::Branches(_) => "branches",
         }
     }
 
@@ -100,6 +105,7 @@ impl AnyLayer {
             AnyLayer::Dense(d) => d.n_out(),
             AnyLayer::Conv2D(c) => c.output_shape().len(),
             AnyLayer::MaxPool2D(p) => p.output_shape().len(),
+            AnyLayer::Branches(b) => b.n_outputs(),
             AnyLayer::Activation(_) | AnyLayer::Dropout(_) => width,
         }
     }

@@ -1,6 +1,7 @@
 //! The network library: layers with reusable buffers, losses, optimizers, initialisation.
 
 mod activation;
+mod branches;
 mod buffer;
 mod conv;
 mod dense;
@@ -21,6 +22,7 @@ pub(crate) mod gradcheck;
 
 pub(crate) use activation::LEAKY_RELU_SLOPE;
 pub use activation::{Activation, ActivationLayer};
+pub use branches::{Branch, Branches};
 pub(crate) use buffer::Buffer;
 pub use conv::{Conv2D, ImageShape};
 pub use dense::Dense;

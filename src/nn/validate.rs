@@ -44,6 +44,9 @@ impl Network {
                 kind: layer.kind(),
                 problem: Box::new(problem),
             };
+            if i > 0 && matches!(layer, AnyLayer::Branches(_)) {
+                return Err(in_layer(NetworkError::BranchesNotFirst));
+            }
             width = check_layer(layer, width).map_err(in_layer)?;
             values = values.saturating_add(width as u64);
             if values > MAX_ROW_VALUES as u64 {
@@ -85,6 +88,25 @@ fn check_layer(layer: &AnyLayer, width: usize) -> Result<usize, NetworkError> {
         AnyLayer::MaxPool2D(p) => {
             check_image_input(p.input_shape(), width)?;
             check_output(p.output_shape().len())
+        }
+        AnyLayer::Branches(b) => {
+            if b.n_inputs() != width {
+                return Err(NetworkError::BranchInputs {
+                    n_inputs: b.n_inputs(),
+                    width,
+                });
+            }
+            for encoder in b.encoders() {
+                if encoder
+                    .layers
+                    .iter()
+                    .any(|l| matches!(l, AnyLayer::Branches(_)))
+                {
+                    return Err(NetworkError::NestedBranches);
+                }
+                encoder.validate()?;
+            }
+            check_output(b.n_outputs())
         }
         _ => check_output(layer.output_width(width)),
     }

@@ -125,6 +125,11 @@ pub(super) fn add_layer(
             );
             value = Value::Image(p.output_shape());
         }
+        AnyLayer::Branches(_) => {
+            return Err(Error::config(
+                "cannot export yet: the model encodes text or series columns (ONNX export covers dense and convolution networks)",
+            ));
+        }
     }
     Ok((current, value))
 }
