@@ -189,8 +189,9 @@ pub struct SettingsArgs {
     pub min_lr: f64,
 
     /// Weight the loss by class: `balanced` (n_rows / (n_classes · class count)) or
-    /// LABEL=WEIGHT[,LABEL=WEIGHT...] (unlisted classes weigh 1). Classification only.
-    #[arg(long, value_name = "balanced|LABEL=W,...", value_parser = parse_class_weight)]
+    /// LABEL=WEIGHT[,LABEL=WEIGHT...] (unlisted classes weigh 1; a label may start with `-`).
+    /// Classification only.
+    #[arg(long, value_name = "balanced|LABEL=W,...", allow_hyphen_values = true, value_parser = parse_class_weight)]
     pub class_weight: Option<ClassWeightArg>,
 }
 

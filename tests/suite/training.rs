@@ -297,6 +297,33 @@ fn balanced_class_weights_raise_minority_recall() {
 }
 
 #[test]
+fn a_class_weight_label_may_start_with_a_minus_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signs.csv");
+    let rows: String = (0..40)
+        .map(|i| format!("{},{}\n", i, if i % 4 == 0 { 1 } else { -1 }))
+        .collect();
+    fs::write(&file, format!("x,y\n{rows}")).unwrap();
+    let args = [
+        "--data",
+        file.to_str().unwrap(),
+        "--target",
+        "y",
+        "--task",
+        "classification",
+        "--epochs",
+        "1",
+        "--class-weight",
+        "-1=2",
+    ];
+    let (_, json) = train(dir.path(), "m.json", &args);
+    let weights = &json["training"]["class_weights"];
+    assert_eq!(weights[0]["label"], "-1", "{weights}");
+    assert_eq!(weights[0]["weight"], 2.0, "{weights}");
+    assert_eq!(weights[1]["weight"], 1.0, "{weights}");
+}
+
+#[test]
 fn log_file_has_one_row_per_epoch_and_the_model_no_times() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log.csv");
