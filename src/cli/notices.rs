@@ -150,7 +150,8 @@ impl<'a> RunObserver<'a> {
         seconds: Vec<f64>,
     ) -> Self {
         RunObserver {
-            progress: Progress::new(level, metric_name(pipeline.task())),
+            progress: Progress::new(level, metric_name(pipeline.task()))
+                .with_monitor(settings.monitor.name()),
             level,
             ui,
             settings,

@@ -49,6 +49,8 @@ const FALLBACK_WIDTH: usize = 80;
 /// What a training run shows on stderr as it goes.
 pub struct Progress {
     metric_name: &'static str,
+    /// The monitored value's name, when the lines show it (see `with_monitor`).
+    monitor_name: Option<&'static str>,
     mode: Mode,
 }
 
@@ -85,7 +87,20 @@ impl Progress {
                 last_line: None,
             },
         };
-        Progress { metric_name, mode }
+        Progress {
+            metric_name,
+            monitor_name: None,
+            mode,
+        }
+    }
+
+    /// Show the monitored validation value too (under `monitor_name`), when it is neither
+    /// the loss nor the metric the lines already show.
+    pub fn with_monitor(mut self, monitor_name: &'static str) -> Self {
+        if monitor_name != "loss" && monitor_name != self.metric_name {
+            self.monitor_name = Some(monitor_name);
+        }
+        self
     }
 
     /// End the progress display: clears the bar. Safe to call more than once, and called on
@@ -134,7 +149,7 @@ impl Progress {
 
     /// After each epoch; `last`: training ends after it (its last epoch, or early stopping).
     pub fn epoch_done(&mut self, record: &EpochRecord, n_epochs: usize, seconds: f64, last: bool) {
-        let metric_name = self.metric_name;
+        let (metric_name, monitor_name) = (self.metric_name, self.monitor_name);
         match &mut self.mode {
             Mode::Off => {}
             Mode::Lines {
@@ -148,7 +163,7 @@ impl Progress {
                 if *every_epoch || last || due {
                     eprintln!(
                         "csvnn: {}",
-                        epoch_line(record, n_epochs, metric_name, seconds)
+                        epoch_line(record, n_epochs, (metric_name, monitor_name), seconds)
                     );
                     *last_line = Some(Instant::now());
                 }
@@ -196,7 +211,14 @@ fn template(width: usize, n_epochs: usize) -> String {
     }
 }
 
-fn epoch_line(record: &EpochRecord, n_epochs: usize, metric_name: &str, seconds: f64) -> String {
+/// `names`: the metric's, and the monitored value's when it is shown.
+fn epoch_line(
+    record: &EpochRecord,
+    n_epochs: usize,
+    names: (&str, Option<&str>),
+    seconds: f64,
+) -> String {
+    let (metric_name, monitor_name) = names;
     let mut line = format!(
         "epoch {}/{n_epochs}  train_loss {:.6}",
         record.epoch, record.train_loss
@@ -206,6 +228,9 @@ fn epoch_line(record: &EpochRecord, n_epochs: usize, metric_name: &str, seconds:
     }
     if let Some(m) = record.val_metric {
         line += &format!("  val_{metric_name} {m:.6}");
+    }
+    if let (Some(name), Some(v)) = (monitor_name, record.monitored) {
+        line += &format!("  val_{name} {v:.6}");
     }
     line += &format!("  lr {:.3e}  {seconds:.3}s", record.lr);
     line

@@ -407,6 +407,9 @@ fn monitor_picks_the_best_epoch_by_the_metric_and_is_recorded() {
     assert!(error_of(&out).contains(&format!(
         "kept the weights of epoch {best_epoch} (highest validation macro_f1)"
     )));
+    // The epoch lines show the monitored value beside the loss and accuracy.
+    let last_line = format!("val_macro_f1 {:.6}  lr", f1[f1.len() - 1]);
+    assert!(error_of(&out).contains(&last_line), "{}", error_of(&out));
     let text = fs::read_to_string(&log).unwrap();
     let mut lines = text.lines();
     assert_eq!(
