@@ -18,7 +18,8 @@ use crate::data::RawTable;
 use crate::error::{Error, Location, Result, Setting};
 use crate::metrics::{accuracy, r2};
 use crate::model::{Model, Predictions};
-use crate::preprocess::{EncodedTargets, Feature, UnknownCategories};
+use crate::preprocess::{target_index, EncodedTargets, Feature, UnknownCategories};
+use crate::train::{rows_with_target_noticed, Observer};
 
 /// Settings of a permutation-importance run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,14 +82,14 @@ fn score(model: &Model, x: &Array2<f32>, targets: &EncodedTargets) -> f64 {
     }
 }
 
-/// Permutation importance of each feature column of `model` on `rows` of `table` (rows
-/// whose target is present). Shuffles are drawn from one RNG seeded with `config.seed`,
+/// Permutation importance of each feature column of `model` on the rows of `table` whose
+/// target is present (the others are told to `observer`, as `evaluate` tells them). Shuffles are drawn from one RNG seeded with `config.seed`,
 /// column by column in model order, so a seed gives the same result on any machine.
 pub fn permutation_importance(
     model: &Model,
     table: &RawTable,
-    rows: &[usize],
     config: &ExplainConfig,
+    observer: &mut dyn Observer,
 ) -> Result<Explained> {
     if config.repeats == 0 {
         return Err(Error::BadSetting {
@@ -96,6 +97,9 @@ pub fn permutation_importance(
             problem: "must be at least 1".to_string(),
         });
     }
+    let pipeline = &model.pipeline;
+    let target = target_index(table, &pipeline.target)?;
+    let rows = &rows_with_target_noticed(table, target, &pipeline.na_values, false, observer);
     if rows.len() < 2 {
         return Err(Error::data(
             Location::file(&table.source),
@@ -105,7 +109,6 @@ pub fn permutation_importance(
             ),
         ));
     }
-    let pipeline = &model.pipeline;
     let transformed = pipeline.transform(table, Some(rows))?;
     let targets = pipeline.encode_targets(table, rows)?;
     let x = transformed.x;

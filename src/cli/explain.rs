@@ -6,14 +6,12 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::common::{
-    line_list, parse_positive_usize, warn_unknown_categories, warn_unused_columns, write_stdout,
-    DataArgs, Ui,
+    parse_positive_usize, warn_unknown_categories, warn_unused_columns, write_stdout, DataArgs, Ui,
 };
+use super::notices::UiNotices;
 use super::preprocess::Format;
 use csvnn::explain::{permutation_importance, ExplainConfig};
 use csvnn::model::Model;
-use csvnn::number_text::{agree, rows as rows_text};
-use csvnn::preprocess::{rows_with_target, target_index};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -40,25 +38,12 @@ pub struct ExplainArgs {
 pub fn run(args: ExplainArgs, ui: &Ui) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let table = args.data.read(ui)?;
-    let pipeline = &model.pipeline;
-    let target = target_index(&table, &pipeline.target)?;
-    warn_unused_columns(ui, pipeline, &table);
-    let (rows, missing) = rows_with_target(&table, target, &pipeline.na_values);
-    if !missing.is_empty() {
-        ui.warn(&format!(
-            "{}: {} {} no target value and {} not used (lines {})",
-            table.source,
-            rows_text(missing.len()),
-            agree(missing.len(), "has", "have"),
-            agree(missing.len(), "is", "are"),
-            line_list(&missing)
-        ));
-    }
+    warn_unused_columns(ui, &model.pipeline, &table);
     let config = ExplainConfig {
         repeats: args.repeats,
         seed: args.seed,
     };
-    let explained = permutation_importance(&model, &table, &rows, &config)?;
+    let explained = permutation_importance(&model, &table, &config, &mut UiNotices(ui))?;
     warn_unknown_categories(ui, &table.source, &explained.unknown_categories);
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&explained.importance)? + "\n",

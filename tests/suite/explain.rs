@@ -212,4 +212,19 @@ fn the_table_names_the_metric_and_errors_are_one_line() {
         .stderr(predicate::str::contains("no_target.csv"))
         .stderr(predicate::str::contains("'mpg'"))
         .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+    // Rows without a target are left out and named, as evaluate names them.
+    let one_missing = dir.path().join("one_missing.csv");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[2] = ",".to_string() + lines[2].split_once(',').unwrap().1;
+    fs::write(&one_missing, lines.join("\n") + "\n").unwrap();
+    csvnn()
+        .args(["explain", "--repeats", "1", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&one_missing)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "one_missing.csv: 1 row has no target value and is not scored (lines 3)",
+        ));
 }
