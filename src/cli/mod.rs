@@ -4,6 +4,7 @@
 mod common;
 mod completions;
 mod cv;
+mod encoder_args;
 mod evaluate;
 mod explain;
 mod export;

@@ -2,6 +2,7 @@
 //! by `train` and `cv`), their value types and parsers, and how they become the library's
 //! `TrainSettings`.
 
+use super::encoder_args::EncoderArgs;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -193,6 +194,9 @@ pub struct SettingsArgs {
     /// Classification only.
     #[arg(long, value_name = "balanced|LABEL=W,...", allow_hyphen_values = true, value_parser = parse_class_weight)]
     pub class_weight: Option<ClassWeightArg>,
+
+    #[command(flatten)]
+    pub encoders: EncoderArgs,
 }
 
 /// `--monitor`: the names are the metric keys of `evaluate --format json`.
@@ -310,6 +314,7 @@ impl SettingsArgs {
                     .map(|&(filters, kernel)| ConvLayer { filters, kernel })
                     .collect()
             }),
+            encoders: self.encoders.to_settings(),
             activation: match self.activation {
                 ActivationArg::Relu => Activation::Relu,
                 ActivationArg::Tanh => Activation::Tanh,

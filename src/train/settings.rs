@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::choices::{
     Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference,
 };
+use super::encoder_settings::EncoderSettings;
 use super::monitor::Monitor;
 use super::settings_error::SettingsError;
 use crate::data::CsvSource;
@@ -45,6 +46,10 @@ pub struct TrainSettings {
     pub image_shape: Option<ImageShape>,
     /// Convolution layers before the dense ones (needs `image_shape`). Default: none.
     pub conv: Option<Vec<ConvLayer>>,
+    /// How text and series blocks are encoded before the dense layers. Default:
+    /// `EncoderSettings::new()` (not written to files while it is the default).
+    #[serde(default, skip_serializing_if = "EncoderSettings::is_unset")]
+    pub encoders: EncoderSettings,
     /// Activation of the hidden layers. Default: ReLU.
     pub activation: Activation,
     /// The loss. Default: `Auto`.
@@ -114,6 +119,7 @@ impl Default for TrainSettings {
             hidden: vec![64],
             image_shape: None,
             conv: None,
+            encoders: EncoderSettings::new(),
             activation: Activation::Relu,
             loss: LossChoice::Auto,
             optimizer: OptimizerChoice::Adam,
@@ -196,6 +202,13 @@ impl TrainSettings {
                 setting: "hidden",
                 value: format!("{:?}", self.hidden),
                 expected: "positive layer widths".to_string(),
+            });
+        }
+        if let Some((setting, value, expected)) = self.encoders.out_of_range() {
+            return Err(SettingsError::OutOfRange {
+                setting,
+                value,
+                expected: expected.to_string(),
             });
         }
         if self.conv.is_some() && self.image_shape.is_none() {
