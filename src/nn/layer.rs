@@ -4,6 +4,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{ActivationLayer, Conv2D, Dense, Dropout, MaxPool2D};
+use super::{Embedding, PositionalEmbedding, SequencePool, TimeDense};
 
 /// One step of a network, forward and backward over a batch.
 ///
@@ -66,6 +67,14 @@ pub enum AnyLayer {
     #[serde(rename = "max_pool2d")]
     /// 2-D max pooling.
     MaxPool2D(MaxPool2D),
+    /// Token ids to vectors, per step of a sequence (see `sequence.rs`).
+    Embedding(Embedding),
+    /// A dense layer applied to every valid step of a sequence.
+    TimeDense(TimeDense),
+    /// A learned table added to every valid step of a sequence.
+    PositionalEmbedding(PositionalEmbedding),
+    /// Sequences to one vector each: last valid step, mean or max.
+    SequencePool(SequencePool),
 }
 
 macro_rules! dispatch {
@@ -76,13 +85,17 @@ macro_rules! dispatch {
             AnyLayer::Dropout($layer) => $call,
             AnyLayer::Conv2D($layer) => $call,
             AnyLayer::MaxPool2D($layer) => $call,
+            AnyLayer::Embedding($layer) => $call,
+            AnyLayer::TimeDense($layer) => $call,
+            AnyLayer::PositionalEmbedding($layer) => $call,
+            AnyLayer::SequencePool($layer) => $call,
         }
     };
 }
 
 impl AnyLayer {
     /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
-    /// `max_pool2d`.
+    /// `max_pool2d`, `embedding`, `time_dense`, `positional_embedding`, `sequence_pool`.
     pub fn kind(&self) -> &'static str {
         match self {
             AnyLayer::Dense(_) => "dense",
@@ -90,6 +103,10 @@ impl AnyLayer {
             AnyLayer::Dropout(_) => "dropout",
             AnyLayer::Conv2D(_) => "conv2d",
             AnyLayer::MaxPool2D(_) => "max_pool2d",
+            AnyLayer::Embedding(_) => "embedding",
+            AnyLayer::TimeDense(_) => "time_dense",
+            AnyLayer::PositionalEmbedding(_) => "positional_embedding",
+            AnyLayer::SequencePool(_) => "sequence_pool",
         }
     }
 
@@ -100,6 +117,10 @@ impl AnyLayer {
             AnyLayer::Dense(d) => d.n_out(),
             AnyLayer::Conv2D(c) => c.output_shape().len(),
             AnyLayer::MaxPool2D(p) => p.output_shape().len(),
+            AnyLayer::Embedding(e) => e.output_shape().width(),
+            AnyLayer::TimeDense(t) => t.output_shape().width(),
+            AnyLayer::PositionalEmbedding(p) => p.shape().width(),
+            AnyLayer::SequencePool(p) => p.n_out(),
             AnyLayer::Activation(_) | AnyLayer::Dropout(_) => width,
         }
     }

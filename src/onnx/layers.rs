@@ -125,6 +125,15 @@ pub(super) fn add_layer(
             );
             value = Value::Image(p.output_shape());
         }
+        AnyLayer::Embedding(_)
+        | AnyLayer::TimeDense(_)
+        | AnyLayer::PositionalEmbedding(_)
+        | AnyLayer::SequencePool(_) => {
+            return Err(Error::config(format!(
+                "cannot export: {} layers are not exported to ONNX yet",
+                layer.kind()
+            )));
+        }
     }
     Ok((current, value))
 }
