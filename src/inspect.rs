@@ -202,6 +202,34 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
                 if b.branches().len() == 1 { "" } else { "s" }
             ),
         ),
+        AnyLayer::Embedding(e) => (
+            "embedding",
+            format!("{} tokens -> {} steps x {}", e.vocab(), e.steps(), e.dim()),
+        ),
+        AnyLayer::TimeDense(t) => (
+            "time_dense",
+            format!(
+                "{} steps x {} -> {}",
+                t.input_shape().steps,
+                t.input_shape().channels,
+                t.output_shape().channels
+            ),
+        ),
+        AnyLayer::PositionalEmbedding(p) => (
+            "positional_embedding",
+            format!("{} steps x {}", p.shape().steps, p.shape().channels),
+        ),
+        AnyLayer::SequencePool(p) => (
+            "sequence_pool",
+            format!(
+                "{} steps x {} -> {} ({:?})",
+                p.input_shape().steps,
+                p.n_out(),
+                p.n_out(),
+                p.mode()
+            )
+            .to_lowercase(),
+        ),
     }
 }
 

@@ -2,7 +2,7 @@
 //! shapes and settings, or read back from a model file. Each variant carries the numbers
 //! that did not fit.
 
-use super::ImageShape;
+use super::{ImageShape, SeqShape};
 
 /// A network or layer that cannot be built: shapes that do not fit together, a setting
 /// out of range, or damaged weights in a model file.
@@ -191,6 +191,53 @@ pub enum NetworkError {
         limit: usize,
     },
 
+    /// A sequence layer whose steps or channels are zero, or whose width 1 + steps x
+    /// channels does not fit a `usize` (only a damaged file or a bad setting has them).
+    #[error(
+        "{layer} layer: {steps} steps of {channels} values must both be positive and multiply out"
+    )]
+    SequenceShape {
+        /// The layer's `type` in the model file.
+        layer: &'static str,
+        /// T: steps per row.
+        steps: usize,
+        /// Values per step.
+        channels: usize,
+    },
+
+    /// A sequence layer in a model file whose weights are not the count its sizes need.
+    #[error("{layer} layer: {what} has {got} values; expected {expected}")]
+    SequenceWeightCount {
+        /// The layer's `type` in the model file.
+        layer: &'static str,
+        /// Which tensor: `weights`, `bias`, `table`.
+        what: &'static str,
+        /// The values given.
+        got: usize,
+        /// The values its sizes need.
+        expected: u64,
+    },
+
+    /// An embedding without a single row (it needs at least the out-of-vocabulary id 0).
+    #[error(
+        "embedding layer: the vocabulary is empty; expected at least the out-of-vocabulary id 0"
+    )]
+    EmptyVocabulary,
+
+    /// A sequence layer whose input differs from the width before it.
+    #[error(
+        "takes {steps} steps of {channels} values ({} values with the length column) but receives {width}",
+        steps.saturating_mul(*channels).saturating_add(1)
+    )]
+    SequenceInputs {
+        /// T: steps per row.
+        steps: usize,
+        /// Values per step.
+        channels: usize,
+        /// The width of the values before it.
+        width: usize,
+    },
+
     /// A network that takes no input, or more than `validate::MAX_LAYER_WIDTH`.
     #[error("the network takes {n_inputs} inputs; expected 1 to {limit}")]
     InputWidth {
@@ -246,4 +293,25 @@ pub enum NetworkError {
         /// The zero padding on every side.
         padding: usize,
     },
+}
+
+/// The shape of `steps` x `channels` for a sequence `layer`, when both are positive and
+/// its width 1 + steps x channels fits a `usize` (so `SeqShape::width` cannot overflow).
+pub(crate) fn sequence_shape(
+    layer: &'static str,
+    steps: usize,
+    channels: usize,
+) -> Result<SeqShape, NetworkError> {
+    let fits = steps
+        .checked_mul(channels)
+        .and_then(|values| values.checked_add(1))
+        .is_some();
+    if steps == 0 || channels == 0 || !fits {
+        return Err(NetworkError::SequenceShape {
+            layer,
+            steps,
+            channels,
+        });
+    }
+    Ok(SeqShape::new(steps, channels))
 }

@@ -4,6 +4,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{ActivationLayer, Branches, Conv2D, Dense, Dropout, MaxPool2D};
+use super::{Embedding, PositionalEmbedding, SequencePool, TimeDense};
 
 /// One step of a network, forward and backward over a batch.
 ///
@@ -69,6 +70,14 @@ pub enum AnyLayer {
     /// Plain columns passed on, sequence blocks encoded by their own networks (first
     /// layer only; see `branches.rs`).
     Branches(Branches),
+    /// Token ids to vectors, per step of a sequence (see `sequence.rs`).
+    Embedding(Embedding),
+    /// A dense layer applied to every valid step of a sequence.
+    TimeDense(TimeDense),
+    /// A learned table added to every valid step of a sequence.
+    PositionalEmbedding(PositionalEmbedding),
+    /// Sequences to one vector each: last valid step, mean or max.
+    SequencePool(SequencePool),
 }
 
 macro_rules! dispatch {
@@ -80,13 +89,17 @@ macro_rules! dispatch {
             AnyLayer::Conv2D($layer) => $call,
             AnyLayer::MaxPool2D($layer) => $call,
             AnyLayer::Branches($layer) => $call,
+            AnyLayer::Embedding($layer) => $call,
+            AnyLayer::TimeDense($layer) => $call,
+            AnyLayer::PositionalEmbedding($layer) => $call,
+            AnyLayer::SequencePool($layer) => $call,
         }
     };
 }
 
 impl AnyLayer {
     /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
-    /// `max_pool2d`, `branches`.
+    /// `max_pool2d`, `branches`, `embedding`, `time_dense`, `positional_embedding`, `sequence_pool`.
     pub fn kind(&self) -> &'static str {
         match self {
             AnyLayer::Dense(_) => "dense",
@@ -95,6 +108,10 @@ impl AnyLayer {
             AnyLayer::Conv2D(_) => "conv2d",
             AnyLayer::MaxPool2D(_) => "max_pool2d",
             AnyLayer::Branches(_) => "branches",
+            AnyLayer::Embedding(_) => "embedding",
+            AnyLayer::TimeDense(_) => "time_dense",
+            AnyLayer::PositionalEmbedding(_) => "positional_embedding",
+            AnyLayer::SequencePool(_) => "sequence_pool",
         }
     }
 
@@ -106,6 +123,10 @@ impl AnyLayer {
             AnyLayer::Conv2D(c) => c.output_shape().len(),
             AnyLayer::MaxPool2D(p) => p.output_shape().len(),
             AnyLayer::Branches(b) => b.n_outputs(),
+            AnyLayer::Embedding(e) => e.output_shape().width(),
+            AnyLayer::TimeDense(t) => t.output_shape().width(),
+            AnyLayer::PositionalEmbedding(p) => p.shape().width(),
+            AnyLayer::SequencePool(p) => p.n_out(),
             AnyLayer::Activation(_) | AnyLayer::Dropout(_) => width,
         }
     }

@@ -108,8 +108,30 @@ fn check_layer(layer: &AnyLayer, width: usize) -> Result<usize, NetworkError> {
             }
             check_output(b.n_outputs())
         }
+        AnyLayer::Embedding(e) => check_sequence(layer, e.input_shape(), width),
+        AnyLayer::TimeDense(t) => check_sequence(layer, t.input_shape(), width),
+        AnyLayer::PositionalEmbedding(p) => check_sequence(layer, p.shape(), width),
+        AnyLayer::SequencePool(p) => check_sequence(layer, p.input_shape(), width),
         _ => check_output(layer.output_width(width)),
     }
+}
+
+/// A sequence layer that reads `input` and receives `width` values: its output width, or
+/// an error when the two widths differ (its constructor has checked that its own widths
+/// do not overflow).
+fn check_sequence(
+    layer: &AnyLayer,
+    input: super::SeqShape,
+    width: usize,
+) -> Result<usize, NetworkError> {
+    if input.width() != width {
+        return Err(NetworkError::SequenceInputs {
+            steps: input.steps,
+            channels: input.channels,
+            width,
+        });
+    }
+    check_output(layer.output_width(width))
 }
 
 /// An error when `value` of `setting` is above `limit`.
@@ -311,6 +333,39 @@ mod tests {
             "input": {"height": max, "width": max, "channels": 1}, "size": 1,
         }));
         assert!(pool.unwrap_err().to_string().contains("is too large"));
+    }
+
+    #[test]
+    fn a_sequence_layer_must_take_the_width_before_it() {
+        use crate::nn::{Embedding, PoolMode, SeqShape, SequencePool, TimeDense};
+        let shape = SeqShape::new(5, 3);
+        let time_dense = TimeDense::from_weights(5, Array2::zeros((3, 4)), Array1::zeros(4));
+        let embedding = Embedding::from_weights(Array2::zeros((10, 3)), 5).unwrap();
+        let mut network = Network {
+            n_inputs: 6,
+            layers: vec![
+                AnyLayer::Embedding(embedding),
+                AnyLayer::TimeDense(time_dense.unwrap()),
+                AnyLayer::SequencePool(
+                    SequencePool::new(SeqShape::new(5, 4), PoolMode::Mean).unwrap(),
+                ),
+                dense(4, 2),
+            ],
+        };
+        network.validate().unwrap();
+        assert_eq!(network.n_outputs(), 2);
+        network.n_inputs = 16;
+        assert_eq!(
+            message(&network),
+            "layer 1 (embedding): takes 5 steps of 1 values (6 values with the length column) but receives 16"
+        );
+        network.n_inputs = 6;
+        network.layers[2] =
+            AnyLayer::SequencePool(SequencePool::new(shape, PoolMode::Max).unwrap());
+        assert_eq!(
+            message(&network),
+            "layer 3 (sequence_pool): takes 5 steps of 3 values (16 values with the length column) but receives 21"
+        );
     }
 
     #[test]

@@ -130,6 +130,15 @@ pub(super) fn add_layer(
                 "cannot export yet: the model encodes text or series columns (ONNX export covers dense and convolution networks)",
             ));
         }
+        AnyLayer::Embedding(_)
+        | AnyLayer::TimeDense(_)
+        | AnyLayer::PositionalEmbedding(_)
+        | AnyLayer::SequencePool(_) => {
+            return Err(Error::config(format!(
+                "cannot export: {} layers are not exported to ONNX yet",
+                layer.kind()
+            )));
+        }
     }
     Ok((current, value))
 }
