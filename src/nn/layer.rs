@@ -3,7 +3,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{ActivationLayer, Conv2D, Dense, Dropout, MaxPool2D};
+use super::{ActivationLayer, Conv2D, Dense, Dropout, EncoderBlock, MaxPool2D};
 
 /// One step of a network, forward and backward over a batch.
 ///
@@ -66,6 +66,9 @@ pub enum AnyLayer {
     #[serde(rename = "max_pool2d")]
     /// 2-D max pooling.
     MaxPool2D(MaxPool2D),
+    /// A transformer encoder block over sequence blocks (see `encoder_block.rs`).
+    #[serde(rename = "transformer_encoder")]
+    EncoderBlock(EncoderBlock),
 }
 
 macro_rules! dispatch {
@@ -76,13 +79,14 @@ macro_rules! dispatch {
             AnyLayer::Dropout($layer) => $call,
             AnyLayer::Conv2D($layer) => $call,
             AnyLayer::MaxPool2D($layer) => $call,
+            AnyLayer::EncoderBlock($layer) => $call,
         }
     };
 }
 
 impl AnyLayer {
     /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
-    /// `max_pool2d`.
+    /// `max_pool2d`, `transformer_encoder`.
     pub fn kind(&self) -> &'static str {
         match self {
             AnyLayer::Dense(_) => "dense",
@@ -90,6 +94,7 @@ impl AnyLayer {
             AnyLayer::Dropout(_) => "dropout",
             AnyLayer::Conv2D(_) => "conv2d",
             AnyLayer::MaxPool2D(_) => "max_pool2d",
+            AnyLayer::EncoderBlock(_) => "transformer_encoder",
         }
     }
 
@@ -100,6 +105,7 @@ impl AnyLayer {
             AnyLayer::Dense(d) => d.n_out(),
             AnyLayer::Conv2D(c) => c.output_shape().len(),
             AnyLayer::MaxPool2D(p) => p.output_shape().len(),
+            AnyLayer::EncoderBlock(e) => e.shape().width(),
             AnyLayer::Activation(_) | AnyLayer::Dropout(_) => width,
         }
     }

@@ -1,14 +1,17 @@
 //! The network library: layers with reusable buffers, losses, optimizers, initialisation.
 
 mod activation;
+mod attention;
 mod buffer;
 mod conv;
 mod dense;
 mod dropout;
+mod encoder_block;
 mod error;
 mod gemm;
 mod init;
 mod layer;
+mod layer_norm;
 mod loss;
 mod network;
 mod optim;
@@ -21,14 +24,17 @@ pub(crate) mod gradcheck;
 
 pub(crate) use activation::LEAKY_RELU_SLOPE;
 pub use activation::{Activation, ActivationLayer};
+pub use attention::{Segments, SelfAttention};
 pub(crate) use buffer::Buffer;
 pub use conv::{Conv2D, ImageShape};
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use encoder_block::{EncoderBlock, EncoderWeights};
 pub use error::NetworkError;
 pub use gemm::{matmul, own_kernel};
 pub use init::Init;
 pub use layer::{AnyLayer, Layer};
+pub use layer_norm::{LayerNorm, LAYER_NORM_EPS};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};
 pub use network::{CnnConfig, ConvSpec, MlpConfig, Network};
 pub use optim::{Adam, AdamConfig, AnyOptimizer, Optimizer, Sgd, SgdConfig};

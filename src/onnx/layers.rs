@@ -125,6 +125,11 @@ pub(super) fn add_layer(
             );
             value = Value::Image(p.output_shape());
         }
+        AnyLayer::EncoderBlock(_) => {
+            return Err(Error::config(
+                "cannot export: transformer encoder blocks are not exported to ONNX yet",
+            ));
+        }
     }
     Ok((current, value))
 }

@@ -1,0 +1,541 @@
+//! The transformer encoder block over sequence blocks (see `sequence.rs`): PyTorch's
+//! `nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout=0,
+//! activation="relu", batch_first=True, norm_first=False)` called with
+//! `src_key_padding_mask` = steps at or past each row's length:
+//!
+//! ```text
+//! x1  = LayerNorm1(x + SelfAttention(x))
+//! out = LayerNorm2(x1 + Linear2(ReLU(Linear1(x1))))
+//! ```
+//!
+//! (batch, 1 + T·D) in and out. The valid steps of the batch are packed into one
+//! contiguous (rows, D) matrix first, so every product runs over valid steps only and a
+//! padded step never takes part; padded steps come out as zeros, rows of length 0 as all
+//! zeros, and column 0 (the length) is passed on.
+//!
+//! The linear maps are `Dense` layers, weights (n_in, n_out): the transposes of PyTorch's
+//! `(out_features, in_features)` matrices. `EncoderWeights` gives and takes them in
+//! PyTorch's (and ONNX's) layout.
+
+use ndarray::{Array1, Array2, ArrayView2};
+use rand::Rng;
+use rand_distr::{Distribution, Uniform};
+use serde::{Deserialize, Serialize};
+
+use super::attention::{Segments, SelfAttention};
+use super::layer_norm::LayerNorm;
+use super::sequence::batch_lengths;
+use super::{Buffer, Dense, Init, Layer, NetworkError, SeqShape};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(into = "EncoderBlockSpec", try_from = "EncoderBlockSpec")]
+/// A post-norm transformer encoder block with ReLU and no dropout (see the top of this
+/// file).
+pub struct EncoderBlock {
+    steps: usize,
+    attention: SelfAttention,
+    norm1: LayerNorm,
+    /// (d_model, feedforward)
+    linear1: Dense,
+    /// (feedforward, d_model)
+    linear2: Dense,
+    norm2: LayerNorm,
+    scratch: Scratch,
+}
+
+/// Buffers reused from batch to batch; they grow to the largest batch once.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    lengths: Vec<usize>,
+    segments: Segments,
+    /// The packed valid steps of the input, (rows, D).
+    x: Buffer,
+    /// A residual sum before a layer norm, (rows, D).
+    sum: Buffer,
+    /// LayerNorm1's output, (rows, D).
+    x1: Buffer,
+    /// ReLU(Linear1(x1)), (rows, F).
+    hidden: Buffer,
+    /// LayerNorm2's output, (rows, D).
+    y: Buffer,
+    /// The block's output, (batch, 1 + T·D).
+    output: Buffer,
+    /// d loss / d (packed output), turned in place into the gradients before each layer
+    /// norm, (rows, D).
+    grad: Buffer,
+    /// d loss / d hidden, (rows, F).
+    grad_hidden: Buffer,
+    /// d loss / d x, (batch, 1 + T·D).
+    grad_input: Buffer,
+}
+
+/// An encoder block's parameters in PyTorch's layout (`TransformerEncoderLayer`'s
+/// `state_dict`, which ONNX's MatMul-after-transpose and LayerNormalization also take):
+/// weight matrices are (out_features, in_features).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderWeights {
+    /// `self_attn.in_proj_weight`: (3·D, D), rows q, then k, then v.
+    pub in_proj_weight: Array2<f32>,
+    /// `self_attn.in_proj_bias`: (3·D).
+    pub in_proj_bias: Array1<f32>,
+    /// `self_attn.out_proj.weight`: (D, D).
+    pub out_proj_weight: Array2<f32>,
+    /// `self_attn.out_proj.bias`: (D).
+    pub out_proj_bias: Array1<f32>,
+    /// `linear1.weight`: (F, D).
+    pub linear1_weight: Array2<f32>,
+    /// `linear1.bias`: (F).
+    pub linear1_bias: Array1<f32>,
+    /// `linear2.weight`: (D, F).
+    pub linear2_weight: Array2<f32>,
+    /// `linear2.bias`: (D).
+    pub linear2_bias: Array1<f32>,
+    /// `norm1.weight`: (D).
+    pub norm1_weight: Array1<f32>,
+    /// `norm1.bias`: (D).
+    pub norm1_bias: Array1<f32>,
+    /// `norm2.weight`: (D).
+    pub norm2_weight: Array1<f32>,
+    /// `norm2.bias`: (D).
+    pub norm2_bias: Array1<f32>,
+}
+
+/// A `Dense` from PyTorch's (out, in) weight.
+fn dense_from_torch(weight: &Array2<f32>, bias: &Array1<f32>) -> Dense {
+    Dense::new(weight.t().to_owned(), bias.clone())
+}
+
+/// U(±1/sqrt(n_in)) weights and bias: `nn.Linear`'s initialisation.
+fn linear_init(n_in: usize, n_out: usize, rng: &mut impl Rng) -> Dense {
+    let bound = 1.0 / (n_in as f32).sqrt();
+    let uniform = Uniform::new_inclusive(-bound, bound);
+    let weights = Array2::from_shape_simple_fn((n_in, n_out), || uniform.sample(rng));
+    let bias = Array1::from_shape_simple_fn(n_out, || uniform.sample(rng));
+    Dense::new(weights, bias)
+}
+
+impl EncoderBlock {
+    /// A block over sequences of `steps` steps of `d_model` values with `heads` heads and
+    /// a feed-forward part `feedforward` wide, initialised as PyTorch does: Xavier-uniform
+    /// in-projection with zero bias, `nn.Linear`'s U(±1/sqrt(n_in)) for the out-projection
+    /// weight (zero bias) and both linear layers, layer norms weight 1 and bias 0.
+    pub fn new(
+        steps: usize,
+        d_model: usize,
+        heads: usize,
+        feedforward: usize,
+        rng: &mut impl Rng,
+    ) -> Result<Self, NetworkError> {
+        check_sizes(steps, d_model, heads, feedforward)?;
+        let in_proj = Dense::new(
+            Init::XavierUniform.weights(d_model, 3 * d_model, rng),
+            Array1::zeros(3 * d_model),
+        );
+        let out_proj = linear_init(d_model, d_model, rng);
+        let out_proj = Dense::new(out_proj.weights().clone(), Array1::zeros(d_model));
+        let linear1 = linear_init(d_model, feedforward, rng);
+        let linear2 = linear_init(feedforward, d_model, rng);
+        Ok(Self::from_parts(
+            steps,
+            SelfAttention::new(heads, in_proj, out_proj),
+            [LayerNorm::new(d_model), LayerNorm::new(d_model)],
+            linear1,
+            linear2,
+        ))
+    }
+
+    /// A block with PyTorch's weights (`weights`), checked as a model file is.
+    pub fn from_torch(
+        steps: usize,
+        heads: usize,
+        weights: &EncoderWeights,
+    ) -> Result<Self, NetworkError> {
+        let w = weights;
+        let norm = |weight: &Array1<f32>, bias: &Array1<f32>| {
+            LayerNorm::from_params(weight.clone(), bias.clone())
+        };
+        if w.norm1_weight.len() != w.norm1_bias.len() || w.norm2_weight.len() != w.norm2_bias.len() {
+            return Err(NetworkError::LayerNormShape {
+                weight: w.norm1_weight.len().max(w.norm2_weight.len()),
+                bias: w.norm1_bias.len().max(w.norm2_bias.len()),
+            });
+        }
+        for (weight, bias) in [
+            (&w.in_proj_weight, &w.in_proj_bias),
+            (&w.out_proj_weight, &w.out_proj_bias),
+            (&w.linear1_weight, &w.linear1_bias),
+            (&w.linear2_weight, &w.linear2_bias),
+        ] {
+            if weight.nrows() != bias.len() {
+                return Err(NetworkError::DenseBias {
+                    bias: bias.len(),
+                    n_out: weight.nrows(),
+                });
+            }
+        }
+        let values = [
+            &w.in_proj_weight,
+            &w.out_proj_weight,
+            &w.linear1_weight,
+            &w.linear2_weight,
+        ]
+        .into_iter()
+        .flat_map(|m| m.iter())
+        .chain(
+            [
+                &w.in_proj_bias,
+                &w.out_proj_bias,
+                &w.linear1_bias,
+                &w.linear2_bias,
+                &w.norm1_weight,
+                &w.norm1_bias,
+                &w.norm2_weight,
+                &w.norm2_bias,
+            ]
+            .into_iter()
+            .flat_map(|v| v.iter()),
+        );
+        if values.into_iter().any(|v| !v.is_finite()) {
+            return Err(NetworkError::NonFiniteWeight {
+                layer: "transformer_encoder",
+            });
+        }
+        EncoderBlockSpec {
+            steps,
+            d_model: w.in_proj_weight.ncols(),
+            heads,
+            feedforward: w.linear1_weight.nrows(),
+            in_proj: dense_from_torch(&w.in_proj_weight, &w.in_proj_bias),
+            out_proj: dense_from_torch(&w.out_proj_weight, &w.out_proj_bias),
+            linear1: dense_from_torch(&w.linear1_weight, &w.linear1_bias),
+            linear2: dense_from_torch(&w.linear2_weight, &w.linear2_bias),
+            norm1: norm(&w.norm1_weight, &w.norm1_bias),
+            norm2: norm(&w.norm2_weight, &w.norm2_bias),
+        }
+        .try_into()
+    }
+
+    /// The parameters in PyTorch's layout (for an exporter).
+    pub fn torch_weights(&self) -> EncoderWeights {
+        let torch = |dense: &Dense| (dense.weights().t().to_owned(), dense.bias().clone());
+        let (in_proj_weight, in_proj_bias) = torch(self.attention.in_proj());
+        let (out_proj_weight, out_proj_bias) = torch(self.attention.out_proj());
+        let (linear1_weight, linear1_bias) = torch(&self.linear1);
+        let (linear2_weight, linear2_bias) = torch(&self.linear2);
+        EncoderWeights {
+            in_proj_weight,
+            in_proj_bias,
+            out_proj_weight,
+            out_proj_bias,
+            linear1_weight,
+            linear1_bias,
+            linear2_weight,
+            linear2_bias,
+            norm1_weight: self.norm1.weight().clone(),
+            norm1_bias: self.norm1.bias().clone(),
+            norm2_weight: self.norm2.weight().clone(),
+            norm2_bias: self.norm2.bias().clone(),
+        }
+    }
+
+    fn from_parts(
+        steps: usize,
+        attention: SelfAttention,
+        [norm1, norm2]: [LayerNorm; 2],
+        linear1: Dense,
+        linear2: Dense,
+    ) -> Self {
+        EncoderBlock {
+            steps,
+            attention,
+            norm1,
+            linear1,
+            linear2,
+            norm2,
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// T: steps per row.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// D: values per step.
+    pub fn d_model(&self) -> usize {
+        self.attention.d_model()
+    }
+
+    /// Attention heads.
+    pub fn heads(&self) -> usize {
+        self.attention.heads()
+    }
+
+    /// F: the width of the feed-forward part.
+    pub fn feedforward(&self) -> usize {
+        self.linear1.n_out()
+    }
+
+    /// The sequence block it takes and gives: T steps of D values.
+    pub fn shape(&self) -> SeqShape {
+        SeqShape::new(self.steps, self.d_model())
+    }
+
+    /// The self-attention part (its projections in our layout).
+    pub fn attention(&self) -> &SelfAttention {
+        &self.attention
+    }
+}
+
+impl Layer for EncoderBlock {
+    fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
+        let (t, d, f) = (self.steps, self.d_model(), self.feedforward());
+        let s = &mut self.scratch;
+        batch_lengths(x, t, &mut s.lengths);
+        s.segments.set(&s.lengths, self.attention.heads());
+        let rows = s.segments.rows();
+        for buffer in [&mut s.x, &mut s.sum, &mut s.x1, &mut s.y] {
+            buffer.resize(rows, d);
+        }
+        s.hidden.resize(rows, f);
+        gather(x, &s.segments, d, slice_mut(&mut s.x));
+
+        // x1 = LayerNorm1(x + SelfAttention(x))
+        self.attention.forward(s.x.view(), &s.segments);
+        add(s.x.view(), self.attention.output(), slice_mut(&mut s.sum));
+        self.norm1.forward(slice(&s.sum), slice_mut(&mut s.x1));
+        // out = LayerNorm2(x1 + Linear2(ReLU(Linear1(x1))))
+        self.linear1.forward(s.x1.view(), true);
+        let hidden = slice_mut(&mut s.hidden);
+        for (h, &z) in hidden.iter_mut().zip(slice_of(self.linear1.output())) {
+            *h = z.max(0.0);
+        }
+        self.linear2.forward(s.hidden.view(), true);
+        add(s.x1.view(), self.linear2.output(), slice_mut(&mut s.sum));
+        self.norm2.forward(slice(&s.sum), slice_mut(&mut s.y));
+
+        s.output.resize(x.nrows(), 1 + t * d);
+        scatter(
+            s.y.view(),
+            &s.segments,
+            d,
+            Some(x.column(0)),
+            &mut s.output,
+        );
+    }
+
+    fn output(&self) -> ArrayView2<'_, f32> {
+        self.scratch.output.view()
+    }
+
+    fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
+        let (t, d, f) = (self.steps, self.d_model(), self.feedforward());
+        let s = &mut self.scratch;
+        let rows = s.segments.rows();
+        s.grad.resize(rows, d);
+        s.grad_hidden.resize(rows, f);
+        gather(grad_out, &s.segments, d, slice_mut(&mut s.grad));
+
+        // Through LayerNorm2: d sum2. The residual passes it to x1 unchanged.
+        self.norm2.backward(slice_mut(&mut s.grad));
+        self.linear2.backward(s.hidden.view(), s.grad.view(), true);
+        let grad_hidden = slice_mut(&mut s.grad_hidden);
+        let relu = slice(&s.hidden).iter().zip(slice_of(self.linear2.grad_in()));
+        for (g, (&h, &dh)) in grad_hidden.iter_mut().zip(relu) {
+            *g = if h > 0.0 { dh } else { 0.0 };
+        }
+        self.linear1.backward(s.x1.view(), s.grad_hidden.view(), true);
+        add_assign(slice_mut(&mut s.grad), self.linear1.grad_in());
+        // Through LayerNorm1: d sum1, which reaches x directly and through the attention.
+        self.norm1.backward(slice_mut(&mut s.grad));
+        self.attention
+            .backward(s.x.view(), &s.segments, s.grad.view(), need_grad_in);
+        if need_grad_in {
+            add_assign(slice_mut(&mut s.grad), self.attention.grad_in());
+            s.grad_input.resize(x.nrows(), 1 + t * d);
+            scatter(s.grad.view(), &s.segments, d, None, &mut s.grad_input);
+        }
+    }
+
+    fn grad_in(&self) -> ArrayView2<'_, f32> {
+        self.scratch.grad_input.view()
+    }
+
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
+        self.attention.visit_params(visit);
+        self.norm1.visit_params(visit);
+        self.linear1.visit_params(visit);
+        self.linear2.visit_params(visit);
+        self.norm2.visit_params(visit);
+    }
+
+    fn n_params(&self) -> usize {
+        self.attention.n_params()
+            + self.linear1.n_params()
+            + self.linear2.n_params()
+            + 4 * self.d_model()
+    }
+}
+
+/// A buffer's rows in use, as one slice (buffers are row-major and contiguous).
+fn slice(buffer: &Buffer) -> &[f32] {
+    // The view of a Buffer is its first rows: contiguous.
+    buffer.view().to_slice().expect("a buffer's rows are contiguous")
+}
+
+fn slice_mut(buffer: &mut Buffer) -> &mut [f32] {
+    buffer
+        .view_mut()
+        .into_slice()
+        .expect("a buffer's rows are contiguous")
+}
+
+fn slice_of<'a>(view: ArrayView2<'a, f32>) -> &'a [f32] {
+    view.to_slice().expect("a layer's buffer is contiguous")
+}
+
+/// out = a + b, all (rows, D).
+fn add(a: ArrayView2<f32>, b: ArrayView2<f32>, out: &mut [f32]) {
+    for ((o, &a), &b) in out.iter_mut().zip(slice_of(a)).zip(slice_of(b)) {
+        *o = a + b;
+    }
+}
+
+/// a += b.
+fn add_assign(a: &mut [f32], b: ArrayView2<f32>) {
+    a.iter_mut().zip(slice_of(b)).for_each(|(a, &b)| *a += b);
+}
+
+/// The valid steps of each row of `block` (batch, 1 + T·D) into the packed `out` (rows, D).
+fn gather(block: ArrayView2<f32>, segments: &Segments, d: usize, out: &mut [f32]) {
+    for (b, row) in block.rows().into_iter().enumerate() {
+        let range = segments.range(b);
+        let dst = &mut out[range.start * d..range.end * d];
+        let src = row.slice(ndarray::s![1..1 + dst.len()]);
+        match src.as_slice() {
+            Some(src) => dst.copy_from_slice(src),
+            None => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s),
+        }
+    }
+}
+
+/// The packed `rows` (rows, D) back into a sequence block `out` (batch, 1 + T·D): padding
+/// steps zero, column 0 from `lengths` (or zero: the gradient of the length column).
+fn scatter(
+    rows: ArrayView2<f32>,
+    segments: &Segments,
+    d: usize,
+    lengths: Option<ndarray::ArrayView1<f32>>,
+    out: &mut Buffer,
+) {
+    let rows = slice_of(rows);
+    let mut out = out.view_mut();
+    for (b, mut row) in out.rows_mut().into_iter().enumerate() {
+        let row = row.as_slice_mut().expect("a buffer's rows are contiguous");
+        let range = segments.range(b);
+        let valid = range.len() * d;
+        row[0] = lengths.map_or(0.0, |l| l[b]);
+        row[1..1 + valid].copy_from_slice(&rows[range.start * d..range.end * d]);
+        row[1 + valid..].fill(0.0);
+    }
+}
+
+/// Sizes a block can have: positive, D divisible by the heads, T·D countable.
+fn check_sizes(
+    steps: usize,
+    d_model: usize,
+    heads: usize,
+    feedforward: usize,
+) -> Result<(), NetworkError> {
+    let fits = steps > 0
+        && d_model > 0
+        && heads > 0
+        && feedforward > 0
+        && d_model % heads == 0
+        && steps
+            .checked_mul(d_model)
+            .and_then(|v| v.checked_add(1))
+            .is_some()
+        && d_model.checked_mul(3).is_some();
+    if !fits {
+        return Err(NetworkError::EncoderSizes {
+            steps,
+            d_model,
+            heads,
+            feedforward,
+        });
+    }
+    Ok(())
+}
+
+/// How an encoder block is written in a model file: its sizes and its parts, each linear
+/// map as a dense layer (weights (n_in, n_out), row-major: PyTorch's transposed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EncoderBlockSpec {
+    steps: usize,
+    d_model: usize,
+    heads: usize,
+    feedforward: usize,
+    in_proj: Dense,
+    out_proj: Dense,
+    linear1: Dense,
+    linear2: Dense,
+    norm1: LayerNorm,
+    norm2: LayerNorm,
+}
+
+impl From<EncoderBlock> for EncoderBlockSpec {
+    fn from(block: EncoderBlock) -> Self {
+        EncoderBlockSpec {
+            steps: block.steps,
+            d_model: block.d_model(),
+            heads: block.heads(),
+            feedforward: block.feedforward(),
+            in_proj: block.attention.in_proj().clone(),
+            out_proj: block.attention.out_proj().clone(),
+            linear1: block.linear1,
+            linear2: block.linear2,
+            norm1: block.norm1,
+            norm2: block.norm2,
+        }
+    }
+}
+
+impl TryFrom<EncoderBlockSpec> for EncoderBlock {
+    type Error = NetworkError;
+
+    fn try_from(spec: EncoderBlockSpec) -> Result<Self, NetworkError> {
+        let (d, f) = (spec.d_model, spec.feedforward);
+        check_sizes(spec.steps, d, spec.heads, f)?;
+        for (part, dense, shape) in [
+            ("in_proj", &spec.in_proj, (d, 3 * d)),
+            ("out_proj", &spec.out_proj, (d, d)),
+            ("linear1", &spec.linear1, (d, f)),
+            ("linear2", &spec.linear2, (f, d)),
+        ] {
+            if (dense.n_in(), dense.n_out()) != shape {
+                return Err(NetworkError::EncoderPart {
+                    part,
+                    shape: (dense.n_in(), dense.n_out()),
+                    expected: shape,
+                });
+            }
+        }
+        for (part, norm) in [("norm1", &spec.norm1), ("norm2", &spec.norm2)] {
+            if norm.width() != d {
+                return Err(NetworkError::EncoderPart {
+                    part,
+                    shape: (1, norm.width()),
+                    expected: (1, d),
+                });
+            }
+        }
+        Ok(Self::from_parts(
+            spec.steps,
+            SelfAttention::new(spec.heads, spec.in_proj, spec.out_proj),
+            [spec.norm1, spec.norm2],
+            spec.linear1,
+            spec.linear2,
+        ))
+    }
+}
