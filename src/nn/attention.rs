@@ -59,7 +59,10 @@ impl Segments {
 
     /// Packed rows in all.
     pub fn rows(&self) -> usize {
-        self.start.last().zip(self.len.last()).map_or(0, |(s, l)| s + l)
+        self.start
+            .last()
+            .zip(self.len.last())
+            .map_or(0, |(s, l)| s + l)
     }
 
     /// The packed rows of sequence `b`.
@@ -103,7 +106,10 @@ impl SelfAttention {
     /// the shapes do not fit (model files are checked before).
     pub fn new(heads: usize, in_proj: Dense, out_proj: Dense) -> Self {
         let d_model = in_proj.n_in();
-        assert!(heads > 0 && d_model % heads == 0, "heads divide d_model");
+        assert!(
+            heads > 0 && d_model.is_multiple_of(heads),
+            "heads divide d_model"
+        );
         assert_eq!(in_proj.n_out(), 3 * d_model, "in_proj gives q, k and v");
         assert_eq!((out_proj.n_in(), out_proj.n_out()), (d_model, d_model));
         SelfAttention {
@@ -158,7 +164,13 @@ impl SelfAttention {
                     probs.range(segments.probs[b]..segments.probs[b + 1]),
                 )
             };
-            forward_sequence(&qkv[range.start * 3 * d..range.end * 3 * d], heads, d, out, p);
+            forward_sequence(
+                &qkv[range.start * 3 * d..range.end * 3 * d],
+                heads,
+                d,
+                out,
+                p,
+            );
         });
         self.out_proj.forward(self.scratch.heads_out.view(), true);
     }
@@ -188,14 +200,18 @@ impl SelfAttention {
         let qkv = self.in_proj.output();
         let qkv = qkv.as_slice().expect("a dense output is contiguous");
         let grad_heads = self.out_proj.grad_in();
-        let grad_heads = grad_heads.as_slice().expect("a dense gradient is contiguous");
+        let grad_heads = grad_heads
+            .as_slice()
+            .expect("a dense gradient is contiguous");
         let grad_qkv = SharedMut::new(s.grad_qkv.view_mut().into_slice().expect("contiguous"));
         let probs = SharedMut::new(&mut s.probs);
         let grad_probs = SharedMut::new(&mut s.grad_probs);
         let heads = self.heads;
         for_each_part(segments.len.len(), threads, &|part, sequences| {
             // SAFETY: each part has its own block of `grad_probs`.
-            let dp = unsafe { grad_probs.range(part * longest * longest..(part + 1) * longest * longest) };
+            let dp = unsafe {
+                grad_probs.range(part * longest * longest..(part + 1) * longest * longest)
+            };
             for b in sequences {
                 let range = segments.range(b);
                 let rows3 = range.start * 3 * d..range.end * 3 * d;
@@ -238,7 +254,9 @@ impl SelfAttention {
 /// Call `f(b)` for every sequence b, split over the installed pool's threads.
 fn for_each_sequence(segments: &Segments, f: &(dyn Fn(usize) + Sync)) {
     let threads = parallel::current_threads();
-    for_each_part(segments.len.len(), threads, &|_, sequences| sequences.for_each(f));
+    for_each_part(segments.len.len(), threads, &|_, sequences| {
+        sequences.for_each(f)
+    });
 }
 
 /// Call `f(part, sequences)` for `parts` consecutive runs of `0..n` on the pool's threads.
@@ -289,15 +307,30 @@ impl Sequence<'_> {
             let (q, k, v) = (self.part(0, h), self.part(1, h), self.part(2, h));
             // dV = Pᵀ·dO
             let p_view = ArrayView2::from_shape((l, l), &*p).expect("L x L");
-            matmul(p_view.t(), d_o, 0.0, strided_mut(dqkv, 2 * d + h * dh, (l, dh), 3 * d));
+            matmul(
+                p_view.t(),
+                d_o,
+                0.0,
+                strided_mut(dqkv, 2 * d + h * dh, (l, dh), 3 * d),
+            );
             // dP = dO·Vᵀ
-            matmul(d_o, v.t(), 0.0, ArrayViewMut2::from_shape((l, l), &mut *dp).expect("L x L"));
+            matmul(
+                d_o,
+                v.t(),
+                0.0,
+                ArrayViewMut2::from_shape((l, l), &mut *dp).expect("L x L"),
+            );
             // dS = P ∘ (dP - Σ_j P·dP) · scale, into P's place.
             softmax_backward_rows(p, dp, l, self.scale());
             let ds = ArrayView2::from_shape((l, l), &*p).expect("L x L");
             // dQ = dS·K, dK = dSᵀ·Q
             matmul(ds, k, 0.0, strided_mut(dqkv, h * dh, (l, dh), 3 * d));
-            matmul(ds.t(), q, 0.0, strided_mut(dqkv, d + h * dh, (l, dh), 3 * d));
+            matmul(
+                ds.t(),
+                q,
+                0.0,
+                strided_mut(dqkv, d + h * dh, (l, dh), 3 * d),
+            );
         }
     }
 }
@@ -317,22 +350,63 @@ fn forward_sequence(qkv: &[f32], heads: usize, d: usize, out: &mut [f32], p: &mu
         matmul(sequence.part(0, h), sequence.part(1, h).t(), 0.0, scores);
         softmax_rows(p, l, scale);
         let p_view = ArrayView2::from_shape((l, l), &*p).expect("L x L");
-        matmul(p_view, sequence.part(2, h), 0.0, strided_mut(out, h * dh, (l, dh), d));
+        matmul(
+            p_view,
+            sequence.part(2, h),
+            0.0,
+            strided_mut(out, h * dh, (l, dh), d),
+        );
     }
 }
 
-/// Each `l`-long row of `s` into softmax(row · scale), in place (`scale` > 0).
+/// Each `l`-long row of `s` into softmax(row · scale), in place (`scale` > 0). Compiled
+/// a second time for AVX-512 where the CPU has it: the same operations in the same order,
+/// so both give the same values.
 fn softmax_rows(s: &mut [f32], l: usize, scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is available.
+        unsafe { softmax_rows_avx512(s, l, scale) };
+        return;
+    }
+    softmax_rows_portable(s, l, scale);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_rows_avx512(s: &mut [f32], l: usize, scale: f32) {
+    softmax_rows_portable(s, l, scale);
+}
+
+/// Lanes of the partial maxima and sums: a fixed split of each row, whatever the vector
+/// width the compiler chooses.
+const LANES: usize = 16;
+
+#[inline(always)]
+fn softmax_rows_portable(s: &mut [f32], l: usize, scale: f32) {
     for row in s.chunks_exact_mut(l) {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-        let mut sum = 0.0;
+        let max = lane_fold(row, f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
         for v in row.iter_mut() {
             *v = exp((*v - max) * scale);
-            sum += *v;
         }
-        let inv = 1.0 / sum;
+        let inv = 1.0 / lane_fold(row, 0.0, |a, v| a + v);
         row.iter_mut().for_each(|v| *v *= inv);
     }
+}
+
+/// `f` folded over `values` in `LANES` interleaved partial results, then over those.
+#[inline(always)]
+fn lane_fold(values: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [init; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = f(*lane, v);
+        }
+    }
+    let partial = rest.iter().fold(init, |a, &v| f(a, v));
+    lanes.iter().fold(partial, |a, &v| f(a, v))
 }
 
 /// e^x for x <= 0 to within a few units in the last place, in plain arithmetic that the
@@ -349,12 +423,11 @@ fn exp(x: f32) -> f32 {
     let shifted = x * LOG2E + ROUND;
     let n = shifted - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
-    let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r
-        + 4.166_579_6e-2)
+    let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
         * r
         + 1.666_666_5e-1)
         * r
-        + 5.000_000_1e-1;
+        + 0.5;
     let e_r = poly * r * r + r + 1.0;
     let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
     e_r * f32::from_bits(((n_bits + 127) << 23) as u32)
@@ -362,14 +435,51 @@ fn exp(x: f32) -> f32 {
 
 /// dS = P ∘ (dP - rowsum(P ∘ dP)) · scale for each of the `l`-long rows, into `p`.
 fn softmax_backward_rows(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is available.
+        unsafe { softmax_backward_avx512(p, dp, l, scale) };
+        return;
+    }
+    softmax_backward_portable(p, dp, l, scale);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_backward_avx512(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    softmax_backward_portable(p, dp, l, scale);
+}
+
+#[inline(always)]
+fn softmax_backward_portable(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
     for (p, dp) in p.chunks_exact_mut(l).zip(dp.chunks_exact(l)) {
-        let dot: f32 = p.iter().zip(dp).map(|(&p, &g)| p * g).sum();
-        p.iter_mut().zip(dp).for_each(|(p, &g)| *p *= (g - dot) * scale);
+        let mut lanes = [0.0f32; LANES];
+        let (chunks, rest) = (p.chunks_exact(LANES), dp.chunks_exact(LANES));
+        let tail: f32 = chunks
+            .remainder()
+            .iter()
+            .zip(rest.remainder())
+            .map(|(&p, &g)| p * g)
+            .sum();
+        for (pc, gc) in chunks.zip(rest) {
+            for ((lane, &p), &g) in lanes.iter_mut().zip(pc).zip(gc) {
+                *lane += p * g;
+            }
+        }
+        let dot = lanes.iter().fold(tail, |a, &v| a + v);
+        p.iter_mut()
+            .zip(dp)
+            .for_each(|(p, &g)| *p *= (g - dot) * scale);
     }
 }
 
 /// The (rows, cols) matrix at `start` of `data` whose rows are `stride` apart.
-fn strided(data: &[f32], start: usize, (rows, cols): (usize, usize), stride: usize) -> ArrayView2<'_, f32> {
+fn strided(
+    data: &[f32],
+    start: usize,
+    (rows, cols): (usize, usize),
+    stride: usize,
+) -> ArrayView2<'_, f32> {
     ArrayView2::from_shape((rows, cols).strides((stride, 1)), &data[start..]).expect("inside")
 }
 
@@ -380,5 +490,6 @@ fn strided_mut(
     (rows, cols): (usize, usize),
     stride: usize,
 ) -> ArrayViewMut2<'_, f32> {
-    ArrayViewMut2::from_shape((rows, cols).strides((stride, 1)), &mut data[start..]).expect("inside")
+    ArrayViewMut2::from_shape((rows, cols).strides((stride, 1)), &mut data[start..])
+        .expect("inside")
 }

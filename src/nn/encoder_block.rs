@@ -14,8 +14,8 @@
 //! zeros, and column 0 (the length) is passed on.
 //!
 //! The linear maps are `Dense` layers, weights (n_in, n_out): the transposes of PyTorch's
-//! `(out_features, in_features)` matrices. `EncoderWeights` gives and takes them in
-//! PyTorch's (and ONNX's) layout.
+//! `(out_features, in_features)` matrices. `EncoderWeights` (encoder_weights.rs) gives and
+//! takes them in PyTorch's (and ONNX's) layout.
 
 use ndarray::{Array1, Array2, ArrayView2};
 use rand::Rng;
@@ -33,13 +33,13 @@ use super::{Buffer, Dense, Init, Layer, NetworkError, SeqShape};
 /// file).
 pub struct EncoderBlock {
     steps: usize,
-    attention: SelfAttention,
-    norm1: LayerNorm,
+    pub(super) attention: SelfAttention,
+    pub(super) norm1: LayerNorm,
     /// (d_model, feedforward)
-    linear1: Dense,
+    pub(super) linear1: Dense,
     /// (feedforward, d_model)
-    linear2: Dense,
-    norm2: LayerNorm,
+    pub(super) linear2: Dense,
+    pub(super) norm2: LayerNorm,
     scratch: Scratch,
 }
 
@@ -67,42 +67,6 @@ struct Scratch {
     grad_hidden: Buffer,
     /// d loss / d x, (batch, 1 + T·D).
     grad_input: Buffer,
-}
-
-/// An encoder block's parameters in PyTorch's layout (`TransformerEncoderLayer`'s
-/// `state_dict`, which ONNX's MatMul-after-transpose and LayerNormalization also take):
-/// weight matrices are (out_features, in_features).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EncoderWeights {
-    /// `self_attn.in_proj_weight`: (3·D, D), rows q, then k, then v.
-    pub in_proj_weight: Array2<f32>,
-    /// `self_attn.in_proj_bias`: (3·D).
-    pub in_proj_bias: Array1<f32>,
-    /// `self_attn.out_proj.weight`: (D, D).
-    pub out_proj_weight: Array2<f32>,
-    /// `self_attn.out_proj.bias`: (D).
-    pub out_proj_bias: Array1<f32>,
-    /// `linear1.weight`: (F, D).
-    pub linear1_weight: Array2<f32>,
-    /// `linear1.bias`: (F).
-    pub linear1_bias: Array1<f32>,
-    /// `linear2.weight`: (D, F).
-    pub linear2_weight: Array2<f32>,
-    /// `linear2.bias`: (D).
-    pub linear2_bias: Array1<f32>,
-    /// `norm1.weight`: (D).
-    pub norm1_weight: Array1<f32>,
-    /// `norm1.bias`: (D).
-    pub norm1_bias: Array1<f32>,
-    /// `norm2.weight`: (D).
-    pub norm2_weight: Array1<f32>,
-    /// `norm2.bias`: (D).
-    pub norm2_bias: Array1<f32>,
-}
-
-/// A `Dense` from PyTorch's (out, in) weight.
-fn dense_from_torch(weight: &Array2<f32>, bias: &Array1<f32>) -> Dense {
-    Dense::new(weight.t().as_standard_layout().into_owned(), bias.clone())
 }
 
 /// U(±1/sqrt(n_in)) weights and bias: `nn.Linear`'s initialisation.
@@ -144,104 +108,7 @@ impl EncoderBlock {
         ))
     }
 
-    /// A block with PyTorch's weights (`weights`), checked as a model file is.
-    pub fn from_torch(
-        steps: usize,
-        heads: usize,
-        weights: &EncoderWeights,
-    ) -> Result<Self, NetworkError> {
-        let w = weights;
-        let norm = |weight: &Array1<f32>, bias: &Array1<f32>| {
-            LayerNorm::from_params(weight.clone(), bias.clone())
-        };
-        if w.norm1_weight.len() != w.norm1_bias.len() || w.norm2_weight.len() != w.norm2_bias.len() {
-            return Err(NetworkError::LayerNormShape {
-                weight: w.norm1_weight.len().max(w.norm2_weight.len()),
-                bias: w.norm1_bias.len().max(w.norm2_bias.len()),
-            });
-        }
-        for (weight, bias) in [
-            (&w.in_proj_weight, &w.in_proj_bias),
-            (&w.out_proj_weight, &w.out_proj_bias),
-            (&w.linear1_weight, &w.linear1_bias),
-            (&w.linear2_weight, &w.linear2_bias),
-        ] {
-            if weight.nrows() != bias.len() {
-                return Err(NetworkError::DenseBias {
-                    bias: bias.len(),
-                    n_out: weight.nrows(),
-                });
-            }
-        }
-        let values = [
-            &w.in_proj_weight,
-            &w.out_proj_weight,
-            &w.linear1_weight,
-            &w.linear2_weight,
-        ]
-        .into_iter()
-        .flat_map(|m| m.iter())
-        .chain(
-            [
-                &w.in_proj_bias,
-                &w.out_proj_bias,
-                &w.linear1_bias,
-                &w.linear2_bias,
-                &w.norm1_weight,
-                &w.norm1_bias,
-                &w.norm2_weight,
-                &w.norm2_bias,
-            ]
-            .into_iter()
-            .flat_map(|v| v.iter()),
-        );
-        if values.into_iter().any(|v| !v.is_finite()) {
-            return Err(NetworkError::NonFiniteWeight {
-                layer: "transformer_encoder",
-            });
-        }
-        EncoderBlockSpec {
-            steps,
-            d_model: w.in_proj_weight.ncols(),
-            heads,
-            feedforward: w.linear1_weight.nrows(),
-            in_proj: dense_from_torch(&w.in_proj_weight, &w.in_proj_bias),
-            out_proj: dense_from_torch(&w.out_proj_weight, &w.out_proj_bias),
-            linear1: dense_from_torch(&w.linear1_weight, &w.linear1_bias),
-            linear2: dense_from_torch(&w.linear2_weight, &w.linear2_bias),
-            norm1: norm(&w.norm1_weight, &w.norm1_bias),
-            norm2: norm(&w.norm2_weight, &w.norm2_bias),
-        }
-        .try_into()
-    }
-
-    /// The parameters in PyTorch's layout (for an exporter).
-    pub fn torch_weights(&self) -> EncoderWeights {
-        let torch = |dense: &Dense| {
-            let weight = dense.weights().t().as_standard_layout().into_owned();
-            (weight, dense.bias().clone())
-        };
-        let (in_proj_weight, in_proj_bias) = torch(self.attention.in_proj());
-        let (out_proj_weight, out_proj_bias) = torch(self.attention.out_proj());
-        let (linear1_weight, linear1_bias) = torch(&self.linear1);
-        let (linear2_weight, linear2_bias) = torch(&self.linear2);
-        EncoderWeights {
-            in_proj_weight,
-            in_proj_bias,
-            out_proj_weight,
-            out_proj_bias,
-            linear1_weight,
-            linear1_bias,
-            linear2_weight,
-            linear2_bias,
-            norm1_weight: self.norm1.weight().clone(),
-            norm1_bias: self.norm1.bias().clone(),
-            norm2_weight: self.norm2.weight().clone(),
-            norm2_bias: self.norm2.bias().clone(),
-        }
-    }
-
-    fn from_parts(
+    pub(super) fn from_parts(
         steps: usize,
         attention: SelfAttention,
         [norm1, norm2]: [LayerNorm; 2],
@@ -318,13 +185,7 @@ impl Layer for EncoderBlock {
         self.norm2.forward(slice(&s.sum), slice_mut(&mut s.y));
 
         s.output.resize(x.nrows(), 1 + t * d);
-        scatter(
-            s.y.view(),
-            &s.segments,
-            d,
-            Some(x.column(0)),
-            &mut s.output,
-        );
+        scatter(s.y.view(), &s.segments, d, Some(x.column(0)), &mut s.output);
     }
 
     fn output(&self) -> ArrayView2<'_, f32> {
@@ -343,11 +204,14 @@ impl Layer for EncoderBlock {
         self.norm2.backward(slice_mut(&mut s.grad));
         self.linear2.backward(s.hidden.view(), s.grad.view(), true);
         let grad_hidden = slice_mut(&mut s.grad_hidden);
-        let relu = slice(&s.hidden).iter().zip(slice_of(self.linear2.grad_in()));
+        let relu = slice(&s.hidden)
+            .iter()
+            .zip(slice_of(self.linear2.grad_in()));
         for (g, (&h, &dh)) in grad_hidden.iter_mut().zip(relu) {
             *g = if h > 0.0 { dh } else { 0.0 };
         }
-        self.linear1.backward(s.x1.view(), s.grad_hidden.view(), true);
+        self.linear1
+            .backward(s.x1.view(), s.grad_hidden.view(), true);
         add_assign(slice_mut(&mut s.grad), self.linear1.grad_in());
         // Through LayerNorm1: d sum1, which reaches x directly and through the attention.
         self.norm1.backward(slice_mut(&mut s.grad));
@@ -383,7 +247,10 @@ impl Layer for EncoderBlock {
 /// A buffer's rows in use, as one slice (buffers are row-major and contiguous).
 fn slice(buffer: &Buffer) -> &[f32] {
     // The view of a Buffer is its first rows: contiguous.
-    buffer.view().to_slice().expect("a buffer's rows are contiguous")
+    buffer
+        .view()
+        .to_slice()
+        .expect("a buffer's rows are contiguous")
 }
 
 fn slice_mut(buffer: &mut Buffer) -> &mut [f32] {
@@ -454,7 +321,7 @@ fn check_sizes(
         && d_model > 0
         && heads > 0
         && feedforward > 0
-        && d_model % heads == 0
+        && d_model.is_multiple_of(heads)
         && steps
             .checked_mul(d_model)
             .and_then(|v| v.checked_add(1))
@@ -474,17 +341,17 @@ fn check_sizes(
 /// How an encoder block is written in a model file: its sizes and its parts, each linear
 /// map as a dense layer (weights (n_in, n_out), row-major: PyTorch's transposed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct EncoderBlockSpec {
-    steps: usize,
-    d_model: usize,
-    heads: usize,
-    feedforward: usize,
-    in_proj: Dense,
-    out_proj: Dense,
-    linear1: Dense,
-    linear2: Dense,
-    norm1: LayerNorm,
-    norm2: LayerNorm,
+pub(super) struct EncoderBlockSpec {
+    pub(super) steps: usize,
+    pub(super) d_model: usize,
+    pub(super) heads: usize,
+    pub(super) feedforward: usize,
+    pub(super) in_proj: Dense,
+    pub(super) out_proj: Dense,
+    pub(super) linear1: Dense,
+    pub(super) linear2: Dense,
+    pub(super) norm1: LayerNorm,
+    pub(super) norm2: LayerNorm,
 }
 
 impl From<EncoderBlock> for EncoderBlockSpec {
@@ -547,7 +414,7 @@ impl TryFrom<EncoderBlockSpec> for EncoderBlock {
 mod tests {
     use super::*;
     use crate::nn::gradcheck::{check_sequence_layer, random_sequences};
-    use crate::nn::Network;
+    use crate::nn::{EncoderWeights, Network};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use serde_json::Value;
@@ -564,9 +431,7 @@ mod tests {
     fn small_block(seed: u64) -> EncoderBlock {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut block = EncoderBlock::new(3, 4, 2, 6, &mut rng).unwrap();
-        block.visit_params(&mut |p, _| {
-            p.iter_mut().for_each(|v| *v += rng.gen_range(-0.3..0.3))
-        });
+        block.visit_params(&mut |p, _| p.iter_mut().for_each(|v| *v += rng.gen_range(-0.3..0.3)));
         let bias = Array1::from_shape_fn(6, |j| if j % 2 == 0 { 1.0 } else { -1.0 });
         block.linear1 = Dense::new(block.linear1.weights() * 0.1, bias);
         block
@@ -576,7 +441,7 @@ mod tests {
     fn gradients_match_finite_differences() {
         let shape = SeqShape::new(3, 4);
         for (seed, lengths) in [(1, [0, 1, 3, 2]), (2, [3, 0, 1, 3]), (3, [1, 3, 3, 0])] {
-            let block = AnyLayer::EncoderBlock(small_block(seed));
+            let block = AnyLayer::EncoderBlock(Box::new(small_block(seed)));
             check_sequence_layer(block, shape, &lengths, seed, "transformer_encoder");
         }
     }
@@ -585,7 +450,10 @@ mod tests {
 
     /// A fixture of `make.py`.
     fn fixture(name: &str) -> Value {
-        let path = format!("{}/tests/fixtures/attention/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/attention/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -630,7 +498,11 @@ mod tests {
             norm2_bias: v("norm2.bias"),
         };
         let block = EncoderBlock::from_torch(size(f, "steps"), size(f, "heads"), &weights).unwrap();
-        assert_eq!(block.torch_weights(), weights, "PyTorch's layout round trip");
+        assert_eq!(
+            block.torch_weights(),
+            weights,
+            "PyTorch's layout round trip"
+        );
         block
     }
 
@@ -742,10 +614,10 @@ mod tests {
     #[test]
     fn a_block_survives_a_model_file() {
         let mut block = small_block(8);
-        let json = serde_json::to_value(AnyLayer::EncoderBlock(block.clone())).unwrap();
+        let json = serde_json::to_value(AnyLayer::EncoderBlock(Box::new(block.clone()))).unwrap();
         assert_eq!(json["type"], "transformer_encoder");
         let mut back = match serde_json::from_value::<AnyLayer>(json).unwrap() {
-            AnyLayer::EncoderBlock(b) => b,
+            AnyLayer::EncoderBlock(b) => *b,
             other => panic!("read back as {}", other.kind()),
         };
         let x = random_sequences(block.shape(), &[3, 2, 0], 9);
@@ -758,23 +630,32 @@ mod tests {
     fn a_damaged_block_is_refused() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let block = EncoderBlock::new(3, 4, 2, 6, &mut rng).unwrap();
-        let good = serde_json::to_value(AnyLayer::EncoderBlock(block)).unwrap();
+        let good = serde_json::to_value(AnyLayer::EncoderBlock(Box::new(block))).unwrap();
         let refused = |edit: &dyn Fn(&mut Value)| {
             let mut json = good.clone();
             edit(&mut json);
-            serde_json::from_value::<AnyLayer>(json).unwrap_err().to_string()
+            serde_json::from_value::<AnyLayer>(json)
+                .unwrap_err()
+                .to_string()
         };
         let message = refused(&|j| j["heads"] = 3.into());
-        assert!(message.contains("width divisible by the heads"), "{message}");
+        assert!(
+            message.contains("width divisible by the heads"),
+            "{message}"
+        );
         let message = refused(&|j| j["feedforward"] = 5.into());
-        assert!(message.contains("linear1 is 4x6; expected 4x5"), "{message}");
+        assert!(
+            message.contains("linear1 is 4x6; expected 4x5"),
+            "{message}"
+        );
         let message = refused(&|j| j["steps"] = 0.into());
         assert!(message.contains("0 steps"), "{message}");
         let message = refused(&|j| j["in_proj"]["weights"].as_array_mut().unwrap().truncate(5));
         assert!(message.contains("dense layer: weights"), "{message}");
         let message = refused(&|j| j["norm2"]["bias"] = serde_json::json!([0.0]));
         assert!(message.contains("layer norm"), "{message}");
-        let message = refused(&|j| j["norm1"] = serde_json::json!({"weight": [1.0], "bias": [0.0]}));
+        let message =
+            refused(&|j| j["norm1"] = serde_json::json!({"weight": [1.0], "bias": [0.0]}));
         assert!(message.contains("norm1 is 1x1; expected 1x4"), "{message}");
         assert!(EncoderBlock::new(3, 6, 4, 6, &mut rng).is_err());
     }
@@ -785,7 +666,7 @@ mod tests {
         let block = EncoderBlock::new(3, 4, 2, 6, &mut rng).unwrap();
         let mut network = Network {
             n_inputs: 13,
-            layers: vec![AnyLayer::EncoderBlock(block)],
+            layers: vec![AnyLayer::EncoderBlock(Box::new(block))],
         };
         network.validate().unwrap();
         network.n_inputs = 12;
@@ -796,10 +677,13 @@ mod tests {
         let huge = EncoderBlock::new(6000, 4, 2, 6, &mut rng).unwrap();
         let network = Network {
             n_inputs: huge.shape().width(),
-            layers: vec![AnyLayer::EncoderBlock(huge)],
+            layers: vec![AnyLayer::EncoderBlock(Box::new(huge))],
         };
         let message = network.validate().unwrap_err().to_string();
-        assert!(message.contains("attention and feed-forward values hold 72036000"), "{message}");
+        assert!(
+            message.contains("attention and feed-forward values hold 72036000"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -810,11 +694,18 @@ mod tests {
         let max = |m: &Array2<f32>| m.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
         let xavier = (6.0f32 / (32.0 + 96.0)).sqrt();
         assert!(max(&w.in_proj_weight) <= xavier && max(&w.in_proj_weight) > 0.9 * xavier);
-        assert!(w.in_proj_bias.iter().chain(&w.out_proj_bias).all(|&b| b == 0.0));
+        assert!(w
+            .in_proj_bias
+            .iter()
+            .chain(&w.out_proj_bias)
+            .all(|&b| b == 0.0));
         let bound = 1.0 / 32f32.sqrt();
         assert!(max(&w.out_proj_weight) <= bound && max(&w.linear1_weight) <= bound);
         assert!(max(&w.linear2_weight) <= 1.0 / 64f32.sqrt());
         assert!(w.norm1_weight.iter().all(|&v| v == 1.0) && w.norm2_bias.iter().all(|&v| v == 0.0));
-        assert_eq!(block.n_params(), 4 * 32 * 32 + 4 * 32 + 2 * 32 * 64 + 64 + 32 + 4 * 32);
+        assert_eq!(
+            block.n_params(),
+            4 * 32 * 32 + 4 * 32 + 2 * 32 * 64 + 64 + 32 + 4 * 32
+        );
     }
 }

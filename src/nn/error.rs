@@ -216,7 +216,9 @@ pub enum NetworkError {
     },
 
     /// A layer norm whose weight and bias differ in length, or are empty.
-    #[error("layer norm: weight has {weight} values and bias {bias}; expected the same positive count")]
+    #[error(
+        "layer norm: weight has {weight} values and bias {bias}; expected the same positive count"
+    )]
     LayerNormShape {
         /// Values of the weight given.
         weight: usize,

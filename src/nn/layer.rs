@@ -68,7 +68,7 @@ pub enum AnyLayer {
     MaxPool2D(MaxPool2D),
     /// A transformer encoder block over sequence blocks (see `encoder_block.rs`).
     #[serde(rename = "transformer_encoder")]
-    EncoderBlock(EncoderBlock),
+    EncoderBlock(Box<EncoderBlock>),
 }
 
 macro_rules! dispatch {

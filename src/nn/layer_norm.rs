@@ -73,16 +73,26 @@ impl LayerNorm {
         // Grows to the largest batch once, then reused.
         self.normalized.resize(x.len(), 0.0);
         self.inv_std.resize(rows, 0.0);
-        let (weight, bias) = (self.weight.as_slice().unwrap(), self.bias.as_slice().unwrap());
+        let (weight, bias) = (
+            self.weight.as_slice().unwrap(),
+            self.bias.as_slice().unwrap(),
+        );
         let rows_in = x.chunks_exact(width);
         let rows_out = out.chunks_exact_mut(width);
         let rows_hat = self.normalized.chunks_exact_mut(width);
-        for (((x, out), hat), inv_std) in rows_in.zip(rows_out).zip(rows_hat).zip(&mut self.inv_std) {
+        for (((x, out), hat), inv_std) in rows_in.zip(rows_out).zip(rows_hat).zip(&mut self.inv_std)
+        {
             // Two passes, as PyTorch: the variance of the centred values.
             let mean = x.iter().sum::<f32>() / width as f32;
             let var = x.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / width as f32;
             *inv_std = 1.0 / (var + LAYER_NORM_EPS).sqrt();
-            for ((((o, h), &v), &w), &b) in out.iter_mut().zip(hat.iter_mut()).zip(x).zip(weight).zip(bias) {
+            for ((((o, h), &v), &w), &b) in out
+                .iter_mut()
+                .zip(hat.iter_mut())
+                .zip(x)
+                .zip(weight)
+                .zip(bias)
+            {
                 *h = (v - mean) * *inv_std;
                 *o = *h * w + b;
             }
@@ -94,13 +104,19 @@ impl LayerNorm {
     /// dx = inv_std · (ĝ - mean(ĝ) - x̂ · mean(ĝ · x̂)) with ĝ = g · weight.
     pub fn backward(&mut self, grad: &mut [f32]) {
         let width = self.width();
-        assert_eq!(grad.len(), self.normalized.len(), "gradient of the last forward");
+        assert_eq!(
+            grad.len(),
+            self.normalized.len(),
+            "gradient of the last forward"
+        );
         self.grad_weight.fill(0.0);
         self.grad_bias.fill(0.0);
         let weight = self.weight.as_slice().unwrap();
         let grad_weight = self.grad_weight.as_slice_mut().unwrap();
         let grad_bias = self.grad_bias.as_slice_mut().unwrap();
-        let rows = grad.chunks_exact_mut(width).zip(self.normalized.chunks_exact(width));
+        let rows = grad
+            .chunks_exact_mut(width)
+            .zip(self.normalized.chunks_exact(width));
         for ((g, hat), &inv_std) in rows.zip(&self.inv_std) {
             let (mut sum_g, mut sum_gh) = (0.0f32, 0.0f32);
             for ((((&gi, &h), &w), gw), gb) in g
@@ -200,15 +216,22 @@ mod tests {
     fn gradients_match_finite_differences() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let (rows, width) = (3, 5);
-        let mut x = random_matrix(rows, width, &mut rng).into_raw_vec_and_offset().0;
-        let r = random_matrix(rows, width, &mut rng).into_raw_vec_and_offset().0;
+        let mut x = random_matrix(rows, width, &mut rng)
+            .into_raw_vec_and_offset()
+            .0;
+        let r = random_matrix(rows, width, &mut rng)
+            .into_raw_vec_and_offset()
+            .0;
         let weight = random_matrix(1, width, &mut rng).row(0).to_owned();
         let bias = random_matrix(1, width, &mut rng).row(0).to_owned();
         let mut norm = LayerNorm::from_params(weight, bias);
         let mut out = vec![0.0; rows * width];
         let probe = |norm: &mut LayerNorm, x: &[f32], out: &mut Vec<f32>| {
             norm.forward(x, out);
-            out.iter().zip(&r).map(|(&o, &r)| o as f64 * r as f64).sum::<f64>()
+            out.iter()
+                .zip(&r)
+                .map(|(&o, &r)| o as f64 * r as f64)
+                .sum::<f64>()
         };
         probe(&mut norm, &x, &mut out);
         let mut grad = r.clone();
