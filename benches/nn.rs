@@ -9,8 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use csvnn::nn::{
-    matmul, Activation, Adam, AdamConfig, Loss, MlpConfig, Network, Optimizer, SoftmaxCrossEntropy,
-    Targets,
+    matmul, Activation, Adam, AdamConfig, EncoderBlock, Layer, Loss, MlpConfig, Network, Optimizer,
+    SoftmaxCrossEntropy, Targets,
 };
 use csvnn::parallel::{self, FlushDenormals};
 
@@ -167,12 +167,48 @@ fn gemm(c: &mut Criterion) {
     }
 }
 
+/// One transformer encoder block (batch 32, T=100, D=32, h=4, F=64), forward + backward
+/// with the input gradient, on one and two threads; every row full (`full`) or of
+/// T/2..=T valid steps (`mixed`). scripts/bench/attention_torch.py times PyTorch's.
+fn encoder(c: &mut Criterion) {
+    let (batch, steps, d_model) = (32, 100, 32);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut block = EncoderBlock::new(steps, d_model, 4, 64, &mut rng).expect("a valid block");
+    for mixed in [false, true] {
+        let mut x = Array2::from_shape_fn((batch, 1 + steps * d_model), |_| {
+            rng.gen_range(-1.0f32..1.0)
+        });
+        for mut row in x.rows_mut() {
+            row[0] = if mixed {
+                rng.gen_range(steps / 2..=steps) as f32
+            } else {
+                steps as f32
+            };
+        }
+        let grad = Array2::from_shape_fn(x.raw_dim(), |_| rng.gen_range(-1.0f32..1.0));
+        for n_threads in [1, 2] {
+            let _pool = parallel::install(n_threads);
+            let lengths = if mixed { "mixed" } else { "full" };
+            c.bench_function(
+                &format!("encoder/{lengths}/threads{n_threads}/forward_backward"),
+                |b| {
+                    b.iter(|| {
+                        block.forward(x.view(), true);
+                        block.backward(x.view(), grad.view(), true);
+                        black_box(block.grad_in()[[0, 1]])
+                    })
+                },
+            );
+        }
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(30)
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = dense, gemm
+    targets = dense, gemm, encoder
 }
 criterion_main!(benches);

@@ -230,6 +230,16 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
             )
             .to_lowercase(),
         ),
+        AnyLayer::EncoderBlock(e) => (
+            "transformer_encoder",
+            format!(
+                "{} steps x {} (heads {}, feed-forward {})",
+                e.steps(),
+                e.d_model(),
+                e.heads(),
+                e.feedforward()
+            ),
+        ),
     }
 }
 

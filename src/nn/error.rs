@@ -293,6 +293,61 @@ pub enum NetworkError {
         /// The zero padding on every side.
         padding: usize,
     },
+
+    /// A layer norm whose weight and bias differ in length, or are empty.
+    #[error(
+        "layer norm: weight has {weight} values and bias {bias}; expected the same positive count"
+    )]
+    LayerNormShape {
+        /// Values of the weight given.
+        weight: usize,
+        /// Values of the bias given.
+        bias: usize,
+    },
+
+    /// A transformer encoder block whose sizes are zero, whose width is not divisible by
+    /// its heads, or whose sizes overflow.
+    #[error("transformer encoder: {steps} steps of width {d_model} with {heads} heads and feed-forward width {feedforward} is not a usable shape (every size positive, the width divisible by the heads)")]
+    EncoderSizes {
+        /// T: steps per row.
+        steps: usize,
+        /// D: values per step.
+        d_model: usize,
+        /// Attention heads.
+        heads: usize,
+        /// F: the feed-forward width.
+        feedforward: usize,
+    },
+
+    /// A part of a transformer encoder block whose shape does not fit its sizes.
+    #[error("transformer encoder: {part} is {}x{}; expected {}x{}", shape.0, shape.1, expected.0, expected.1)]
+    EncoderPart {
+        /// The part: `in_proj`, `out_proj`, `linear1`, `linear2`, `norm1`, `norm2`.
+        part: &'static str,
+        /// Its shape (n_in, n_out), or (1, width) for a layer norm.
+        shape: (usize, usize),
+        /// The shape its sizes call for.
+        expected: (usize, usize),
+    },
+
+    /// A transformer encoder block whose sequence block differs from the width before it.
+    #[error("takes sequences of {} steps x {} values ({} values with the length column) but receives {width}", shape.steps, shape.channels, shape.width())]
+    EncoderInputs {
+        /// The sequence block it takes.
+        shape: super::SeqShape,
+        /// The width of the values before it.
+        width: usize,
+    },
+
+    /// A transformer encoder block whose attention probabilities (heads · T² per row) or
+    /// feed-forward values (T · F per row) exceed `validate::MAX_ROW_VALUES`.
+    #[error("its attention and feed-forward values hold {values} values per row; expected at most {limit}")]
+    EncoderTooLarge {
+        /// heads · T² + T · F.
+        values: u64,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// The shape of `steps` x `channels` for a sequence `layer`, when both are positive and

@@ -3,7 +3,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{ActivationLayer, Branches, Conv2D, Dense, Dropout, MaxPool2D};
+use super::{ActivationLayer, Branches, Conv2D, Dense, Dropout, EncoderBlock, MaxPool2D};
 use super::{Embedding, PositionalEmbedding, SequencePool, TimeDense};
 
 /// One step of a network, forward and backward over a batch.
@@ -78,6 +78,9 @@ pub enum AnyLayer {
     PositionalEmbedding(PositionalEmbedding),
     /// Sequences to one vector each: last valid step, mean or max.
     SequencePool(SequencePool),
+    /// A transformer encoder block over sequence blocks (see `encoder_block.rs`).
+    #[serde(rename = "transformer_encoder")]
+    EncoderBlock(Box<EncoderBlock>),
 }
 
 macro_rules! dispatch {
@@ -93,13 +96,15 @@ macro_rules! dispatch {
             AnyLayer::TimeDense($layer) => $call,
             AnyLayer::PositionalEmbedding($layer) => $call,
             AnyLayer::SequencePool($layer) => $call,
+            AnyLayer::EncoderBlock($layer) => $call,
         }
     };
 }
 
 impl AnyLayer {
     /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
-    /// `max_pool2d`, `branches`, `embedding`, `time_dense`, `positional_embedding`, `sequence_pool`.
+    /// `max_pool2d`, `branches`, `embedding`, `time_dense`, `positional_embedding`,
+    /// `sequence_pool`, `transformer_encoder`.
     pub fn kind(&self) -> &'static str {
         match self {
             AnyLayer::Dense(_) => "dense",
@@ -112,6 +117,7 @@ impl AnyLayer {
             AnyLayer::TimeDense(_) => "time_dense",
             AnyLayer::PositionalEmbedding(_) => "positional_embedding",
             AnyLayer::SequencePool(_) => "sequence_pool",
+            AnyLayer::EncoderBlock(_) => "transformer_encoder",
         }
     }
 
@@ -127,6 +133,7 @@ impl AnyLayer {
             AnyLayer::TimeDense(t) => t.output_shape().width(),
             AnyLayer::PositionalEmbedding(p) => p.shape().width(),
             AnyLayer::SequencePool(p) => p.n_out(),
+            AnyLayer::EncoderBlock(e) => e.shape().width(),
             AnyLayer::Activation(_) | AnyLayer::Dropout(_) => width,
         }
     }

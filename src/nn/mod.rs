@@ -1,16 +1,20 @@
 //! The network library: layers with reusable buffers, losses, optimizers, initialisation.
 
 mod activation;
+mod attention;
 mod branches;
 mod buffer;
 mod conv;
 mod dense;
 mod dropout;
 mod embedding;
+mod encoder_block;
+mod encoder_weights;
 mod error;
 mod gemm;
 mod init;
 mod layer;
+mod layer_norm;
 mod loss;
 mod network;
 mod optim;
@@ -26,16 +30,20 @@ pub(crate) mod gradcheck;
 
 pub(crate) use activation::LEAKY_RELU_SLOPE;
 pub use activation::{Activation, ActivationLayer};
+pub use attention::{Segments, SelfAttention};
 pub use branches::{Branch, Branches};
 pub(crate) use buffer::Buffer;
 pub use conv::{Conv2D, ImageShape};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use encoder_block::EncoderBlock;
+pub use encoder_weights::EncoderWeights;
 pub use error::NetworkError;
 pub use gemm::{matmul, own_kernel};
 pub use init::Init;
 pub use layer::{AnyLayer, Layer};
+pub use layer_norm::{LayerNorm, LAYER_NORM_EPS};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};
 pub use network::{CnnConfig, ConvSpec, MlpConfig, Network};
 pub use optim::{Adam, AdamConfig, AnyOptimizer, Optimizer, Sgd, SgdConfig};

@@ -112,6 +112,7 @@ fn check_layer(layer: &AnyLayer, width: usize) -> Result<usize, NetworkError> {
         AnyLayer::TimeDense(t) => check_sequence(layer, t.input_shape(), width),
         AnyLayer::PositionalEmbedding(p) => check_sequence(layer, p.shape(), width),
         AnyLayer::SequencePool(p) => check_sequence(layer, p.input_shape(), width),
+        AnyLayer::EncoderBlock(e) => check_encoder(e, width),
         _ => check_output(layer.output_width(width)),
     }
 }
@@ -132,6 +133,26 @@ fn check_sequence(
         });
     }
     check_output(layer.output_width(width))
+}
+
+/// An encoder block takes the sequence block before it, and its per-row attention
+/// probabilities and feed-forward values stay within `MAX_ROW_VALUES`.
+fn check_encoder(e: &super::EncoderBlock, width: usize) -> Result<usize, NetworkError> {
+    let shape = e.shape();
+    if shape.width() != width {
+        return Err(NetworkError::EncoderInputs { shape, width });
+    }
+    let (t, h, f) = (shape.steps as u64, e.heads() as u64, e.feedforward() as u64);
+    let values = h
+        .saturating_mul(t.saturating_mul(t))
+        .saturating_add(t.saturating_mul(f));
+    if values > MAX_ROW_VALUES as u64 {
+        return Err(NetworkError::EncoderTooLarge {
+            values,
+            limit: MAX_ROW_VALUES,
+        });
+    }
+    check_output(width)
 }
 
 /// An error when `value` of `setting` is above `limit`.

@@ -133,7 +133,8 @@ pub(super) fn add_layer(
         AnyLayer::Embedding(_)
         | AnyLayer::TimeDense(_)
         | AnyLayer::PositionalEmbedding(_)
-        | AnyLayer::SequencePool(_) => {
+        | AnyLayer::SequencePool(_)
+        | AnyLayer::EncoderBlock(_) => {
             return Err(Error::config(format!(
                 "cannot export: {} layers are not exported to ONNX yet",
                 layer.kind()
