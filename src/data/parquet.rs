@@ -62,7 +62,9 @@ impl ParquetRows {
         let file = SerializedFileReader::new(file).map_err(|e| {
             Error::data(
                 Location::file(&name),
-                format!("unreadable Parquet ({e}); expected a complete Parquet file (is it truncated?)"),
+                format!(
+                    "unreadable Parquet ({e}); expected a complete Parquet file (is it truncated?)"
+                ),
             )
         })?;
         let schema = file.metadata().file_metadata().schema_descr_ptr();
@@ -80,7 +82,10 @@ impl ParquetRows {
             if column.trim().is_empty() {
                 return Err(Error::data(
                     Location::file(&name),
-                    format!("column {} has an empty name; expected a name for every column", headers.len() + 1),
+                    format!(
+                        "column {} has an empty name; expected a name for every column",
+                        headers.len() + 1
+                    ),
                 ));
             }
             if !seen.insert(column.to_string()) {
@@ -180,7 +185,13 @@ impl ParquetRows {
             );
             if let Err(problem) = result {
                 let location = Location::file(&self.name).column(&self.headers[c]);
-                let at = |row: usize| format!("row group {}, row {}", group + 1, self.rows_read + row as u64 + 1);
+                let at = |row: usize| {
+                    format!(
+                        "row group {}, row {}",
+                        group + 1,
+                        self.rows_read + row as u64 + 1
+                    )
+                };
                 return Err(match problem {
                     ReadProblem::Parquet(e) => {
                         Error::data(location, format!("{}: {}", at(0), unreadable(e)))
@@ -219,5 +230,10 @@ impl ParquetRows {
 }
 
 fn unreadable(e: parquet::errors::ParquetError) -> String {
-    format!("unreadable Parquet ({e}); expected a complete, uncorrupted Parquet file")
+    let text = e.to_string();
+    if text.contains("Disabled feature at compile time") {
+        // Brotli, left out of the build (see Cargo.toml).
+        return format!("unreadable Parquet ({text}); expected pages compressed with snappy, zstd, gzip or lz4, or not at all: rewrite the file with one of them");
+    }
+    format!("unreadable Parquet ({text}); expected a complete, uncorrupted Parquet file")
 }

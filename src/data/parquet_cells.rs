@@ -136,7 +136,9 @@ impl Out<'_> {
                 self.text.clear();
                 if self.max_def == 0 || defs[row] == self.max_def {
                     // The reader counted as many values as definition levels say.
-                    let value = values.next().ok_or(ReadProblem::Short { read: done + row })?;
+                    let value = values
+                        .next()
+                        .ok_or(ReadProblem::Short { read: done + row })?;
                     value
                         .write(self.kind, self.text)
                         .map_err(|message| ReadProblem::Cell {

@@ -85,7 +85,16 @@ pub(crate) fn kind_of(field: &Type) -> Result<Kind, Refusal> {
             Physical::BYTE_ARRAY,
             Some(LogicalType::String | LogicalType::Enum | LogicalType::Json),
         ) => Kind::Text,
-        (_, Some(other @ (LogicalType::Bson | LogicalType::Variant(_) | LogicalType::Geometry(_) | LogicalType::Geography(_) | LogicalType::File))) => {
+        (
+            _,
+            Some(
+                other @ (LogicalType::Bson
+                | LogicalType::Variant(_)
+                | LogicalType::Geometry(_)
+                | LogicalType::Geography(_)
+                | LogicalType::File),
+            ),
+        ) => {
             return Err(format!("holds {other:?} values ({physical}); expected numbers, text, booleans, dates or times"));
         }
         _ => legacy_kind(physical, info.converted_type(), field)?,
@@ -103,7 +112,11 @@ fn decimal(scale: i32) -> Result<Kind, Refusal> {
 }
 
 /// Files written before logical types name them by their converted type alone.
-fn legacy_kind(physical: Physical, converted: ConvertedType, field: &Type) -> Result<Kind, Refusal> {
+fn legacy_kind(
+    physical: Physical,
+    converted: ConvertedType,
+    field: &Type,
+) -> Result<Kind, Refusal> {
     Ok(match converted {
         ConvertedType::DECIMAL => decimal(field.get_scale())?,
         ConvertedType::DATE => Kind::Date,

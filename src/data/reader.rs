@@ -107,7 +107,10 @@ impl<'a> CsvRows<'a> {
         let mut input = BufReader::with_capacity(1 << 16, LineEndings::new(input));
         let head = input.fill_buf().map_err(|e| Error::io(&name, e))?;
         if head.starts_with(PARQUET_MAGIC) {
-            return Err(Error::data(Location::file(&name), parquet_not_seekable(&name)));
+            return Err(Error::data(
+                Location::file(&name),
+                parquet_not_seekable(&name),
+            ));
         }
         if head.contains(&0) {
             return Err(Error::data(

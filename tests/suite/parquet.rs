@@ -10,12 +10,19 @@ use csvnn::data::{read_table, CsvOptions, NaValues};
 use super::util::{csvnn, stdout_of};
 
 fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/parquet/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/tests/fixtures/parquet/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn stderr_of_failure(cmd: &mut assert_cmd::Command) -> String {
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "expected a data error, not a panic");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected a data error, not a panic"
+    );
     String::from_utf8(out.stderr).unwrap()
 }
 
@@ -31,7 +38,10 @@ fn parquet_values_read_as_the_csv_export_of_the_same_table() {
         let c = read_table(&fixture(csv), &CsvOptions::default()).unwrap();
         assert_eq!(p.source, fixture(parquet));
         assert_eq!(p.headers, c.headers, "{parquet}");
-        assert_eq!(p.lines, c.lines, "{parquet}: a row's line is its line in the CSV");
+        assert_eq!(
+            p.lines, c.lines,
+            "{parquet}: a row's line is its line in the CSV"
+        );
         assert!(p.n_rows() > 2 * (groups - 1), "{parquet}");
         for (col, name) in p.headers.iter().enumerate() {
             let (pc, cc) = (p.columns[col].cells(&na), c.columns[col].cells(&na));
@@ -60,7 +70,10 @@ fn train(data: &str, model: &Path) {
 fn train_predict_and_evaluate_give_the_same_on_parquet_and_csv() {
     let dir = tempfile::tempdir().unwrap();
     let (pq, csv) = (fixture("auto.parquet"), fixture("auto.csv"));
-    let models: Vec<PathBuf> = ["p.json", "c.json"].iter().map(|m| dir.path().join(m)).collect();
+    let models: Vec<PathBuf> = ["p.json", "c.json"]
+        .iter()
+        .map(|m| dir.path().join(m))
+        .collect();
     train(&pq, &models[0]);
     train(&csv, &models[1]);
     // The same table and seed: the same model, byte for byte.
@@ -81,7 +94,11 @@ fn train_predict_and_evaluate_give_the_same_on_parquet_and_csv() {
     assert_eq!(from_csv.lines().count(), 121);
     // Chunks of 7 rows cross the row groups' boundary (60 rows each).
     for chunk_rows in ["1000", "7", "60"] {
-        assert_eq!(predict(&pq, chunk_rows), from_csv, "--chunk-rows {chunk_rows}");
+        assert_eq!(
+            predict(&pq, chunk_rows),
+            from_csv,
+            "--chunk-rows {chunk_rows}"
+        );
     }
     let evaluate = |data: &str| {
         stdout_of(
@@ -102,10 +119,15 @@ fn every_command_that_reads_data_reads_parquet() {
     let model = dir.path().join("m.json");
     train(&pq, &model);
     let profile = stdout_of(csvnn().args(["preprocess", "--data", &pq, "--target", "mpg"]));
-    assert!(profile.contains("imported") && profile.contains("built"), "{profile}");
-    stdout_of(csvnn().args(["--quiet", "cv", "--data", &pq, "--target", "mpg"]).args([
-        "--folds", "2", "--epochs", "2",
-    ]));
+    assert!(
+        profile.contains("imported") && profile.contains("built"),
+        "{profile}"
+    );
+    stdout_of(
+        csvnn()
+            .args(["--quiet", "cv", "--data", &pq, "--target", "mpg"])
+            .args(["--folds", "2", "--epochs", "2"]),
+    );
     stdout_of(
         csvnn()
             .args(["--quiet", "explain", "--repeats", "1", "--model"])
@@ -145,7 +167,11 @@ fn parquet_on_stdin_or_in_gzip_is_refused_with_the_fix() {
         flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
     std::io::Write::write_all(&mut encoder, &bytes).unwrap();
     encoder.finish().unwrap();
-    let err = stderr_of_failure(csvnn().args(["preprocess", "--target", "mpg", "--data"]).arg(&gz));
+    let err = stderr_of_failure(
+        csvnn()
+            .args(["preprocess", "--target", "mpg", "--data"])
+            .arg(&gz),
+    );
     assert!(
         err.contains("the file is gzip-compressed Parquet") && err.contains("decompress it first"),
         "{err}"
@@ -162,7 +188,9 @@ fn a_nested_column_is_refused_by_name_and_type() {
         &fixture("nested.parquet"),
     ]));
     assert!(
-        err.contains("nested.parquet: column 'tags': the column is nested (a list); expected flat columns"),
+        err.contains(
+            "nested.parquet: column 'tags': the column is nested (a list); expected flat columns"
+        ),
         "{err}"
     );
 }
@@ -175,7 +203,8 @@ fn a_truncated_or_corrupted_parquet_file_is_an_error_not_a_panic() {
     let path_text = path.to_str().unwrap();
     for cut in [5, bytes.len() / 2, bytes.len() - 1] {
         std::fs::write(&path, &bytes[..cut]).unwrap();
-        let err = stderr_of_failure(csvnn().args(["preprocess", "--target", "mpg", "--data", path_text]));
+        let err =
+            stderr_of_failure(csvnn().args(["preprocess", "--target", "mpg", "--data", path_text]));
         assert!(
             err.contains(&format!("{path_text}: unreadable Parquet"))
                 && err.contains("expected a complete Parquet file"),
@@ -188,7 +217,8 @@ fn a_truncated_or_corrupted_parquet_file_is_an_error_not_a_panic() {
         *b = 0xA5;
     }
     std::fs::write(&path, &corrupt).unwrap();
-    let err = stderr_of_failure(csvnn().args(["preprocess", "--target", "mpg", "--data", path_text]));
+    let err =
+        stderr_of_failure(csvnn().args(["preprocess", "--target", "mpg", "--data", path_text]));
     assert!(err.contains(&format!("{path_text}: ")), "{err}");
     assert!(err.contains("row group 1"), "{err}");
 }
