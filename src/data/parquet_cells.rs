@@ -134,7 +134,8 @@ impl Out<'_> {
             let mut values = values.iter();
             for row in 0..records {
                 self.text.clear();
-                if self.max_def == 0 || defs[row] == self.max_def {
+                // No levels when the column cannot be null.
+                if defs.get(row).is_none_or(|&d| d == self.max_def) {
                     // The reader counted as many values as definition levels say.
                     let value = values
                         .next()

@@ -18,7 +18,7 @@ pub struct TableChunks {
 
 enum Rows {
     Csv(CsvRows<'static>),
-    Parquet(Box<ParquetRows>),
+    Parquet(ParquetRows),
 }
 
 impl TableChunks {
@@ -26,7 +26,7 @@ impl TableChunks {
     /// `chunk_rows` (at least 1) rows per chunk.
     pub fn open(path: &str, options: &CsvOptions, chunk_rows: usize) -> Result<TableChunks> {
         let rows = if is_parquet(path) {
-            Rows::Parquet(Box::new(ParquetRows::open(path)?))
+            Rows::Parquet(ParquetRows::open(path)?)
         } else {
             Rows::Csv(CsvRows::open(path, options)?)
         };
