@@ -1,9 +1,13 @@
-//! Reading CSV input into a table of typed columns, cell parsing, and splits.
+//! Reading CSV (and Parquet) input into a table of typed columns, cell parsing, and splits.
 
 mod column;
 mod delimiter;
 mod input;
+mod iso_time;
 mod line_endings;
+mod parquet;
+mod parquet_cells;
+mod parquet_kind;
 mod reader;
 mod records;
 mod source;

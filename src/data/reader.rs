@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader, Cursor, Read};
 use super::delimiter::detect_delimiter;
 use super::input::{display_name, open_input};
 use super::line_endings::{is_blank, LineEndings};
+use super::parquet::{is_parquet, ParquetRows, PARQUET_MAGIC};
 use super::table::RawTable;
 use crate::error::{Error, Location, Result};
 
@@ -52,8 +53,12 @@ pub(crate) fn text_of(bytes: &[u8], location: impl FnOnce() -> Location) -> Resu
 
 /// Read a whole CSV file by its header. Cells and header names are trimmed; blank lines
 /// (also before the header) are skipped; every row must have as many fields as the header
-/// unless `options.skip_bad_rows`.
+/// unless `options.skip_bad_rows`. A file that starts with the Parquet magic is read as
+/// Parquet (`options` do not apply to it).
 pub fn read_table(path: &str, options: &CsvOptions) -> Result<RawTable> {
+    if is_parquet(path) {
+        return ParquetRows::open(path)?.read_chunk(usize::MAX);
+    }
     let input = open_input(path)?;
     read_table_from(input, &display_name(path), options)
 }
@@ -101,6 +106,12 @@ impl<'a> CsvRows<'a> {
         let name = name.to_string();
         let mut input = BufReader::with_capacity(1 << 16, LineEndings::new(input));
         let head = input.fill_buf().map_err(|e| Error::io(&name, e))?;
+        if head.starts_with(PARQUET_MAGIC) {
+            return Err(Error::data(
+                Location::file(&name),
+                parquet_not_seekable(&name),
+            ));
+        }
         if head.contains(&0) {
             return Err(Error::data(
                 Location::file(&name),
@@ -187,6 +198,16 @@ impl<'a> CsvRows<'a> {
             delimiter_given: options.delimiter.is_some(),
             skip_bad_rows: options.skip_bad_rows,
         })
+    }
+}
+
+/// Parquet that reached the CSV reader: from stdin or inside gzip, where it cannot be
+/// read (a Parquet reader seeks to the footer at the end of a file).
+fn parquet_not_seekable(name: &str) -> String {
+    if name == "<stdin>" {
+        "the input is Parquet, which cannot be read from standard input (the reader needs to seek in a file); write it to a file and read that file".to_string()
+    } else {
+        "the file is gzip-compressed Parquet, which cannot be read as it is (the reader needs to seek in a plain file); decompress it first (Parquet compresses its own pages)".to_string()
     }
 }
 

@@ -1,25 +1,37 @@
-//! Reading a CSV input in chunks of rows, for scoring inputs too large to hold (a pipe
+//! Reading an input in chunks of rows, for scoring inputs too large to hold (a pipe
 //! into `csvnn predict --data -`). Each chunk is a `RawTable` with the input's headers;
 //! header, typing and trimming rules are those of `read_table`, line numbers count from
-//! the top of the input.
+//! the top of the input. A Parquet file is read the same way, a chunk at a time within
+//! each row group.
 
+use super::parquet::{is_parquet, ParquetRows};
 use super::reader::CsvRows;
 use super::{CsvOptions, RawTable};
 use crate::error::Result;
 
-/// A CSV input read a chunk of rows at a time; memory is bounded by the chunk size.
+/// An input read a chunk of rows at a time; memory is bounded by the chunk size.
 pub struct TableChunks {
-    rows: CsvRows<'static>,
+    rows: Rows,
     chunk_rows: usize,
     done: bool,
 }
 
+enum Rows {
+    Csv(CsvRows<'static>),
+    Parquet(ParquetRows),
+}
+
 impl TableChunks {
-    /// Open `path` (or `-` for stdin) and read its header; `chunk_rows` (at least 1) rows
-    /// per chunk.
+    /// Open `path` (or `-` for stdin) and read its header (or Parquet schema);
+    /// `chunk_rows` (at least 1) rows per chunk.
     pub fn open(path: &str, options: &CsvOptions, chunk_rows: usize) -> Result<TableChunks> {
+        let rows = if is_parquet(path) {
+            Rows::Parquet(ParquetRows::open(path)?)
+        } else {
+            Rows::Csv(CsvRows::open(path, options)?)
+        };
         Ok(TableChunks {
-            rows: CsvRows::open(path, options)?,
+            rows,
             chunk_rows: chunk_rows.max(1),
             done: false,
         })
@@ -27,22 +39,31 @@ impl TableChunks {
 
     /// The input as shown in messages (`<stdin>` for `-`).
     pub fn source(&self) -> &str {
-        &self.rows.name
+        match &self.rows {
+            Rows::Csv(rows) => &rows.name,
+            Rows::Parquet(rows) => &rows.name,
+        }
     }
 
     /// The trimmed header names.
     pub fn headers(&self) -> &[String] {
-        &self.rows.headers
+        match &self.rows {
+            Rows::Csv(rows) => &rows.headers,
+            Rows::Parquet(rows) => &rows.headers,
+        }
     }
 
     /// A table with the headers and no rows.
     pub fn empty_table(&self) -> RawTable {
-        RawTable {
-            source: self.rows.name.clone(),
-            headers: self.rows.headers.clone(),
-            columns: vec![Default::default(); self.rows.headers.len()],
-            lines: Vec::new(),
-            skipped: Vec::new(),
+        match &self.rows {
+            Rows::Csv(rows) => RawTable {
+                source: rows.name.clone(),
+                headers: rows.headers.clone(),
+                columns: vec![Default::default(); rows.headers.len()],
+                lines: Vec::new(),
+                skipped: Vec::new(),
+            },
+            Rows::Parquet(rows) => rows.empty_table(),
         }
     }
 
@@ -51,7 +72,10 @@ impl TableChunks {
         if self.done {
             return Ok(None);
         }
-        let chunk = self.rows.read_chunk(self.chunk_rows)?;
+        let chunk = match &mut self.rows {
+            Rows::Csv(rows) => rows.read_chunk(self.chunk_rows)?,
+            Rows::Parquet(rows) => rows.read_chunk(self.chunk_rows)?,
+        };
         if chunk.n_rows() < self.chunk_rows {
             self.done = true;
         }

@@ -12,6 +12,7 @@ mod library;
 mod model_bytes;
 mod model_validation;
 mod output_levels;
+mod parquet;
 mod script_output;
 mod scripting;
 #[cfg(target_os = "linux")]
