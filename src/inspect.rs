@@ -54,7 +54,7 @@ pub struct TargetScaling {
 }
 
 /// One feature column as the network sees it; in JSON, `type` is `numeric`,
-/// `categorical` or `ordinal`.
+/// `categorical`, `ordinal` or `date`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input<'a> {
@@ -84,6 +84,23 @@ pub enum Input<'a> {
         /// Their standard deviation (1 when all rows hold one level).
         std: f64,
         /// Network inputs it becomes: always 1.
+        network_inputs: usize,
+    },
+    /// A date column: the year standardised, then sine/cosine pairs of its cycles.
+    Date {
+        /// The column's name.
+        name: &'a str,
+        /// Its strftime-style format; `null`: ISO 8601.
+        format: Option<&'a str>,
+        /// The names of its inputs, in order (`year`, `month_sin`, ...).
+        parts: &'static [&'static str],
+        /// The training mean of the fractional year.
+        year_mean: f64,
+        /// Its standard deviation.
+        year_std: f64,
+        /// The earliest and latest training dates, ISO 8601.
+        range: [&'a str; 2],
+        /// Network inputs it becomes: 7, or 9 with the hour.
         network_inputs: usize,
     },
     /// A category column: imputed, then one-hot encoded.
@@ -228,6 +245,15 @@ impl<'a> Inspection<'a> {
                         .zip(&c.counts)
                         .map(|(value, &count)| CategoryCount { value, count })
                         .collect(),
+                    network_inputs: f.width(),
+                },
+                Feature::Date(c) => Input::Date {
+                    name: &c.name,
+                    format: c.format.as_ref().map(|f| f.as_str()),
+                    parts: c.parts(),
+                    year_mean: c.year_mean,
+                    year_std: c.year_std,
+                    range: [&c.min, &c.max],
                     network_inputs: f.width(),
                 },
                 Feature::Ordinal(c) => Input::Ordinal {

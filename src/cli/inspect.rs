@@ -68,7 +68,8 @@ fn to_table(inspection: &Inspection) -> String {
             .map(|i| match i {
                 Input::Numeric { name, .. }
                 | Input::Categorical { name, .. }
-                | Input::Ordinal { name, .. } => name.chars().count(),
+                | Input::Ordinal { name, .. }
+                | Input::Date { name, .. } => name.chars().count(),
             })
             .max()
             .unwrap_or(0)
@@ -110,6 +111,22 @@ fn to_table(inspection: &Inspection) -> String {
                         num(Some(*mean)),
                         num(Some(*std)),
                         num(Some(*impute))
+                    );
+                }
+                Input::Date {
+                    name,
+                    format,
+                    parts,
+                    range,
+                    ..
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "  {name:<width$}  date         {} .. {}  format {}  inputs: {}",
+                        range[0],
+                        range[1],
+                        format.unwrap_or("ISO 8601"),
+                        parts.join(" ")
                     );
                 }
                 Input::Categorical {

@@ -2,7 +2,9 @@
 //! block of rows, with what it found that could not be encoded.
 
 use super::categorical::{CategoricalColumn, Slot};
+use super::date::DateColumn;
 use super::findings::{NonFiniteValues, UnknownCategories};
+use super::fit_date::bad_date;
 use super::numeric::NumericColumn;
 use super::ordinal::OrdinalColumn;
 use super::pipeline::Feature;
@@ -37,6 +39,10 @@ pub(crate) enum EncoderKind<'a> {
         na: &'a NaValues,
         unknown: Option<UnknownCategories>,
     },
+    Date {
+        feature: &'a DateColumn,
+        na: &'a NaValues,
+    },
 }
 
 impl<'a> ColumnEncoder<'a> {
@@ -65,6 +71,7 @@ impl<'a> ColumnEncoder<'a> {
                 na,
                 unknown: None,
             },
+            Feature::Date(feature) => EncoderKind::Date { feature, na },
         };
         ColumnEncoder {
             column,
@@ -175,6 +182,25 @@ impl<'a> ColumnEncoder<'a> {
                         index
                     };
                     out[i * n_inputs + self.offset] = feature.transform(index);
+                }
+            }
+            EncoderKind::Date { feature, na } => {
+                let width = feature.width();
+                for (i, &row) in rows.iter().enumerate() {
+                    let cell = column.text_at(row);
+                    let start = i * n_inputs + self.offset;
+                    let out = &mut out[start..start + width];
+                    if na.is_missing(&cell) {
+                        feature.transform(None, out);
+                        continue;
+                    }
+                    match feature.parse(&cell) {
+                        Ok(date) => feature.transform(Some(&date), out),
+                        Err(problem) => {
+                            let format = feature.format.as_ref();
+                            return Err(bad_date(table, row, self.index, format, &problem));
+                        }
+                    }
                 }
             }
         }

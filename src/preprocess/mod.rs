@@ -1,13 +1,18 @@
 //! Fitted transforms from raw CSV cells to network inputs and targets: numeric columns
-//! (impute, standardise), categorical columns (impute, one-hot), the target encoder, and
-//! the `Pipeline` that chains them by column name. Also the data profile of `preprocess`.
+//! (impute, standardise), categorical columns (impute, one-hot), dates (year and cycles),
+//! the target encoder, and the `Pipeline` that chains them by column name. Also the data profile of `preprocess`.
 
 mod categorical;
+mod column_fit;
 mod columns;
+mod date;
+mod date_parse;
 mod encoder;
 mod file;
 mod findings;
 mod fit;
+mod fit_date;
+mod kinds;
 mod numeric;
 mod ordinal;
 mod pipeline;
@@ -20,8 +25,11 @@ mod warning;
 
 pub use categorical::{CategoricalColumn, OtherCategories, Slot};
 pub use columns::{rows_with_target, target_index};
+pub use date::{DateColumn, DateFormatOption};
+pub use date_parse::{parse_iso, DateFormat, DateProblem, DateTime};
 pub use file::{load_preprocessor, save_preprocessor, PREPROCESSOR_FORMAT, PREPROCESSOR_VERSION};
 pub use findings::{NonFiniteValues, UnknownCategories};
+pub use kinds::{KindOptions, SequenceShape, TextOptions, DEFAULT_NGRAM_BUCKETS, MAX_TOKEN_IDS};
 pub use numeric::NumericColumn;
 pub use ordinal::{OrdinalColumn, OrdinalLevels};
 pub use pipeline::{Feature, FitOptions, Pipeline, DEFAULT_MAX_CATEGORIES};

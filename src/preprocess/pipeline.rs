@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 use super::categorical::CategoricalColumn;
+use super::date::DateColumn;
+use super::kinds::KindOptions;
 use super::numeric::NumericColumn;
 use super::ordinal::{OrdinalColumn, OrdinalLevels};
 use super::target::{TargetEncoder, Task};
@@ -23,6 +25,8 @@ pub enum Feature {
     /// An ordered categorical column: its level's index, imputed and standardised, one
     /// input.
     Ordinal(OrdinalColumn),
+    /// A date column: the year standardised, then sine/cosine pairs of its cycles.
+    Date(DateColumn),
 }
 
 impl Feature {
@@ -32,6 +36,7 @@ impl Feature {
             Feature::Numeric(c) => &c.name,
             Feature::Categorical(c) => &c.name,
             Feature::Ordinal(c) => &c.name,
+            Feature::Date(c) => &c.name,
         }
     }
 
@@ -40,7 +45,24 @@ impl Feature {
         match self {
             Feature::Numeric(_) | Feature::Ordinal(_) => 1,
             Feature::Categorical(c) => c.width(),
+            Feature::Date(c) => c.width(),
         }
+    }
+
+    /// The kind's name, as files and reports write it: `numeric`, `categorical`,
+    /// `ordinal`, `date`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Feature::Numeric(_) => "numeric",
+            Feature::Categorical(_) => "categorical",
+            Feature::Ordinal(_) => "ordinal",
+            Feature::Date(_) => "date",
+        }
+    }
+
+    /// A kind that format version 2 did not know (date, text, series).
+    fn is_new_in_v3(&self) -> bool {
+        matches!(self, Feature::Date(_))
     }
 }
 
@@ -75,6 +97,8 @@ pub struct FitOptions {
     /// Most one-hot inputs per categorical column; the rarest values beyond share one
     /// (default: `DEFAULT_MAX_CATEGORIES`).
     pub max_categories: usize,
+    /// Date, text and series columns, and the tokenizer (default: none declared).
+    pub kinds: KindOptions,
 }
 
 /// The default of `FitOptions::max_categories`.
@@ -89,21 +113,24 @@ impl Default for FitOptions {
             ordinal: Vec::new(),
             na_values: NaValues::default(),
             max_categories: DEFAULT_MAX_CATEGORIES,
+            kinds: KindOptions::default(),
         }
     }
 }
 
 impl Pipeline {
-    /// The oldest file format version that holds this pipeline: 2 once a column is
-    /// ordinal (a reader of version 1 does not know that feature kind), else 1. Files are
-    /// written with it, so a csvnn that predates a feature refuses only the files that use
-    /// it, with its "upgrade csvnn" message.
+    /// The oldest file format version that holds this pipeline: 3 once a column is a
+    /// date, text or series, 2 once one is ordinal (a reader of an older version does not
+    /// know that feature kind), else 1. Files are written with it, so a csvnn that predates
+    /// a feature refuses only the files that use it, with its "upgrade csvnn" message.
     pub fn format_version(&self) -> u32 {
-        let ordinal = self
+        if self.features.iter().any(Feature::is_new_in_v3) {
+            3
+        } else if self
             .features
             .iter()
-            .any(|f| matches!(f, Feature::Ordinal(_)));
-        if ordinal {
+            .any(|f| matches!(f, Feature::Ordinal(_)))
+        {
             2
         } else {
             1

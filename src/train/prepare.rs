@@ -54,6 +54,7 @@ pub fn prepare(
                 ordinal: settings.ordinal.clone(),
                 na_values: settings.data.na_values(),
                 max_categories: settings.max_categories,
+                kinds: settings.kinds.clone(),
             };
             let (pipeline, warnings) = Pipeline::fit(table, &train_rows, source.task, &options)?;
             for w in &warnings {
@@ -181,7 +182,7 @@ fn share_pixel_scale(
         .iter_mut()
         .filter_map(|f| match f {
             Feature::Numeric(n) => Some(n),
-            Feature::Categorical(_) | Feature::Ordinal(_) => None,
+            _ => None,
         })
         .collect();
     if numeric.len() != image.len() || n_features != image.len() {
