@@ -54,7 +54,7 @@ pub struct TargetScaling {
 }
 
 /// One feature column as the network sees it; in JSON, `type` is `numeric`,
-/// `categorical`, `ordinal` or `date`.
+/// `categorical`, `ordinal`, `date` or `sequence`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input<'a> {
@@ -101,6 +101,21 @@ pub enum Input<'a> {
         /// The earliest and latest training dates, ISO 8601.
         range: [&'a str; 2],
         /// Network inputs it becomes: 7, or 9 with the hour.
+        network_inputs: usize,
+    },
+    /// Every feature column as one series: `[L, T x C values standardised per channel]`.
+    Sequence {
+        /// The series' name: its first and last columns.
+        name: &'a str,
+        /// T: steps per row.
+        steps: usize,
+        /// C: values per step.
+        channels: usize,
+        /// Per channel: the training mean.
+        mean: &'a [f64],
+        /// Per channel: the training standard deviation.
+        std: &'a [f64],
+        /// Network inputs it becomes: 1 + T x C.
         network_inputs: usize,
     },
     /// A category column: imputed, then one-hot encoded.
@@ -254,6 +269,14 @@ impl<'a> Inspection<'a> {
                     year_mean: c.year_mean,
                     year_std: c.year_std,
                     range: [&c.min, &c.max],
+                    network_inputs: f.width(),
+                },
+                Feature::Sequence(c) => Input::Sequence {
+                    name: &c.name,
+                    steps: c.shape.steps,
+                    channels: c.shape.channels,
+                    mean: &c.mean,
+                    std: &c.std,
                     network_inputs: f.width(),
                 },
                 Feature::Ordinal(c) => Input::Ordinal {

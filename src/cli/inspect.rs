@@ -69,7 +69,8 @@ fn to_table(inspection: &Inspection) -> String {
                 Input::Numeric { name, .. }
                 | Input::Categorical { name, .. }
                 | Input::Ordinal { name, .. }
-                | Input::Date { name, .. } => name.chars().count(),
+                | Input::Date { name, .. }
+                | Input::Sequence { name, .. } => name.chars().count(),
             })
             .max()
             .unwrap_or(0)
@@ -127,6 +128,18 @@ fn to_table(inspection: &Inspection) -> String {
                         range[1],
                         format.unwrap_or("ISO 8601"),
                         parts.join(" ")
+                    );
+                }
+                Input::Sequence {
+                    name,
+                    steps,
+                    channels,
+                    network_inputs,
+                    ..
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "  {name:<width$}  sequence     {steps} steps x {channels} channels ({network_inputs} inputs with the length), scaled per channel"
                     );
                 }
                 Input::Categorical {

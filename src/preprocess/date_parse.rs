@@ -379,9 +379,11 @@ impl FromStr for DateFormat {
                     Piece::Day,
                 ],
                 Some('%') => &[Piece::Literal('%')],
-                Some(other) => return Err(format!(
+                Some(other) => {
+                    return Err(format!(
                     "'%{other}' in '{text}' is not a directive csvnn knows; expected {DIRECTIVES}"
-                )),
+                ))
+                }
                 None => {
                     return Err(format!(
                         "'{text}' ends with a lone '%'; write '%%' for a percent sign"

@@ -8,6 +8,7 @@ use super::fit_date::bad_date;
 use super::numeric::NumericColumn;
 use super::ordinal::OrdinalColumn;
 use super::pipeline::Feature;
+use super::series::SequenceColumn;
 use crate::data::{looks_like_localized_number, Cell, Cells, Column, NaValues, RawTable};
 use crate::error::{Error, Result};
 
@@ -43,17 +44,24 @@ pub(crate) enum EncoderKind<'a> {
         feature: &'a DateColumn,
         na: &'a NaValues,
     },
+    Sequence {
+        feature: &'a SequenceColumn,
+        cells: Vec<Cells<'a>>,
+        columns: &'a [usize],
+    },
 }
 
 impl<'a> ColumnEncoder<'a> {
-    /// The encoder of `feature`, column `index` of `table`, inputs from `offset` on.
+    /// The encoder of `feature`, columns `indices` of `table` (one, or a series'),
+    /// inputs from `offset` on.
     pub(crate) fn new(
         feature: &'a Feature,
         table: &'a RawTable,
-        index: usize,
+        indices: &'a [usize],
         offset: usize,
         na: &'a NaValues,
     ) -> Self {
+        let index = indices[0];
         let column = &table.columns[index];
         let kind = match feature {
             Feature::Numeric(feature) => EncoderKind::Numeric {
@@ -72,6 +80,14 @@ impl<'a> ColumnEncoder<'a> {
                 unknown: None,
             },
             Feature::Date(feature) => EncoderKind::Date { feature, na },
+            Feature::Sequence(feature) => EncoderKind::Sequence {
+                feature,
+                cells: indices
+                    .iter()
+                    .map(|&i| table.columns[i].cells(na))
+                    .collect(),
+                columns: indices,
+            },
         };
         ColumnEncoder {
             column,
@@ -201,6 +217,17 @@ impl<'a> ColumnEncoder<'a> {
                             return Err(bad_date(table, row, self.index, format, &problem));
                         }
                     }
+                }
+            }
+            EncoderKind::Sequence {
+                feature,
+                cells,
+                columns,
+            } => {
+                let width = feature.width();
+                for (i, &row) in rows.iter().enumerate() {
+                    let start = i * n_inputs + self.offset;
+                    feature.encode(table, cells, columns, row, &mut out[start..start + width])?;
                 }
             }
         }

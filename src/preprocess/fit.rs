@@ -8,6 +8,7 @@ use super::column_fit::ColumnFit;
 use super::columns::{check_column_kinds, check_columns_exist, target_index};
 use super::date_parse::DateFormat;
 use super::fit_date::{detect_date, fit_date_column};
+use super::fit_series::fit_series;
 use super::numeric::NumericColumn;
 use super::ordinal::{OrdinalColumn, OrdinalLevels};
 use super::pipeline::{Feature, FitOptions, Pipeline};
@@ -75,25 +76,31 @@ impl Pipeline {
 
         // Columns are fitted independently, on all cores; outcomes are taken in column
         // order, so warnings and the first error do not depend on the thread count.
-        let fitted = in_parallel(table.headers.len(), |index| {
-            let name = &table.headers[index];
-            if index == target || drop.contains(name.as_str()) {
-                return Ok(ColumnFit::Skipped);
+        let fitted = match kinds.sequence_shape {
+            Some(shape) => {
+                let series = fit_series(table, rows, target, shape, options)?;
+                vec![Ok(ColumnFit::Feature(series, Vec::new()))]
             }
-            if let Some(levels) = ordinal.get(name.as_str()) {
-                return Ok(fit_ordinal_column(table, rows, index, levels, na));
-            }
-            if let Some(format) = dates.get(name.as_str()) {
-                return fit_date_column(table, rows, index, *format, na);
-            }
-            fit_column(
-                table,
-                rows,
-                index,
-                categorical.contains(name.as_str()),
-                options,
-            )
-        });
+            None => in_parallel(table.headers.len(), |index| {
+                let name = &table.headers[index];
+                if index == target || drop.contains(name.as_str()) {
+                    return Ok(ColumnFit::Skipped);
+                }
+                if let Some(levels) = ordinal.get(name.as_str()) {
+                    return Ok(fit_ordinal_column(table, rows, index, levels, na));
+                }
+                if let Some(format) = dates.get(name.as_str()) {
+                    return fit_date_column(table, rows, index, *format, na);
+                }
+                fit_column(
+                    table,
+                    rows,
+                    index,
+                    categorical.contains(name.as_str()),
+                    options,
+                )
+            }),
+        };
         for outcome in fitted {
             match outcome? {
                 ColumnFit::Skipped => {}

@@ -11,6 +11,7 @@ use super::date::DateColumn;
 use super::kinds::KindOptions;
 use super::numeric::NumericColumn;
 use super::ordinal::{OrdinalColumn, OrdinalLevels};
+use super::series::SequenceColumn;
 use super::target::{TargetEncoder, Task};
 use crate::data::{NaValues, RawTable};
 
@@ -27,6 +28,8 @@ pub enum Feature {
     Ordinal(OrdinalColumn),
     /// A date column: the year standardised, then sine/cosine pairs of its cycles.
     Date(DateColumn),
+    /// Every feature column as one series: a sequence block `[L, T x C values]`.
+    Sequence(SequenceColumn),
 }
 
 impl Feature {
@@ -37,6 +40,15 @@ impl Feature {
             Feature::Categorical(c) => &c.name,
             Feature::Ordinal(c) => &c.name,
             Feature::Date(c) => &c.name,
+            Feature::Sequence(c) => &c.name,
+        }
+    }
+
+    /// The table columns it reads: its one column, or a series' columns.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            Feature::Sequence(c) => c.columns.iter().map(String::as_str).collect(),
+            other => vec![other.name()],
         }
     }
 
@@ -46,23 +58,25 @@ impl Feature {
             Feature::Numeric(_) | Feature::Ordinal(_) => 1,
             Feature::Categorical(c) => c.width(),
             Feature::Date(c) => c.width(),
+            Feature::Sequence(c) => c.width(),
         }
     }
 
     /// The kind's name, as files and reports write it: `numeric`, `categorical`,
-    /// `ordinal`, `date`.
+    /// `ordinal`, `date`, `sequence`.
     pub fn kind(&self) -> &'static str {
         match self {
             Feature::Numeric(_) => "numeric",
             Feature::Categorical(_) => "categorical",
             Feature::Ordinal(_) => "ordinal",
             Feature::Date(_) => "date",
+            Feature::Sequence(_) => "sequence",
         }
     }
 
     /// A kind that format version 2 did not know (date, text, series).
     fn is_new_in_v3(&self) -> bool {
-        matches!(self, Feature::Date(_))
+        matches!(self, Feature::Date(_) | Feature::Sequence(_))
     }
 }
 
@@ -142,6 +156,14 @@ impl Pipeline {
         self.target_encoder.task()
     }
 
+    /// A feature that the dense networks cannot take (text, a series): they need a
+    /// sequence encoder first.
+    pub fn needs_sequence_encoder(&self) -> Option<&Feature> {
+        self.features
+            .iter()
+            .find(|f| matches!(f, Feature::Sequence(_)))
+    }
+
     /// Number of network inputs.
     pub fn n_inputs(&self) -> usize {
         self.features.iter().map(Feature::width).sum()
@@ -152,7 +174,7 @@ impl Pipeline {
         let used: HashSet<&str> = self
             .features
             .iter()
-            .map(Feature::name)
+            .flat_map(Feature::columns)
             .chain(self.dropped.iter().map(String::as_str))
             .chain(std::iter::once(self.target.as_str()))
             .collect();

@@ -73,8 +73,11 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
     let na = &pipeline.na_values;
     let mut columns = Vec::new();
     let mut class_balance = Vec::new();
-    let features: HashMap<&str, &Feature> =
-        pipeline.features.iter().map(|f| (f.name(), f)).collect();
+    let features: HashMap<&str, &Feature> = pipeline
+        .features
+        .iter()
+        .flat_map(|f| f.columns().into_iter().map(move |c| (c, f)))
+        .collect();
     for (index, name) in table.headers.iter().enumerate() {
         let column = &table.columns[index];
         let feature = features.get(name.as_str()).copied();
@@ -87,7 +90,7 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
             "dropped"
         };
         let numeric = match feature {
-            Some(Feature::Numeric(_)) => true,
+            Some(Feature::Numeric(_) | Feature::Sequence(_)) => true,
             Some(_) => false,
             None => {
                 is_target && matches!(pipeline.target_encoder, TargetEncoder::Regression { .. })
@@ -127,7 +130,9 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
             name: name.clone(),
             role,
             kind: match feature {
-                Some(f @ (Feature::Ordinal(_) | Feature::Date(_))) => f.kind(),
+                Some(f @ (Feature::Ordinal(_) | Feature::Date(_) | Feature::Sequence(_))) => {
+                    f.kind()
+                }
                 _ if numeric => "numeric",
                 _ => "categorical",
             },
