@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::model::{Model, TrainingRecord, ValidationMetrics};
 use crate::nn::{AnyLayer, Layer};
-use crate::preprocess::{Feature, TargetEncoder, Task};
+use crate::preprocess::{Feature, TargetEncoder, Task, TextOptions};
 use crate::train::EpochRecord;
 
 /// The `inspect --format json` object; its keys are stable for scripts.
@@ -54,7 +54,7 @@ pub struct TargetScaling {
 }
 
 /// One feature column as the network sees it; in JSON, `type` is `numeric`,
-/// `categorical`, `ordinal`, `date` or `sequence`.
+/// `categorical`, `ordinal`, `date`, `sequence` or `text`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input<'a> {
@@ -116,6 +116,21 @@ pub enum Input<'a> {
         /// Per channel: the training standard deviation.
         std: &'a [f64],
         /// Network inputs it becomes: 1 + T x C.
+        network_inputs: usize,
+    },
+    /// A text column: token ids as a one-channel sequence block `[L, ids...]`.
+    Text {
+        /// The column's name.
+        name: &'a str,
+        /// V: words in the vocabulary (ids 1..=V; 0 is out of the vocabulary).
+        vocab_size: usize,
+        /// Token ids a network embeds: 1 + V, plus the n-gram buckets.
+        n_ids: usize,
+        /// The tokenizer and vocabulary settings.
+        options: TextOptions,
+        /// The most frequent words, at most 10.
+        top_words: &'a [String],
+        /// Network inputs it becomes: 1 + max_tokens.
         network_inputs: usize,
     },
     /// A category column: imputed, then one-hot encoded.
@@ -269,6 +284,14 @@ impl<'a> Inspection<'a> {
                     year_mean: c.year_mean,
                     year_std: c.year_std,
                     range: [&c.min, &c.max],
+                    network_inputs: f.width(),
+                },
+                Feature::Text(c) => Input::Text {
+                    name: &c.name,
+                    vocab_size: c.vocab_size(),
+                    n_ids: c.n_ids(),
+                    options: c.options,
+                    top_words: &c.vocabulary[..c.vocab_size().min(10)],
                     network_inputs: f.width(),
                 },
                 Feature::Sequence(c) => Input::Sequence {

@@ -70,7 +70,8 @@ fn to_table(inspection: &Inspection) -> String {
                 | Input::Categorical { name, .. }
                 | Input::Ordinal { name, .. }
                 | Input::Date { name, .. }
-                | Input::Sequence { name, .. } => name.chars().count(),
+                | Input::Sequence { name, .. }
+                | Input::Text { name, .. } => name.chars().count(),
             })
             .max()
             .unwrap_or(0)
@@ -128,6 +129,29 @@ fn to_table(inspection: &Inspection) -> String {
                         range[1],
                         format.unwrap_or("ISO 8601"),
                         parts.join(" ")
+                    );
+                }
+                Input::Text {
+                    name,
+                    vocab_size,
+                    options,
+                    top_words,
+                    ..
+                } => {
+                    let ngrams = if options.ngrams > 1 {
+                        format!(
+                            ", {}-grams in {} buckets",
+                            options.ngrams, options.ngram_buckets
+                        )
+                    } else {
+                        String::new()
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {name:<width$}  text         {vocab_size} words (min count {}), max {} tokens{ngrams}; top: {}",
+                        options.min_count,
+                        options.max_tokens,
+                        top_words.join(" ")
                     );
                 }
                 Input::Sequence {

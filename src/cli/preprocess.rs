@@ -85,7 +85,11 @@ pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
     };
     let (pipeline, warnings) = Pipeline::fit(&source.table, &source.rows, source.task, &options)?;
     for w in &warnings {
-        ui.warn(&render_warning(w));
+        if w.is_info() {
+            ui.info(&render_warning(w));
+        } else {
+            ui.warn(&render_warning(w));
+        }
     }
     let profile = profile_table(&source.table, &pipeline);
     match args.format {

@@ -159,6 +159,18 @@ pub fn render_warning(warning: &FitWarning) -> String {
             "{file}: column '{column}' has {distinct} distinct values, more than {} {max_categories}; the {folded} rarest ({folded_rows} rows) share one input",
             flag(Setting::MaxCategories)
         ),
+        FitWarning::TextColumn {
+            file,
+            column,
+            distinct,
+            present,
+            mean_words,
+            vocab_size,
+        } => format!(
+            "{file}: column '{column}' is read as text ({distinct} distinct values in {present} rows, {mean_words:.1} words on average; a vocabulary of {vocab_size} words); use {} {column} to one-hot it instead, or {} {column}",
+            flag(Setting::Categorical),
+            flag(Setting::Drop)
+        ),
         other => other.to_string(),
     }
 }

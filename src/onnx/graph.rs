@@ -51,7 +51,9 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
                     std.push(1.0);
                 }
             }
-            Feature::Date(_) | Feature::Sequence(_) => unreachable!("refused above"),
+            Feature::Date(_) | Feature::Sequence(_) | Feature::Text(_) => {
+                unreachable!("refused above")
+            }
         }
     }
     // In double precision, as csvnn computes them, then rounded to float as csvnn does.

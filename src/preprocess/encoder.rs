@@ -9,6 +9,7 @@ use super::numeric::NumericColumn;
 use super::ordinal::OrdinalColumn;
 use super::pipeline::Feature;
 use super::series::SequenceColumn;
+use super::text::TextColumn;
 use crate::data::{looks_like_localized_number, Cell, Cells, Column, NaValues, RawTable};
 use crate::error::{Error, Result};
 
@@ -42,6 +43,10 @@ pub(crate) enum EncoderKind<'a> {
     },
     Date {
         feature: &'a DateColumn,
+        na: &'a NaValues,
+    },
+    Text {
+        feature: &'a TextColumn,
         na: &'a NaValues,
     },
     Sequence {
@@ -80,6 +85,7 @@ impl<'a> ColumnEncoder<'a> {
                 unknown: None,
             },
             Feature::Date(feature) => EncoderKind::Date { feature, na },
+            Feature::Text(feature) => EncoderKind::Text { feature, na },
             Feature::Sequence(feature) => EncoderKind::Sequence {
                 feature,
                 cells: indices
@@ -217,6 +223,15 @@ impl<'a> ColumnEncoder<'a> {
                             return Err(bad_date(table, row, self.index, format, &problem));
                         }
                     }
+                }
+            }
+            EncoderKind::Text { feature, na } => {
+                let width = feature.width();
+                for (i, &row) in rows.iter().enumerate() {
+                    let cell = column.text_at(row);
+                    let start = i * n_inputs + self.offset;
+                    let cell = (!na.is_missing(&cell)).then_some(&*cell);
+                    feature.transform(cell, &mut out[start..start + width]);
                 }
             }
             EncoderKind::Sequence {

@@ -9,6 +9,7 @@ use super::columns::{check_column_kinds, check_columns_exist, target_index};
 use super::date_parse::DateFormat;
 use super::fit_date::{detect_date, fit_date_column};
 use super::fit_series::fit_series;
+use super::fit_text::{check_text_options, detect_text, fit_text_column};
 use super::numeric::NumericColumn;
 use super::ordinal::{OrdinalColumn, OrdinalLevels};
 use super::pipeline::{Feature, FitOptions, Pipeline};
@@ -49,6 +50,8 @@ impl Pipeline {
             .map(|d| d.column.clone())
             .collect();
         check_columns_exist(table, &format_names, Setting::DateFormat)?;
+        check_columns_exist(table, &kinds.text, Setting::Text)?;
+        check_text_options(&kinds.text_options)?;
         check_column_kinds(options)?;
         let na = &options.na_values;
         let mut warnings = Vec::new();
@@ -91,6 +94,10 @@ impl Pipeline {
                 }
                 if let Some(format) = dates.get(name.as_str()) {
                     return fit_date_column(table, rows, index, *format, na);
+                }
+                if kinds.text.contains(name) {
+                    let text = &kinds.text_options;
+                    return Ok(fit_text_column(table, rows, index, text, na));
                 }
                 fit_column(
                     table,
@@ -256,9 +263,13 @@ fn fit_column(
             warnings,
         ))
     } else {
-        // A string column may be dates (every value ISO 8601).
+        // A string column may be dates (every value ISO 8601), or text.
         if !forced_categorical {
             if let Some(fit) = detect_date(table, rows, index, na)? {
+                return Ok(fit);
+            }
+            let text = &options.kinds.text_options;
+            if let Some(fit) = detect_text(table, rows, index, text, na) {
                 return Ok(fit);
             }
         }

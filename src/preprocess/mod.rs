@@ -13,6 +13,7 @@ mod findings;
 mod fit;
 mod fit_date;
 mod fit_series;
+mod fit_text;
 mod kinds;
 mod numeric;
 mod ordinal;
@@ -22,6 +23,8 @@ mod series;
 mod target;
 mod target_values;
 mod task_choice;
+mod text;
+mod tokenizer;
 mod transform;
 mod warning;
 
@@ -43,5 +46,7 @@ pub use task_choice::{
     choose_task, classification_doubt, target_is_numeric, ClassificationDoubt, TaskChoice,
     GIVEN_REASON,
 };
+pub use text::TextColumn;
+pub use tokenizer::{fnv1a, ngram_bucket, tokenize};
 pub use transform::Transformed;
 pub use warning::FitWarning;

@@ -13,6 +13,7 @@ use super::numeric::NumericColumn;
 use super::ordinal::{OrdinalColumn, OrdinalLevels};
 use super::series::SequenceColumn;
 use super::target::{TargetEncoder, Task};
+use super::text::TextColumn;
 use crate::data::{NaValues, RawTable};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +31,8 @@ pub enum Feature {
     Date(DateColumn),
     /// Every feature column as one series: a sequence block `[L, T x C values]`.
     Sequence(SequenceColumn),
+    /// A text column: token ids as a one-channel sequence block `[L, ids...]`.
+    Text(TextColumn),
 }
 
 impl Feature {
@@ -41,6 +44,7 @@ impl Feature {
             Feature::Ordinal(c) => &c.name,
             Feature::Date(c) => &c.name,
             Feature::Sequence(c) => &c.name,
+            Feature::Text(c) => &c.name,
         }
     }
 
@@ -59,11 +63,12 @@ impl Feature {
             Feature::Categorical(c) => c.width(),
             Feature::Date(c) => c.width(),
             Feature::Sequence(c) => c.width(),
+            Feature::Text(c) => c.width(),
         }
     }
 
     /// The kind's name, as files and reports write it: `numeric`, `categorical`,
-    /// `ordinal`, `date`, `sequence`.
+    /// `ordinal`, `date`, `sequence`, `text`.
     pub fn kind(&self) -> &'static str {
         match self {
             Feature::Numeric(_) => "numeric",
@@ -71,12 +76,16 @@ impl Feature {
             Feature::Ordinal(_) => "ordinal",
             Feature::Date(_) => "date",
             Feature::Sequence(_) => "sequence",
+            Feature::Text(_) => "text",
         }
     }
 
     /// A kind that format version 2 did not know (date, text, series).
     fn is_new_in_v3(&self) -> bool {
-        matches!(self, Feature::Date(_) | Feature::Sequence(_))
+        matches!(
+            self,
+            Feature::Date(_) | Feature::Sequence(_) | Feature::Text(_)
+        )
     }
 }
 
@@ -161,7 +170,21 @@ impl Pipeline {
     pub fn needs_sequence_encoder(&self) -> Option<&Feature> {
         self.features
             .iter()
-            .find(|f| matches!(f, Feature::Sequence(_)))
+            .find(|f| matches!(f, Feature::Sequence(_) | Feature::Text(_)))
+    }
+
+    /// Each feature with the input where its block starts, in input order (for the
+    /// network builder: a text block's ids start at `start + 1`, after its length).
+    pub fn blocks(&self) -> Vec<(usize, &Feature)> {
+        let mut start = 0;
+        self.features
+            .iter()
+            .map(|f| {
+                let block = (start, f);
+                start += f.width();
+                block
+            })
+            .collect()
     }
 
     /// Number of network inputs.

@@ -125,14 +125,20 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
             }
         }
         let has_numbers = numeric && !numbers.is_empty();
-        let detail = feature.and_then(feature_detail);
+        // A series is told once, at its first column; its other columns show their stats.
+        let detail = feature
+            .filter(|f| !matches!(f, Feature::Sequence(s) if s.columns[0] != *name))
+            .and_then(feature_detail);
         columns.push(ColumnProfile {
             name: name.clone(),
             role,
             kind: match feature {
-                Some(f @ (Feature::Ordinal(_) | Feature::Date(_) | Feature::Sequence(_))) => {
-                    f.kind()
-                }
+                Some(
+                    f @ (Feature::Ordinal(_)
+                    | Feature::Date(_)
+                    | Feature::Sequence(_)
+                    | Feature::Text(_)),
+                ) => f.kind(),
                 _ if numeric => "numeric",
                 _ => "categorical",
             },
@@ -173,6 +179,25 @@ fn feature_detail(feature: &Feature) -> Option<String> {
             d.min,
             d.max,
             d.parts().join(" ")
+        )),
+        Feature::Text(t) => Some(format!(
+            "vocabulary {} words (min count {}), {} token ids, at most {} tokens{}",
+            t.vocab_size(),
+            t.options.min_count,
+            t.n_ids(),
+            t.options.max_tokens,
+            if t.options.ngrams > 1 {
+                format!(
+                    " with {}-grams in {} buckets",
+                    t.options.ngrams, t.options.ngram_buckets
+                )
+            } else {
+                String::new()
+            }
+        )),
+        Feature::Sequence(s) => Some(format!(
+            "series of {} steps x {} channels",
+            s.shape.steps, s.shape.channels
         )),
         _ => None,
     }

@@ -109,7 +109,9 @@ impl Pipeline {
                     EncoderKind::Numeric { bad, .. } => merge_finding(&mut non_finite[i], bad),
                     EncoderKind::Categorical { unknown: u, .. }
                     | EncoderKind::Ordinal { unknown: u, .. } => merge_finding(&mut unknown[i], u),
-                    EncoderKind::Date { .. } | EncoderKind::Sequence { .. } => {}
+                    EncoderKind::Date { .. }
+                    | EncoderKind::Text { .. }
+                    | EncoderKind::Sequence { .. } => {}
                 }
             }
         }
