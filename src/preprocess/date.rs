@@ -9,7 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::date_parse::{parse_iso, DateFormat, DateProblem, DateTime};
+use super::date_format::DateFormat;
+use super::date_parse::{parse_iso, DateProblem, DateTime};
 use super::numeric::mean_and_std;
 
 /// A date column given a format, as a user writes it: `COL=FMT`.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::categorical::CategoricalColumn;
 use super::column_fit::ColumnFit;
 use super::columns::{check_column_kinds, check_columns_exist, target_index};
-use super::date_parse::DateFormat;
+use super::date_format::DateFormat;
 use super::fit_date::{detect_date, fit_date_column};
 use super::fit_series::fit_series;
 use super::fit_text::{check_text_options, detect_text, fit_text_column};

@@ -3,7 +3,8 @@
 
 use super::column_fit::ColumnFit;
 use super::date::{date_error_message, parse_date, DateColumn};
-use super::date_parse::{parse_iso, DateFormat, DateProblem, DateTime};
+use super::date_format::DateFormat;
+use super::date_parse::{parse_iso, DateProblem, DateTime};
 use super::pipeline::Feature;
 use crate::data::{NaValues, RawTable};
 use crate::error::{one_line, Error, Hint, Result};
