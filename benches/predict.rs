@@ -63,6 +63,7 @@ fn predict(c: &mut Criterion) {
         ordinal: Vec::new(),
         na_values: NaValues::default(),
         max_categories: csvnn::preprocess::DEFAULT_MAX_CATEGORIES,
+        kinds: csvnn::preprocess::KindOptions::default(),
     };
     let (pipeline, _) = Pipeline::fit(&table, &rows, Task::Regression, &options).expect("fit");
     let config = MlpConfig {

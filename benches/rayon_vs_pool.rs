@@ -305,6 +305,7 @@ fn main() {
         ordinal: Vec::new(),
         na_values: NaValues::default(),
         max_categories: csvnn::preprocess::DEFAULT_MAX_CATEGORIES,
+        kinds: csvnn::preprocess::KindOptions::default(),
     };
     let (pipeline, _) = Pipeline::fit(&table, &all, Task::Regression, &options).expect("fit");
     let expected = pipeline.transform(&table, None).expect("transform").x;

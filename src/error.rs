@@ -70,6 +70,14 @@ pub enum Setting {
     MaxCategories,
     /// `FitOptions::ordinal`.
     Ordinal,
+    /// `KindOptions::date`.
+    Date,
+    /// `KindOptions::date_formats`.
+    DateFormat,
+    /// `KindOptions::text`.
+    Text,
+    /// `KindOptions::sequence_shape`.
+    SequenceShape,
     /// The learning rate of the optimizer.
     LearningRate,
     /// `ExplainConfig::repeats`.
@@ -86,6 +94,10 @@ impl fmt::Display for Setting {
             Setting::Categorical => "`categorical`",
             Setting::MaxCategories => "`max_categories`",
             Setting::Ordinal => "`ordinal`",
+            Setting::Date => "`date`",
+            Setting::DateFormat => "`date_formats`",
+            Setting::Text => "`text`",
+            Setting::SequenceShape => "`sequence_shape`",
             Setting::LearningRate => "`learning_rate`",
             Setting::Repeats => "`repeats`",
         })
@@ -121,6 +133,12 @@ pub enum Hint {
         /// The column's name.
         column: String,
     },
+    /// A date column with a value that is not an ISO 8601 date: give the column's format,
+    /// mark missing values, or read the column as categories.
+    DateFormat {
+        /// The column's name.
+        column: String,
+    },
 }
 
 impl fmt::Display for Hint {
@@ -150,6 +168,13 @@ impl fmt::Display for Hint {
             Hint::NaValuesOrCategorical { column } => write!(
                 f,
                 "mark missing values with the {} setting, or treat the column as categories by adding '{column}' to the {} setting",
+                Setting::NaValues,
+                Setting::Categorical
+            ),
+            Hint::DateFormat { column } => write!(
+                f,
+                "give the column's format with the {} setting ('{column}=%d/%m/%Y'), mark missing values with the {} setting, or add '{column}' to the {} setting",
+                Setting::DateFormat,
                 Setting::NaValues,
                 Setting::Categorical
             ),

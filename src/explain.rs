@@ -18,7 +18,7 @@ use crate::data::RawTable;
 use crate::error::{Error, Location, Result, Setting};
 use crate::metrics::{accuracy, r2};
 use crate::model::{Model, Predictions};
-use crate::preprocess::{target_index, EncodedTargets, Feature, UnknownCategories};
+use crate::preprocess::{target_index, EncodedTargets, UnknownCategories};
 use crate::train::{rows_with_target_noticed, Observer};
 
 /// Settings of a permutation-importance run.
@@ -139,12 +139,7 @@ pub fn permutation_importance(
         let var = drops.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / drops.len() as f64;
         columns.push(ColumnImportance {
             column: feature.name().to_string(),
-            kind: match feature {
-                Feature::Numeric(_) => "numeric",
-                Feature::Categorical(_) => "categorical",
-                Feature::Ordinal(_) => "ordinal",
-            }
-            .to_string(),
+            kind: feature.kind().to_string(),
             mean_drop: mean,
             std_drop: var.sqrt(),
             drops,

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::model::{Model, TrainingRecord, ValidationMetrics};
 use crate::nn::{AnyLayer, Layer};
-use crate::preprocess::{Feature, TargetEncoder, Task};
+use crate::preprocess::{Feature, TargetEncoder, Task, TextOptions};
 use crate::train::EpochRecord;
 
 /// The `inspect --format json` object; its keys are stable for scripts.
@@ -54,7 +54,7 @@ pub struct TargetScaling {
 }
 
 /// One feature column as the network sees it; in JSON, `type` is `numeric`,
-/// `categorical` or `ordinal`.
+/// `categorical`, `ordinal`, `date`, `sequence` or `text`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input<'a> {
@@ -84,6 +84,53 @@ pub enum Input<'a> {
         /// Their standard deviation (1 when all rows hold one level).
         std: f64,
         /// Network inputs it becomes: always 1.
+        network_inputs: usize,
+    },
+    /// A date column: the year standardised, then sine/cosine pairs of its cycles.
+    Date {
+        /// The column's name.
+        name: &'a str,
+        /// Its strftime-style format; `null`: ISO 8601.
+        format: Option<&'a str>,
+        /// The names of its inputs, in order (`year`, `month_sin`, ...).
+        parts: &'static [&'static str],
+        /// The training mean of the fractional year.
+        year_mean: f64,
+        /// Its standard deviation.
+        year_std: f64,
+        /// The earliest and latest training dates, ISO 8601.
+        range: [&'a str; 2],
+        /// Network inputs it becomes: 7, or 9 with the hour.
+        network_inputs: usize,
+    },
+    /// Every feature column as one series: `[L, T x C values standardised per channel]`.
+    Sequence {
+        /// The series' name: its first and last columns.
+        name: &'a str,
+        /// T: steps per row.
+        steps: usize,
+        /// C: values per step.
+        channels: usize,
+        /// Per channel: the training mean.
+        mean: &'a [f64],
+        /// Per channel: the training standard deviation.
+        std: &'a [f64],
+        /// Network inputs it becomes: 1 + T x C.
+        network_inputs: usize,
+    },
+    /// A text column: token ids as a one-channel sequence block `[L, ids...]`.
+    Text {
+        /// The column's name.
+        name: &'a str,
+        /// V: words in the vocabulary (ids 1..=V; 0 is out of the vocabulary).
+        vocab_size: usize,
+        /// Token ids a network embeds: 1 + V, plus the n-gram buckets.
+        n_ids: usize,
+        /// The tokenizer and vocabulary settings.
+        options: TextOptions,
+        /// The most frequent words, at most 10.
+        top_words: &'a [String],
+        /// Network inputs it becomes: 1 + max_tokens.
         network_inputs: usize,
     },
     /// A category column: imputed, then one-hot encoded.
@@ -277,6 +324,31 @@ impl<'a> Inspection<'a> {
                         .zip(&c.counts)
                         .map(|(value, &count)| CategoryCount { value, count })
                         .collect(),
+                    network_inputs: f.width(),
+                },
+                Feature::Date(c) => Input::Date {
+                    name: &c.name,
+                    format: c.format.as_ref().map(|f| f.as_str()),
+                    parts: c.parts(),
+                    year_mean: c.year_mean,
+                    year_std: c.year_std,
+                    range: [&c.min, &c.max],
+                    network_inputs: f.width(),
+                },
+                Feature::Text(c) => Input::Text {
+                    name: &c.name,
+                    vocab_size: c.vocab_size(),
+                    n_ids: c.n_ids(),
+                    options: c.options,
+                    top_words: &c.vocabulary[..c.vocab_size().min(10)],
+                    network_inputs: f.width(),
+                },
+                Feature::Sequence(c) => Input::Sequence {
+                    name: &c.name,
+                    steps: c.shape.steps,
+                    channels: c.shape.channels,
+                    mean: &c.mean,
+                    std: &c.std,
                     network_inputs: f.width(),
                 },
                 Feature::Ordinal(c) => Input::Ordinal {

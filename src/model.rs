@@ -18,7 +18,7 @@ use crate::versioned::{read_versioned, FileKind};
 pub const FORMAT_NAME: &str = "csvnn-model";
 /// The newest `format_version` this csvnn reads; a file with a newer one is refused. It
 /// writes the oldest version that holds the model (`format_version_for`).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// How the model was trained (everything but wall-clock times, so files are reproducible).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,8 +97,8 @@ pub struct Model {
     pub validation_metrics: Option<ValidationMetrics>,
 }
 
-/// The oldest format version that holds a model: the pipeline's (2 with an ordinal
-/// column), and 2 when a metric other than the loss chose the kept epoch (a reader of
+/// The oldest format version that holds a model: the pipeline's (3 with a date, text or
+/// series column, 2 with an ordinal one), and 2 when a metric other than the loss chose the kept epoch (a reader of
 /// version 1 would not show which); 1 otherwise, so such files stay readable by csvnn
 /// releases that know only version 1.
 fn format_version_for(pipeline: &Pipeline, training: &TrainingRecord) -> u32 {

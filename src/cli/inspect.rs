@@ -68,7 +68,10 @@ fn to_table(inspection: &Inspection) -> String {
             .map(|i| match i {
                 Input::Numeric { name, .. }
                 | Input::Categorical { name, .. }
-                | Input::Ordinal { name, .. } => name.chars().count(),
+                | Input::Ordinal { name, .. }
+                | Input::Date { name, .. }
+                | Input::Sequence { name, .. }
+                | Input::Text { name, .. } => name.chars().count(),
             })
             .max()
             .unwrap_or(0)
@@ -110,6 +113,57 @@ fn to_table(inspection: &Inspection) -> String {
                         num(Some(*mean)),
                         num(Some(*std)),
                         num(Some(*impute))
+                    );
+                }
+                Input::Date {
+                    name,
+                    format,
+                    parts,
+                    range,
+                    ..
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "  {name:<width$}  date         {} .. {}  format {}  inputs: {}",
+                        range[0],
+                        range[1],
+                        format.unwrap_or("ISO 8601"),
+                        parts.join(" ")
+                    );
+                }
+                Input::Text {
+                    name,
+                    vocab_size,
+                    options,
+                    top_words,
+                    ..
+                } => {
+                    let ngrams = if options.ngrams > 1 {
+                        format!(
+                            ", {}-grams in {} buckets",
+                            options.ngrams, options.ngram_buckets
+                        )
+                    } else {
+                        String::new()
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {name:<width$}  text         {vocab_size} words (min count {}), max {} tokens{ngrams}; top: {}",
+                        options.min_count,
+                        options.max_tokens,
+                        top_words.join(" ")
+                    );
+                }
+                Input::Sequence {
+                    name,
+                    steps,
+                    channels,
+                    network_inputs,
+                    ..
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "  {name:<width$}  sequence     {steps} steps x {channels} channels ({network_inputs} inputs with the length), scaled per channel"
                     );
                 }
                 Input::Categorical {

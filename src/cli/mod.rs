@@ -10,6 +10,7 @@ mod explain;
 mod export;
 mod gate;
 mod inspect;
+mod kind_args;
 mod messages;
 mod notices;
 mod number;

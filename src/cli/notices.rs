@@ -40,6 +40,7 @@ pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
             overridable,
         } => ui.info(&render_task_chosen(task, reason, overridable)),
         Notice::TaskDoubt(doubt) => ui.warn(&render_task_doubt(doubt)),
+        Notice::PipelineWarning(warning) if warning.is_info() => ui.info(&render_warning(warning)),
         Notice::PipelineWarning(warning) => ui.warn(&render_warning(warning)),
         Notice::UnusedColumns { source, columns } => warn_unused(ui, source, columns),
         Notice::UnknownCategories { source, unknown } => {

@@ -35,6 +35,9 @@ pub struct PreprocessArgs {
     #[arg(long, value_name = "COL=LOW<...<HIGH")]
     pub ordinal: Vec<OrdinalLevels>,
 
+    #[command(flatten)]
+    pub kinds: super::kind_args::KindArgs,
+
     /// Most one-hot inputs per categorical column; the rarest values beyond it share one
     /// "other" input.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CATEGORIES, allow_negative_numbers = true, value_parser = parse_max_categories)]
@@ -78,10 +81,15 @@ pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
         ordinal: args.ordinal.clone(),
         na_values: settings.data.na_values(),
         max_categories: args.max_categories,
+        kinds: args.kinds.to_options(),
     };
     let (pipeline, warnings) = Pipeline::fit(&source.table, &source.rows, source.task, &options)?;
     for w in &warnings {
-        ui.warn(&render_warning(w));
+        if w.is_info() {
+            ui.info(&render_warning(w));
+        } else {
+            ui.warn(&render_warning(w));
+        }
     }
     let profile = profile_table(&source.table, &pipeline);
     match args.format {

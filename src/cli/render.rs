@@ -15,6 +15,10 @@ pub fn flag(setting: Setting) -> &'static str {
         Setting::Categorical => "--categorical",
         Setting::MaxCategories => "--max-categories",
         Setting::Ordinal => "--ordinal",
+        Setting::Date => "--date",
+        Setting::DateFormat => "--date-format",
+        Setting::Text => "--text",
+        Setting::SequenceShape => "--sequence-shape",
         Setting::LearningRate => "--lr",
         Setting::Repeats => "--repeats",
         _ => "an option",
@@ -35,6 +39,9 @@ pub fn render_hint(hint: &Hint) -> String {
         Hint::SkipBadRows => "use --skip-bad-rows to skip such rows".to_string(),
         Hint::NaValuesOrCategorical { column } => format!(
             "mark missing values with --na-values, or treat the column as categories with --categorical {column}"
+        ),
+        Hint::DateFormat { column } => format!(
+            "give its format with --date-format '{column}=%d/%m/%Y', mark missing values with --na-values, or treat the column as categories with --categorical {column}"
         ),
         other => other.to_string(),
     }
@@ -151,6 +158,18 @@ pub fn render_warning(warning: &FitWarning) -> String {
         } => format!(
             "{file}: column '{column}' has {distinct} distinct values, more than {} {max_categories}; the {folded} rarest ({folded_rows} rows) share one input",
             flag(Setting::MaxCategories)
+        ),
+        FitWarning::TextColumn {
+            file,
+            column,
+            distinct,
+            present,
+            mean_words,
+            vocab_size,
+        } => format!(
+            "{file}: column '{column}' is read as text ({distinct} distinct values in {present} rows, {mean_words:.1} words on average; a vocabulary of {vocab_size} words); use {} {column} to one-hot it instead, or {} {column}",
+            flag(Setting::Categorical),
+            flag(Setting::Drop)
         ),
         other => other.to_string(),
     }

@@ -70,6 +70,9 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "COL=LOW<...<HIGH")]
     pub ordinal: Vec<csvnn::preprocess::OrdinalLevels>,
 
+    #[command(flatten)]
+    pub kinds: super::kind_args::KindArgs,
+
     /// Most one-hot inputs per categorical column; the rarest values beyond it share one
     /// "other" input.
     #[arg(long, value_name = "N", default_value_t = csvnn::preprocess::DEFAULT_MAX_CATEGORIES, allow_negative_numbers = true, value_parser = super::common::parse_max_categories)]
@@ -87,7 +90,7 @@ pub struct SettingsArgs {
 
     /// Treat the feature columns as an image of HEIGHTxWIDTHxCHANNELS pixels (row-major,
     /// channel fastest), standardised with one shared mean and std; for --conv.
-    #[arg(long, value_name = "HxWxC", value_parser = parse_image_shape)]
+    #[arg(long, value_name = "HxWxC", value_parser = parse_image_shape, conflicts_with = "sequence_shape")]
     pub image_shape: Option<ImageShape>,
 
     /// Convolution layers before the dense ones, FILTERS:KERNEL each (e.g. 32:3,64:3),
@@ -305,6 +308,7 @@ impl SettingsArgs {
             drop: self.drop.clone(),
             categorical: self.categorical.clone(),
             ordinal: self.ordinal.clone(),
+            kinds: self.kinds.to_options(),
             max_categories: self.max_categories,
             task: self.task.into(),
             hidden: self.hidden.0.clone(),

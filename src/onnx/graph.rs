@@ -12,6 +12,18 @@ use crate::preprocess::{Feature, TargetEncoder};
 pub fn to_proto(model: &Model) -> Result<ModelProto> {
     let pipeline = &model.pipeline;
     let network = &model.network;
+    if let Some(f) = pipeline.features.iter().find(|f| {
+        !matches!(
+            f,
+            Feature::Numeric(_) | Feature::Categorical(_) | Feature::Ordinal(_)
+        )
+    }) {
+        return Err(Error::config(format!(
+            "the column '{}' is a {} column, which the ONNX export does not take yet (its graph reads numbers and one-hot categories); train without it to export",
+            f.name(),
+            f.kind()
+        )));
+    }
     let layout = input_layout(model);
     let n_inputs = layout.len();
     let mut b = Builder::default();
@@ -38,6 +50,9 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
                     mean.push(0.0);
                     std.push(1.0);
                 }
+            }
+            Feature::Date(_) | Feature::Sequence(_) | Feature::Text(_) => {
+                unreachable!("refused above")
             }
         }
     }

@@ -58,6 +58,19 @@ pub fn input_layout(model: &Model) -> Vec<InputSlot> {
                     });
                 }
             }
+            // Not exported (`to_proto` refuses them); one slot per input keeps the count.
+            other => {
+                for _ in 0..other.width() {
+                    slots.push(InputSlot {
+                        index: slots.len(),
+                        column: other.name().to_string(),
+                        kind: other.kind(),
+                        category: None,
+                        levels: None,
+                        impute: String::new(),
+                    });
+                }
+            }
         }
     }
     slots

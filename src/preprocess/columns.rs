@@ -22,29 +22,42 @@ pub(crate) fn check_columns_exist(
     Ok(())
 }
 
-/// Check that each ordinal column is named once, and not also dropped or categorical.
-pub(crate) fn check_ordinal_columns(options: &FitOptions) -> Result<()> {
-    let others = [
-        (Setting::Drop, &options.drop),
-        (Setting::Categorical, &options.categorical),
+/// Check that each column given a kind (ordinal, date, date format, text) is named once,
+/// and not also by a setting before it (dropped, categorical, another kind).
+pub(crate) fn check_column_kinds(options: &FitOptions) -> Result<()> {
+    let kinds = &options.kinds;
+    let named: Vec<(Setting, Vec<&String>)> = vec![
+        (Setting::Drop, options.drop.iter().collect()),
+        (Setting::Categorical, options.categorical.iter().collect()),
+        (
+            Setting::Ordinal,
+            options.ordinal.iter().map(|o| &o.column).collect(),
+        ),
+        (Setting::Date, kinds.date.iter().collect()),
+        (
+            Setting::DateFormat,
+            kinds.date_formats.iter().map(|d| &d.column).collect(),
+        ),
+        (Setting::Text, kinds.text.iter().collect()),
     ];
-    for (i, ordinal) in options.ordinal.iter().enumerate() {
-        let column = &ordinal.column;
-        let named_by = |names: &Vec<String>| names.contains(column);
-        let other = if options.ordinal[..i].iter().any(|o| o.column == *column) {
-            Some(Setting::Ordinal)
-        } else {
-            others
-                .iter()
-                .find(|(_, names)| named_by(names))
-                .map(|&(setting, _)| setting)
-        };
-        if let Some(other) = other {
-            return Err(Error::ColumnInTwoSettings {
-                column: one_line(column),
-                setting: Setting::Ordinal,
-                other,
-            });
+    // The first two may overlap (a dropped column's kind does not matter).
+    for (k, (setting, columns)) in named.iter().enumerate().skip(2) {
+        for (i, column) in columns.iter().enumerate() {
+            let other = if columns[..i].contains(column) {
+                Some(*setting)
+            } else {
+                named[..k]
+                    .iter()
+                    .find(|(_, names)| names.contains(column))
+                    .map(|&(setting, _)| setting)
+            };
+            if let Some(other) = other {
+                return Err(Error::ColumnInTwoSettings {
+                    column: one_line(column),
+                    setting: *setting,
+                    other,
+                });
+            }
         }
     }
     Ok(())

@@ -2,10 +2,14 @@
 //! block of rows, with what it found that could not be encoded.
 
 use super::categorical::{CategoricalColumn, Slot};
+use super::date::DateColumn;
 use super::findings::{NonFiniteValues, UnknownCategories};
+use super::fit_date::bad_date;
 use super::numeric::NumericColumn;
 use super::ordinal::OrdinalColumn;
 use super::pipeline::Feature;
+use super::series::SequenceColumn;
+use super::text::TextColumn;
 use crate::data::{looks_like_localized_number, Cell, Cells, Column, NaValues, RawTable};
 use crate::error::{Error, Result};
 
@@ -37,17 +41,32 @@ pub(crate) enum EncoderKind<'a> {
         na: &'a NaValues,
         unknown: Option<UnknownCategories>,
     },
+    Date {
+        feature: &'a DateColumn,
+        na: &'a NaValues,
+    },
+    Text {
+        feature: &'a TextColumn,
+        na: &'a NaValues,
+    },
+    Sequence {
+        feature: &'a SequenceColumn,
+        cells: Vec<Cells<'a>>,
+        columns: &'a [usize],
+    },
 }
 
 impl<'a> ColumnEncoder<'a> {
-    /// The encoder of `feature`, column `index` of `table`, inputs from `offset` on.
+    /// The encoder of `feature`, columns `indices` of `table` (one, or a series'),
+    /// inputs from `offset` on.
     pub(crate) fn new(
         feature: &'a Feature,
         table: &'a RawTable,
-        index: usize,
+        indices: &'a [usize],
         offset: usize,
         na: &'a NaValues,
     ) -> Self {
+        let index = indices[0];
         let column = &table.columns[index];
         let kind = match feature {
             Feature::Numeric(feature) => EncoderKind::Numeric {
@@ -64,6 +83,16 @@ impl<'a> ColumnEncoder<'a> {
                 feature,
                 na,
                 unknown: None,
+            },
+            Feature::Date(feature) => EncoderKind::Date { feature, na },
+            Feature::Text(feature) => EncoderKind::Text { feature, na },
+            Feature::Sequence(feature) => EncoderKind::Sequence {
+                feature,
+                cells: indices
+                    .iter()
+                    .map(|&i| table.columns[i].cells(na))
+                    .collect(),
+                columns: indices,
             },
         };
         ColumnEncoder {
@@ -175,6 +204,45 @@ impl<'a> ColumnEncoder<'a> {
                         index
                     };
                     out[i * n_inputs + self.offset] = feature.transform(index);
+                }
+            }
+            EncoderKind::Date { feature, na } => {
+                let width = feature.width();
+                for (i, &row) in rows.iter().enumerate() {
+                    let cell = column.text_at(row);
+                    let start = i * n_inputs + self.offset;
+                    let out = &mut out[start..start + width];
+                    if na.is_missing(&cell) {
+                        feature.transform(None, out);
+                        continue;
+                    }
+                    match feature.parse(&cell) {
+                        Ok(date) => feature.transform(Some(&date), out),
+                        Err(problem) => {
+                            let format = feature.format.as_ref();
+                            return Err(bad_date(table, row, self.index, format, &problem));
+                        }
+                    }
+                }
+            }
+            EncoderKind::Text { feature, na } => {
+                let width = feature.width();
+                for (i, &row) in rows.iter().enumerate() {
+                    let cell = column.text_at(row);
+                    let start = i * n_inputs + self.offset;
+                    let cell = (!na.is_missing(&cell)).then_some(&*cell);
+                    feature.transform(cell, &mut out[start..start + width]);
+                }
+            }
+            EncoderKind::Sequence {
+                feature,
+                cells,
+                columns,
+            } => {
+                let width = feature.width();
+                for (i, &row) in rows.iter().enumerate() {
+                    let start = i * n_inputs + self.offset;
+                    feature.encode(table, cells, columns, row, &mut out[start..start + width])?;
                 }
             }
         }

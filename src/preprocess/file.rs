@@ -14,7 +14,7 @@ use crate::versioned::{read_versioned, FileKind};
 pub const PREPROCESSOR_FORMAT: &str = "csvnn-preprocessor";
 /// The newest preprocessor file layout this csvnn reads; it writes the oldest that holds
 /// the pipeline (`Pipeline::format_version`).
-pub const PREPROCESSOR_VERSION: u32 = 2;
+pub const PREPROCESSOR_VERSION: u32 = 3;
 
 /// How a preprocessor file is recognised and its problems worded.
 const PREPROCESSOR_FILE: FileKind = FileKind {

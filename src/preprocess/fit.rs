@@ -4,7 +4,12 @@
 use std::collections::{HashMap, HashSet};
 
 use super::categorical::CategoricalColumn;
-use super::columns::{check_columns_exist, check_ordinal_columns, target_index};
+use super::column_fit::ColumnFit;
+use super::columns::{check_column_kinds, check_columns_exist, target_index};
+use super::date_format::DateFormat;
+use super::fit_date::{detect_date, fit_date_column};
+use super::fit_series::fit_series;
+use super::fit_text::{check_text_options, detect_text, fit_text_column};
 use super::numeric::NumericColumn;
 use super::ordinal::{OrdinalColumn, OrdinalLevels};
 use super::pipeline::{Feature, FitOptions, Pipeline};
@@ -37,7 +42,17 @@ impl Pipeline {
         check_columns_exist(table, &options.categorical, Setting::Categorical)?;
         let ordinal_names: Vec<String> = options.ordinal.iter().map(|o| o.column.clone()).collect();
         check_columns_exist(table, &ordinal_names, Setting::Ordinal)?;
-        check_ordinal_columns(options)?;
+        let kinds = &options.kinds;
+        check_columns_exist(table, &kinds.date, Setting::Date)?;
+        let format_names: Vec<String> = kinds
+            .date_formats
+            .iter()
+            .map(|d| d.column.clone())
+            .collect();
+        check_columns_exist(table, &format_names, Setting::DateFormat)?;
+        check_columns_exist(table, &kinds.text, Setting::Text)?;
+        check_text_options(&kinds.text_options)?;
+        check_column_kinds(options)?;
         let na = &options.na_values;
         let mut warnings = Vec::new();
         let mut features = Vec::new();
@@ -49,25 +64,50 @@ impl Pipeline {
             .iter()
             .map(|o| (o.column.as_str(), o))
             .collect();
+        // Declared date columns, with their format (`None`: ISO 8601).
+        let dates: HashMap<&str, Option<&DateFormat>> = kinds
+            .date
+            .iter()
+            .map(|c| (c.as_str(), None))
+            .chain(
+                kinds
+                    .date_formats
+                    .iter()
+                    .map(|d| (d.column.as_str(), Some(&d.format))),
+            )
+            .collect();
 
         // Columns are fitted independently, on all cores; outcomes are taken in column
         // order, so warnings and the first error do not depend on the thread count.
-        let fitted = in_parallel(table.headers.len(), |index| {
-            let name = &table.headers[index];
-            if index == target || drop.contains(name.as_str()) {
-                return Ok(ColumnFit::Skipped);
+        let fitted = match kinds.sequence_shape {
+            Some(shape) => {
+                let series = fit_series(table, rows, target, shape, options)?;
+                vec![Ok(ColumnFit::Feature(series, Vec::new()))]
             }
-            if let Some(levels) = ordinal.get(name.as_str()) {
-                return Ok(fit_ordinal_column(table, rows, index, levels, na));
-            }
-            fit_column(
-                table,
-                rows,
-                index,
-                categorical.contains(name.as_str()),
-                options,
-            )
-        });
+            None => in_parallel(table.headers.len(), |index| {
+                let name = &table.headers[index];
+                if index == target || drop.contains(name.as_str()) {
+                    return Ok(ColumnFit::Skipped);
+                }
+                if let Some(levels) = ordinal.get(name.as_str()) {
+                    return Ok(fit_ordinal_column(table, rows, index, levels, na));
+                }
+                if let Some(format) = dates.get(name.as_str()) {
+                    return fit_date_column(table, rows, index, *format, na);
+                }
+                if kinds.text.contains(name) {
+                    let text = &kinds.text_options;
+                    return Ok(fit_text_column(table, rows, index, text, na));
+                }
+                fit_column(
+                    table,
+                    rows,
+                    index,
+                    categorical.contains(name.as_str()),
+                    options,
+                )
+            }),
+        };
         for outcome in fitted {
             match outcome? {
                 ColumnFit::Skipped => {}
@@ -129,16 +169,6 @@ impl Pipeline {
         };
         Ok((pipeline, warnings))
     }
-}
-
-/// What fitting one column gave.
-enum ColumnFit {
-    /// The target or a dropped column.
-    Skipped,
-    /// No value in the training rows: dropped, with a warning.
-    Empty(String, FitWarning),
-    /// A feature, with warnings about what was repaired.
-    Feature(Feature, Vec<FitWarning>),
 }
 
 /// Fit the transform of column `index` on `rows`.
@@ -209,13 +239,7 @@ fn fit_column(
         }
     }
     if present == 0 {
-        return Ok(ColumnFit::Empty(
-            name.clone(),
-            FitWarning::EmptyColumn {
-                file: table.source.clone(),
-                column: name.clone(),
-            },
-        ));
+        return Ok(ColumnFit::empty(table, index));
     }
     if is_numeric {
         if non_finite > 0 {
@@ -239,6 +263,16 @@ fn fit_column(
             warnings,
         ))
     } else {
+        // A string column may be dates (every value ISO 8601), or text.
+        if !forced_categorical {
+            if let Some(fit) = detect_date(table, rows, index, na)? {
+                return Ok(fit);
+            }
+            let text = &options.kinds.text_options;
+            if let Some(fit) = detect_text(table, rows, index, text, na) {
+                return Ok(fit);
+            }
+        }
         let values = rows
             .iter()
             .map(|&row| column.text_at(row))
@@ -287,13 +321,7 @@ fn fit_ordinal_column(
         .filter(|&row| !na.is_missing(&column.text_at(row)))
         .collect();
     if present.is_empty() {
-        return ColumnFit::Empty(
-            name.clone(),
-            FitWarning::EmptyColumn {
-                file: table.source.clone(),
-                column: name.clone(),
-            },
-        );
+        return ColumnFit::empty(table, index);
     }
     let texts: Vec<_> = present.iter().map(|&row| column.text_at(row)).collect();
     let fitted = OrdinalColumn::fit(levels, texts.iter().map(|t| &**t));

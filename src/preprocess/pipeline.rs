@@ -7,9 +7,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 use super::categorical::CategoricalColumn;
+use super::date::DateColumn;
+use super::kinds::KindOptions;
 use super::numeric::NumericColumn;
 use super::ordinal::{OrdinalColumn, OrdinalLevels};
+use super::series::SequenceColumn;
 use super::target::{TargetEncoder, Task};
+use super::text::TextColumn;
 use crate::data::{NaValues, RawTable};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +27,12 @@ pub enum Feature {
     /// An ordered categorical column: its level's index, imputed and standardised, one
     /// input.
     Ordinal(OrdinalColumn),
+    /// A date column: the year standardised, then sine/cosine pairs of its cycles.
+    Date(DateColumn),
+    /// Every feature column as one series: a sequence block `[L, T x C values]`.
+    Sequence(SequenceColumn),
+    /// A text column: token ids as a one-channel sequence block `[L, ids...]`.
+    Text(TextColumn),
 }
 
 impl Feature {
@@ -32,6 +42,17 @@ impl Feature {
             Feature::Numeric(c) => &c.name,
             Feature::Categorical(c) => &c.name,
             Feature::Ordinal(c) => &c.name,
+            Feature::Date(c) => &c.name,
+            Feature::Sequence(c) => &c.name,
+            Feature::Text(c) => &c.name,
+        }
+    }
+
+    /// The table columns it reads: its one column, or a series' columns.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            Feature::Sequence(c) => c.columns.iter().map(String::as_str).collect(),
+            other => vec![other.name()],
         }
     }
 
@@ -40,7 +61,31 @@ impl Feature {
         match self {
             Feature::Numeric(_) | Feature::Ordinal(_) => 1,
             Feature::Categorical(c) => c.width(),
+            Feature::Date(c) => c.width(),
+            Feature::Sequence(c) => c.width(),
+            Feature::Text(c) => c.width(),
         }
+    }
+
+    /// The kind's name, as files and reports write it: `numeric`, `categorical`,
+    /// `ordinal`, `date`, `sequence`, `text`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Feature::Numeric(_) => "numeric",
+            Feature::Categorical(_) => "categorical",
+            Feature::Ordinal(_) => "ordinal",
+            Feature::Date(_) => "date",
+            Feature::Sequence(_) => "sequence",
+            Feature::Text(_) => "text",
+        }
+    }
+
+    /// A kind that format version 2 did not know (date, text, series).
+    fn is_new_in_v3(&self) -> bool {
+        matches!(
+            self,
+            Feature::Date(_) | Feature::Sequence(_) | Feature::Text(_)
+        )
     }
 }
 
@@ -75,6 +120,8 @@ pub struct FitOptions {
     /// Most one-hot inputs per categorical column; the rarest values beyond share one
     /// (default: `DEFAULT_MAX_CATEGORIES`).
     pub max_categories: usize,
+    /// Date, text and series columns, and the tokenizer (default: none declared).
+    pub kinds: KindOptions,
 }
 
 /// The default of `FitOptions::max_categories`.
@@ -89,21 +136,24 @@ impl Default for FitOptions {
             ordinal: Vec::new(),
             na_values: NaValues::default(),
             max_categories: DEFAULT_MAX_CATEGORIES,
+            kinds: KindOptions::default(),
         }
     }
 }
 
 impl Pipeline {
-    /// The oldest file format version that holds this pipeline: 2 once a column is
-    /// ordinal (a reader of version 1 does not know that feature kind), else 1. Files are
-    /// written with it, so a csvnn that predates a feature refuses only the files that use
-    /// it, with its "upgrade csvnn" message.
+    /// The oldest file format version that holds this pipeline: 3 once a column is a
+    /// date, text or series, 2 once one is ordinal (a reader of an older version does not
+    /// know that feature kind), else 1. Files are written with it, so a csvnn that predates
+    /// a feature refuses only the files that use it, with its "upgrade csvnn" message.
     pub fn format_version(&self) -> u32 {
-        let ordinal = self
+        if self.features.iter().any(Feature::is_new_in_v3) {
+            3
+        } else if self
             .features
             .iter()
-            .any(|f| matches!(f, Feature::Ordinal(_)));
-        if ordinal {
+            .any(|f| matches!(f, Feature::Ordinal(_)))
+        {
             2
         } else {
             1
@@ -113,6 +163,28 @@ impl Pipeline {
     /// Classification or regression, as the target encoder says.
     pub fn task(&self) -> Task {
         self.target_encoder.task()
+    }
+
+    /// A feature that the dense networks cannot take (text, a series): they need a
+    /// sequence encoder first.
+    pub fn needs_sequence_encoder(&self) -> Option<&Feature> {
+        self.features
+            .iter()
+            .find(|f| matches!(f, Feature::Sequence(_) | Feature::Text(_)))
+    }
+
+    /// Each feature with the input where its block starts, in input order (for the
+    /// network builder: a text block's ids start at `start + 1`, after its length).
+    pub fn blocks(&self) -> Vec<(usize, &Feature)> {
+        let mut start = 0;
+        self.features
+            .iter()
+            .map(|f| {
+                let block = (start, f);
+                start += f.width();
+                block
+            })
+            .collect()
     }
 
     /// Number of network inputs.
@@ -125,7 +197,7 @@ impl Pipeline {
         let used: HashSet<&str> = self
             .features
             .iter()
-            .map(Feature::name)
+            .flat_map(Feature::columns)
             .chain(self.dropped.iter().map(String::as_str))
             .chain(std::iter::once(self.target.as_str()))
             .collect();

@@ -17,7 +17,8 @@ pub struct ColumnProfile {
     pub name: String,
     /// "feature", "target" or "dropped".
     pub role: &'static str,
-    /// "numeric", "categorical" or "ordinal" (for the target: the task's kind of values).
+    /// "numeric", "categorical", "ordinal", "date", "text" or "sequence" (for the target:
+    /// the task's kind of values).
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Missing cells.
@@ -39,6 +40,10 @@ pub struct ColumnProfile {
     /// The most frequent values with their counts (categorical columns).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub top: Vec<(String, usize)>,
+    /// What a date, text or series column became (its range and inputs, its vocabulary,
+    /// its shape).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,8 +73,11 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
     let na = &pipeline.na_values;
     let mut columns = Vec::new();
     let mut class_balance = Vec::new();
-    let features: HashMap<&str, &Feature> =
-        pipeline.features.iter().map(|f| (f.name(), f)).collect();
+    let features: HashMap<&str, &Feature> = pipeline
+        .features
+        .iter()
+        .flat_map(|f| f.columns().into_iter().map(move |c| (c, f)))
+        .collect();
     for (index, name) in table.headers.iter().enumerate() {
         let column = &table.columns[index];
         let feature = features.get(name.as_str()).copied();
@@ -82,8 +90,8 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
             "dropped"
         };
         let numeric = match feature {
-            Some(Feature::Numeric(_)) => true,
-            Some(Feature::Categorical(_) | Feature::Ordinal(_)) => false,
+            Some(Feature::Numeric(_) | Feature::Sequence(_)) => true,
+            Some(_) => false,
             None => {
                 is_target && matches!(pipeline.target_encoder, TargetEncoder::Regression { .. })
             }
@@ -117,11 +125,20 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
             }
         }
         let has_numbers = numeric && !numbers.is_empty();
+        // A series is told once, at its first column; its other columns show their stats.
+        let detail = feature
+            .filter(|f| !matches!(f, Feature::Sequence(s) if s.columns[0] != *name))
+            .and_then(feature_detail);
         columns.push(ColumnProfile {
             name: name.clone(),
             role,
             kind: match feature {
-                Some(Feature::Ordinal(_)) => "ordinal",
+                Some(
+                    f @ (Feature::Ordinal(_)
+                    | Feature::Date(_)
+                    | Feature::Sequence(_)
+                    | Feature::Text(_)),
+                ) => f.kind(),
                 _ if numeric => "numeric",
                 _ => "categorical",
             },
@@ -135,11 +152,12 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
             }),
             min: has_numbers.then(|| numbers.iter().copied().fold(f64::INFINITY, f64::min)),
             max: has_numbers.then(|| numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
-            top: if numeric {
+            top: if numeric || detail.is_some() {
                 Vec::new()
             } else {
                 top.into_iter().take(TOP_N).collect()
             },
+            detail,
         });
     }
     TableProfile {
@@ -150,6 +168,38 @@ pub fn profile_table(table: &RawTable, pipeline: &Pipeline) -> TableProfile {
         class_balance,
         n_inputs: pipeline.n_inputs(),
         columns,
+    }
+}
+
+/// What a date, text or series column became, in words; `None` for other kinds.
+fn feature_detail(feature: &Feature) -> Option<String> {
+    match feature {
+        Feature::Date(d) => Some(format!(
+            "{} .. {}; inputs: {}",
+            d.min,
+            d.max,
+            d.parts().join(" ")
+        )),
+        Feature::Text(t) => Some(format!(
+            "vocabulary {} words (min count {}), {} token ids, at most {} tokens{}",
+            t.vocab_size(),
+            t.options.min_count,
+            t.n_ids(),
+            t.options.max_tokens,
+            if t.options.ngrams > 1 {
+                format!(
+                    " with {}-grams in {} buckets",
+                    t.options.ngrams, t.options.ngram_buckets
+                )
+            } else {
+                String::new()
+            }
+        )),
+        Feature::Sequence(s) => Some(format!(
+            "series of {} steps x {} channels",
+            s.shape.steps, s.shape.channels
+        )),
+        _ => None,
     }
 }
 
@@ -173,6 +223,7 @@ impl TableProfile {
         );
         for c in &self.columns {
             let summary = match (c.mean, c.std) {
+                _ if c.detail.is_some() => c.detail.clone().unwrap_or_default(),
                 (Some(mean), Some(std)) => format!(
                     "mean {} std {} min {} max {}",
                     fixed_or_exponent(mean, 4),

@@ -40,18 +40,21 @@ impl Pipeline {
         let mut columns = Vec::with_capacity(self.features.len());
         let mut offset = 0;
         for feature in &self.features {
-            let index = by_name.get(feature.name()).copied().ok_or_else(|| {
-                Error::data(
-                    Location::file(&table.source),
-                    format!(
-                        "the feature column '{}' is missing; the model needs it; the columns are: {}",
-                        feature.name(),
-                        table.header_list()
-                    ),
-                )
-                .with_hint(delimiter_hint(&table.headers))
-            })?;
-            columns.push((feature, index, offset));
+            let mut indices = Vec::new();
+            for name in feature.columns() {
+                let index = by_name.get(name).copied().ok_or_else(|| {
+                    Error::data(
+                        Location::file(&table.source),
+                        format!(
+                            "the feature column '{name}' is missing; the model needs it; the columns are: {}",
+                            table.header_list()
+                        ),
+                    )
+                    .with_hint(delimiter_hint(&table.headers))
+                })?;
+                indices.push(index);
+            }
+            columns.push((feature, indices, offset));
             offset += feature.width();
         }
         let n_inputs = offset;
@@ -70,8 +73,8 @@ impl Pipeline {
         let encode_part = |rows: &[usize], out: &mut [f32]| -> Result<Vec<ColumnEncoder>> {
             let mut encoders: Vec<_> = columns
                 .iter()
-                .map(|&(feature, index, offset)| {
-                    ColumnEncoder::new(feature, table, index, offset, &self.na_values)
+                .map(|(feature, indices, offset)| {
+                    ColumnEncoder::new(feature, table, indices, *offset, &self.na_values)
                 })
                 .collect();
             for (block, block_rows) in rows.chunks(BLOCK_ROWS).enumerate() {
@@ -106,6 +109,9 @@ impl Pipeline {
                     EncoderKind::Numeric { bad, .. } => merge_finding(&mut non_finite[i], bad),
                     EncoderKind::Categorical { unknown: u, .. }
                     | EncoderKind::Ordinal { unknown: u, .. } => merge_finding(&mut unknown[i], u),
+                    EncoderKind::Date { .. }
+                    | EncoderKind::Text { .. }
+                    | EncoderKind::Sequence { .. } => {}
                 }
             }
         }

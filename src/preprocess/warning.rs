@@ -8,7 +8,7 @@ use crate::error::Setting;
 use crate::number_text::readable;
 
 /// Something `Pipeline::fit` repaired or dropped in a column of the training rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum FitWarning {
     /// A column with no value in the training rows: dropped.
@@ -67,6 +67,22 @@ pub enum FitWarning {
         /// Rows with a value.
         present: usize,
     },
+    /// A string column detected as text (mostly distinct values of several words): a
+    /// notice rather than a warning (`is_info`).
+    TextColumn {
+        /// The file, as shown in messages.
+        file: String,
+        /// The column's name.
+        column: String,
+        /// Distinct values in the training rows.
+        distinct: usize,
+        /// Rows with a value.
+        present: usize,
+        /// Words per value on average.
+        mean_words: f64,
+        /// Words in the fitted vocabulary.
+        vocab_size: usize,
+    },
     /// A categorical column with more values than `FitOptions::max_categories`: the
     /// rarest share one input.
     TooManyCategories {
@@ -83,6 +99,13 @@ pub enum FitWarning {
         /// The rows holding them.
         folded_rows: u64,
     },
+}
+
+impl FitWarning {
+    /// True for what is news rather than a problem (a column detected as text).
+    pub fn is_info(&self) -> bool {
+        matches!(self, FitWarning::TextColumn { .. })
+    }
 }
 
 impl fmt::Display for FitWarning {
@@ -136,6 +159,18 @@ impl fmt::Display for FitWarning {
                 f,
                 "{file}: column '{column}' has {distinct} distinct values in {present} rows, like an identifier; it will not help predict new rows (leave it out with the {} setting)",
                 Setting::Drop
+            ),
+            FitWarning::TextColumn {
+                file,
+                column,
+                distinct,
+                present,
+                mean_words,
+                vocab_size,
+            } => write!(
+                f,
+                "{file}: column '{column}' is read as text ({distinct} distinct values in {present} rows, {mean_words:.1} words on average; a vocabulary of {vocab_size} words); add it to the {} setting to one-hot it instead",
+                Setting::Categorical
             ),
             FitWarning::TooManyCategories {
                 file,

@@ -54,6 +54,7 @@ pub fn prepare(
                 ordinal: settings.ordinal.clone(),
                 na_values: settings.data.na_values(),
                 max_categories: settings.max_categories,
+                kinds: settings.kinds.clone(),
             };
             let (pipeline, warnings) = Pipeline::fit(table, &train_rows, source.task, &options)?;
             for w in &warnings {
@@ -68,6 +69,24 @@ pub fn prepare(
         }
         _ => pipeline,
     };
+    if let Some(feature) = pipeline.needs_sequence_encoder() {
+        return Err(Error::config(format!(
+            "the column '{}' is {}: {} need a sequence encoder: not available yet (leave {} out, or give it another kind)",
+            feature.name(),
+            match feature.kind() {
+                "text" => "text",
+                _ => "a series",
+            },
+            match feature.kind() {
+                "text" => "text columns",
+                _ => "series",
+            },
+            match feature.kind() {
+                "text" => "the column",
+                _ => "the series",
+            }
+        )));
+    }
     if source.task == Task::Classification && pipeline.target_encoder.labels().len() < 2 {
         return Err(Error::data(
             Location::file(&table.source).column(&settings.target),
@@ -181,7 +200,7 @@ fn share_pixel_scale(
         .iter_mut()
         .filter_map(|f| match f {
             Feature::Numeric(n) => Some(n),
-            Feature::Categorical(_) | Feature::Ordinal(_) => None,
+            _ => None,
         })
         .collect();
     if numeric.len() != image.len() || n_features != image.len() {

@@ -14,7 +14,7 @@ use super::monitor::Monitor;
 use super::settings_error::SettingsError;
 use crate::data::CsvSource;
 use crate::nn::{Activation, ImageShape};
-use crate::preprocess::{OrdinalLevels, TaskChoice, DEFAULT_MAX_CATEGORIES};
+use crate::preprocess::{KindOptions, OrdinalLevels, TaskChoice, DEFAULT_MAX_CATEGORIES};
 use crate::train::ScheduleKind;
 
 /// What decides a trained model. `TrainSettings::new(path, target)` gives the defaults
@@ -35,6 +35,10 @@ pub struct TrainSettings {
     /// Columns of ordered categories, each encoded as its level's index. Default: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ordinal: Vec<OrdinalLevels>,
+    /// Date, text and series columns, and the tokenizer. Default: none declared (dates
+    /// and text are detected).
+    #[serde(default, skip_serializing_if = "KindOptions::is_default")]
+    pub kinds: KindOptions,
     /// Most one-hot inputs per categorical column; the rarest values beyond share one
     /// input. Default: `DEFAULT_MAX_CATEGORIES` (1000); at least 2.
     pub max_categories: usize,
@@ -114,6 +118,7 @@ impl Default for TrainSettings {
             drop: Vec::new(),
             categorical: Vec::new(),
             ordinal: Vec::new(),
+            kinds: KindOptions::default(),
             max_categories: DEFAULT_MAX_CATEGORIES,
             task: TaskChoice::Auto,
             hidden: vec![64],

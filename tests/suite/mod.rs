@@ -8,6 +8,7 @@ mod data_quality;
 mod explain;
 mod export;
 mod golden_metrics;
+mod kinds;
 mod library;
 mod model_bytes;
 mod model_validation;
