@@ -2,7 +2,7 @@
 //! shapes and settings, or read back from a model file. Each variant carries the numbers
 //! that did not fit.
 
-use super::ImageShape;
+use super::{ImageShape, SeqShape};
 
 /// A network or layer that cannot be built: shapes that do not fit together, a setting
 /// out of range, or damaged weights in a model file.
@@ -203,6 +203,41 @@ pub enum NetworkError {
     /// A network with no layer.
     #[error("the network has no layers; expected at least one dense layer")]
     NoLayers,
+
+    /// A recurrent layer in a model file with a zero size, or sizes that overflow.
+    #[error("{layer} layer: {steps} steps of {channels} channels and {hidden} hidden units must all be positive and not too large")]
+    RecurrentShape {
+        /// The kind of layer: `gru` or `lstm`.
+        layer: &'static str,
+        /// T: steps per row.
+        steps: usize,
+        /// C: values per input step.
+        channels: usize,
+        /// H: hidden units.
+        hidden: usize,
+    },
+
+    /// A recurrent layer in a model file with a weight or bias of the wrong length.
+    #[error("{layer} layer: {what} has {got} values; expected {expected}")]
+    RecurrentWeightCount {
+        /// The kind of layer: `gru` or `lstm`.
+        layer: &'static str,
+        /// The field: `weights_ih`, `weights_hh`, `bias_ih` or `bias_hh`.
+        what: &'static str,
+        /// Values given.
+        got: usize,
+        /// Values its sizes need.
+        expected: usize,
+    },
+
+    /// A recurrent layer whose input sequences are not the width before it.
+    #[error("takes sequences of {} steps x {} channels ({} values with the length column) but receives {width}", input.steps, input.channels, input.width())]
+    RecurrentInputs {
+        /// The sequence shape it takes.
+        input: SeqShape,
+        /// The width of the values before it.
+        width: usize,
+    },
 
     /// A conv layer whose sizes overflow when multiplied out (only a damaged file has them).
     #[error("conv layer: a {input} image with kernel {kernel} and padding {padding} is too large to multiply out")]

@@ -3,7 +3,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{ActivationLayer, Conv2D, Dense, Dropout, MaxPool2D};
+use super::{ActivationLayer, Conv2D, Dense, Dropout, Gru, Lstm, MaxPool2D};
 
 /// One step of a network, forward and backward over a batch.
 ///
@@ -66,6 +66,10 @@ pub enum AnyLayer {
     #[serde(rename = "max_pool2d")]
     /// 2-D max pooling.
     MaxPool2D(MaxPool2D),
+    /// A GRU over a sequence block, the state at every step out (see `gru.rs`).
+    Gru(Gru),
+    /// An LSTM over a sequence block, the state at every step out (see `lstm.rs`).
+    Lstm(Lstm),
 }
 
 macro_rules! dispatch {
@@ -76,13 +80,15 @@ macro_rules! dispatch {
             AnyLayer::Dropout($layer) => $call,
             AnyLayer::Conv2D($layer) => $call,
             AnyLayer::MaxPool2D($layer) => $call,
+            AnyLayer::Gru($layer) => $call,
+            AnyLayer::Lstm($layer) => $call,
         }
     };
 }
 
 impl AnyLayer {
     /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
-    /// `max_pool2d`.
+    /// `max_pool2d`, `gru`, `lstm`.
     pub fn kind(&self) -> &'static str {
         match self {
             AnyLayer::Dense(_) => "dense",
@@ -90,6 +96,8 @@ impl AnyLayer {
             AnyLayer::Dropout(_) => "dropout",
             AnyLayer::Conv2D(_) => "conv2d",
             AnyLayer::MaxPool2D(_) => "max_pool2d",
+            AnyLayer::Gru(_) => "gru",
+            AnyLayer::Lstm(_) => "lstm",
         }
     }
 
@@ -100,6 +108,8 @@ impl AnyLayer {
             AnyLayer::Dense(d) => d.n_out(),
             AnyLayer::Conv2D(c) => c.output_shape().len(),
             AnyLayer::MaxPool2D(p) => p.output_shape().len(),
+            AnyLayer::Gru(g) => g.output_shape().width(),
+            AnyLayer::Lstm(l) => l.output_shape().width(),
             AnyLayer::Activation(_) | AnyLayer::Dropout(_) => width,
         }
     }

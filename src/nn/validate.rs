@@ -86,6 +86,8 @@ fn check_layer(layer: &AnyLayer, width: usize) -> Result<usize, NetworkError> {
             check_image_input(p.input_shape(), width)?;
             check_output(p.output_shape().len())
         }
+        AnyLayer::Gru(g) => check_sequence_input(g.input_shape(), width, layer),
+        AnyLayer::Lstm(l) => check_sequence_input(l.input_shape(), width, layer),
         _ => check_output(layer.output_width(width)),
     }
 }
@@ -108,6 +110,19 @@ fn check_image_input(input: super::ImageShape, width: usize) -> Result<(), Netwo
         return Err(NetworkError::ImageInputs { input, width });
     }
     Ok(())
+}
+
+/// A recurrent layer's output width, or an error when its input is not the `width`
+/// values it receives.
+fn check_sequence_input(
+    input: super::SeqShape,
+    width: usize,
+    layer: &AnyLayer,
+) -> Result<usize, NetworkError> {
+    if input.width() != width {
+        return Err(NetworkError::RecurrentInputs { input, width });
+    }
+    check_output(layer.output_width(width))
 }
 
 /// `width` when it is a usable output width: positive and within `MAX_LAYER_WIDTH`.

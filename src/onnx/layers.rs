@@ -125,6 +125,11 @@ pub(super) fn add_layer(
             );
             value = Value::Image(p.output_shape());
         }
+        AnyLayer::Gru(_) | AnyLayer::Lstm(_) => {
+            return Err(Error::config(
+                "cannot export: recurrent layers (gru, lstm) are not exported to ONNX yet",
+            ));
+        }
     }
     Ok((current, value))
 }
