@@ -247,7 +247,7 @@ impl Layer for Gru {
         for t in 0..pk.steps() {
             let rows = pk.step_rows(t);
             let n = rows.len();
-            let (before, now) = hs.split_at_mut(rows.start);
+            let (before, now) = hs.split_at_mut(rows.start * h);
             let prev: &[f32] = if t == 0 {
                 gh[..n * g3].fill(0.0);
                 &zeros[..n * h]
@@ -366,5 +366,26 @@ impl TryFrom<RecurrentSpec> for Gru {
 
     fn try_from(spec: RecurrentSpec) -> Result<Self, NetworkError> {
         RecurrentParams::from_spec(spec, GATES, "gru").map(Gru::from_params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::gradcheck::check_sequence_layer;
+    use crate::nn::AnyLayer;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn gru_gradients_match_finite_differences() {
+        let shape = SeqShape::new(4, 3);
+        // Lengths 0, 1 and T, mixed in one batch and alone.
+        let batches: [&[usize]; 4] = [&[4, 1, 0, 2, 4], &[1], &[4, 4], &[0, 3]];
+        for (seed, lengths) in batches.into_iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed as u64);
+            let layer = AnyLayer::Gru(Gru::new(shape, 3, &mut rng));
+            check_sequence_layer(layer, shape, lengths, seed as u64, "gru");
+        }
     }
 }

@@ -360,3 +360,24 @@ impl TryFrom<RecurrentSpec> for Lstm {
         RecurrentParams::from_spec(spec, GATES, "lstm").map(Lstm::from_params)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::gradcheck::check_sequence_layer;
+    use crate::nn::AnyLayer;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn lstm_gradients_match_finite_differences() {
+        let shape = SeqShape::new(4, 3);
+        // Lengths 0, 1 and T, mixed in one batch and alone.
+        let batches: [&[usize]; 4] = [&[4, 1, 0, 2, 4], &[1], &[4, 4], &[0, 3]];
+        for (seed, lengths) in batches.into_iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed as u64);
+            let layer = AnyLayer::Lstm(Lstm::new(shape, 3, &mut rng));
+            check_sequence_layer(layer, shape, lengths, seed as u64, "lstm");
+        }
+    }
+}

@@ -21,6 +21,8 @@ mod validate;
 
 #[cfg(test)]
 pub(crate) mod gradcheck;
+#[cfg(test)]
+mod recurrent_tests;
 
 pub(crate) use activation::LEAKY_RELU_SLOPE;
 pub use activation::{Activation, ActivationLayer};
