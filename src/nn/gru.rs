@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gemm::matmul;
 use super::recurrent::{
-    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, GateMajor, Packing,
+    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, vectorised, GateMajor, Packing,
     RecurrentParams, RecurrentSpec,
 };
 use super::{Buffer, Layer, NetworkError, SeqShape};
@@ -153,6 +153,7 @@ impl Gru {
 /// One forward step over `n` rows: `gates` (n, 3H) holds x·W_ih + b_ih and receives r, z,
 /// n; `gh` (n, 3H) is h·W_hh; `hn` (n, H) receives a; `prev` (n, H) is the state before,
 /// `out` (n, H) the state after.
+#[inline(always)]
 fn forward_step(
     h: usize,
     gates: &mut [f32],
@@ -187,6 +188,7 @@ fn forward_step(
 /// `forward_step` left them) and `dh` (n, H), the gradients of the pre-activations on the
 /// input side `dgx` and the recurrent side `dgh` (n, 3H), and dh ∘ z into `carry` (n, H).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn backward_step(
     h: usize,
     gates: &[f32],
@@ -235,9 +237,16 @@ impl Layer for Gru {
         // Every step's input projection in one product: gates = xs·W_ih + b_ih.
         let gates = scratch(&mut self.gates, total * g3);
         let b_ih = p.b_ih.as_slice().expect("bias is contiguous");
-        gates.chunks_exact_mut(g3).for_each(|row| row.copy_from_slice(b_ih));
+        gates
+            .chunks_exact_mut(g3)
+            .for_each(|row| row.copy_from_slice(b_ih));
         if total > 0 {
-            matmul(mat(xs, total, c), p.w_ih.view(), 1.0, mat_mut(gates, total, g3));
+            matmul(
+                mat(xs, total, c),
+                p.w_ih.view(),
+                1.0,
+                mat_mut(gates, total, g3),
+            );
         }
         let hn = scratch(&mut self.hn, total * h);
         let hs = scratch(&mut self.hs, total * h);
@@ -257,15 +266,17 @@ impl Layer for Gru {
                 matmul(mat(prev, n, h), p.w_hh.view(), 0.0, mat_mut(gh, n, g3));
                 prev
             };
-            forward_step(
-                h,
-                &mut gates[rows.start * g3..rows.end * g3],
-                &gh[..n * g3],
-                b_hh,
-                &mut hn[rows.start * h..rows.end * h],
-                prev,
-                &mut now[..n * h],
-            );
+            vectorised(|| {
+                forward_step(
+                    h,
+                    &mut gates[rows.start * g3..rows.end * g3],
+                    &gh[..n * g3],
+                    b_hh,
+                    &mut hn[rows.start * h..rows.end * h],
+                    prev,
+                    &mut now[..n * h],
+                )
+            });
         }
         self.output.resize(batch, p.output_shape().width());
         let mut out = self.output.view_mut();
@@ -301,17 +312,21 @@ impl Layer for Gru {
                 _ => prev.copy_from_slice(&hs[pk.step_rows(t - 1).start * h..][..n * h]),
             }
             let d = &mut dh[r1.clone()];
-            d.iter_mut().zip(&carry[..n * h]).for_each(|(d, &c)| *d += c);
-            backward_step(
-                h,
-                &gates[r3.clone()],
-                &hn[r1],
-                prev,
-                d,
-                &mut dgx[r3.clone()],
-                &mut dgh[r3.clone()],
-                &mut carry[..n * h],
-            );
+            d.iter_mut()
+                .zip(&carry[..n * h])
+                .for_each(|(d, &c)| *d += c);
+            vectorised(|| {
+                backward_step(
+                    h,
+                    &gates[r3.clone()],
+                    &hn[r1],
+                    prev,
+                    d,
+                    &mut dgx[r3.clone()],
+                    &mut dgh[r3.clone()],
+                    &mut carry[..n * h],
+                )
+            });
             if t > 0 {
                 let dq = mat(&dgh[r3], n, g3);
                 matmul(dq, p.w_hh_t.view(), 1.0, mat_mut(carry, n, h));
@@ -319,7 +334,12 @@ impl Layer for Gru {
         }
         if total > 0 {
             let (dgx, dgh) = (mat(dgx, total, g3), mat(dgh, total, g3));
-            matmul(mat(&self.xs, total, c).t(), dgx, 0.0, p.grad_w_ih.view_mut());
+            matmul(
+                mat(&self.xs, total, c).t(),
+                dgx,
+                0.0,
+                p.grad_w_ih.view_mut(),
+            );
             matmul(mat(hprev, total, h).t(), dgh, 0.0, p.grad_w_hh.view_mut());
         } else {
             p.grad_w_ih.fill(0.0);

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gemm::matmul;
 use super::recurrent::{
-    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, GateMajor, Packing,
+    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, vectorised, GateMajor, Packing,
     RecurrentParams, RecurrentSpec,
 };
 use super::{Buffer, Layer, NetworkError, SeqShape};
@@ -150,6 +150,7 @@ impl Lstm {
 /// One forward step over `n` rows: `gates` (n, 4H) holds x·W_ih + b_ih + h·W_hh and
 /// receives i, f, g, o; `prev_c` (n, H) is the cell before; `c`, `tc`, `out` (n, H)
 /// receive the cell, its tanh and the state after.
+#[inline(always)]
 fn forward_step(
     h: usize,
     gates: &mut [f32],
@@ -159,7 +160,12 @@ fn forward_step(
     tc: &mut [f32],
     out: &mut [f32],
 ) {
-    let b = [&b_hh[..h], &b_hh[h..2 * h], &b_hh[2 * h..3 * h], &b_hh[3 * h..]];
+    let b = [
+        &b_hh[..h],
+        &b_hh[h..2 * h],
+        &b_hh[2 * h..3 * h],
+        &b_hh[3 * h..],
+    ];
     let rows = gates
         .chunks_exact_mut(GATES * h)
         .zip(prev_c.chunks_exact(h).zip(c.chunks_exact_mut(h)))
@@ -184,6 +190,7 @@ fn forward_step(
 /// One backward step over `n` rows: from the gates, the cell before and the cell's tanh
 /// (as `forward_step` left them), `dh` (n, H) and the carried d loss / d cell `dc`
 /// (n, H; it receives d loss / d cell before), the pre-activations' gradients `dg`.
+#[inline(always)]
 fn backward_step(
     h: usize,
     gates: &[f32],
@@ -227,9 +234,16 @@ impl Layer for Lstm {
         // Every step's input projection in one product: gates = xs·W_ih + b_ih.
         let gates = scratch(&mut self.gates, total * g4);
         let b_ih = p.b_ih.as_slice().expect("bias is contiguous");
-        gates.chunks_exact_mut(g4).for_each(|row| row.copy_from_slice(b_ih));
+        gates
+            .chunks_exact_mut(g4)
+            .for_each(|row| row.copy_from_slice(b_ih));
         if total > 0 {
-            matmul(mat(xs, total, c), p.w_ih.view(), 1.0, mat_mut(gates, total, g4));
+            matmul(
+                mat(xs, total, c),
+                p.w_ih.view(),
+                1.0,
+                mat_mut(gates, total, g4),
+            );
         }
         let cs = scratch(&mut self.cs, total * h);
         let tcs = scratch(&mut self.tcs, total * h);
@@ -247,18 +261,25 @@ impl Layer for Lstm {
                 // The first n rows of the step before are the rows still running.
                 let before = pk.step_rows(t - 1).start * h;
                 let prev_h = mat(&hs[before..], n, h);
-                matmul(prev_h, p.w_hh.view(), 1.0, mat_mut(&mut gates[r4.clone()], n, g4));
+                matmul(
+                    prev_h,
+                    p.w_hh.view(),
+                    1.0,
+                    mat_mut(&mut gates[r4.clone()], n, g4),
+                );
                 &c_before[before..][..n * h]
             };
-            forward_step(
-                h,
-                &mut gates[r4],
-                b_hh,
-                prev_c,
-                &mut c_now[..n * h],
-                &mut tcs[r1.clone()],
-                &mut hs[r1],
-            );
+            vectorised(|| {
+                forward_step(
+                    h,
+                    &mut gates[r4],
+                    b_hh,
+                    prev_c,
+                    &mut c_now[..n * h],
+                    &mut tcs[r1.clone()],
+                    &mut hs[r1],
+                )
+            });
         }
         self.output.resize(batch, p.output_shape().width());
         let mut out = self.output.view_mut();
@@ -303,9 +324,21 @@ impl Layer for Lstm {
                 }
             };
             let d = &mut dh[r1.clone()];
-            d.iter_mut().zip(&carry_h[..n * h]).for_each(|(d, &c)| *d += c);
+            d.iter_mut()
+                .zip(&carry_h[..n * h])
+                .for_each(|(d, &c)| *d += c);
             let dg_t = &mut dg[r4.clone()];
-            backward_step(h, &gates[r4], prev_c, &tcs[r1], d, &mut carry_c[..n * h], dg_t);
+            vectorised(|| {
+                backward_step(
+                    h,
+                    &gates[r4],
+                    prev_c,
+                    &tcs[r1],
+                    d,
+                    &mut carry_c[..n * h],
+                    dg_t,
+                )
+            });
             if t > 0 {
                 let dg_t = mat(dg_t, n, g4);
                 matmul(dg_t, p.w_hh_t.view(), 0.0, mat_mut(carry_h, n, h));

@@ -56,7 +56,8 @@ fn sequence_batch(lengths: &[usize], values: &[f32]) -> Array2<f32> {
     for (b, &length) in lengths.iter().enumerate() {
         x[[b, 0]] = length as f32;
         let row = &values[b * width..(b + 1) * width];
-        x.slice_mut(s![b, 1..]).assign(&ArrayView2::from_shape((1, width), row).unwrap().row(0));
+        x.slice_mut(s![b, 1..])
+            .assign(&ArrayView2::from_shape((1, width), row).unwrap().row(0));
     }
     x
 }
@@ -77,7 +78,10 @@ fn check_against_torch(kind: &str) {
     let f = fixture(kind);
     let shape = SeqShape::new(f.steps, f.channels);
     let (w_ih, w_hh) = (ours(&f.weight_ih, f.channels), ours(&f.weight_hh, f.hidden));
-    let (b_ih, b_hh) = (Array1::from(f.bias_ih.clone()), Array1::from(f.bias_hh.clone()));
+    let (b_ih, b_hh) = (
+        Array1::from(f.bias_ih.clone()),
+        Array1::from(f.bias_hh.clone()),
+    );
     let mut layer = match kind {
         "gru" => AnyLayer::Gru(Gru::from_weights(shape, w_ih, w_hh, b_ih, b_hh)),
         _ => AnyLayer::Lstm(Lstm::from_weights(shape, w_ih, w_hh, b_ih, b_hh)),
@@ -87,13 +91,23 @@ fn check_against_torch(kind: &str) {
         AnyLayer::Lstm(l) => l.torch_parameters(),
         _ => unreachable!(),
     };
-    assert_eq!(torch.weight_ih.iter().copied().collect::<Vec<_>>(), f.weight_ih);
-    assert_eq!(torch.weight_hh.iter().copied().collect::<Vec<_>>(), f.weight_hh);
+    assert_eq!(
+        torch.weight_ih.iter().copied().collect::<Vec<_>>(),
+        f.weight_ih
+    );
+    assert_eq!(
+        torch.weight_hh.iter().copied().collect::<Vec<_>>(),
+        f.weight_hh
+    );
 
     let x = sequence_batch(&f.lengths, &f.x);
     layer.forward(x.view(), true);
     let out = layer.output().to_owned();
-    assert_eq!(out.column(0), x.column(0), "{kind}: the length column passes");
+    assert_eq!(
+        out.column(0),
+        x.column(0),
+        "{kind}: the length column passes"
+    );
     assert_all_close(
         &format!("{kind} output"),
         out.slice(s![.., 1..]).iter().copied(),
@@ -121,8 +135,16 @@ fn check_against_torch(kind: &str) {
         let want: Vec<f32> = want.iter().copied().collect();
         assert_all_close(&format!("{kind} d/d{what}"), got.iter().copied(), &want);
     }
-    assert_all_close(&format!("{kind} d/dbias_ih"), grads[2].clone(), &f.grad_bias_ih);
-    assert_all_close(&format!("{kind} d/dbias_hh"), grads[3].clone(), &f.grad_bias_hh);
+    assert_all_close(
+        &format!("{kind} d/dbias_ih"),
+        grads[2].clone(),
+        &f.grad_bias_ih,
+    );
+    assert_all_close(
+        &format!("{kind} d/dbias_hh"),
+        grads[3].clone(),
+        &f.grad_bias_hh,
+    );
 }
 
 #[test]
@@ -141,13 +163,22 @@ fn onnx_parameters_reorder_the_gate_blocks() {
     let gru = Gru::new(SeqShape::new(3, 2), 4, &mut rng);
     let (torch, onnx) = (gru.torch_parameters(), gru.onnx_parameters());
     // ONNX's z, r, h against PyTorch's r, z, n.
-    assert_eq!(onnx.weight_ih.slice(s![0..4, ..]), torch.weight_ih.slice(s![4..8, ..]));
-    assert_eq!(onnx.weight_hh.slice(s![4..8, ..]), torch.weight_hh.slice(s![0..4, ..]));
+    assert_eq!(
+        onnx.weight_ih.slice(s![0..4, ..]),
+        torch.weight_ih.slice(s![4..8, ..])
+    );
+    assert_eq!(
+        onnx.weight_hh.slice(s![4..8, ..]),
+        torch.weight_hh.slice(s![0..4, ..])
+    );
     assert_eq!(onnx.bias_hh.slice(s![8..]), torch.bias_hh.slice(s![8..]));
     let lstm = Lstm::new(SeqShape::new(3, 2), 4, &mut rng);
     let (torch, onnx) = (lstm.torch_parameters(), lstm.onnx_parameters());
     // ONNX's i, o, f, c against PyTorch's i, f, g, o.
-    assert_eq!(onnx.weight_ih.slice(s![4..8, ..]), torch.weight_ih.slice(s![12..16, ..]));
+    assert_eq!(
+        onnx.weight_ih.slice(s![4..8, ..]),
+        torch.weight_ih.slice(s![12..16, ..])
+    );
     assert_eq!(onnx.bias_ih.slice(s![12..]), torch.bias_ih.slice(s![8..12]));
     assert_eq!(torch.weight_hh.dim(), (16, 4));
 }
@@ -174,7 +205,11 @@ fn a_stack_of_two_recurrent_layers_matches_finite_differences() {
         let xv = ArrayView2::from_shape((rows, cols), xs).unwrap();
         gru.forward(xv, false);
         lstm.forward(gru.output(), false);
-        lstm.output().iter().zip(&r).map(|(&o, &r)| (o * r) as f64).sum()
+        lstm.output()
+            .iter()
+            .zip(&r)
+            .map(|(&o, &r)| (o * r) as f64)
+            .sum()
     });
     for (i, (&a, &n)) in analytic.iter().zip(&numeric).enumerate() {
         if i % cols == 0 {
@@ -195,7 +230,10 @@ fn layers_round_trip_through_the_model_file() {
         AnyLayer::Lstm(Lstm::new(shape, 4, &mut rng)),
     ] {
         let json = serde_json::to_string(&layer).unwrap();
-        assert!(json.starts_with(&format!("{{\"type\":\"{}\"", layer.kind())), "{json}");
+        assert!(
+            json.starts_with(&format!("{{\"type\":\"{}\"", layer.kind())),
+            "{json}"
+        );
         let (mut before, mut after): (AnyLayer, AnyLayer) =
             (layer, serde_json::from_str(&json).unwrap());
         before.forward(x.view(), false);
@@ -208,12 +246,14 @@ fn layers_round_trip_through_the_model_file() {
 #[test]
 fn a_damaged_recurrent_layer_is_refused() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let good = serde_json::to_value(AnyLayer::Lstm(Lstm::new(SeqShape::new(2, 1), 2, &mut rng)))
-        .unwrap();
+    let good =
+        serde_json::to_value(AnyLayer::Lstm(Lstm::new(SeqShape::new(2, 1), 2, &mut rng))).unwrap();
     let damaged = |field: &str, value: serde_json::Value| {
         let mut v = good.clone();
         v[field] = value;
-        serde_json::from_value::<AnyLayer>(v).unwrap_err().to_string()
+        serde_json::from_value::<AnyLayer>(v)
+            .unwrap_err()
+            .to_string()
     };
     assert_eq!(
         damaged("bias_hh", serde_json::json!(vec![0.0; 7])),
@@ -251,5 +291,8 @@ fn validate_refuses_a_recurrent_layer_of_the_wrong_width() {
     );
     let lstm = AnyLayer::Lstm(Lstm::new(shape, 4, &mut rng));
     let message = network(32, lstm).validate().unwrap_err().to_string();
-    assert!(message.starts_with("layer 1 (lstm): takes sequences"), "{message}");
+    assert!(
+        message.starts_with("layer 1 (lstm): takes sequences"),
+        "{message}"
+    );
 }
