@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gemm::matmul;
 use super::recurrent::{
-    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, vectorised, GateMajor, Packing,
+    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, vectorised_fn, GateMajor, Packing,
     RecurrentParams, RecurrentSpec,
 };
 use super::{Buffer, Layer, NetworkError, SeqShape};
@@ -150,77 +150,86 @@ impl Gru {
     }
 }
 
-/// One forward step over `n` rows: `gates` (n, 3H) holds x·W_ih + b_ih and receives r, z,
-/// n; `gh` (n, 3H) is h·W_hh; `hn` (n, H) receives a; `prev` (n, H) is the state before,
-/// `out` (n, H) the state after.
-#[inline(always)]
-fn forward_step(
-    h: usize,
-    gates: &mut [f32],
-    gh: &[f32],
-    b_hh: &[f32],
-    hn: &mut [f32],
-    prev: &[f32],
-    out: &mut [f32],
-) {
-    let (b_r, b_z, b_n) = (&b_hh[..h], &b_hh[h..2 * h], &b_hh[2 * h..3 * h]);
-    let rows = gates
-        .chunks_exact_mut(GATES * h)
-        .zip(gh.chunks_exact(GATES * h))
-        .zip(hn.chunks_exact_mut(h))
-        .zip(prev.chunks_exact(h).zip(out.chunks_exact_mut(h)));
-    for (((g, q), a), (hp, o)) in rows {
-        let (g_r, g) = g.split_at_mut(h);
-        let (g_z, g_n) = g.split_at_mut(h);
-        let (q_r, q_z, q_n) = (&q[..h], &q[h..2 * h], &q[2 * h..]);
-        for j in 0..h {
-            let r = sigmoid(g_r[j] + q_r[j] + b_r[j]);
-            let z = sigmoid(g_z[j] + q_z[j] + b_z[j]);
-            let aj = q_n[j] + b_n[j];
-            let n = tanh(g_n[j] + r * aj);
-            (g_r[j], g_z[j], g_n[j], a[j]) = (r, z, n, aj);
-            o[j] = (1.0 - z) * n + z * hp[j];
+vectorised_fn! {
+    /// One forward step over `n` rows: `gates` (n, 3H) holds x·W_ih + b_ih and receives r,
+    /// z, n; `gh` (n, 3H) is h·W_hh; `hn` (n, H) receives a; `prev` (n, H) is the state
+    /// before, `out` (n, H) the state after.
+    fn forward_step(
+        h: usize,
+        gates: &mut [f32],
+        gh: &[f32],
+        b_hh: &[f32],
+        hn: &mut [f32],
+        prev: &[f32],
+        out: &mut [f32],
+    ) {
+        let (b_r, b_z, b_n) = (&b_hh[..h], &b_hh[h..2 * h], &b_hh[2 * h..3 * h]);
+        let rows = gates
+            .chunks_exact_mut(GATES * h)
+            .zip(gh.chunks_exact(GATES * h))
+            .zip(hn.chunks_exact_mut(h))
+            .zip(prev.chunks_exact(h).zip(out.chunks_exact_mut(h)));
+        for (((g, q), a), (hp, o)) in rows {
+            let (g_r, g) = g.split_at_mut(h);
+            let (g_z, g_n) = g.split_at_mut(h);
+            // Every slice exactly h long: the loop runs without bounds checks and vectorises.
+            let (g_r, g_z, g_n) = (&mut g_r[..h], &mut g_z[..h], &mut g_n[..h]);
+            let (q_r, q_z, q_n) = (&q[..h], &q[h..2 * h], &q[2 * h..3 * h]);
+            let (a, hp, o) = (&mut a[..h], &hp[..h], &mut o[..h]);
+            for j in 0..h {
+                let r = sigmoid(g_r[j] + q_r[j] + b_r[j]);
+                let z = sigmoid(g_z[j] + q_z[j] + b_z[j]);
+                let aj = q_n[j] + b_n[j];
+                let n = tanh(g_n[j] + r * aj);
+                (g_r[j], g_z[j], g_n[j], a[j]) = (r, z, n, aj);
+                o[j] = (1.0 - z) * n + z * hp[j];
+            }
         }
     }
 }
 
-/// One backward step over `n` rows: from the gates, a and the state before (as
-/// `forward_step` left them) and `dh` (n, H), the gradients of the pre-activations on the
-/// input side `dgx` and the recurrent side `dgh` (n, 3H), and dh ∘ z into `carry` (n, H).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn backward_step(
-    h: usize,
-    gates: &[f32],
-    hn: &[f32],
-    prev: &[f32],
-    dh: &[f32],
-    dgx: &mut [f32],
-    dgh: &mut [f32],
-    carry: &mut [f32],
-) {
-    let rows = gates
-        .chunks_exact(GATES * h)
-        .zip(hn.chunks_exact(h).zip(prev.chunks_exact(h)))
-        .zip(dh.chunks_exact(h).zip(carry.chunks_exact_mut(h)))
-        .zip(
-            dgx.chunks_exact_mut(GATES * h)
-                .zip(dgh.chunks_exact_mut(GATES * h)),
-        );
-    for (((g, (a, hp)), (d, c)), (dx, dq)) in rows {
-        let (g_r, g_z, g_n) = (&g[..h], &g[h..2 * h], &g[2 * h..]);
-        let (dx_r, dx) = dx.split_at_mut(h);
-        let (dx_z, dx_n) = dx.split_at_mut(h);
-        let (dq_r, dq) = dq.split_at_mut(h);
-        let (dq_z, dq_n) = dq.split_at_mut(h);
-        for j in 0..h {
-            let (r, z, n) = (g_r[j], g_z[j], g_n[j]);
-            let dn = d[j] * (1.0 - z) * (1.0 - n * n);
-            let dr = dn * a[j] * r * (1.0 - r);
-            let dz = d[j] * (hp[j] - n) * z * (1.0 - z);
-            (dx_r[j], dx_z[j], dx_n[j]) = (dr, dz, dn);
-            (dq_r[j], dq_z[j], dq_n[j]) = (dr, dz, dn * r);
-            c[j] = d[j] * z;
+vectorised_fn! {
+    /// One backward step over `n` rows: from the gates, a and the state before (as
+    /// `forward_step` left them) and `dh` (n, H), the gradients of the pre-activations on
+    /// the input side `dgx` and the recurrent side `dgh` (n, 3H), and dh ∘ z into `carry`
+    /// (n, H).
+    #[allow(clippy::too_many_arguments)]
+    fn backward_step(
+        h: usize,
+        gates: &[f32],
+        hn: &[f32],
+        prev: &[f32],
+        dh: &[f32],
+        dgx: &mut [f32],
+        dgh: &mut [f32],
+        carry: &mut [f32],
+    ) {
+        let rows = gates
+            .chunks_exact(GATES * h)
+            .zip(hn.chunks_exact(h).zip(prev.chunks_exact(h)))
+            .zip(dh.chunks_exact(h).zip(carry.chunks_exact_mut(h)))
+            .zip(
+                dgx.chunks_exact_mut(GATES * h)
+                    .zip(dgh.chunks_exact_mut(GATES * h)),
+            );
+        for (((g, (a, hp)), (d, c)), (dx, dq)) in rows {
+            let (g_r, g_z, g_n) = (&g[..h], &g[h..2 * h], &g[2 * h..3 * h]);
+            let (dx_r, dx) = dx.split_at_mut(h);
+            let (dx_z, dx_n) = dx.split_at_mut(h);
+            let (dq_r, dq) = dq.split_at_mut(h);
+            let (dq_z, dq_n) = dq.split_at_mut(h);
+            let (dx_r, dx_z, dx_n) = (&mut dx_r[..h], &mut dx_z[..h], &mut dx_n[..h]);
+            let (dq_r, dq_z, dq_n) = (&mut dq_r[..h], &mut dq_z[..h], &mut dq_n[..h]);
+            let (a, hp, d, c) = (&a[..h], &hp[..h], &d[..h], &mut c[..h]);
+            for j in 0..h {
+                let (r, z, n) = (g_r[j], g_z[j], g_n[j]);
+                let dn = d[j] * (1.0 - z) * (1.0 - n * n);
+                let dr = dn * a[j] * r * (1.0 - r);
+                let dz = d[j] * (hp[j] - n) * z * (1.0 - z);
+                (dx_r[j], dx_z[j], dx_n[j]) = (dr, dz, dn);
+                (dq_r[j], dq_z[j], dq_n[j]) = (dr, dz, dn * r);
+                c[j] = d[j] * z;
+            }
         }
     }
 }
@@ -266,17 +275,15 @@ impl Layer for Gru {
                 matmul(mat(prev, n, h), p.w_hh.view(), 0.0, mat_mut(gh, n, g3));
                 prev
             };
-            vectorised(|| {
-                forward_step(
-                    h,
-                    &mut gates[rows.start * g3..rows.end * g3],
-                    &gh[..n * g3],
-                    b_hh,
-                    &mut hn[rows.start * h..rows.end * h],
-                    prev,
-                    &mut now[..n * h],
-                )
-            });
+            forward_step(
+                h,
+                &mut gates[rows.start * g3..rows.end * g3],
+                &gh[..n * g3],
+                b_hh,
+                &mut hn[rows.start * h..rows.end * h],
+                prev,
+                &mut now[..n * h],
+            );
         }
         self.output.resize(batch, p.output_shape().width());
         let mut out = self.output.view_mut();
@@ -315,18 +322,16 @@ impl Layer for Gru {
             d.iter_mut()
                 .zip(&carry[..n * h])
                 .for_each(|(d, &c)| *d += c);
-            vectorised(|| {
-                backward_step(
-                    h,
-                    &gates[r3.clone()],
-                    &hn[r1],
-                    prev,
-                    d,
-                    &mut dgx[r3.clone()],
-                    &mut dgh[r3.clone()],
-                    &mut carry[..n * h],
-                )
-            });
+            backward_step(
+                h,
+                &gates[r3.clone()],
+                &hn[r1],
+                prev,
+                d,
+                &mut dgx[r3.clone()],
+                &mut dgh[r3.clone()],
+                &mut carry[..n * h],
+            );
             if t > 0 {
                 let dq = mat(&dgh[r3], n, g3);
                 matmul(dq, p.w_hh_t.view(), 1.0, mat_mut(carry, n, h));

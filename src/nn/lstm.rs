@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gemm::matmul;
 use super::recurrent::{
-    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, vectorised, GateMajor, Packing,
+    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, vectorised_fn, GateMajor, Packing,
     RecurrentParams, RecurrentSpec,
 };
 use super::{Buffer, Layer, NetworkError, SeqShape};
@@ -147,77 +147,82 @@ impl Lstm {
     }
 }
 
-/// One forward step over `n` rows: `gates` (n, 4H) holds x·W_ih + b_ih + h·W_hh and
-/// receives i, f, g, o; `prev_c` (n, H) is the cell before; `c`, `tc`, `out` (n, H)
-/// receive the cell, its tanh and the state after.
-#[inline(always)]
-fn forward_step(
-    h: usize,
-    gates: &mut [f32],
-    b_hh: &[f32],
-    prev_c: &[f32],
-    c: &mut [f32],
-    tc: &mut [f32],
-    out: &mut [f32],
-) {
-    let b = [
-        &b_hh[..h],
-        &b_hh[h..2 * h],
-        &b_hh[2 * h..3 * h],
-        &b_hh[3 * h..],
-    ];
-    let rows = gates
-        .chunks_exact_mut(GATES * h)
-        .zip(prev_c.chunks_exact(h).zip(c.chunks_exact_mut(h)))
-        .zip(tc.chunks_exact_mut(h).zip(out.chunks_exact_mut(h)));
-    for ((g, (cp, c)), (tc, o)) in rows {
-        let (g_i, g) = g.split_at_mut(h);
-        let (g_f, g) = g.split_at_mut(h);
-        let (g_g, g_o) = g.split_at_mut(h);
-        for j in 0..h {
-            let i = sigmoid(g_i[j] + b[0][j]);
-            let f = sigmoid(g_f[j] + b[1][j]);
-            let gg = tanh(g_g[j] + b[2][j]);
-            let oo = sigmoid(g_o[j] + b[3][j]);
-            (g_i[j], g_f[j], g_g[j], g_o[j]) = (i, f, gg, oo);
-            let cj = f * cp[j] + i * gg;
-            let t = tanh(cj);
-            (c[j], tc[j], o[j]) = (cj, t, oo * t);
+vectorised_fn! {
+    /// One forward step over `n` rows: `gates` (n, 4H) holds x·W_ih + b_ih + h·W_hh and
+    /// receives i, f, g, o; `prev_c` (n, H) is the cell before; `c`, `tc`, `out` (n, H)
+    /// receive the cell, its tanh and the state after.
+    fn forward_step(
+        h: usize,
+        gates: &mut [f32],
+        b_hh: &[f32],
+        prev_c: &[f32],
+        c: &mut [f32],
+        tc: &mut [f32],
+        out: &mut [f32],
+    ) {
+        let (b_i, b_f) = (&b_hh[..h], &b_hh[h..2 * h]);
+        let (b_g, b_o) = (&b_hh[2 * h..3 * h], &b_hh[3 * h..4 * h]);
+        let rows = gates
+            .chunks_exact_mut(GATES * h)
+            .zip(prev_c.chunks_exact(h).zip(c.chunks_exact_mut(h)))
+            .zip(tc.chunks_exact_mut(h).zip(out.chunks_exact_mut(h)));
+        for ((g, (cp, c)), (tc, o)) in rows {
+            let (g_i, g) = g.split_at_mut(h);
+            let (g_f, g) = g.split_at_mut(h);
+            let (g_g, g_o) = g.split_at_mut(h);
+            // Every slice exactly h long: the loop runs without bounds checks and vectorises.
+            let (g_i, g_f) = (&mut g_i[..h], &mut g_f[..h]);
+            let (g_g, g_o) = (&mut g_g[..h], &mut g_o[..h]);
+            let (cp, c, tc, o) = (&cp[..h], &mut c[..h], &mut tc[..h], &mut o[..h]);
+            for j in 0..h {
+                let i = sigmoid(g_i[j] + b_i[j]);
+                let f = sigmoid(g_f[j] + b_f[j]);
+                let gg = tanh(g_g[j] + b_g[j]);
+                let oo = sigmoid(g_o[j] + b_o[j]);
+                (g_i[j], g_f[j], g_g[j], g_o[j]) = (i, f, gg, oo);
+                let cj = f * cp[j] + i * gg;
+                let t = tanh(cj);
+                (c[j], tc[j], o[j]) = (cj, t, oo * t);
+            }
         }
     }
 }
 
-/// One backward step over `n` rows: from the gates, the cell before and the cell's tanh
-/// (as `forward_step` left them), `dh` (n, H) and the carried d loss / d cell `dc`
-/// (n, H; it receives d loss / d cell before), the pre-activations' gradients `dg`.
-#[inline(always)]
-fn backward_step(
-    h: usize,
-    gates: &[f32],
-    prev_c: &[f32],
-    tc: &[f32],
-    dh: &[f32],
-    dc: &mut [f32],
-    dg: &mut [f32],
-) {
-    let rows = gates
-        .chunks_exact(GATES * h)
-        .zip(prev_c.chunks_exact(h).zip(tc.chunks_exact(h)))
-        .zip(dh.chunks_exact(h).zip(dc.chunks_exact_mut(h)))
-        .zip(dg.chunks_exact_mut(GATES * h));
-    for (((g, (cp, tc)), (d, dc)), dg) in rows {
-        let (g_i, g_f, g_g, g_o) = (&g[..h], &g[h..2 * h], &g[2 * h..3 * h], &g[3 * h..]);
-        let (d_i, dg) = dg.split_at_mut(h);
-        let (d_f, dg) = dg.split_at_mut(h);
-        let (d_g, d_o) = dg.split_at_mut(h);
-        for j in 0..h {
-            let (i, f, gg, o, t) = (g_i[j], g_f[j], g_g[j], g_o[j], tc[j]);
-            let dcj = dc[j] + d[j] * o * (1.0 - t * t);
-            d_i[j] = dcj * gg * i * (1.0 - i);
-            d_f[j] = dcj * cp[j] * f * (1.0 - f);
-            d_g[j] = dcj * i * (1.0 - gg * gg);
-            d_o[j] = d[j] * t * o * (1.0 - o);
-            dc[j] = dcj * f;
+vectorised_fn! {
+    /// One backward step over `n` rows: from the gates, the cell before and the cell's
+    /// tanh (as `forward_step` left them), `dh` (n, H) and the carried d loss / d cell `dc`
+    /// (n, H; it receives d loss / d cell before), the pre-activations' gradients `dg`.
+    fn backward_step(
+        h: usize,
+        gates: &[f32],
+        prev_c: &[f32],
+        tc: &[f32],
+        dh: &[f32],
+        dc: &mut [f32],
+        dg: &mut [f32],
+    ) {
+        let rows = gates
+            .chunks_exact(GATES * h)
+            .zip(prev_c.chunks_exact(h).zip(tc.chunks_exact(h)))
+            .zip(dh.chunks_exact(h).zip(dc.chunks_exact_mut(h)))
+            .zip(dg.chunks_exact_mut(GATES * h));
+        for (((g, (cp, tc)), (d, dc)), dg) in rows {
+            let (g_i, g_f) = (&g[..h], &g[h..2 * h]);
+            let (g_g, g_o) = (&g[2 * h..3 * h], &g[3 * h..4 * h]);
+            let (d_i, dg) = dg.split_at_mut(h);
+            let (d_f, dg) = dg.split_at_mut(h);
+            let (d_g, d_o) = dg.split_at_mut(h);
+            let (d_i, d_f, d_g, d_o) = (&mut d_i[..h], &mut d_f[..h], &mut d_g[..h], &mut d_o[..h]);
+            let (cp, tc, d, dc) = (&cp[..h], &tc[..h], &d[..h], &mut dc[..h]);
+            for j in 0..h {
+                let (i, f, gg, o, t) = (g_i[j], g_f[j], g_g[j], g_o[j], tc[j]);
+                let dcj = dc[j] + d[j] * o * (1.0 - t * t);
+                d_i[j] = dcj * gg * i * (1.0 - i);
+                d_f[j] = dcj * cp[j] * f * (1.0 - f);
+                d_g[j] = dcj * i * (1.0 - gg * gg);
+                d_o[j] = d[j] * t * o * (1.0 - o);
+                dc[j] = dcj * f;
+            }
         }
     }
 }
@@ -269,17 +274,15 @@ impl Layer for Lstm {
                 );
                 &c_before[before..][..n * h]
             };
-            vectorised(|| {
-                forward_step(
-                    h,
-                    &mut gates[r4],
-                    b_hh,
-                    prev_c,
-                    &mut c_now[..n * h],
-                    &mut tcs[r1.clone()],
-                    &mut hs[r1],
-                )
-            });
+            forward_step(
+                h,
+                &mut gates[r4],
+                b_hh,
+                prev_c,
+                &mut c_now[..n * h],
+                &mut tcs[r1.clone()],
+                &mut hs[r1],
+            );
         }
         self.output.resize(batch, p.output_shape().width());
         let mut out = self.output.view_mut();
@@ -328,17 +331,15 @@ impl Layer for Lstm {
                 .zip(&carry_h[..n * h])
                 .for_each(|(d, &c)| *d += c);
             let dg_t = &mut dg[r4.clone()];
-            vectorised(|| {
-                backward_step(
-                    h,
-                    &gates[r4],
-                    prev_c,
-                    &tcs[r1],
-                    d,
-                    &mut carry_c[..n * h],
-                    dg_t,
-                )
-            });
+            backward_step(
+                h,
+                &gates[r4],
+                prev_c,
+                &tcs[r1],
+                d,
+                &mut carry_c[..n * h],
+                dg_t,
+            );
             if t > 0 {
                 let dg_t = mat(dg_t, n, g4);
                 matmul(dg_t, p.w_hh_t.view(), 0.0, mat_mut(carry_h, n, h));

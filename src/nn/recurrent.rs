@@ -399,25 +399,33 @@ fn exp(x: f32) -> f32 {
     p * f32::from_bits(two_k)
 }
 
-/// Run `f` compiled for AVX-512 where the CPU has it: the gate loops it inlines then use
-/// 16-lane vectors (the baseline build has 4). The operations and their order are the same
-/// either way, so are the results.
-#[inline(always)]
-pub(crate) fn vectorised(f: impl FnOnce()) {
-    #[cfg(target_arch = "x86_64")]
-    if super::own_kernel() {
-        // SAFETY: `own_kernel` is true only on CPUs with AVX-512F.
-        unsafe { avx512(f) };
-        return;
-    }
-    f()
+/// Define `fn $name(args)` whose body is compiled twice, for the baseline and for AVX-512,
+/// and run as the CPU allows: the gate loops then use 16-lane vectors where they can (the
+/// baseline build has 4). The operations and their order are the same either way, and so
+/// are the results.
+macro_rules! vectorised_fn {
+    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn portable($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx512($($arg: $ty),*) {
+                portable($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if $crate::nn::own_kernel() {
+                // SAFETY: `own_kernel` is true only on CPUs with AVX-512F.
+                return unsafe { avx512($($arg),*) };
+            }
+            portable($($arg),*)
+        }
+    };
 }
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn avx512(f: impl FnOnce()) {
-    f()
-}
+pub(crate) use vectorised_fn;
 
 /// The logistic function 1 / (1 + e^-x), vectorisable.
 #[inline(always)]
