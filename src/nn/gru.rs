@@ -150,40 +150,47 @@ impl Gru {
     }
 }
 
+/// One forward step over `n` rows: `gates` (n, 3H) holds x·W_ih + b_ih and receives r, z,
+/// n; `gh` (n, 3H) is h·W_hh; `hn` (n, H) receives a; `prev` (n, H) is the state before,
+/// `out` (n, H) the state after.
+fn forward_step(
+    h: usize,
+    gates: &mut [f32],
+    gh: &[f32],
+    b_hh: &[f32],
+    hn: &mut [f32],
+    prev: &[f32],
+    out: &mut [f32],
+) {
+    let rows = gates
+        .chunks_exact_mut(GATES * h)
+        .zip(gh.chunks_exact(GATES * h))
+        .zip(hn.chunks_exact_mut(h))
+        .zip(prev.chunks_exact(h).zip(out.chunks_exact_mut(h)));
+    for (((g, q), a), (hp, o)) in rows {
+        forward_row(g, q, b_hh, a, hp, o);
+    }
+}
+
 vectorised_fn! {
-    /// One forward step over `n` rows: `gates` (n, 3H) holds x·W_ih + b_ih and receives r,
-    /// z, n; `gh` (n, 3H) is h·W_hh; `hn` (n, H) receives a; `prev` (n, H) is the state
-    /// before, `out` (n, H) the state after.
-    fn forward_step(
-        h: usize,
-        gates: &mut [f32],
-        gh: &[f32],
-        b_hh: &[f32],
-        hn: &mut [f32],
-        prev: &[f32],
-        out: &mut [f32],
-    ) {
+    /// `forward_step` for one row: a function of its own, so that the compiler knows its
+    /// slices apart and vectorises the loop without checks.
+    fn forward_row(g: &mut [f32], q: &[f32], b_hh: &[f32], a: &mut [f32], hp: &[f32], o: &mut [f32]) {
+        let h = o.len();
+        let (g_r, g) = g.split_at_mut(h);
+        let (g_z, g_n) = g.split_at_mut(h);
+        // Every slice exactly h long: the loop runs without bounds checks.
+        let (g_r, g_z, g_n) = (&mut g_r[..h], &mut g_z[..h], &mut g_n[..h]);
+        let (q_r, q_z, q_n) = (&q[..h], &q[h..2 * h], &q[2 * h..3 * h]);
         let (b_r, b_z, b_n) = (&b_hh[..h], &b_hh[h..2 * h], &b_hh[2 * h..3 * h]);
-        let rows = gates
-            .chunks_exact_mut(GATES * h)
-            .zip(gh.chunks_exact(GATES * h))
-            .zip(hn.chunks_exact_mut(h))
-            .zip(prev.chunks_exact(h).zip(out.chunks_exact_mut(h)));
-        for (((g, q), a), (hp, o)) in rows {
-            let (g_r, g) = g.split_at_mut(h);
-            let (g_z, g_n) = g.split_at_mut(h);
-            // Every slice exactly h long: the loop runs without bounds checks and vectorises.
-            let (g_r, g_z, g_n) = (&mut g_r[..h], &mut g_z[..h], &mut g_n[..h]);
-            let (q_r, q_z, q_n) = (&q[..h], &q[h..2 * h], &q[2 * h..3 * h]);
-            let (a, hp, o) = (&mut a[..h], &hp[..h], &mut o[..h]);
-            for j in 0..h {
-                let r = sigmoid(g_r[j] + q_r[j] + b_r[j]);
-                let z = sigmoid(g_z[j] + q_z[j] + b_z[j]);
-                let aj = q_n[j] + b_n[j];
-                let n = tanh(g_n[j] + r * aj);
-                (g_r[j], g_z[j], g_n[j], a[j]) = (r, z, n, aj);
-                o[j] = (1.0 - z) * n + z * hp[j];
-            }
+        let (a, hp) = (&mut a[..h], &hp[..h]);
+        for j in 0..h {
+            let r = sigmoid(g_r[j] + q_r[j] + b_r[j]);
+            let z = sigmoid(g_z[j] + q_z[j] + b_z[j]);
+            let aj = q_n[j] + b_n[j];
+            let n = tanh(g_n[j] + r * aj);
+            (g_r[j], g_z[j], g_n[j], a[j]) = (r, z, n, aj);
+            o[j] = (1.0 - z) * n + z * hp[j];
         }
     }
 }

@@ -147,43 +147,50 @@ impl Lstm {
     }
 }
 
+/// One forward step over `n` rows: `gates` (n, 4H) holds x·W_ih + b_ih + h·W_hh and
+/// receives i, f, g, o; `prev_c` (n, H) is the cell before; `c`, `tc`, `out` (n, H)
+/// receive the cell, its tanh and the state after.
+fn forward_step(
+    h: usize,
+    gates: &mut [f32],
+    b_hh: &[f32],
+    prev_c: &[f32],
+    c: &mut [f32],
+    tc: &mut [f32],
+    out: &mut [f32],
+) {
+    let rows = gates
+        .chunks_exact_mut(GATES * h)
+        .zip(prev_c.chunks_exact(h).zip(c.chunks_exact_mut(h)))
+        .zip(tc.chunks_exact_mut(h).zip(out.chunks_exact_mut(h)));
+    for ((g, (cp, c)), (tc, o)) in rows {
+        forward_row(g, b_hh, cp, c, tc, o);
+    }
+}
+
 vectorised_fn! {
-    /// One forward step over `n` rows: `gates` (n, 4H) holds x·W_ih + b_ih + h·W_hh and
-    /// receives i, f, g, o; `prev_c` (n, H) is the cell before; `c`, `tc`, `out` (n, H)
-    /// receive the cell, its tanh and the state after.
-    fn forward_step(
-        h: usize,
-        gates: &mut [f32],
-        b_hh: &[f32],
-        prev_c: &[f32],
-        c: &mut [f32],
-        tc: &mut [f32],
-        out: &mut [f32],
-    ) {
+    /// `forward_step` for one row: a function of its own, so that the compiler knows its
+    /// slices apart and vectorises the loop without checks.
+    fn forward_row(g: &mut [f32], b_hh: &[f32], cp: &[f32], c: &mut [f32], tc: &mut [f32], o: &mut [f32]) {
+        let h = o.len();
+        let (g_i, g) = g.split_at_mut(h);
+        let (g_f, g) = g.split_at_mut(h);
+        let (g_g, g_o) = g.split_at_mut(h);
+        // Every slice exactly h long: the loop runs without bounds checks.
+        let (g_i, g_f) = (&mut g_i[..h], &mut g_f[..h]);
+        let (g_g, g_o) = (&mut g_g[..h], &mut g_o[..h]);
         let (b_i, b_f) = (&b_hh[..h], &b_hh[h..2 * h]);
         let (b_g, b_o) = (&b_hh[2 * h..3 * h], &b_hh[3 * h..4 * h]);
-        let rows = gates
-            .chunks_exact_mut(GATES * h)
-            .zip(prev_c.chunks_exact(h).zip(c.chunks_exact_mut(h)))
-            .zip(tc.chunks_exact_mut(h).zip(out.chunks_exact_mut(h)));
-        for ((g, (cp, c)), (tc, o)) in rows {
-            let (g_i, g) = g.split_at_mut(h);
-            let (g_f, g) = g.split_at_mut(h);
-            let (g_g, g_o) = g.split_at_mut(h);
-            // Every slice exactly h long: the loop runs without bounds checks and vectorises.
-            let (g_i, g_f) = (&mut g_i[..h], &mut g_f[..h]);
-            let (g_g, g_o) = (&mut g_g[..h], &mut g_o[..h]);
-            let (cp, c, tc, o) = (&cp[..h], &mut c[..h], &mut tc[..h], &mut o[..h]);
-            for j in 0..h {
-                let i = sigmoid(g_i[j] + b_i[j]);
-                let f = sigmoid(g_f[j] + b_f[j]);
-                let gg = tanh(g_g[j] + b_g[j]);
-                let oo = sigmoid(g_o[j] + b_o[j]);
-                (g_i[j], g_f[j], g_g[j], g_o[j]) = (i, f, gg, oo);
-                let cj = f * cp[j] + i * gg;
-                let t = tanh(cj);
-                (c[j], tc[j], o[j]) = (cj, t, oo * t);
-            }
+        let (cp, c, tc) = (&cp[..h], &mut c[..h], &mut tc[..h]);
+        for j in 0..h {
+            let i = sigmoid(g_i[j] + b_i[j]);
+            let f = sigmoid(g_f[j] + b_f[j]);
+            let gg = tanh(g_g[j] + b_g[j]);
+            let oo = sigmoid(g_o[j] + b_o[j]);
+            (g_i[j], g_f[j], g_g[j], g_o[j]) = (i, f, gg, oo);
+            let cj = f * cp[j] + i * gg;
+            let t = tanh(cj);
+            (c[j], tc[j], o[j]) = (cj, t, oo * t);
         }
     }
 }
