@@ -9,8 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use csvnn::nn::{
-    matmul, Activation, Adam, AdamConfig, EncoderBlock, Layer, Loss, MlpConfig, Network, Optimizer,
-    SoftmaxCrossEntropy, Targets,
+    matmul, Activation, Adam, AdamConfig, EncoderBlock, Gru, Layer, Loss, Lstm, MlpConfig, Network,
+    Optimizer, SeqShape, SoftmaxCrossEntropy, Targets,
 };
 use csvnn::parallel::{self, FlushDenormals};
 
@@ -203,12 +203,46 @@ fn encoder(c: &mut Criterion) {
     }
 }
 
+/// A recurrent layer's forward and backward (no input gradient, as for a first layer) on a
+/// batch of 32 full-length series of 100 steps x 6 channels, 64 hidden units, on one thread
+/// and on a pool of two (`gru/...`, `gru/threads2/...`); scripts/bench/rnn_torch.py times
+/// PyTorch on the same shapes.
+fn recurrent(c: &mut Criterion) {
+    let (batch, shape, hidden) = (32, SeqShape::new(100, 6), 64);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut x = Array2::from_shape_fn((batch, shape.width()), |_| rng.gen_range(-1.0f32..1.0));
+    x.column_mut(0).fill(shape.steps as f32);
+    let grad = Array2::from_shape_fn((batch, 1 + shape.steps * hidden), |_| {
+        rng.gen_range(-1.0f32..1.0)
+    });
+    let mut layers: [(&str, Box<dyn Layer>); 2] = [
+        ("gru", Box::new(Gru::new(shape, hidden, &mut rng))),
+        ("lstm", Box::new(Lstm::new(shape, hidden, &mut rng))),
+    ];
+    for (name, layer) in &mut layers {
+        for n_threads in [1, 2] {
+            let _pool = parallel::install(n_threads);
+            let name = match n_threads {
+                1 => name.to_string(),
+                n => format!("{name}/threads{n}"),
+            };
+            let _flush = FlushDenormals::new();
+            c.bench_function(&format!("{name}/forward_backward"), |b| {
+                b.iter(|| {
+                    layer.forward(x.view(), true);
+                    layer.backward(x.view(), grad.view(), false);
+                })
+            });
+        }
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(30)
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = dense, gemm, encoder
+    targets = dense, gemm, encoder, recurrent
 }
 criterion_main!(benches);

@@ -287,7 +287,15 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
                 e.feedforward()
             ),
         ),
+        AnyLayer::Gru(g) => ("gru", recurrent_detail(g.input_shape(), g.hidden())),
+        AnyLayer::Lstm(l) => ("lstm", recurrent_detail(l.input_shape(), l.hidden())),
     }
+}
+
+/// `100x6 -> 100x64`: steps x channels in, steps x hidden units out.
+fn recurrent_detail(input: crate::nn::SeqShape, hidden: usize) -> String {
+    let (t, c) = (input.steps, input.channels);
+    format!("{t}x{c} -> {t}x{hidden}")
 }
 
 impl<'a> Inspection<'a> {

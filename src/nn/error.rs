@@ -283,6 +283,41 @@ pub enum NetworkError {
     #[error("a branch's encoder may not hold another branches layer")]
     NestedBranches,
 
+    /// A recurrent layer in a model file with a zero size, or sizes that overflow.
+    #[error("{layer} layer: {steps} steps of {channels} channels and {hidden} hidden units must all be positive and not too large")]
+    RecurrentShape {
+        /// The kind of layer: `gru` or `lstm`.
+        layer: &'static str,
+        /// T: steps per row.
+        steps: usize,
+        /// C: values per input step.
+        channels: usize,
+        /// H: hidden units.
+        hidden: usize,
+    },
+
+    /// A recurrent layer in a model file with a weight or bias of the wrong length.
+    #[error("{layer} layer: {what} has {got} values; expected {expected}")]
+    RecurrentWeightCount {
+        /// The kind of layer: `gru` or `lstm`.
+        layer: &'static str,
+        /// The field: `weights_ih`, `weights_hh`, `bias_ih` or `bias_hh`.
+        what: &'static str,
+        /// Values given.
+        got: usize,
+        /// Values its sizes need.
+        expected: usize,
+    },
+
+    /// A recurrent layer whose input sequences are not the width before it.
+    #[error("takes sequences of {} steps x {} channels ({} values with the length column) but receives {width}", input.steps, input.channels, input.width())]
+    RecurrentInputs {
+        /// The sequence shape it takes.
+        input: SeqShape,
+        /// The width of the values before it.
+        width: usize,
+    },
+
     /// A conv layer whose sizes overflow when multiplied out (only a damaged file has them).
     #[error("conv layer: a {input} image with kernel {kernel} and padding {padding} is too large to multiply out")]
     ConvTooLarge {

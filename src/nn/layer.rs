@@ -4,7 +4,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{ActivationLayer, Branches, Conv2D, Dense, Dropout, EncoderBlock, MaxPool2D};
-use super::{Embedding, PositionalEmbedding, SequencePool, TimeDense};
+use super::{Embedding, Gru, Lstm, PositionalEmbedding, SequencePool, TimeDense};
 
 /// One step of a network, forward and backward over a batch.
 ///
@@ -81,6 +81,10 @@ pub enum AnyLayer {
     /// A transformer encoder block over sequence blocks (see `encoder_block.rs`).
     #[serde(rename = "transformer_encoder")]
     EncoderBlock(Box<EncoderBlock>),
+    /// A GRU over a sequence block, the state at every step out (see `gru.rs`).
+    Gru(Gru),
+    /// An LSTM over a sequence block, the state at every step out (see `lstm.rs`).
+    Lstm(Lstm),
 }
 
 macro_rules! dispatch {
@@ -97,6 +101,8 @@ macro_rules! dispatch {
             AnyLayer::PositionalEmbedding($layer) => $call,
             AnyLayer::SequencePool($layer) => $call,
             AnyLayer::EncoderBlock($layer) => $call,
+            AnyLayer::Gru($layer) => $call,
+            AnyLayer::Lstm($layer) => $call,
         }
     };
 }
@@ -104,7 +110,7 @@ macro_rules! dispatch {
 impl AnyLayer {
     /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
     /// `max_pool2d`, `branches`, `embedding`, `time_dense`, `positional_embedding`,
-    /// `sequence_pool`, `transformer_encoder`.
+    /// `sequence_pool`, `transformer_encoder`, `gru`, `lstm`.
     pub fn kind(&self) -> &'static str {
         match self {
             AnyLayer::Dense(_) => "dense",
@@ -118,6 +124,8 @@ impl AnyLayer {
             AnyLayer::PositionalEmbedding(_) => "positional_embedding",
             AnyLayer::SequencePool(_) => "sequence_pool",
             AnyLayer::EncoderBlock(_) => "transformer_encoder",
+            AnyLayer::Gru(_) => "gru",
+            AnyLayer::Lstm(_) => "lstm",
         }
     }
 
@@ -134,6 +142,8 @@ impl AnyLayer {
             AnyLayer::PositionalEmbedding(p) => p.shape().width(),
             AnyLayer::SequencePool(p) => p.n_out(),
             AnyLayer::EncoderBlock(e) => e.shape().width(),
+            AnyLayer::Gru(g) => g.output_shape().width(),
+            AnyLayer::Lstm(l) => l.output_shape().width(),
             AnyLayer::Activation(_) | AnyLayer::Dropout(_) => width,
         }
     }

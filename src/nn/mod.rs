@@ -12,14 +12,17 @@ mod encoder_block;
 mod encoder_weights;
 mod error;
 mod gemm;
+mod gru;
 mod init;
 mod layer;
 mod layer_norm;
 mod loss;
+mod lstm;
 mod network;
 mod optim;
 mod pool;
 mod positional;
+mod recurrent;
 mod seq_pool;
 mod sequence;
 mod time_dense;
@@ -27,6 +30,8 @@ mod validate;
 
 #[cfg(test)]
 pub(crate) mod gradcheck;
+#[cfg(test)]
+mod recurrent_tests;
 
 pub(crate) use activation::LEAKY_RELU_SLOPE;
 pub use activation::{Activation, ActivationLayer};
@@ -41,14 +46,17 @@ pub use encoder_block::EncoderBlock;
 pub use encoder_weights::EncoderWeights;
 pub use error::NetworkError;
 pub use gemm::{matmul, own_kernel};
+pub use gru::Gru;
 pub use init::Init;
 pub use layer::{AnyLayer, Layer};
 pub use layer_norm::{LayerNorm, LAYER_NORM_EPS};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};
+pub use lstm::Lstm;
 pub use network::{CnnConfig, ConvSpec, MlpConfig, Network};
 pub use optim::{Adam, AdamConfig, AnyOptimizer, Optimizer, Sgd, SgdConfig};
 pub use pool::MaxPool2D;
 pub use positional::PositionalEmbedding;
+pub use recurrent::GateMajor;
 pub use seq_pool::{PoolMode, SequencePool};
 pub use sequence::{batch_lengths, valid_steps, SeqShape};
 pub use time_dense::TimeDense;

@@ -113,6 +113,8 @@ fn check_layer(layer: &AnyLayer, width: usize) -> Result<usize, NetworkError> {
         AnyLayer::PositionalEmbedding(p) => check_sequence(layer, p.shape(), width),
         AnyLayer::SequencePool(p) => check_sequence(layer, p.input_shape(), width),
         AnyLayer::EncoderBlock(e) => check_encoder(e, width),
+        AnyLayer::Gru(g) => check_sequence_input(g.input_shape(), width, layer),
+        AnyLayer::Lstm(l) => check_sequence_input(l.input_shape(), width, layer),
         _ => check_output(layer.output_width(width)),
     }
 }
@@ -173,6 +175,19 @@ fn check_image_input(input: super::ImageShape, width: usize) -> Result<(), Netwo
         return Err(NetworkError::ImageInputs { input, width });
     }
     Ok(())
+}
+
+/// A recurrent layer's output width, or an error when its input is not the `width`
+/// values it receives.
+fn check_sequence_input(
+    input: super::SeqShape,
+    width: usize,
+    layer: &AnyLayer,
+) -> Result<usize, NetworkError> {
+    if input.width() != width {
+        return Err(NetworkError::RecurrentInputs { input, width });
+    }
+    check_output(layer.output_width(width))
 }
 
 /// `width` when it is a usable output width: positive and within `MAX_LAYER_WIDTH`.

@@ -134,7 +134,9 @@ pub(super) fn add_layer(
         | AnyLayer::TimeDense(_)
         | AnyLayer::PositionalEmbedding(_)
         | AnyLayer::SequencePool(_)
-        | AnyLayer::EncoderBlock(_) => {
+        | AnyLayer::EncoderBlock(_)
+        | AnyLayer::Gru(_)
+        | AnyLayer::Lstm(_) => {
             return Err(Error::config(format!(
                 "cannot export: {} layers are not exported to ONNX yet",
                 layer.kind()
