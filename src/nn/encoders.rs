@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AnyLayer, Branch, Branches, EncoderBlock, Embedding, Gru, Lstm, MlpConfig, Network,
+    AnyLayer, Branch, Branches, Embedding, EncoderBlock, Gru, Lstm, MlpConfig, Network,
     NetworkError, PoolMode, PositionalEmbedding, SeqShape, SequencePool, TimeDense,
 };
 
@@ -101,7 +101,11 @@ impl EncoderPlan {
                     layers.push(AnyLayer::Lstm(Lstm::new(input, hidden, rng)));
                     width = hidden;
                 }
-                Stage::Attention { heads, dim, layers: blocks } => {
+                Stage::Attention {
+                    heads,
+                    dim,
+                    layers: blocks,
+                } => {
                     if width != dim {
                         layers.push(AnyLayer::TimeDense(TimeDense::new(input, dim, rng)?));
                         width = dim;
@@ -112,7 +116,7 @@ impl EncoderPlan {
                     )?));
                     for _ in 0..blocks {
                         let block = EncoderBlock::new(steps, dim, heads, 2 * dim, rng)?;
-                        layers.push(AnyLayer::TransformerEncoder(block));
+                        layers.push(AnyLayer::EncoderBlock(Box::new(block)));
                     }
                 }
             }

@@ -4,6 +4,7 @@
 //! callers that resume a run or train on parts of a table (cross-validation).
 
 use super::choices::{ClassWeights, OptimizerChoice};
+use super::encoder_plan::encoder_plans;
 use super::notice::Notice;
 use super::prepare::{prepare, Prepared};
 use super::schedule::{PlateauConfig, ScheduleConfig};
@@ -108,8 +109,17 @@ pub fn metric_name(task: Task) -> &'static str {
     }
 }
 
-/// A CNN when convolution layers are set, else an MLP.
-fn build_network(settings: &TrainSettings, mlp: &MlpConfig) -> Result<Network> {
+/// Encoders and a dense head when the rows hold text or series, a CNN when convolution
+/// layers are set, else an MLP.
+fn build_network(
+    settings: &TrainSettings,
+    pipeline: &Pipeline,
+    mlp: &MlpConfig,
+) -> Result<Network> {
+    let encoders = encoder_plans(&settings.encoders, pipeline);
+    if !encoders.is_empty() {
+        return Ok(Network::with_encoders(mlp, &encoders, settings.seed)?);
+    }
     match (settings.image_shape, &settings.conv) {
         (Some(image), Some(conv)) => Network::cnn(
             &CnnConfig {
@@ -226,7 +236,7 @@ pub fn train_model(
     };
     let mut state = match state {
         Some(state) => state,
-        None => TrainState::new(build_network(settings, &mlp)?, &config),
+        None => TrainState::new(build_network(settings, pipeline, &mlp)?, &config),
     };
     observer.notice(Notice::TrainingStarted {
         shape: &shape_text(settings, &mlp),

@@ -10,6 +10,7 @@ mod class_weights;
 mod cv;
 mod divergence;
 mod early_stopping;
+mod encoder_plan;
 mod encoder_settings;
 mod epoch_log;
 mod fit;
@@ -31,6 +32,7 @@ pub use class_weights::balanced_class_weights;
 pub use cv::{assign_folds, cross_validate, CvReport, MetricSummary, OrderedMetrics};
 pub use divergence::{divergence, Divergence, DIVERGENCE_FACTOR, LEAST_START, RISING_EPOCHS};
 pub use early_stopping::EarlyStopping;
+pub use encoder_plan::encoder_plans;
 pub use encoder_settings::{
     AttentionLayers, Cell, EncoderSettings, Pooling, RecurrentLayer, TextEncoder,
     DEFAULT_EMBEDDING_DIM,

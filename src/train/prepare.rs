@@ -69,23 +69,8 @@ pub fn prepare(
         }
         _ => pipeline,
     };
-    if let Some(feature) = pipeline.needs_sequence_encoder() {
-        return Err(Error::config(format!(
-            "the column '{}' is {}: {} need a sequence encoder: not available yet (leave {} out, or give it another kind)",
-            feature.name(),
-            match feature.kind() {
-                "text" => "text",
-                _ => "a series",
-            },
-            match feature.kind() {
-                "text" => "text columns",
-                _ => "series",
-            },
-            match feature.kind() {
-                "text" => "the column",
-                _ => "the series",
-            }
-        )));
+    if pipeline.needs_sequence_encoder().is_none() && !settings.encoders.is_unset() {
+        return Err(SettingsError::EncodersWithoutSequences.into());
     }
     if source.task == Task::Classification && pipeline.target_encoder.labels().len() < 2 {
         return Err(Error::data(

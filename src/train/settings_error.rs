@@ -28,6 +28,10 @@ pub enum SettingsError {
     /// Convolution layers without the image shape they read.
     #[error("convolution layers need the image shape")]
     ConvNeedsImageShape,
+    /// Encoder settings (recurrent layers, attention, pooling, a text encoder) for a table
+    /// with no text column and no series.
+    #[error("encoder settings need a text column or a series; the table has neither")]
+    EncodersWithoutSequences,
     /// The target differs from the one a given preprocessor was fitted for.
     #[error("the target is '{given}' but the preprocessor was fitted for the target '{fitted}'")]
     TargetDiffersFromPreprocessor {
