@@ -90,6 +90,33 @@ fn given_stages(settings: &EncoderSettings) -> Option<Vec<Stage>> {
     Some(recurrent.chain(attention).collect())
 }
 
+/// A plan in a few words, for the training line: `series 25x12: gru:64, last` or
+/// `text (5096 ids): embedding 64, mean`.
+pub fn describe_plan(plan: &EncoderPlan) -> String {
+    let mut parts = Vec::new();
+    let head = match plan.input {
+        BlockInput::Tokens { vocab, .. } => {
+            parts.push(format!("embedding {}", plan.embedding_dim));
+            format!("text ({vocab} ids)")
+        }
+        BlockInput::Series(shape) => format!("series {}x{}", shape.steps, shape.channels),
+    };
+    parts.extend(plan.stages.iter().map(|stage| match *stage {
+        Stage::Gru(h) => format!("gru:{h}"),
+        Stage::Lstm(h) => format!("lstm:{h}"),
+        Stage::Attention { heads, dim, layers } => format!("attention {heads}:{dim}:{layers}"),
+    }));
+    parts.push(
+        match plan.pool {
+            PoolMode::Last => "last",
+            PoolMode::Mean => "mean",
+            PoolMode::Max => "max",
+        }
+        .to_string(),
+    );
+    format!("{head}: {}", parts.join(", "))
+}
+
 fn attention_stage(heads: usize, dim: usize, layers: usize) -> Stage {
     Stage::Attention { heads, dim, layers }
 }

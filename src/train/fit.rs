@@ -4,7 +4,7 @@
 //! callers that resume a run or train on parts of a table (cross-validation).
 
 use super::choices::{ClassWeights, OptimizerChoice};
-use super::encoder_plan::encoder_plans;
+use super::encoder_plan::{describe_plan, encoder_plans};
 use super::notice::Notice;
 use super::prepare::{prepare, Prepared};
 use super::schedule::{PlateauConfig, ScheduleConfig};
@@ -177,13 +177,19 @@ fn class_weights(
     }
 }
 
-/// The layer widths joined by `-` (a CNN's image and convolution layers first).
-fn shape_text(settings: &TrainSettings, mlp: &MlpConfig) -> String {
+/// The layer widths joined by `-` (a CNN's image and convolution layers first, the
+/// encoders of text and series in brackets after the input width).
+fn shape_text(settings: &TrainSettings, pipeline: &Pipeline, mlp: &MlpConfig) -> String {
     let mut shape: Vec<String> = std::iter::once(mlp.n_inputs)
         .chain(mlp.hidden.iter().copied())
         .chain(std::iter::once(mlp.n_outputs))
         .map(|n| n.to_string())
         .collect();
+    let encoders = encoder_plans(&settings.encoders, pipeline);
+    if !encoders.is_empty() {
+        let described: Vec<String> = encoders.iter().map(describe_plan).collect();
+        shape[0] = format!("{}-[{}]", shape[0], described.join("; "));
+    }
     if let (Some(image), Some(conv)) = (settings.image_shape, &settings.conv) {
         shape[0] = std::iter::once(image.to_string())
             .chain(
@@ -239,7 +245,7 @@ pub fn train_model(
         None => TrainState::new(build_network(settings, pipeline, &mlp)?, &config),
     };
     observer.notice(Notice::TrainingStarted {
-        shape: &shape_text(settings, &mlp),
+        shape: &shape_text(settings, pipeline, &mlp),
         n_params: state.network.n_params(),
         rows_train: train_data.n_rows(),
         rows_validation: validation.as_ref().map(Dataset::n_rows),
