@@ -30,7 +30,9 @@ pub use checkpoint::{
 pub use choices::{Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference};
 pub use class_weights::balanced_class_weights;
 pub use cv::{assign_folds, cross_validate, CvReport, MetricSummary, OrderedMetrics};
-pub use divergence::{divergence, Divergence, DIVERGENCE_FACTOR, LEAST_START, RISING_EPOCHS};
+pub use divergence::{
+    divergence, Divergence, DIVERGENCE_FACTOR, LEAST_START, RISING_EPOCHS, RISING_MARGIN,
+};
 pub use early_stopping::EarlyStopping;
 pub use encoder_plan::encoder_plans;
 pub use encoder_settings::{
