@@ -33,6 +33,14 @@ for _ in range(40):
 open(sys.argv[1], "w").write("\n".join(rows) + "\n")
 PY
 train cnn.json --data "$scratch/images.csv" --target label --image-shape 4x4x1 --conv 2:3 --hidden 2
+# Sequence models: a series (GRU, LSTM, attention) and text with a number beside it.
+head -40 "${SHARED_DATA:-../shared/data}/japanesevowels.train.csv" | cut -d, -f1-36,301 > "$scratch/series.csv"
+train gru.json --data "$scratch/series.csv" --target label --sequence-shape 3x12 --rnn gru:2 --hidden none
+train lstm.json --data "$scratch/series.csv" --target label --sequence-shape 3x12 --rnn lstm:2,gru:2 --pool max --hidden none
+train attention.json --data "$scratch/series.csv" --target label --sequence-shape 3x12 --attention 2:4 --hidden 2
+head -80 "${SHARED_DATA:-../shared/data}/tweets.train.csv" | python3 -c 'import csv,sys; w=csv.writer(sys.stdout); [w.writerow([r[0], r[2], r[4]]) for r in csv.reader(sys.stdin)]' > "$scratch/text.csv"
+train text.json --data "$scratch/text.csv" --target source --text text --max-tokens 6 --embedding-dim 3 --hidden none
+train text_gru.json --data "$scratch/text.csv" --target source --text text --max-tokens 6 --embedding-dim 4 --text-encoder attention --attention 2:4 --hidden none
 
 # CSV inputs: the stream target's model reads age, colour, score (and label).
 printf 'age,colour,score,label\n31,red,0.5,yes\n42,blue,,no\n25,green,1.5,yes\n' > "$corpus/stream_predict/plain.csv"

@@ -18,24 +18,39 @@ fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-/// Four rows for the model's features: typical values, all missing, text where numbers
-/// go (and unseen categories), and extreme numbers.
+/// A typical value of one of a feature's columns.
+fn typical(feature: &Feature) -> String {
+    match feature {
+        Feature::Numeric(c) => c.mean.to_string(),
+        Feature::Categorical(c) => quoted(c.categories.first().map_or("", String::as_str)),
+        Feature::Date(_) => "2020-02-29T12:00:00Z".to_string(),
+        Feature::Text(c) => quoted(&c.vocabulary.iter().take(3).cloned().collect::<Vec<_>>().join(" ")),
+        _ => "1".to_string(),
+    }
+}
+
+/// Four rows for the model's features (every column of a series): typical values, all
+/// missing, text where numbers go (and unseen categories), and extreme numbers.
 fn fixed_rows(model: &Model) -> String {
     let features = &model.pipeline.features;
-    let mut names: Vec<String> = features.iter().map(|f| quoted(f.name())).collect();
+    let mut names: Vec<String> = features
+        .iter()
+        .flat_map(|f| f.columns())
+        .map(quoted)
+        .collect();
     names.push(quoted(&model.pipeline.target));
     let mut csv = names.join(",") + "\n";
     let rows: [&dyn Fn(&Feature) -> String; 4] = [
-        &|f| match f {
-            Feature::Numeric(c) => c.mean.to_string(),
-            Feature::Categorical(c) => quoted(c.categories.first().map_or("", String::as_str)),
-        },
+        &typical,
         &|_| String::new(),
         &|_| "unseen".to_string(),
         &|_| "-1e308".to_string(),
     ];
     for row in rows {
-        let mut cells: Vec<String> = features.iter().map(row).collect();
+        let mut cells: Vec<String> = features
+            .iter()
+            .flat_map(|f| vec![row(f); f.columns().len()])
+            .collect();
         cells.push(String::new());
         csv += &(cells.join(",") + "\n");
     }
