@@ -16,6 +16,7 @@ mod output_levels;
 mod parquet;
 mod script_output;
 mod scripting;
+mod sequences;
 #[cfg(target_os = "linux")]
 mod terminal;
 mod threshold;
