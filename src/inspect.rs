@@ -179,6 +179,10 @@ pub struct LayerSummary {
     pub detail: String,
     /// The layer's trainable parameters.
     pub params: usize,
+    /// A `branches` layer's encoders, one list of layers per encoded block (key absent for
+    /// other layers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub encoders: Vec<Vec<LayerSummary>>,
 }
 
 /// The training history in brief; each epoch as in the model file's `history`.
@@ -198,10 +202,19 @@ pub struct HistorySummary<'a> {
 
 fn summarise_layer(layer: &AnyLayer) -> LayerSummary {
     let (kind, detail) = describe_layer(layer);
+    let encoders = match layer {
+        AnyLayer::Branches(b) => b
+            .branches()
+            .iter()
+            .map(|branch| branch.encoder.layers.iter().map(summarise_layer).collect())
+            .collect(),
+        _ => Vec::new(),
+    };
     LayerSummary {
         kind,
         detail,
         params: layer.n_params(),
+        encoders,
     }
 }
 

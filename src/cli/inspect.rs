@@ -211,6 +211,19 @@ fn to_table(inspection: &Inspection) -> String {
                 layer.detail,
                 layer.params
             );
+            // A branches layer's encoders, block by block, indented under it.
+            for (b, encoder) in layer.encoders.iter().enumerate() {
+                for (j, inner) in encoder.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "      {:<7}  {:<20}  {:<14}  {:>8} params",
+                        format!("{}.{}.{}", i + 1, b + 1, j + 1),
+                        inner.kind,
+                        inner.detail,
+                        inner.params
+                    );
+                }
+            }
         }
 
         let c = &t.config;

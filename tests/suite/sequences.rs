@@ -2,7 +2,7 @@
 //! and GRU encoders over a text column, mixed with plain columns; evaluate, predict,
 //! inspect, determinism across thread counts, checkpoint and resume, streaming predict,
 //! cv, explain, and the errors of the encoder flags. The data are small slices of
-//! `../shared/data/{japanesevowels,tweets}`, written to a tempdir so each test stays fast.
+//! `../shared/data/{japanesevowels,tweets}` kept in tests/fixtures/sequences.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,41 +12,23 @@ use serde_json::Value;
 
 use super::util::{csvnn, data, evaluate_json, stdout_of};
 
-/// A sequence or text dataset of the project's development data (`../shared/data`).
-fn shared(name: &str) -> String {
-    let path = format!("{}/../shared/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    assert!(Path::new(&path).exists(), "{path} is missing");
-    path
-}
-
-/// The header and every `step`-th record of `source` (from the first), at most `max`
-/// records, written to `dir/name`. Records are read as CSV, so quoted line breaks survive.
-fn slice(source: &str, dir: &Path, name: &str, step: usize, max: usize) -> String {
-    let mut reader = csv::Reader::from_path(source).unwrap();
-    let path = dir.join(name);
-    let mut writer = csv::Writer::from_path(&path).unwrap();
-    writer.write_record(reader.headers().unwrap()).unwrap();
-    for record in reader.records().step_by(step).take(max) {
-        writer.write_record(&record.unwrap()).unwrap();
-    }
-    writer.flush().unwrap();
-    path.to_str().unwrap().to_string()
+/// A slice of a sequence or text dataset of `../shared/data`, kept in
+/// tests/fixtures/sequences (written by its make.py).
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/sequences/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 /// 68 training rows of japanesevowels (every 4th: all 9 classes) and 37 test rows.
-fn vowels(dir: &Path) -> (String, String) {
-    (
-        slice(&shared("japanesevowels.train.csv"), dir, "jv.csv", 4, 68),
-        slice(&shared("japanesevowels.test.csv"), dir, "jvt.csv", 10, 37),
-    )
+fn vowels(_dir: &Path) -> (String, String) {
+    (fixture("jv.csv"), fixture("jvt.csv"))
 }
 
 /// 300 training tweets and 80 test tweets, both classes in each.
-fn tweets(dir: &Path) -> (String, String) {
-    (
-        slice(&shared("tweets.train.csv"), dir, "tw.csv", 20, 300),
-        slice(&shared("tweets.test.csv"), dir, "twt.csv", 20, 80),
-    )
+fn tweets(_dir: &Path) -> (String, String) {
+    (fixture("tw.csv"), fixture("twt.csv"))
 }
 
 /// `csvnn [global] train -o model args`, which must succeed.
@@ -203,20 +185,23 @@ fn an_attention_series_model_trains_evaluates_predicts_and_inspects() {
 }
 
 #[test]
-#[ignore = "inspect shows the branches layer as one line ('301 -> 16 (0 plain, 1 encoded block)') and never lists the encoder's GRU/LSTM/attention layers"]
 fn inspect_lists_the_layers_of_each_encoder() {
     let dir = tempfile::tempdir().unwrap();
     let (train_csv, _) = vowels(dir.path());
     let model = dir.path().join("m.json");
     train(&[], &model, &series_args(&train_csv, &["--rnn", "gru:16"]));
     let text = stdout_of(csvnn().arg("inspect").arg("--model").arg(&model));
-    assert!(text.contains("gru"), "{text}");
+    assert!(text.contains("1.1.1    gru"), "{text}");
+    assert!(text.contains("1.1.2    sequence_pool"), "{text}");
     let report = stdout_of(
         csvnn()
             .args(["inspect", "--format", "json", "--model"])
             .arg(&model),
     );
-    assert!(report.contains("\"gru\""), "{report}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let encoder = &report["architecture"]["layers"][0]["encoders"][0];
+    assert_eq!(encoder[0]["type"], "gru", "{report}");
+    assert_eq!(encoder[1]["type"], "sequence_pool", "{report}");
 }
 
 /// Two test rows with the same numbers: the text empty, then without any word, then only
