@@ -3,8 +3,7 @@
 //! Its own test binary, because it counts every allocation of the process. Checked where
 //! `nn::matmul` runs its own kernel (AVX-512); the fallback allocates inside each product.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod counting;
 
 use csvnn::nn::{Activation, MlpConfig, Network, SoftmaxCrossEntropy};
 use csvnn::parallel;
@@ -15,33 +14,6 @@ use csvnn::train::{
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const ROWS: usize = 4_096;
 const BATCH: usize = 32;
@@ -89,7 +61,7 @@ fn allocations_for(epochs: usize, data: &Dataset, threads: usize) -> usize {
     .expect("a valid network");
     let mut state = TrainState::new(network, &config);
     let loss = SoftmaxCrossEntropy::default();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = counting::allocations();
     train(
         &mut state,
         &loss,
@@ -100,7 +72,7 @@ fn allocations_for(epochs: usize, data: &Dataset, threads: usize) -> usize {
         &mut (),
     )
     .expect("training runs");
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    counting::allocations() - before
 }
 
 #[test]

@@ -3,8 +3,7 @@
 //! because it counts every allocation of the process (see `allocations.rs`). Checked where
 //! `nn::matmul` runs its own kernel (AVX-512); the fallback allocates inside each product.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod counting;
 
 use csvnn::nn::{
     AnyLayer, Embedding, Layer, PoolMode, PositionalEmbedding, SeqShape, SequencePool, TimeDense,
@@ -12,33 +11,6 @@ use csvnn::nn::{
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const STEPS: usize = 30;
 const VOCAB: usize = 50;
@@ -103,10 +75,10 @@ fn sequence_layers_allocate_nothing_per_batch_in_steady_state() {
     }
     step(&mut layers, &longest, &mut grads);
 
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = counting::allocations();
     for (x, grads) in batches.iter().zip(&mut grads_by_batch) {
         step(&mut layers, x, grads);
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = counting::allocations() - before;
     assert_eq!(allocations, 0, "allocations over {} batches", batches.len());
 }

@@ -234,18 +234,7 @@ fn month_name(c: &mut Cursor) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn date(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: f64, has_time: bool) -> DateTime {
-        DateTime {
-            year: y,
-            month: mo,
-            day: d,
-            hour: h,
-            minute: mi,
-            second: s,
-            has_time,
-        }
-    }
+    use crate::preprocess::date_parse::tests::date;
 
     #[test]
     fn formats_parse_their_directives() {

@@ -297,10 +297,19 @@ pub fn parse_iso(text: &str) -> Result<DateTime, DateProblem> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn date(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: f64, has_time: bool) -> DateTime {
+    /// A date-time from its parts (shared with `date_format.rs`'s tests).
+    pub(crate) fn date(
+        y: i32,
+        mo: u32,
+        d: u32,
+        h: u32,
+        mi: u32,
+        s: f64,
+        has_time: bool,
+    ) -> DateTime {
         DateTime {
             year: y,
             month: mo,
