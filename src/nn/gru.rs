@@ -19,11 +19,9 @@ use ndarray::{Array1, Array2, ArrayView2};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::fast_math::{sigmoid, tanh, vectorised_fn};
 use super::gemm::matmul;
-use super::recurrent::{
-    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, vectorised_fn, GateMajor, Packing,
-    RecurrentParams, RecurrentSpec,
-};
+use super::recurrent::{mat, mat_mut, scratch, GateMajor, Packing, RecurrentParams, RecurrentSpec};
 use super::{Buffer, Layer, NetworkError, SeqShape};
 
 /// Gates per unit: r, z, n.
@@ -304,7 +302,7 @@ impl Layer for Gru {
 
     fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
         let (p, pk) = (&mut self.params, &self.packing);
-        let (c, h, batch) = (p.shape.channels, p.hidden, x.nrows());
+        let (h, batch) = (p.hidden, x.nrows());
         let g3 = GATES * h;
         let total = pk.rows();
         p.start_backward();
@@ -344,33 +342,9 @@ impl Layer for Gru {
                 matmul(dq, p.w_hh_t.view(), 1.0, mat_mut(carry, n, h));
             }
         }
-        if total > 0 {
-            let (dgx, dgh) = (mat(dgx, total, g3), mat(dgh, total, g3));
-            matmul(
-                mat(&self.xs, total, c).t(),
-                dgx,
-                0.0,
-                p.grad_w_ih.view_mut(),
-            );
-            matmul(mat(hprev, total, h).t(), dgh, 0.0, p.grad_w_hh.view_mut());
-        } else {
-            p.grad_w_ih.fill(0.0);
-            p.grad_w_hh.fill(0.0);
-        }
-        let grad_b_ih = p.grad_b_ih.as_slice_mut().expect("contiguous");
-        add_column_sums(&dgx[..total * g3], grad_b_ih);
-        let grad_b_hh = p.grad_b_hh.as_slice_mut().expect("contiguous");
-        add_column_sums(&dgh[..total * g3], grad_b_hh);
+        p.weight_gradients(&self.xs, hprev, dgx, dgh, total);
         if need_grad_in {
-            let dxs = scratch(&mut self.dxs, total * c);
-            if total > 0 {
-                let dgx = mat(&self.dgx, total, g3);
-                matmul(dgx, p.w_ih.t(), 0.0, mat_mut(dxs, total, c));
-            }
-            self.grad_input.resize(batch, p.shape.width());
-            let mut grad_input = self.grad_input.view_mut();
-            pk.scatter(dxs, c, grad_input.view_mut());
-            grad_input.column_mut(0).fill(0.0);
+            p.input_gradient(&self.dgx, pk, &mut self.dxs, &mut self.grad_input, batch);
         }
     }
 

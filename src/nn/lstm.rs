@@ -18,11 +18,9 @@ use ndarray::{Array1, Array2, ArrayView2};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::fast_math::{sigmoid, tanh, vectorised_fn};
 use super::gemm::matmul;
-use super::recurrent::{
-    add_column_sums, mat, mat_mut, scratch, sigmoid, tanh, vectorised_fn, GateMajor, Packing,
-    RecurrentParams, RecurrentSpec,
-};
+use super::recurrent::{mat, mat_mut, scratch, GateMajor, Packing, RecurrentParams, RecurrentSpec};
 use super::{Buffer, Layer, NetworkError, SeqShape};
 
 /// Gates per unit: i, f, g, o.
@@ -303,7 +301,7 @@ impl Layer for Lstm {
 
     fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
         let (p, pk) = (&mut self.params, &self.packing);
-        let (c, h, batch) = (p.shape.channels, p.hidden, x.nrows());
+        let (h, batch) = (p.hidden, x.nrows());
         let g4 = GATES * h;
         let total = pk.rows();
         p.start_backward();
@@ -352,26 +350,9 @@ impl Layer for Lstm {
                 matmul(dg_t, p.w_hh_t.view(), 0.0, mat_mut(carry_h, n, h));
             }
         }
-        if total > 0 {
-            let dg = mat(dg, total, g4);
-            matmul(mat(&self.xs, total, c).t(), dg, 0.0, p.grad_w_ih.view_mut());
-            matmul(mat(hprev, total, h).t(), dg, 0.0, p.grad_w_hh.view_mut());
-        } else {
-            p.grad_w_ih.fill(0.0);
-            p.grad_w_hh.fill(0.0);
-        }
-        let grad_b_ih = p.grad_b_ih.as_slice_mut().expect("contiguous");
-        add_column_sums(&dg[..total * g4], grad_b_ih);
-        p.grad_b_hh.assign(&p.grad_b_ih);
+        p.weight_gradients(&self.xs, hprev, dg, dg, total);
         if need_grad_in {
-            let dxs = scratch(&mut self.dxs, total * c);
-            if total > 0 {
-                matmul(mat(dg, total, g4), p.w_ih.t(), 0.0, mat_mut(dxs, total, c));
-            }
-            self.grad_input.resize(batch, p.shape.width());
-            let mut grad_input = self.grad_input.view_mut();
-            pk.scatter(dxs, c, grad_input.view_mut());
-            grad_input.column_mut(0).fill(0.0);
+            p.input_gradient(&self.dg, pk, &mut self.dxs, &mut self.grad_input, batch);
         }
     }
 

@@ -12,6 +12,7 @@ mod encoder_block;
 mod encoder_weights;
 mod encoders;
 mod error;
+mod fast_math;
 mod gemm;
 mod gru;
 mod init;
