@@ -23,8 +23,9 @@ pub struct EncoderArgs {
     #[arg(long, help_heading = HEADING, value_name = "HEADS:WIDTH[:LAYERS]", value_parser = parse_attention)]
     pub attention: Option<AttentionLayers>,
 
-    /// Pooling over the steps of an encoded sequence [default: last after --rnn, mean
-    /// otherwise].
+    /// Pooling over the steps of an encoded sequence: last, mean, max, or flatten (every
+    /// step side by side) [default: last after --rnn; flatten for a one-channel series
+    /// without --rnn or --attention; mean otherwise].
     #[arg(long, help_heading = HEADING, value_enum)]
     pub pool: Option<PoolArg>,
 
@@ -44,6 +45,7 @@ pub enum PoolArg {
     Last,
     Mean,
     Max,
+    Flatten,
 }
 
 /// `--text-encoder` values.
@@ -113,6 +115,7 @@ impl EncoderArgs {
                 PoolArg::Last => Pooling::Last,
                 PoolArg::Mean => Pooling::Mean,
                 PoolArg::Max => Pooling::Max,
+                PoolArg::Flatten => Pooling::Flatten,
             }),
             text_encoder: match self.text_encoder {
                 TextEncoderArg::Bag => TextEncoder::Bag,

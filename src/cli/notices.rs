@@ -14,7 +14,7 @@ use csvnn::number_text::{agree, rows};
 use csvnn::preprocess::{Pipeline, Task};
 use csvnn::train::{
     metric_name, write_checkpoint, write_epoch_log, EpochRecord, Notice, Observer, TrainSettings,
-    TrainState,
+    TrainState, SMALL_TABLE_ROWS,
 };
 use csvnn::Error;
 
@@ -33,6 +33,10 @@ pub fn render_notice(ui: &Ui, notice: Notice<'_>) {
             agree(lines.len(), "is", "are"),
             if training { "left out" } else { "not scored" },
             line_list(lines)
+        )),
+        Notice::SmallTableWhole { rows: n } => ui.info(&format!(
+            "{}: fewer than {SMALL_TABLE_ROWS}, so all of them train and none is held out for validation (a 10% split is too small to choose an epoch by); --validation-split 0.1 holds rows out anyway",
+            rows(n)
         )),
         Notice::TaskChosen {
             task,

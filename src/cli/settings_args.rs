@@ -17,6 +17,7 @@ use csvnn::nn::{Activation, ImageShape};
 use csvnn::preprocess::TaskChoice;
 use csvnn::train::{
     ClassWeights, ConvLayer, LossChoice, Monitor, OptimizerChoice, ScheduleKind, TrainSettings,
+    DEFAULT_VALIDATION_SPLIT,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,9 +138,10 @@ pub struct SettingsArgs {
     #[arg(long, default_value_t = 42, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: u64,
 
-    /// Fraction of the rows held out at random for validation; 0 turns validation off.
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = parse_fraction)]
-    pub validation_split: f64,
+    /// Fraction of the rows held out at random for validation; 0 turns validation off
+    /// [default: 0.1; 0 for a table of fewer than 500 rows].
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_fraction)]
+    pub validation_split: Option<f64>,
 
     /// A separate validation file (instead of --validation-split).
     #[arg(long, value_name = "FILE", conflicts_with = "validation_split")]
@@ -341,7 +343,11 @@ impl SettingsArgs {
             batch_size: self.batch_size,
             epochs: self.epochs,
             seed: self.seed,
-            validation_split: self.validation_split,
+            validation_split: self.validation_split.unwrap_or(DEFAULT_VALIDATION_SPLIT),
+            // A split, a patience or a min-delta the user chose asks for validation.
+            whole_small_tables: self.validation_split.is_none()
+                && self.patience == TrainSettings::default().patience
+                && self.min_delta == 0.0,
             validation: self.validation.clone(),
             patience: self.patience,
             min_delta: self.min_delta,

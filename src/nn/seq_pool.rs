@@ -1,7 +1,9 @@
 //! Pooling over the valid steps of a sequence (see `sequence.rs`):
 //! x: (batch, 1 + T * C) -> y: (batch, C), the last valid step, the mean of the valid
-//! steps, or their maximum per channel (ties: the first step). A row with no valid step
-//! gives zeros and passes no gradient. Padding steps never count.
+//! steps, or their maximum per channel (ties: the first step); or y: (batch, T * C), every
+//! step side by side with zeros for the padding steps (`Flatten`, for a dense layer that
+//! reads the series' shape). A row with no valid step gives zeros and passes no gradient.
+//! Padding steps never count.
 
 use ndarray::{ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,8 @@ pub enum PoolMode {
     Mean,
     /// The maximum over the valid steps, per channel.
     Max,
+    /// Every step's values side by side (T x C), zeros for the padding steps.
+    Flatten,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,9 +71,12 @@ impl SequencePool {
         self.mode
     }
 
-    /// Values per row it gives: C.
+    /// Values per row it gives: C, or T x C when it flattens.
     pub fn n_out(&self) -> usize {
-        self.input.channels
+        match self.mode {
+            PoolMode::Flatten => self.input.steps * self.input.channels,
+            _ => self.input.channels,
+        }
     }
 }
 
@@ -78,7 +85,7 @@ impl Layer for SequencePool {
         assert_eq!(x.ncols(), self.input.width(), "sequence_pool input width");
         let c = self.input.channels;
         batch_lengths(x, self.input.steps, &mut self.lengths);
-        self.output.resize(x.nrows(), c);
+        self.output.resize(x.nrows(), self.n_out());
         if self.mode == PoolMode::Max {
             self.argmax.resize(x.nrows() * c, 0);
         }
@@ -102,6 +109,16 @@ impl Layer for SequencePool {
                         y.iter_mut().zip(&step(t)).for_each(|(y, &v)| *y += v);
                     }
                     y.iter_mut().for_each(|y| *y /= length as f32);
+                }
+                PoolMode::Flatten => {
+                    // The padding is zeros in a block's layout, but an earlier layer may
+                    // have written there: only the valid steps pass.
+                    let valid = length * c;
+                    y[..valid]
+                        .iter_mut()
+                        .zip(xr.slice(ndarray::s![1..1 + valid]))
+                        .for_each(|(y, &v)| *y = v);
+                    y[valid..].fill(0.0);
                 }
                 PoolMode::Max => {
                     let argmax = &mut self.argmax[b * c..(b + 1) * c];
@@ -153,6 +170,13 @@ impl Layer for SequencePool {
             match self.mode {
                 PoolMode::Last => step(length - 1, 1.0),
                 PoolMode::Mean => (0..length).for_each(|t| step(t, 1.0 / length as f32)),
+                PoolMode::Flatten => {
+                    let valid = length * c;
+                    gi[1..1 + valid]
+                        .iter_mut()
+                        .zip(g.iter())
+                        .for_each(|(d, &gv)| *d = gv);
+                }
                 PoolMode::Max => {
                     let argmax = &self.argmax[b * c..(b + 1) * c];
                     for (ch, (&t, &gv)) in argmax.iter().zip(&g).enumerate() {
@@ -199,7 +223,12 @@ mod tests {
     use crate::nn::AnyLayer;
     use ndarray::array;
 
-    const MODES: [PoolMode; 3] = [PoolMode::Last, PoolMode::Mean, PoolMode::Max];
+    const MODES: [PoolMode; 4] = [
+        PoolMode::Last,
+        PoolMode::Mean,
+        PoolMode::Max,
+        PoolMode::Flatten,
+    ];
 
     #[test]
     fn gradients_match_finite_differences() {
@@ -248,6 +277,27 @@ mod tests {
             ];
             assert_eq!(pool.grad_in(), expected.view(), "{mode:?}");
         }
+    }
+
+    #[test]
+    fn flatten_keeps_the_valid_steps_in_place_and_zeros_the_padding() {
+        // 3 steps of 2 channels; row 0 has 2 valid steps (padding holds 9s), row 1 none.
+        let x = array![
+            [2.0f32, 1.0, 5.0, 3.0, 5.0, 9.0, 9.0],
+            [0.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0],
+        ];
+        let mut pool = SequencePool::new(SeqShape::new(3, 2), PoolMode::Flatten).unwrap();
+        assert_eq!(pool.n_out(), 6);
+        pool.forward(x.view(), false);
+        let y = array![[1.0f32, 5.0, 3.0, 5.0, 0.0, 0.0], [0.0; 6]];
+        assert_eq!(pool.output(), y.view());
+        let g = array![[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [7.0; 6]];
+        pool.backward(x.view(), g.view(), true);
+        let expected = array![
+            [0.0f32, 1.0, 2.0, 3.0, 4.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        ];
+        assert_eq!(pool.grad_in(), expected.view());
     }
 
     #[test]

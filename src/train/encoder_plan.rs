@@ -1,7 +1,10 @@
 //! From `EncoderSettings` and a fitted pipeline to the encoder of each sequence block:
 //! what each kind of block gets when nothing is said (a text column: the mean of its
-//! token embeddings; a series: one transformer block of 4 heads over 32 values per step,
-//! mean-pooled), and what the settings change.
+//! token embeddings; a series of several channels: one transformer block of 4 heads over
+//! 32 values per step, mean-pooled; a one-channel series: its standardised values side by
+//! side, read by the dense layers, since attention over single values learns little from
+//! the small tables such series come in (docs/text-dates-series.md)), and what the
+//! settings change.
 
 use super::encoder_settings::{Cell, EncoderSettings, Pooling, TextEncoder};
 use crate::nn::{BlockInput, EncoderPlan, PoolMode, SeqShape, Stage};
@@ -30,14 +33,15 @@ pub fn encoder_plans(settings: &EncoderSettings, pipeline: &Pipeline) -> Vec<Enc
                 ),
                 Feature::Sequence(series) => (
                     BlockInput::Series(SeqShape::new(series.shape.steps, series.shape.channels)),
-                    series_stages(settings),
+                    series_stages(settings, series.shape.channels),
                 ),
                 _ => return None,
             };
             let pool = match settings.pool {
                 Some(pool) => pool_mode(pool),
-                None => match stages.last() {
-                    Some(Stage::Gru(_) | Stage::Lstm(_)) => PoolMode::Last,
+                None => match (stages.last(), feature) {
+                    (Some(Stage::Gru(_) | Stage::Lstm(_)), _) => PoolMode::Last,
+                    (None, Feature::Sequence(_)) => PoolMode::Flatten,
                     _ => PoolMode::Mean,
                 },
             };
@@ -52,9 +56,18 @@ pub fn encoder_plans(settings: &EncoderSettings, pipeline: &Pipeline) -> Vec<Enc
         .collect()
 }
 
-/// `--rnn` layers, else `--attention`, else one attention block.
-fn series_stages(settings: &EncoderSettings) -> Vec<Stage> {
-    given_stages(settings).unwrap_or_else(|| vec![DEFAULT_SERIES_ATTENTION])
+/// `--rnn` layers, else `--attention`; else none for a one-channel series (its values go
+/// to the dense layers side by side) unless another pooling is asked for, else one
+/// attention block.
+fn series_stages(settings: &EncoderSettings, channels: usize) -> Vec<Stage> {
+    given_stages(settings).unwrap_or_else(|| {
+        let flat = channels == 1 && matches!(settings.pool, None | Some(Pooling::Flatten));
+        if flat {
+            Vec::new()
+        } else {
+            vec![DEFAULT_SERIES_ATTENTION]
+        }
+    })
 }
 
 /// By the text encoder; recurrent and attention encoders take their layers from the
@@ -111,6 +124,7 @@ pub fn describe_plan(plan: &EncoderPlan) -> String {
             PoolMode::Last => "last",
             PoolMode::Mean => "mean",
             PoolMode::Max => "max",
+            PoolMode::Flatten => "flatten",
         }
         .to_string(),
     );
@@ -126,5 +140,6 @@ fn pool_mode(pool: Pooling) -> PoolMode {
         Pooling::Last => PoolMode::Last,
         Pooling::Mean => PoolMode::Mean,
         Pooling::Max => PoolMode::Max,
+        Pooling::Flatten => PoolMode::Flatten,
     }
 }

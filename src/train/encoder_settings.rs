@@ -55,6 +55,8 @@ pub enum Pooling {
     Mean,
     /// The maximum over the valid steps, per channel.
     Max,
+    /// Every step side by side (T x C values), for the dense layers to read.
+    Flatten,
 }
 
 /// The encoder of a text column.

@@ -290,7 +290,7 @@ pub fn train_model(
         activation: mlp.activation,
         loss: loss_name.to_string(),
         dropout: settings.dropout,
-        validation_split: if settings.validation.is_some() {
+        validation_split: if settings.validation.is_some() || validation.is_none() {
             0.0
         } else {
             settings.validation_split

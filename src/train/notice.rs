@@ -26,6 +26,12 @@ pub enum Notice<'a> {
         /// Left out of training (true) or of scoring (false).
         training: bool,
     },
+    /// The table is small: it trains on all its rows, without the default validation split
+    /// (`TrainSettings::whole_small_tables`).
+    SmallTableWhole {
+        /// Its training rows.
+        rows: usize,
+    },
     /// The task was chosen, and why.
     TaskChosen {
         /// The task.

@@ -3,6 +3,7 @@
 
 use ndarray::Array2;
 
+use super::monitor::Monitor;
 use super::notice::Notice;
 use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
@@ -43,7 +44,15 @@ pub fn prepare(
         }
         None => None,
     };
-    let (train_rows, split_rows) = split_validation(settings, source, pool)?;
+    let whole = keeps_whole(settings, pool.len());
+    if whole {
+        observer.notice(Notice::SmallTableWhole { rows: pool.len() });
+    }
+    let (train_rows, split_rows) = if whole {
+        (pool.to_vec(), Vec::new())
+    } else {
+        split_validation(settings, source, pool)?
+    };
     let pipeline = match &source.preprocessor {
         Some(p) => p.clone(),
         None => {
@@ -127,6 +136,20 @@ fn encode(
         transformed.x,
         pipeline.encode_targets(table, rows)?,
     ))
+}
+
+/// Below this many training rows, the default validation split is not made
+/// (`TrainSettings::whole_small_tables`).
+pub const SMALL_TABLE_ROWS: usize = 500;
+
+/// Whether a table of `rows` trains whole (see `TrainSettings::whole_small_tables`).
+fn keeps_whole(settings: &TrainSettings, rows: usize) -> bool {
+    settings.whole_small_tables
+        && rows < SMALL_TABLE_ROWS
+        && settings.validation.is_none()
+        && settings.validation_split > 0.0
+        && !settings.reduce_on_plateau
+        && settings.monitor == Monitor::Loss
 }
 
 /// Split `pool` into training and validation rows: a random split, stratified by class

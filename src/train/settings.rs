@@ -17,6 +17,9 @@ use crate::nn::{Activation, ImageShape};
 use crate::preprocess::{KindOptions, OrdinalLevels, TaskChoice, DEFAULT_MAX_CATEGORIES};
 use crate::train::ScheduleKind;
 
+/// The fraction of the rows held out for validation when nothing is said.
+pub const DEFAULT_VALIDATION_SPLIT: f64 = 0.1;
+
 /// What decides a trained model. `TrainSettings::new(path, target)` gives the defaults
 /// listed on each field; `check` validates the values once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +82,14 @@ pub struct TrainSettings {
     pub validation_split: f64,
     /// A separate validation file (read like `data`), instead of the split. Default: none.
     pub validation: Option<String>,
+    /// Train a table of fewer than `SMALL_TABLE_ROWS` rows on all of them, without the
+    /// validation split: a 10% split of it holds under 50 rows, too few to choose an epoch
+    /// by, and the rows it takes are missed more than early stopping helps (measured in
+    /// docs/defaults.md). Not applied with a plateau schedule or another monitored value,
+    /// which need validation. Default: true; a caller that chose `validation_split`
+    /// sets it to false. (Missing from older files: false, as they trained.)
+    #[serde(default)]
+    pub whole_small_tables: bool,
     /// Epochs without a better monitored value before stopping; 0 turns early stopping
     /// off. Default: 10.
     pub patience: usize,
@@ -135,8 +146,9 @@ impl Default for TrainSettings {
             batch_size: 32,
             epochs: 100,
             seed: 42,
-            validation_split: 0.1,
+            validation_split: DEFAULT_VALIDATION_SPLIT,
             validation: None,
+            whole_small_tables: true,
             patience: 10,
             min_delta: 0.0,
             monitor: Monitor::Loss,

@@ -610,7 +610,8 @@ fn too_few_rows_for_the_validation_split_is_an_error() {
     let s = Setup::new();
     assert_error(
         csvnn()
-            .args(["--quiet", "train", "--data", "tiny.csv", "--target", "y", "-o"])
+            .args(["--quiet", "train", "--data", "tiny.csv", "--target", "y"])
+            .args(["--validation-split", "0.1", "-o"])
             .arg(s.path("m.json")),
         "tiny.csv: 2 rows with a target are too few for --validation-split 0.1; expected enough rows for both parts (or use --validation-split 0)",
     );

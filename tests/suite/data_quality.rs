@@ -79,7 +79,11 @@ fn degenerate_numeric_classes_suggest_a_regression_before_any_failure() {
     let dir = Dir::new();
     // 3 classes of 2 rows each: taken as classes, too few rows to split.
     dir.write("codes.csv", "x,y\n1,1\n2,1\n3,2\n4,2\n5,3\n6,3\n");
-    dir.train("codes.csv", "y").assert().code(1).stderr(
+    dir.train("codes.csv", "y")
+        .args(["--validation-split", "0.1"])
+        .assert()
+        .code(1)
+        .stderr(
         "csvnn: task: classification (the target has 3 distinct integer values (at most 20)); use --task regression to override\n\
          csvnn: warning: codes.csv: the numeric target 'y' was taken as class labels: 3 classes in 6 rows; if it is a number to predict, use --task regression\n\
          csvnn: error: codes.csv: 6 rows with a target are too few for --validation-split 0.1; expected enough rows for both parts (or use --validation-split 0)\n",

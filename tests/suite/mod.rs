@@ -5,6 +5,7 @@ mod conv_cli;
 mod cv;
 mod data_errors;
 mod data_quality;
+mod defaults;
 mod explain;
 mod export;
 mod golden_metrics;

@@ -78,6 +78,8 @@ fn models() -> &'static Models {
                 "name",
                 "--categorical",
                 "origin",
+                "--validation-split",
+                "0.1",
                 "--epochs",
                 "30",
             ],
