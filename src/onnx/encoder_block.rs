@@ -27,6 +27,8 @@ const MASKED: f32 = -1e30;
 /// Nodes of one transformer encoder block (post-norm, as nn::EncoderBlock computes it).
 /// `x`: float (N, T, D), batch-major; `steps`: int64 (N), each row's valid steps (1..=T).
 /// Returns the name of the block's output, float (N, T, D); values at padding steps are unspecified.
+// The sequence export (graph.rs, layers.rs) calls it; until that lands only the tests do.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(super) fn add_encoder_block(
     b: &mut Builder,
     prefix: &str,
@@ -215,8 +217,8 @@ mod tests {
         let mut b = Builder::default();
         let mut current = "x".to_string();
         for (i, block) in blocks.iter().enumerate() {
-            current = add_encoder_block(&mut b, &format!("block{i}"), block, &current, "steps")
-                .unwrap();
+            current =
+                add_encoder_block(&mut b, &format!("block{i}"), block, &current, "steps").unwrap();
         }
         b.node("Identity", &[&current], vec![], Some("y"));
         let value = |name: &str, elem_type, dims: &[Option<i64>]| ValueInfoProto {
@@ -258,7 +260,10 @@ mod tests {
         });
         let (input_path, output_path) = (dir.join("input.json"), dir.join("output.json"));
         std::fs::write(&input_path, input.to_string()).unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/onnx_block/check.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/onnx_block/check.py"
+        );
         let out = Command::new("python3")
             .arg(script)
             .args([&model_path, &input_path, &output_path])
