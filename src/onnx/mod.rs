@@ -27,6 +27,7 @@
 //! metadata (`csvnn.inputs`, `csvnn.labels`, `csvnn.task`).
 
 mod builder;
+mod encoder_block;
 mod graph;
 mod layers;
 mod layout;
