@@ -63,7 +63,12 @@ fn a_chosen_split_patience_or_plateau_keeps_validation_on_a_small_table() {
                 .eval(&stderr),
             "{extra:?}: {stderr}"
         );
-        assert!(json(&model)["training"]["rows_validation"].as_u64().unwrap() > 0);
+        assert!(
+            json(&model)["training"]["rows_validation"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
     }
 }
 
@@ -94,7 +99,9 @@ fn series_encoder(shape: &str, extra: &[&str]) -> Vec<Value> {
         env!("CARGO_MANIFEST_DIR")
     );
     csvnn()
-        .args(["--quiet", "train", "--data", &train_csv, "--target", "label"])
+        .args([
+            "--quiet", "train", "--data", &train_csv, "--target", "label",
+        ])
         .args(["--sequence-shape", shape, "--epochs", "2", "-o"])
         .arg(&model)
         .args(extra)
