@@ -7,6 +7,7 @@ mod data_errors;
 mod data_quality;
 mod explain;
 mod export;
+mod export_sequences;
 mod golden_metrics;
 mod kinds;
 mod library;
