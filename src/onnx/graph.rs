@@ -157,3 +157,83 @@ const TOKENIZER: &str = "lowercase the cell (Unicode full lowercasing, Rust's st
 
 /// How an n-gram's bucket is computed (`preprocess::tokenizer::ngram_bucket`).
 const NGRAM_HASH: &str = "64-bit FNV-1a (offset basis 0xcbf29ce484222325, prime 0x100000001b3, each byte XORed in then the product taken modulo 2^64) of the n-gram's words joined by one space, UTF-8, modulo ngram_buckets";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Activation, BlockInput, EncoderPlan, MlpConfig, PoolMode, SeqShape, Stage};
+
+    /// A network over 2 plain columns and a 4x3 series encoded by `stages`.
+    fn network(stages: Vec<Stage>, pool: PoolMode) -> Network {
+        let head = MlpConfig {
+            n_inputs: 2 + 13,
+            hidden: vec![4],
+            n_outputs: 2,
+            activation: Activation::Relu,
+            dropout: 0.0,
+        };
+        let plan = EncoderPlan {
+            start: 2,
+            input: BlockInput::Series(SeqShape::new(4, 3)),
+            embedding_dim: 0,
+            stages,
+            pool,
+        };
+        Network::with_encoders(&head, &[plan], 1).unwrap()
+    }
+
+    #[test]
+    fn the_opset_is_17_only_with_encoder_blocks() {
+        let attention = Stage::Attention {
+            heads: 2,
+            dim: 4,
+            layers: 1,
+        };
+        assert_eq!(opset(&network(vec![attention], PoolMode::Mean)), 17);
+        let recurrent = network(vec![Stage::Gru(5), Stage::Lstm(3)], PoolMode::Last);
+        assert_eq!(opset(&recurrent), 13);
+    }
+
+    #[test]
+    fn every_node_reads_values_defined_before_it() {
+        for pool in [PoolMode::Last, PoolMode::Mean, PoolMode::Max] {
+            let net = network(vec![Stage::Gru(5), Stage::Lstm(3)], pool);
+            let mut b = Builder::default();
+            let (mut current, mut value) = ("features".to_string(), Value::Flat);
+            for (i, layer) in net.layers.iter().enumerate() {
+                (current, value) =
+                    add_layer(&mut b, &format!("layer{i}"), layer, current, value).unwrap();
+            }
+            let out = flatten_output(&mut b, "output", current, value).unwrap();
+            let mut defined: std::collections::HashSet<String> =
+                b.initializers.iter().map(|t| t.name.clone()).collect();
+            assert_eq!(
+                defined.len(),
+                b.initializers.len(),
+                "initializer names repeat"
+            );
+            defined.insert("features".to_string());
+            for node in &b.nodes {
+                for input in &node.input {
+                    assert!(defined.contains(input), "{} reads {input}", node.name);
+                }
+                for output in &node.output {
+                    assert!(defined.insert(output.clone()), "{output} written twice");
+                }
+            }
+            // Every initializer is read (onnxruntime warns about unused ones).
+            for t in &b.initializers {
+                assert!(
+                    b.nodes.iter().any(|n| n.input.contains(&t.name)),
+                    "{} is unused ({pool:?})",
+                    t.name
+                );
+            }
+            let ops: Vec<&str> = b.nodes.iter().map(|n| n.op_type.as_str()).collect();
+            assert_eq!(ops.iter().filter(|&&o| o == "GRU").count(), 1);
+            assert_eq!(ops.iter().filter(|&&o| o == "LSTM").count(), 1);
+            assert_eq!(ops.last(), Some(&"Gemm"));
+            assert_eq!(b.nodes.last().unwrap().output[0], out);
+        }
+    }
+}

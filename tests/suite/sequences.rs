@@ -5,7 +5,7 @@
 //! `../shared/data/{japanesevowels,tweets}` kept in tests/fixtures/sequences.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use predicates::prelude::*;
 use serde_json::Value;
