@@ -9,8 +9,9 @@ use csvnn::model::Model;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
-    /// A standard ONNX graph (opset 13): input `input` (N, n_inputs), numeric columns in
-    /// raw units and categorical columns one-hot; output `probabilities` or `prediction`.
+    /// A standard ONNX graph (opset 13, 17 with attention): input `input` (N, n_inputs),
+    /// numeric columns in raw units, categorical columns one-hot, date parts, series values
+    /// and token ids; output `probabilities` or `prediction`.
     Onnx,
 }
 
@@ -36,16 +37,39 @@ pub fn run(args: ExportArgs, ui: &Ui) -> anyhow::Result<()> {
         ExportFormat::Onnx => csvnn::onnx::export(&model, &args.output)?,
     }
     let layout = csvnn::onnx::input_layout(&model);
-    let categorical = layout.iter().filter(|s| s.kind == "categorical").count();
     ui.info(&format!(
-        "wrote {}: input 'input' (N, {}) with {} numeric and {categorical} one-hot inputs (layout in the metadata 'csvnn.inputs'), output '{}'",
+        "wrote {}: input 'input' (N, {}) with {} (layout in the metadata 'csvnn.inputs'), output '{}'",
         args.output.display(),
         layout.len(),
-        layout.len() - categorical,
+        input_counts(&layout),
         match model.task {
             csvnn::preprocess::Task::Classification => "probabilities",
             csvnn::preprocess::Task::Regression => "prediction",
         }
     ));
     Ok(())
+}
+
+/// "2 numeric and 9 date inputs": how many inputs of each kind, in a fixed order.
+fn input_counts(layout: &[csvnn::onnx::InputSlot]) -> String {
+    let kinds = [
+        ("numeric", "numeric"),
+        ("categorical", "one-hot"),
+        ("ordinal", "ordinal"),
+        ("date", "date"),
+        ("series", "series"),
+        ("token_ids", "token-id"),
+    ];
+    let counts: Vec<String> = kinds
+        .iter()
+        .filter_map(|&(kind, name)| {
+            let n = layout.iter().filter(|s| s.kind == kind).count();
+            (n > 0).then(|| format!("{n} {name}"))
+        })
+        .collect();
+    match counts.split_last() {
+        None => "no inputs".to_string(),
+        Some((last, [])) => format!("{last} inputs"),
+        Some((last, rest)) => format!("{} and {last} inputs", rest.join(", ")),
+    }
 }

@@ -97,6 +97,20 @@ impl Builder {
         self.initializer(name, vec![values.len() as i64], INT64, raw)
     }
 
+    /// An int64 constant of shape (len) under a fresh name (axes, shapes, indices).
+    pub(super) fn const_int64s(&mut self, values: &[i64]) -> String {
+        self.counter += 1;
+        let name = format!("const{}", self.counter);
+        self.int64s(&name, values)
+    }
+
+    /// A float scalar constant under a fresh name.
+    pub(super) fn const_float(&mut self, value: f32) -> String {
+        self.counter += 1;
+        let name = format!("const{}", self.counter);
+        self.floats(&name, &[], std::iter::once(value))
+    }
+
     /// Add a node; returns its output's name (`output`, or a fresh one).
     pub(super) fn node(
         &mut self,

@@ -27,8 +27,6 @@ const MASKED: f32 = -1e30;
 /// Nodes of one transformer encoder block (post-norm, as nn::EncoderBlock computes it).
 /// `x`: float (N, T, D), batch-major; `steps`: int64 (N), each row's valid steps (1..=T).
 /// Returns the name of the block's output, float (N, T, D); values at padding steps are unspecified.
-// The sequence export (graph.rs, layers.rs) calls it; until that lands only the tests do.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(super) fn add_encoder_block(
     b: &mut Builder,
     prefix: &str,

@@ -1,26 +1,62 @@
-//! Each network layer's nodes (Gemm, activations, Conv, MaxPool) and the image reshapes.
+//! Each network layer's nodes (Gemm, activations, Conv, MaxPool, the sequence layers),
+//! the image reshapes, and `Branches`: the plain columns and each block's encoder.
 
-use super::builder::{ints, Builder};
+use super::builder::{int, ints, Builder};
+use super::encoder_block::add_encoder_block;
 use super::proto::{AttributeProto, ATTRIBUTE_FLOAT};
+use super::recurrent;
+use super::sequence::{self, lengths_at_least_one, split_block, Block};
 use crate::error::{Error, Result};
-use crate::nn::{Activation, AnyLayer, ImageShape, LEAKY_RELU_SLOPE};
+use crate::nn::{Activation, AnyLayer, Branches, ImageShape, SeqShape, LEAKY_RELU_SLOPE};
 
-/// What the current value is: rows of flat features, or NCHW images.
-#[derive(Clone, Copy)]
+/// What the current value is: rows of flat features, NCHW images, or a sequence block's
+/// values (N, T, C) with its lengths.
+#[derive(Clone)]
 pub(super) enum Value {
     Flat,
     Image(ImageShape),
+    Sequence(Block),
 }
 
-/// Add the nodes of layer `i`, which reads `current` (a `value`); returns the name and the
-/// kind of the layer's output.
+/// The current value as a sequence block of `shape`: a flat block row is split into its
+/// lengths and values.
+fn sequence_input(
+    b: &mut Builder,
+    current: String,
+    value: Value,
+    shape: SeqShape,
+    kind: &str,
+) -> Result<(String, Block)> {
+    match value {
+        Value::Flat => Ok(split_block(b, &current, shape)),
+        Value::Sequence(block) => {
+            block.expect(shape, kind)?;
+            Ok((current, block))
+        }
+        Value::Image(_) => Err(Error::config(format!(
+            "cannot export: a {kind} layer follows a convolution layer"
+        ))),
+    }
+}
+
+/// Add the nodes of a layer, which reads `current` (a `value`); returns the name and the
+/// kind of the layer's output. `prefix` names its constants (`layer3`, or
+/// `layer0_block1_layer2` inside an encoder).
 pub(super) fn add_layer(
     b: &mut Builder,
-    i: usize,
+    prefix: &str,
     layer: &AnyLayer,
     mut current: String,
     mut value: Value,
 ) -> Result<(String, Value)> {
+    if let (Value::Sequence(_), AnyLayer::Dense(_) | AnyLayer::Conv2D(_) | AnyLayer::MaxPool2D(_)) =
+        (&value, layer)
+    {
+        return Err(Error::config(format!(
+            "cannot export: a {} layer reads a sequence that no pooling layer reduced",
+            layer.kind()
+        )));
+    }
     match layer {
         AnyLayer::Dense(d) => {
             if let Value::Image(shape) = value {
@@ -31,16 +67,16 @@ pub(super) fn add_layer(
                     None,
                 );
                 let shape_name =
-                    b.int64s(&format!("layer{i}_flat_shape"), &[-1, shape.len() as i64]);
+                    b.int64s(&format!("{prefix}_flat_shape"), &[-1, shape.len() as i64]);
                 current = b.node("Reshape", &[&nhwc, &shape_name], vec![], None);
             }
             let w = b.floats(
-                &format!("layer{i}_weights"),
+                &format!("{prefix}_weights"),
                 &[d.n_in(), d.n_out()],
                 d.weights().iter().copied(),
             );
             let bias = b.floats(
-                &format!("layer{i}_bias"),
+                &format!("{prefix}_bias"),
                 &[d.n_out()],
                 d.bias().iter().copied(),
             );
@@ -68,7 +104,7 @@ pub(super) fn add_layer(
             let input = c.input_shape();
             if let Value::Flat = value {
                 let shape_name = b.int64s(
-                    &format!("layer{i}_image_shape"),
+                    &format!("{prefix}_image_shape"),
                     &[
                         -1,
                         input.height as i64,
@@ -91,9 +127,9 @@ pub(super) fn add_layer(
             let oihw = (0..c_out).flat_map(|co| {
                 (0..c_in).flat_map(move |ci| (0..k * k).map(move |kk| w[[kk * c_in + ci, co]]))
             });
-            let w_name = b.floats(&format!("layer{i}_weights"), &[c_out, c_in, k, k], oihw);
+            let w_name = b.floats(&format!("{prefix}_weights"), &[c_out, c_in, k, k], oihw);
             let bias = b.floats(
-                &format!("layer{i}_bias"),
+                &format!("{prefix}_bias"),
                 &[c_out],
                 c.bias().iter().copied(),
             );
@@ -125,31 +161,102 @@ pub(super) fn add_layer(
             );
             value = Value::Image(p.output_shape());
         }
-        AnyLayer::Branches(_) => {
-            return Err(Error::config(
-                "cannot export yet: the model encodes text or series columns (ONNX export covers dense and convolution networks)",
-            ));
+        AnyLayer::Branches(branches) => {
+            if !matches!(value, Value::Flat) {
+                return Err(Error::config(
+                    "cannot export: a branches layer stands after another layer",
+                ));
+            }
+            current = add_branches(b, prefix, branches, &current)?;
+            value = Value::Flat;
         }
-        AnyLayer::Embedding(_)
-        | AnyLayer::TimeDense(_)
-        | AnyLayer::PositionalEmbedding(_)
-        | AnyLayer::SequencePool(_)
-        | AnyLayer::EncoderBlock(_)
-        | AnyLayer::Gru(_)
-        | AnyLayer::Lstm(_) => {
-            return Err(Error::config(format!(
-                "cannot export: {} layers are not exported to ONNX yet",
-                layer.kind()
-            )));
+        AnyLayer::Embedding(e) => {
+            let (ids, block) = sequence_input(b, current, value, e.input_shape(), "embedding")?;
+            current = sequence::embedding(b, prefix, e, &ids, &block)?;
+            value = Value::Sequence(Block {
+                channels: e.dim(),
+                ..block
+            });
+        }
+        AnyLayer::TimeDense(d) => {
+            let (x, block) = sequence_input(b, current, value, d.input_shape(), "time_dense")?;
+            let (y, block) = sequence::time_dense(b, prefix, d, &x, &block)?;
+            (current, value) = (y, Value::Sequence(block));
+        }
+        AnyLayer::PositionalEmbedding(p) => {
+            let (x, block) = sequence_input(b, current, value, p.shape(), "positional")?;
+            current = sequence::positional(b, prefix, p, &x, &block)?;
+            value = Value::Sequence(block);
+        }
+        AnyLayer::EncoderBlock(e) => {
+            let (x, block) = sequence_input(b, current, value, e.shape(), "transformer")?;
+            let steps = lengths_at_least_one(b, &block);
+            current = add_encoder_block(b, prefix, e, &x, &steps)?;
+            value = Value::Sequence(block);
+        }
+        AnyLayer::Gru(g) => {
+            let (x, block) = sequence_input(b, current, value, g.input_shape(), "gru")?;
+            let (y, block) = recurrent::gru(b, prefix, g, &x, &block)?;
+            (current, value) = (y, Value::Sequence(block));
+        }
+        AnyLayer::Lstm(l) => {
+            let (x, block) = sequence_input(b, current, value, l.input_shape(), "lstm")?;
+            let (y, block) = recurrent::lstm(b, prefix, l, &x, &block)?;
+            (current, value) = (y, Value::Sequence(block));
+        }
+        AnyLayer::SequencePool(p) => {
+            let (x, block) = sequence_input(b, current, value, p.input_shape(), "pool")?;
+            current = sequence::pool(b, p, &x, &block)?;
+            value = Value::Flat;
         }
     }
     Ok((current, value))
 }
 
+/// `Branches`: the plain columns of `features` (N, n_inputs) gathered, each block sliced
+/// out and run through its encoder, all concatenated on axis 1 in that order.
+fn add_branches(
+    b: &mut Builder,
+    prefix: &str,
+    branches: &Branches,
+    features: &str,
+) -> Result<String> {
+    let mut parts = Vec::new();
+    if !branches.plain_columns().is_empty() {
+        let plain: Vec<i64> = branches.plain_columns().iter().map(|&c| c as i64).collect();
+        let columns = b.int64s(&format!("{prefix}_plain_columns"), &plain);
+        parts.push(b.node("Gather", &[features, &columns], vec![int("axis", 1)], None));
+    }
+    for (j, branch) in branches.branches().iter().enumerate() {
+        let start = b.const_int64s(&[branch.start as i64]);
+        let end = b.const_int64s(&[(branch.start + branch.encoder.n_inputs) as i64]);
+        let axis = b.const_int64s(&[1]);
+        let mut current = b.node("Slice", &[features, &start, &end, &axis], vec![], None);
+        let mut value = Value::Flat;
+        let block_prefix = format!("{prefix}_block{}", j + 1);
+        for (k, layer) in branch.encoder.layers.iter().enumerate() {
+            let layer_prefix = format!("{block_prefix}_layer{k}");
+            (current, value) = add_layer(b, &layer_prefix, layer, current, value)?;
+        }
+        parts.push(flatten_output(b, &block_prefix, current, value)?);
+    }
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    Ok(match parts.as_slice() {
+        [one] => one.to_string(),
+        _ => b.node("Concat", &parts, vec![int("axis", 1)], None),
+    })
+}
+
 /// The network's output as flat rows: images (NCHW) go back to csvnn's H x W x C order.
-pub(super) fn flatten_output(b: &mut Builder, current: String, value: Value) -> String {
+/// `prefix` names the constant.
+pub(super) fn flatten_output(
+    b: &mut Builder,
+    prefix: &str,
+    current: String,
+    value: Value,
+) -> Result<String> {
     match value {
-        Value::Flat => current,
+        Value::Flat => Ok(current),
         Value::Image(shape) => {
             let nhwc = b.node(
                 "Transpose",
@@ -157,8 +264,11 @@ pub(super) fn flatten_output(b: &mut Builder, current: String, value: Value) -> 
                 vec![ints("perm", &[0, 2, 3, 1])],
                 None,
             );
-            let shape_name = b.int64s("output_flat_shape", &[-1, shape.len() as i64]);
-            b.node("Reshape", &[&nhwc, &shape_name], vec![], None)
+            let shape_name = b.int64s(&format!("{prefix}_flat_shape"), &[-1, shape.len() as i64]);
+            Ok(b.node("Reshape", &[&nhwc, &shape_name], vec![], None))
         }
+        Value::Sequence(_) => Err(Error::config(
+            "cannot export: the network ends in a sequence that no pooling layer reduced",
+        )),
     }
 }

@@ -1,9 +1,9 @@
-//! Export of a model as a standard ONNX graph (IR version 7, opset 13), encoded with prost
-//! from hand-written structs for the few ONNX messages it needs (field numbers as in
-//! onnx/onnx.proto).
+//! Export of a model as a standard ONNX graph (IR version 7, opset 13, or 17 when the
+//! network has transformer encoder blocks), encoded with prost from hand-written structs
+//! for the few ONNX messages it needs (field numbers as in onnx/onnx.proto).
 //!
 //! The graph has one input, `input`: float (N, n_inputs), one row per CSV row, laid out as
-//! the network's inputs (see [`input_layout`]), in the model's column order:
+//! [`input_layout`] lists it, in the model's column order:
 //! - a numeric column is one input holding the raw value in the column's own units; NaN
 //!   means missing and is replaced by the training mean, as csvnn does; the graph then
 //!   standardises it with the training mean and standard deviation;
@@ -12,26 +12,41 @@
 //!   training; a missing value is the one-hot of the column's impute category);
 //! - an ordinal column is one input holding the index of the value's level, from 0 (its
 //!   levels are in the layout); NaN means missing or not a level, and is replaced by the
-//!   training mean of the indices; the graph standardises it as a numeric column.
+//!   training mean of the indices; the graph standardises it as a numeric column;
+//! - a date column is one input per encoded part (`year` standardised, then sine/cosine
+//!   pairs), as csvnn computes them; NaN means missing and takes each part's training mean;
+//! - a series is one input per raw column, the value in its own units, NaN for the padding
+//!   steps at the end of a shorter series; the graph counts the valid steps (those whose
+//!   channel 0 is a number) and standardises per channel, padding becoming 0;
+//! - a text column is `max_tokens` inputs: the cell's token ids (the caller tokenises, with
+//!   the vocabulary and rules in the metadata `csvnn.text.<column>`), NaN for the unused
+//!   positions; the length is the number of ids, at least 1 (an empty cell is id 0).
 //!
 //! The imputation and standardisation run in double precision, as in csvnn, and their
-//! result is rounded to float for the network (float throughout).
+//! result is rounded to float for the network (float throughout). Sequence blocks travel
+//! as int64 lengths (N) and float values (N, T, C) (`sequence.rs`); embeddings are Gathers,
+//! GRU and LSTM layers ONNX's `GRU` (`linear_before_reset = 1`) and `LSTM` nodes with
+//! `sequence_lens`, pooling masks the padding steps.
 //!
 //! The one output is `probabilities`: float (N, n_classes), Softmax over the network's
 //! logits in the model's label order (classification), or `prediction`: double (N, 1), the
 //! value in the target's units (regression; the network's standardised output times the
-//! target's std plus its mean, in double precision as csvnn does). Dropout is the identity and is left out. Conv and max-pool
-//! layers, which csvnn runs on images stored row-major H x W x C, become a Reshape to
-//! (N, H, W, C) and a Transpose to ONNX's (N, C, H, W) before them, and the reverse before
-//! the next dense layer. The layout, the labels and the task are also stored in the file's
-//! metadata (`csvnn.inputs`, `csvnn.labels`, `csvnn.task`).
+//! target's std plus its mean, in double precision as csvnn does). Dropout is the identity
+//! and is left out. Conv and max-pool layers, which csvnn runs on images stored row-major
+//! H x W x C, become a Reshape to (N, H, W, C) and a Transpose to ONNX's (N, C, H, W)
+//! before them, and the reverse before the next dense layer. The layout, the labels, the
+//! task and each text column's vocabulary are also stored in the file's metadata
+//! (`csvnn.inputs`, `csvnn.labels`, `csvnn.task`, `csvnn.text.<column>`).
 
 mod builder;
 mod encoder_block;
 mod graph;
+mod inputs;
 mod layers;
 mod layout;
 pub mod proto;
+mod recurrent;
+mod sequence;
 
 use std::path::Path;
 
@@ -43,7 +58,7 @@ use crate::model::Model;
 
 pub use graph::to_proto;
 pub use layout::{input_layout, InputSlot};
-pub use proto::{IR_VERSION, OPSET};
+pub use proto::{IR_VERSION, OPSET, OPSET_ENCODER};
 
 /// Write the model as an ONNX file, atomically.
 pub fn export(model: &Model, path: &Path) -> Result<()> {

@@ -6,6 +6,9 @@
 pub const IR_VERSION: i64 = 7;
 /// The version of the default operator set (`ai.onnx`) the graph uses.
 pub const OPSET: i64 = 13;
+/// The operator set of a graph with transformer encoder blocks (`LayerNormalization`
+/// is an operator from opset 17).
+pub const OPSET_ENCODER: i64 = 17;
 
 /// A whole model file: metadata and the graph.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -127,6 +130,8 @@ pub struct AttributeProto {
 
 /// `TensorProto.DataType` FLOAT (f32).
 pub const FLOAT: i32 = 1;
+/// `TensorProto.DataType` INT32.
+pub const INT32: i32 = 6;
 /// `TensorProto.DataType` INT64.
 pub const INT64: i32 = 7;
 /// `TensorProto.DataType` DOUBLE (f64).

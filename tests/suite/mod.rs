@@ -8,6 +8,7 @@ mod data_quality;
 mod defaults;
 mod explain;
 mod export;
+mod export_sequences;
 mod golden_metrics;
 mod kinds;
 mod library;

@@ -5,7 +5,7 @@
 //! `../shared/data/{japanesevowels,tweets}` kept in tests/fixtures/sequences.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use predicates::prelude::*;
 use serde_json::Value;
@@ -495,27 +495,4 @@ fn encoder_flags_without_a_sequence_and_bad_values_are_usage_errors() {
     );
     assert!(err.starts_with("csvnn: error: invalid value 'gru' for '--rnn <gru|lstm:N[,...]>': 'gru' is not CELL:UNITS; expected e.g. gru:64 or lstm:64,lstm:32\n"), "{err}");
     assert!(!model.exists());
-}
-
-#[test]
-fn onnx_export_refuses_a_series_model_and_leaves_no_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let (jv, _) = vowels(dir.path());
-    let model = dir.path().join("m.json");
-    train(
-        &[],
-        &model,
-        &series_args(&jv, &["--rnn", "gru:8", "--epochs", "1"]),
-    );
-    let onnx: PathBuf = dir.path().join("m.onnx");
-    let err = failure(
-        csvnn()
-            .args(["export", "--format", "onnx", "--model"])
-            .arg(&model)
-            .arg("-o")
-            .arg(&onnx),
-        2,
-    );
-    assert_eq!(err, "csvnn: error: the column 't000_c0..t024_c11' is a sequence column, which the ONNX export does not take yet (its graph reads numbers and one-hot categories); train without it to export\n");
-    assert!(!onnx.exists());
 }
