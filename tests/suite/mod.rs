@@ -22,3 +22,4 @@ mod terminal;
 mod threshold;
 mod train_front;
 mod training;
+mod tune;
