@@ -13,9 +13,8 @@ use super::preprocess::Format;
 use csvnn::atomic::check_writable_file;
 use csvnn::train::{Bound, Notice, Observer, TrainSettings};
 use csvnn::tune::{
-    append_record, journal_path, read_journal, tune, write_journal, Budget, LeaderRow,
-    SearchSpace, TrialRecord, TuneObserver, TuneSettings, Validation, DEFAULT_HOLDOUT,
-    DEFAULT_TRIALS,
+    append_record, journal_path, read_journal, tune, write_journal, Budget, LeaderRow, SearchSpace,
+    TrialRecord, TuneObserver, TuneSettings, Validation, DEFAULT_HOLDOUT, DEFAULT_TRIALS,
 };
 use csvnn::Error;
 
@@ -80,7 +79,9 @@ fn parse_folds(value: &str) -> Result<usize, String> {
 
 /// `90s`, `5m`, `1.5h`: a positive number and a unit.
 fn parse_duration(value: &str) -> Result<Duration, String> {
-    let expected = || "expected a positive number of seconds, minutes or hours, such as 90s, 5m or 1h".to_string();
+    let expected = || {
+        "expected a positive number of seconds, minutes or hours, such as 90s, 5m or 1h".to_string()
+    };
     let value = value.trim();
     let (number, unit) = value.split_at(value.len().saturating_sub(1));
     let scale = match unit {
@@ -124,8 +125,12 @@ impl TuneObserver for TuneUi<'_> {
             (_, _, failed) => format!("failed: {}", failed.as_deref().unwrap_or("")),
         };
         self.ui.info(&format!(
-            "trial {}, rung {} ({} epochs): {result} ({:.1} s)",
-            r.trial, r.rung, r.epochs, r.seconds
+            "trial {}, rung {} ({} epoch{}): {result} ({:.1} s)",
+            r.trial,
+            r.rung,
+            r.epochs,
+            if r.epochs == 1 { "" } else { "s" },
+            r.seconds
         ));
         Ok(())
     }
@@ -196,7 +201,10 @@ pub fn run(args: TuneArgs, ui: &Ui) -> anyhow::Result<()> {
         records
     } else {
         if args.resume {
-            ui.info(&format!("no journal {} yet; starting the study", journal.display()));
+            ui.info(&format!(
+                "no journal {} yet; starting the study",
+                journal.display()
+            ));
         }
         Vec::new()
     };
@@ -230,14 +238,20 @@ pub fn run(args: TuneArgs, ui: &Ui) -> anyhow::Result<()> {
 
 /// The leaderboard as text, best first; the seconds are the last column.
 fn table(rows: &[LeaderRow], metric: &str) -> String {
+    let width = rows
+        .iter()
+        .map(|r| r.summary.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let mut text = format!(
-        "{:>5} {:>4} {:>6} {:>10} {:>10}  {:<58} {:>8}\n",
+        "{:>5} {:>4} {:>6} {:>10} {:>10}  {:<width$} {:>8}\n",
         "trial", "rung", "epochs", "val_loss", metric, "settings", "seconds"
     );
     let number = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.6}"));
     for r in rows {
         text += &format!(
-            "{:>5} {:>4} {:>6} {:>10} {:>10}  {:<58} {:>8.1}\n",
+            "{:>5} {:>4} {:>6} {:>10} {:>10}  {:<width$} {:>8.1}\n",
             r.trial,
             r.rung,
             r.epochs,

@@ -48,15 +48,18 @@ pub const JOURNAL_FORMAT: &str = "csvnn-tune-journal";
 
 /// The journal of a study writing the model `output`: `model.json` -> `model.trials.jsonl`.
 pub fn journal_path(output: &Path) -> PathBuf {
-    let stem = output.file_stem().map_or_else(
-        || "model".to_string(),
-        |s| s.to_string_lossy().into_owned(),
-    );
+    let stem = output
+        .file_stem()
+        .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
     output.with_file_name(format!("{stem}.trials.jsonl"))
 }
 
 /// Start a journal at `path` (replacing any file there) with its header and `records`.
-pub fn write_journal(path: &Path, study: &serde_json::Value, records: &[TrialRecord]) -> Result<()> {
+pub fn write_journal(
+    path: &Path,
+    study: &serde_json::Value,
+    records: &[TrialRecord],
+) -> Result<()> {
     let shown = path.display().to_string();
     let header = JournalHeader {
         format: JOURNAL_FORMAT.to_string(),
@@ -67,7 +70,8 @@ pub fn write_journal(path: &Path, study: &serde_json::Value, records: &[TrialRec
         text += &to_line(r, &shown)?;
     }
     crate::atomic::write_atomically(path, |out| {
-        out.write_all(text.as_bytes()).map_err(|e| Error::io(&shown, e))
+        out.write_all(text.as_bytes())
+            .map_err(|e| Error::io(&shown, e))
     })
 }
 

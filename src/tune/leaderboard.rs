@@ -77,7 +77,8 @@ mod tests {
 
     #[test]
     fn higher_rungs_rank_first_then_lower_losses() {
-        let settings = SearchSpace::default().sample(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0));
+        let settings =
+            SearchSpace::default().sample(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0));
         let record = |trial, rung, loss: Option<f64>| TrialRecord {
             trial,
             rung,

@@ -106,7 +106,9 @@ impl TuneSettings {
         if let Some(problem) = problem {
             return Err(Error::config(problem));
         }
-        self.space.check().map_err(|p| Error::config(format!("search space: {p}")))
+        self.space
+            .check()
+            .map_err(|p| Error::config(format!("search space: {p}")))
     }
 
     /// What a journal records of the study, so that `--resume` continues only the same

@@ -45,7 +45,10 @@ pub struct SearchSpace {
 impl Default for SearchSpace {
     fn default() -> Self {
         SearchSpace {
-            lr: Range { min: 1e-4, max: 0.1 },
+            lr: Range {
+                min: 1e-4,
+                max: 0.1,
+            },
             layers: Range { min: 1.0, max: 3.0 },
             widths: vec![32, 64, 128, 256],
             activation: vec![Activation::Relu, Activation::LeakyRelu, Activation::Tanh],
@@ -135,7 +138,8 @@ impl SearchSpace {
     pub fn from_file(path: &Path) -> Result<SearchSpace> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(&shown, e))?;
-        SearchSpace::from_json(&text).map_err(|problem| Error::config(format!("{shown}: {problem}")))
+        SearchSpace::from_json(&text)
+            .map_err(|problem| Error::config(format!("{shown}: {problem}")))
     }
 
     /// A space from the text of a space file; the error says which key is wrong and why.
@@ -208,7 +212,8 @@ impl SearchSpace {
             ));
         }
         ordered("layers", self.layers)?;
-        if self.layers.min < 1.0 || self.layers.min.fract() != 0.0 || self.layers.max.fract() != 0.0 {
+        if self.layers.min < 1.0 || self.layers.min.fract() != 0.0 || self.layers.max.fract() != 0.0
+        {
             return Err(format!(
                 "`layers`: expected whole numbers of at least 1, got min {} and max {}",
                 self.layers.min, self.layers.max
@@ -231,9 +236,13 @@ impl SearchSpace {
         }
         let positive = |key: &str, list: &[usize]| {
             if list.is_empty() {
-                Err(format!("`{key}`: the list is empty; expected at least one value"))
+                Err(format!(
+                    "`{key}`: the list is empty; expected at least one value"
+                ))
             } else if list.contains(&0) {
-                Err(format!("`{key}`: 0 is not allowed; expected whole numbers of at least 1"))
+                Err(format!(
+                    "`{key}`: 0 is not allowed; expected whole numbers of at least 1"
+                ))
             } else {
                 Ok(())
             }
@@ -256,7 +265,9 @@ impl SearchSpace {
             if r.min >= r.max {
                 r.min
             } else {
-                rng.gen_range(r.min.ln()..=r.max.ln()).exp().clamp(r.min, r.max)
+                rng.gen_range(r.min.ln()..=r.max.ln())
+                    .exp()
+                    .clamp(r.min, r.max)
             }
         };
         let optimizer = self.optimizer[rng.gen_range(0..self.optimizer.len())];
@@ -295,7 +306,13 @@ mod tests {
     fn a_space_file_replaces_the_keys_it_names() {
         let space = SearchSpace::from_json(r#"{"lr": {"min": 0.001, "max": 0.01}, "widths": [8]}"#)
             .unwrap();
-        assert_eq!(space.lr, Range { min: 0.001, max: 0.01 });
+        assert_eq!(
+            space.lr,
+            Range {
+                min: 0.001,
+                max: 0.01
+            }
+        );
         assert_eq!(space.widths, vec![8]);
         assert_eq!(space.batch_size, SearchSpace::default().batch_size);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -315,7 +332,10 @@ mod tests {
             err(r#"{"lr": {"min": 0, "max": 0.1}}"#),
             "`lr`: min 0 must be above 0 (the learning rate is drawn log-uniformly)"
         );
-        assert_eq!(err(r#"{"layers": {"min": 3, "max": 1}}"#), "`layers`: min 3 is above max 1");
+        assert_eq!(
+            err(r#"{"layers": {"min": 3, "max": 1}}"#),
+            "`layers`: min 3 is above max 1"
+        );
         assert_eq!(
             err(r#"{"dropout": {"min": 0, "max": 1}}"#),
             "`dropout`: expected 0 <= min <= max < 1, got min 0 and max 1"

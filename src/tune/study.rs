@@ -78,8 +78,13 @@ pub fn tune(
     let best = match board.first() {
         Some(best) if best.val_loss.is_some() => best.clone(),
         _ => {
-            let why = board.first().and_then(|r| r.failed.clone()).unwrap_or_default();
-            return Err(Error::Training(format!("every trial failed; the first: {why}")));
+            let why = board
+                .first()
+                .and_then(|r| r.failed.clone())
+                .unwrap_or_default();
+            return Err(Error::Training(format!(
+                "every trial failed; the first: {why}"
+            )));
         }
     };
     observer.refit_started(&best);
@@ -154,14 +159,19 @@ impl Study<'_> {
         if let Some(&done) = self.done.get(&(t, k)).filter(|r| r.settings == trial) {
             self.runs.remove(&t);
             self.records.push(done.clone());
-            self.work.push((epochs * self.evaluation.train_rows()) as f64);
+            self.work
+                .push((epochs * self.evaluation.train_rows()) as f64);
             return Ok(Ran::Yes);
         }
         let run = match self.runs.remove(&t) {
             Some((rung, run)) if rung + 1 == k => Some(run),
             _ => None,
         };
-        let from = if run.is_some() { self.schedule.epochs[k - 1] } else { 0 };
+        let from = if run.is_some() {
+            self.schedule.epochs[k - 1]
+        } else {
+            0
+        };
         let began = Instant::now();
         let mut stop = || deadline.is_some_and(|d| Instant::now() >= d);
         let outcome =

@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::nn::{Loss, Mse, SoftmaxCrossEntropy};
 use crate::preprocess::TargetEncoder;
 use crate::train::{
-    assign_folds, build_network, dataset, mlp_config, prepare, train, training_config,
-    EpochRecord, Observer, Prepared, Source, TrainSettings, TrainState, ValidationMetric,
+    assign_folds, build_network, dataset, mlp_config, prepare, train, training_config, EpochRecord,
+    Observer, Prepared, Source, TrainSettings, TrainState, ValidationMetric,
 };
 
 /// The rows a study trains and validates its trials on: one part for a holdout split,

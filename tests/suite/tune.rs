@@ -32,7 +32,11 @@ fn tune(model: &Path, extra: &[&str]) -> Value {
         .args(extra)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut report: Value = serde_json::from_slice(&out.stdout).unwrap();
     for row in report["leaderboard"].as_array_mut().unwrap() {
         row.as_object_mut().unwrap().remove("seconds").unwrap();
@@ -72,10 +76,16 @@ fn studies_are_identical_across_runs_and_thread_counts() {
     assert_eq!(bytes, std::fs::read(&b).unwrap());
     assert_eq!(bytes, std::fs::read(&c).unwrap());
     let journal = journal_without_seconds(&dir.path().join("a.trials.jsonl"));
-    assert_eq!(journal, journal_without_seconds(&dir.path().join("c.trials.jsonl")));
+    assert_eq!(
+        journal,
+        journal_without_seconds(&dir.path().join("c.trials.jsonl"))
+    );
 
     // 6 trials at 1 epoch, the best 2 at 3, the best 1 at 9; the header first.
-    let rungs: Vec<u64> = journal[1..].iter().map(|r| r["rung"].as_u64().unwrap()).collect();
+    let rungs: Vec<u64> = journal[1..]
+        .iter()
+        .map(|r| r["rung"].as_u64().unwrap())
+        .collect();
     assert_eq!(rungs, vec![0, 0, 0, 0, 0, 0, 1, 1, 2]);
     let board = first["leaderboard"].as_array().unwrap();
     assert_eq!(board.len(), 6);
@@ -84,10 +94,18 @@ fn studies_are_identical_across_runs_and_thread_counts() {
     // The two promoted trials had the lowest losses of rung 0 (ties by index).
     let mut rung0: Vec<(f64, u64)> = journal[1..7]
         .iter()
-        .map(|r| (r["val_loss"].as_f64().unwrap_or(f64::INFINITY), r["trial"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["val_loss"].as_f64().unwrap_or(f64::INFINITY),
+                r["trial"].as_u64().unwrap(),
+            )
+        })
         .collect();
     rung0.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-    let mut promoted: Vec<u64> = journal[7..9].iter().map(|r| r["trial"].as_u64().unwrap()).collect();
+    let mut promoted: Vec<u64> = journal[7..9]
+        .iter()
+        .map(|r| r["trial"].as_u64().unwrap())
+        .collect();
     promoted.sort_unstable();
     let mut expected = vec![rung0[0].1, rung0[1].1];
     expected.sort_unstable();
@@ -117,12 +135,17 @@ fn a_resumed_study_ends_as_an_uninterrupted_one() {
     // and mid-way through writing a line.
     for keep in [3, 8] {
         let resumed = dir.path().join(format!("r{keep}.json"));
-        let mut cut: String = journal.lines().take(keep).map(|l| format!("{l}\n")).collect();
+        let mut cut: String = journal
+            .lines()
+            .take(keep)
+            .map(|l| format!("{l}\n"))
+            .collect();
         cut += "{\"trial\": 4, \"ru";
         std::fs::write(dir.path().join(format!("r{keep}.trials.jsonl")), cut).unwrap();
         assert_eq!(tune(&resumed, &["--resume"]), board, "kept {keep} lines");
         assert_eq!(std::fs::read(&resumed).unwrap(), bytes, "kept {keep} lines");
-        let full = std::fs::read_to_string(dir.path().join(format!("r{keep}.trials.jsonl"))).unwrap();
+        let full =
+            std::fs::read_to_string(dir.path().join(format!("r{keep}.trials.jsonl"))).unwrap();
         assert_eq!(full.lines().count(), journal.lines().count());
     }
     // Another study's journal is refused.
@@ -152,7 +175,10 @@ fn fails(args: &[&str]) -> (Option<i32>, String) {
         .args(args)
         .output()
         .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -215,7 +241,10 @@ fn bad_spaces_and_flags_are_usage_errors() {
     }
     let (code, stderr) = fails(&["--min-epochs", "5", "--max-epochs", "3", "-o", model]);
     assert_eq!(code, Some(2));
-    assert_eq!(stderr, "csvnn: error: --max-epochs 3 is below --min-epochs 5\n");
+    assert_eq!(
+        stderr,
+        "csvnn: error: --max-epochs 3 is below --min-epochs 5\n"
+    );
     assert!(!Path::new(model).exists());
 }
 
@@ -223,23 +252,39 @@ fn bad_spaces_and_flags_are_usage_errors() {
 fn folds_and_a_time_budget_train_a_model() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("folds.json");
-    let report = tune(&model, &["--folds", "3", "--trials", "3"]);
+    let report = tune(&model, &["--folds", "3"]);
     assert_eq!(report["validation"], "3 folds");
-    assert_eq!(report["trials"], 3);
+    assert_eq!(report["trials"], 6);
 
     let model = dir.path().join("timed.json");
     let began = Instant::now();
     let out = csvnn()
         .args(["--quiet", "tune", "--data"])
         .arg(data("auto_mpg.train.csv"))
-        .args(["--target", "mpg", "--time-budget", "3s", "--max-epochs", "9", "-o"])
+        .args([
+            "--target",
+            "mpg",
+            "--time-budget",
+            "3s",
+            "--max-epochs",
+            "9",
+            "-o",
+        ])
         .arg(&model)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A loaded machine slows the process start and the refit; the search itself stops
     // in time.
-    assert!(began.elapsed() < Duration::from_secs(15), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        began.elapsed()
+    );
     let saved: Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
     assert!(saved["training"]["tuned"]["trials"].as_u64().unwrap() >= 1);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("trial rung"));
