@@ -160,7 +160,7 @@ mod tests {
             seconds: 1.5,
         };
         let study = serde_json::json!({"seed": 1});
-        write_journal(&path, &study, &[record.clone()]).unwrap();
+        write_journal(&path, &study, std::slice::from_ref(&record)).unwrap();
         append_record(&path, &record).unwrap();
         let mut text = std::fs::read_to_string(&path).unwrap();
         text += "{\"trial\": 3, \"ru";
