@@ -208,6 +208,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             epochs_run: state.history.len(),
             best_epoch: None,
             stopped_early: false,
+            tuned: None,
         };
         Model::new(pipeline, state.network, record, state.history, None).save(Path::new(&path))?;
         println!("wrote {path}");

@@ -72,6 +72,11 @@ SEQUENCE_CASES = [
     ("basicmotions_attention", "basicmotions", "label", ["--sequence-shape", "100x6"]),
     ("tweets_attention", "tweets", "source",
      TWEETS_TEXT + ["--text-encoder", "attention", "--embedding-dim", "16"]),
+    ("japanesevowels_attention_2_blocks_gru", "japanesevowels", "label",
+     JV + ["--rnn", "gru:8", "--attention", "4:16:2"]),
+    ("arrowhead_default_flatten", "arrowhead", "label", ["--sequence-shape", "251x1"]),
+    ("japanesevowels_gru_flatten", "japanesevowels", "label",
+     JV + ["--rnn", "gru:8", "--pool", "flatten"]),
 ]
 
 

@@ -69,6 +69,7 @@ pub mod preprocess;
 pub mod report;
 pub(crate) mod rng_state;
 pub mod train;
+pub mod tune;
 mod versioned;
 
 pub use error::{Error, Location, Result};

@@ -50,6 +50,28 @@ pub struct TrainingRecord {
     pub best_epoch: Option<usize>,
     /// True when early stopping ended the run before `config.epochs`.
     pub stopped_early: bool,
+    /// The study that chose these settings, when the model comes from `tune`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuned: Option<TuneNote>,
+}
+
+/// Where a tuned model's settings come from: the study and its best trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TuneNote {
+    /// Trials the study drew.
+    pub trials: usize,
+    /// The best trial's index, from 0.
+    pub best_trial: usize,
+    /// The highest rung it reached, from 0.
+    pub rung: usize,
+    /// Epochs it trained (the refit trains as many on all rows).
+    pub epochs: usize,
+    /// Its validation loss.
+    pub val_loss: f64,
+    /// Its validation accuracy (classification) or RMSE (regression).
+    pub val_metric: f64,
+    /// How it was validated: `holdout 0.2` or `5 folds`.
+    pub validation: String,
 }
 
 /// The loss weight of one class.

@@ -21,6 +21,7 @@ pub mod render;
 mod report;
 mod settings_args;
 mod train;
+mod tune;
 
 use clap::{Parser, Subcommand};
 
@@ -77,6 +78,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Write a saved model as a standard ONNX graph.
     Export(export::ExportArgs),
+    /// Search for good training settings (successive halving) and train the best.
+    Tune(Box<tune::TuneArgs>),
 }
 
 /// Run a parsed command line.
@@ -102,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(args) => completions::run(args),
         Command::Explain(args) => explain::run(args, &ui),
         Command::Export(args) => export::run(args, &ui),
+        Command::Tune(args) => tune::run(*args, &ui),
     }
 }
 

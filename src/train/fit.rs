@@ -111,7 +111,7 @@ pub fn metric_name(task: Task) -> &'static str {
 
 /// Encoders and a dense head when the rows hold text or series, a CNN when convolution
 /// layers are set, else an MLP.
-fn build_network(
+pub(crate) fn build_network(
     settings: &TrainSettings,
     pipeline: &Pipeline,
     mlp: &MlpConfig,
@@ -313,6 +313,7 @@ pub fn train_model(
         epochs_run: state.history.len(),
         best_epoch: outcome.best_epoch,
         stopped_early: outcome.stopped_early,
+        tuned: None,
     };
     let history = std::mem::take(&mut state.history);
     Ok(Model::new(

@@ -40,9 +40,11 @@ pub use encoder_settings::{
     DEFAULT_EMBEDDING_DIM,
 };
 pub use epoch_log::write_epoch_log;
+pub(crate) use fit::build_network;
 pub use fit::{fit, fit_table, metric_name, mlp_config, train_model, training_config};
 pub use monitor::{argmax, Monitor, Tally};
 pub use notice::Notice;
+pub(crate) use prepare::dataset;
 pub use prepare::{prepare, Prepared, SMALL_TABLE_ROWS};
 pub use schedule::{PlateauConfig, PlateauState, ScheduleConfig, ScheduleKind};
 pub use settings::{TrainSettings, DEFAULT_VALIDATION_SPLIT};

@@ -182,7 +182,8 @@ fn split_validation(
     Ok((pick(a), pick(b)))
 }
 
-fn dataset(x: Array2<f32>, targets: EncodedTargets) -> Dataset {
+/// Encoded rows and their targets as the loop's `Dataset`.
+pub(crate) fn dataset(x: Array2<f32>, targets: EncodedTargets) -> Dataset {
     let y = match targets {
         EncodedTargets::Classes(c) => OwnedTargets::Classes(c),
         EncodedTargets::Values { standardised, .. } => {

@@ -24,3 +24,4 @@ mod terminal;
 mod threshold;
 mod train_front;
 mod training;
+mod tune;
