@@ -89,15 +89,20 @@ fn a_table_of_500_rows_or_more_keeps_the_default_split() {
     assert_eq!(json(&model)["training"]["validation_split"], 0.1);
 }
 
+/// 68 training rows of japanesevowels (tests/fixtures/sequences).
+fn vowels_csv() -> String {
+    format!(
+        "{}/tests/fixtures/sequences/jv.csv",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
 /// The layers of the one encoder of a series model trained on 68 rows of
 /// japanesevowels read as `shape`, with `extra` flags.
 fn series_encoder(shape: &str, extra: &[&str]) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.json");
-    let train_csv = format!(
-        "{}/tests/fixtures/sequences/jv.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let train_csv = vowels_csv();
     csvnn()
         .args([
             "--quiet", "train", "--data", &train_csv, "--target", "label",
@@ -144,10 +149,7 @@ fn a_one_channel_series_goes_whole_to_the_dense_layers() {
 fn flatten_pooling_after_a_gru_feeds_every_state_to_the_head() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.json");
-    let train_csv = format!(
-        "{}/tests/fixtures/sequences/jv.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let train_csv = vowels_csv();
     csvnn()
         .args(["train", "--data", &train_csv, "--target", "label"])
         .args(["--sequence-shape", "25x12", "--epochs", "2", "-o"])
