@@ -46,6 +46,8 @@ fn allocations_for(epochs: usize, data: &Dataset, threads: usize) -> usize {
         },
         schedule: ScheduleConfig::default(),
         monitor: Default::default(),
+        augment: Default::default(),
+        augment_layout: Default::default(),
     };
     // 300-512-256-10: products large enough to be split over the pool's threads.
     let network = Network::mlp(
