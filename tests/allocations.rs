@@ -8,8 +8,8 @@ mod counting;
 use csvnn::nn::{Activation, MlpConfig, Network, SoftmaxCrossEntropy};
 use csvnn::parallel;
 use csvnn::train::{
-    train, AugmentLayout, Dataset, OptimizerConfig, OwnedTargets, ScheduleConfig, TrainConfig, TrainState,
-    ValidationMetric,
+    train, AugmentLayout, Dataset, OptimizerConfig, OwnedTargets, ScheduleConfig, TrainConfig,
+    TrainState, ValidationMetric,
 };
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
