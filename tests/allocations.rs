@@ -8,8 +8,8 @@ mod counting;
 use csvnn::nn::{Activation, MlpConfig, Network, SoftmaxCrossEntropy};
 use csvnn::parallel;
 use csvnn::train::{
-    train, Dataset, OptimizerConfig, OwnedTargets, ScheduleConfig, TrainConfig, TrainState,
-    ValidationMetric,
+    train, AugmentLayout, Dataset, OptimizerConfig, OwnedTargets, ScheduleConfig, TrainConfig,
+    TrainState, ValidationMetric,
 };
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -29,7 +29,7 @@ fn data() -> Dataset {
 }
 
 /// Allocations made by `train` over `epochs` epochs, from a fresh network.
-fn allocations_for(epochs: usize, data: &Dataset, threads: usize) -> usize {
+fn allocations_for(epochs: usize, data: &Dataset, threads: usize, augment: &str) -> usize {
     let _pool = parallel::install(threads);
     let config = TrainConfig {
         epochs,
@@ -46,6 +46,12 @@ fn allocations_for(epochs: usize, data: &Dataset, threads: usize) -> usize {
         },
         schedule: ScheduleConfig::default(),
         monitor: Default::default(),
+        augment: augment.parse().unwrap_or_default(),
+        // Every input is a standardised number (for the noise).
+        augment_layout: AugmentLayout {
+            numeric: (0..300).collect(),
+            ..Default::default()
+        },
     };
     // 300-512-256-10: products large enough to be split over the pool's threads.
     let network = Network::mlp(
@@ -84,13 +90,14 @@ fn no_allocation_per_batch_in_steady_state() {
     }
     let data = data();
     let batches_per_epoch = ROWS / BATCH;
-    for threads in [1, 2] {
-        let two = allocations_for(2, &data, threads);
-        let four = allocations_for(4, &data, threads);
+    // Without augmentation, and with noise and mixup (their buffers are reused too).
+    for (threads, augment) in [(1, ""), (2, ""), (1, "noise:0.1,mixup:0.2")] {
+        let two = allocations_for(2, &data, threads, augment);
+        let four = allocations_for(4, &data, threads, augment);
         let per_epoch = four.saturating_sub(two) / 2;
         assert!(
             per_epoch < batches_per_epoch / 8,
-            "{threads} thread(s): {per_epoch} allocations per epoch of {batches_per_epoch} batches ({two} for 2 epochs, {four} for 4)"
+            "{threads} thread(s), augment '{augment}': {per_epoch} allocations per epoch of {batches_per_epoch} batches ({two} for 2 epochs, {four} for 4)"
         );
     }
 }

@@ -11,6 +11,11 @@ use csvnn::preprocess::{NonFiniteValues, Pipeline, UnknownCategories};
 use csvnn::train::Bound;
 use csvnn::Error;
 
+/// `--augment`: the spec's own parser (the message names no flag; clap adds it).
+pub fn parse_augment(value: &str) -> Result<csvnn::train::Augment, String> {
+    value.parse()
+}
+
 /// Diagnostics on stderr: `csvnn: ...` info lines (not with --quiet) and warnings.
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {

@@ -20,6 +20,12 @@ pub fn render_settings_error(error: &SettingsError) -> String {
         } => format!("{} {value}: expected {expected}", flag(setting)),
         SettingsError::NoTarget => "--target is required".to_string(),
         SettingsError::ConvNeedsImageShape => "--conv needs --image-shape".to_string(),
+        SettingsError::AugmentNeedsImageShape { item } => {
+            format!("--augment {item} needs --image-shape")
+        }
+        SettingsError::AugmentDoesNotFitData { item, reason } => {
+            format!("--augment {item} {reason}")
+        }
         SettingsError::EncodersWithoutSequences => "--rnn, --attention, --pool, --text-encoder and --embedding-dim need a text column (--text) or a series (--sequence-shape); the table has neither".to_string(),
         SettingsError::TargetDiffersFromPreprocessor { given, fitted } => format!(
             "--target is '{given}' but the preprocessor was fitted for the target '{fitted}'"

@@ -16,8 +16,8 @@ use csvnn::data::CsvSource;
 use csvnn::nn::{Activation, ImageShape};
 use csvnn::preprocess::TaskChoice;
 use csvnn::train::{
-    ClassWeights, ConvLayer, LossChoice, Monitor, OptimizerChoice, ScheduleKind, TrainSettings,
-    DEFAULT_VALIDATION_SPLIT,
+    Augment, ClassWeights, ConvLayer, LossChoice, Monitor, OptimizerChoice, ScheduleKind,
+    TrainSettings, DEFAULT_VALIDATION_SPLIT,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -200,6 +200,13 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "balanced|LABEL=W,...", allow_hyphen_values = true, value_parser = parse_class_weight)]
     pub class_weight: Option<ClassWeightArg>,
 
+    /// Augment the training batches (never validation or prediction): comma-separated
+    /// transforms, images: shift:N (pixels), rotate:DEG, flip (need --image-shape);
+    /// numbers: noise:SIGMA (standardised units), mixup:ALPHA; text: token-dropout:P.
+    /// E.g. shift:2,rotate:10,flip or noise:0.05,mixup:0.2.
+    #[arg(long, value_name = "SPEC", value_parser = super::common::parse_augment)]
+    pub augment: Option<Augment>,
+
     #[command(flatten)]
     pub encoders: EncoderArgs,
 }
@@ -368,6 +375,7 @@ impl SettingsArgs {
                 ClassWeightArg::Balanced => ClassWeights::Balanced,
                 ClassWeightArg::Given(pairs) => ClassWeights::Given(pairs.clone()),
             }),
+            augment: self.augment.clone().unwrap_or_default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! (its history included). `Source::load`, `prepare` and `train_model` are its stages, for
 //! callers that resume a run or train on parts of a table (cross-validation).
 
+use super::augmenter::AugmentLayout;
 use super::choices::{ClassWeights, OptimizerChoice};
 use super::encoder_plan::{describe_plan, encoder_plans};
 use super::notice::Notice;
@@ -87,6 +88,8 @@ pub fn training_config(settings: &TrainSettings) -> TrainConfig {
         optimizer,
         schedule,
         monitor: settings.monitor,
+        augment: settings.augment.clone(),
+        augment_layout: AugmentLayout::default(),
     }
 }
 
@@ -215,7 +218,8 @@ pub fn train_model(
         train_data,
         validation,
     } = prepared;
-    let config = training_config(settings);
+    let mut config = training_config(settings);
+    config.augment_layout = AugmentLayout::new(&settings.augment, pipeline, settings.image_shape)?;
     let task = pipeline.task();
     if !settings.monitor.fits(task) {
         return Err(SettingsError::MonitorDoesNotFitTask {

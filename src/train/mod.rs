@@ -4,10 +4,14 @@
 //! epoch, early stopping with the best weights restored, learning-rate schedules and class
 //! weights. Progress and notices reach the caller through `Observer`.
 
+mod augment;
+mod augment_image;
+mod augmenter;
 mod checkpoint;
 mod choices;
 mod class_weights;
 mod cv;
+mod dataset;
 mod divergence;
 mod early_stopping;
 mod encoder_plan;
@@ -23,6 +27,8 @@ mod settings_error;
 mod source;
 mod trainer;
 
+pub use augment::{Augment, AugmentItem, AUGMENT_FORMS};
+pub use augmenter::AugmentLayout;
 pub use checkpoint::{
     checkpoint_path, read_checkpoint, write_checkpoint, Checkpoint, CHECKPOINT_FILE,
     CHECKPOINT_FORMAT, CHECKPOINT_VERSION,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::augment::Augment;
 use super::choices::{
     Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference,
 };
@@ -117,6 +118,10 @@ pub struct TrainSettings {
     pub min_lr: f64,
     /// Class weights of the loss (classification). Default: none (all 1).
     pub class_weight: Option<ClassWeights>,
+    /// Transforms of the training batches (never of validation or prediction rows).
+    /// Default: none (not written to files while it is none).
+    #[serde(default, skip_serializing_if = "Augment::is_none")]
+    pub augment: Augment,
 }
 
 impl Default for TrainSettings {
@@ -161,6 +166,7 @@ impl Default for TrainSettings {
             plateau_patience: 5,
             min_lr: 1e-6,
             class_weight: None,
+            augment: Augment::default(),
         }
     }
 }
@@ -230,6 +236,9 @@ impl TrainSettings {
         }
         if self.conv.is_some() && self.image_shape.is_none() {
             return Err(SettingsError::ConvNeedsImageShape);
+        }
+        if let (Some(item), None) = (self.augment.image_items().next(), self.image_shape) {
+            return Err(SettingsError::AugmentNeedsImageShape { item: item.name() });
         }
         if let Some(ClassWeights::Given(pairs)) = &self.class_weight {
             if let Some((label, w)) = pairs

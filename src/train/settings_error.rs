@@ -28,6 +28,20 @@ pub enum SettingsError {
     /// Convolution layers without the image shape they read.
     #[error("convolution layers need the image shape")]
     ConvNeedsImageShape,
+    /// Image augmentation without the image shape it transforms.
+    #[error("the augmentation {item} needs the image shape")]
+    AugmentNeedsImageShape {
+        /// The transform's name (`shift`, `rotate`, `flip`).
+        item: &'static str,
+    },
+    /// An augmentation with nothing to act on in this table.
+    #[error("the augmentation {item} {reason}")]
+    AugmentDoesNotFitData {
+        /// The transform's name.
+        item: &'static str,
+        /// Why, e.g. "needs a text column; the table has none".
+        reason: &'static str,
+    },
     /// Encoder settings (recurrent layers, attention, pooling, a text encoder) for a table
     /// with no text column and no series.
     #[error("encoder settings need a text column or a series; the table has neither")]

@@ -2,22 +2,24 @@
 //! allocated once, so the steady-state step allocates nothing. Everything that changes
 //! from epoch to epoch lives in `TrainState`, which a checkpoint saves and restores.
 
-use ndarray::{s, Array2, Axis};
+use ndarray::s;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::augment::Augment;
+use super::augmenter::{mixed_loss_and_grad, AugmentLayout, Augmenter};
+use super::dataset::Batcher;
+pub use super::dataset::{Dataset, OwnedTargets};
 use super::divergence::divergence;
 use super::early_stopping::EarlyStopping;
 use super::monitor::{Monitor, Tally};
 use super::notice::Notice;
 use super::schedule::{PlateauState, ScheduleConfig};
 use crate::error::{Error, Result};
-use crate::nn::{
-    Adam, AdamConfig, AnyOptimizer, Buffer, Loss, Network, Optimizer, Sgd, SgdConfig, Targets,
-};
-use crate::parallel::{for_each_part, FlushDenormals, SharedMut};
+use crate::nn::{Adam, AdamConfig, AnyOptimizer, Buffer, Loss, Network, Optimizer, Sgd, SgdConfig};
+use crate::parallel::FlushDenormals;
 
 /// The optimizer and its settings, as recorded in the model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -109,38 +111,12 @@ pub struct TrainConfig {
     /// the loss).
     #[serde(default, skip_serializing_if = "Monitor::is_loss")]
     pub monitor: Monitor,
-}
-
-/// The targets of a dataset, owned; batches borrow them as `Targets`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum OwnedTargets {
-    /// One class index per row.
-    Classes(Vec<u32>),
-    /// (n_rows, n_outputs)
-    Values(Array2<f32>),
-}
-
-/// Inputs and targets of a set of rows.
-#[derive(Debug, Clone)]
-pub struct Dataset {
-    /// (n_rows, n_inputs)
-    pub x: Array2<f32>,
-    /// One target per row of `x`.
-    pub y: OwnedTargets,
-}
-
-impl Dataset {
-    /// Number of rows of `x`.
-    pub fn n_rows(&self) -> usize {
-        self.x.nrows()
-    }
-
-    fn targets(&self, rows: std::ops::Range<usize>) -> Targets<'_> {
-        match &self.y {
-            OwnedTargets::Classes(c) => Targets::Classes(&c[rows]),
-            OwnedTargets::Values(v) => Targets::Values(v.slice(s![rows, ..])),
-        }
-    }
+    /// The augmentation of the training batches (the file omits none).
+    #[serde(default, skip_serializing_if = "Augment::is_none")]
+    pub augment: Augment,
+    /// Where the augmentation acts in the inputs (`AugmentLayout::new`); not recorded.
+    #[serde(skip)]
+    pub augment_layout: AugmentLayout,
 }
 
 /// The validation metric reported each epoch.
@@ -271,61 +247,6 @@ pub struct TrainOutcome {
     pub stopped_early: bool,
 }
 
-/// The fewest rows per thread when a batch is gathered on several threads.
-const GATHER_CHUNK: usize = 32;
-
-/// Gathers shuffled rows into reusable batch buffers.
-struct Batcher {
-    x: Buffer,
-    classes: Vec<u32>,
-    values: Buffer,
-}
-
-impl Batcher {
-    fn fill(&mut self, data: &Dataset, rows: &[usize]) {
-        let n_inputs = data.x.ncols();
-        self.x.resize(rows.len(), n_inputs);
-        let mut x = self.x.view_mut();
-        match (x.as_slice_mut(), data.x.as_slice()) {
-            (Some(dst), Some(src)) => {
-                // Row gathers wait on memory: split over the training threads, if any.
-                let dst = SharedMut::new(dst);
-                for_each_part(rows.len(), GATHER_CHUNK, &|chunk| {
-                    // SAFETY: the tasks' row ranges, and so their element ranges, are disjoint.
-                    let dst = unsafe { dst.range(chunk.start * n_inputs..chunk.end * n_inputs) };
-                    for (dst, &row) in dst.chunks_exact_mut(n_inputs).zip(&rows[chunk]) {
-                        dst.copy_from_slice(&src[row * n_inputs..(row + 1) * n_inputs]);
-                    }
-                });
-            }
-            _ => {
-                for (mut dst, &row) in x.axis_iter_mut(Axis(0)).zip(rows) {
-                    dst.assign(&data.x.row(row));
-                }
-            }
-        }
-        match &data.y {
-            OwnedTargets::Classes(c) => {
-                self.classes.clear();
-                self.classes.extend(rows.iter().map(|&r| c[r]));
-            }
-            OwnedTargets::Values(v) => {
-                self.values.resize(rows.len(), v.ncols());
-                for (mut dst, &row) in self.values.view_mut().axis_iter_mut(Axis(0)).zip(rows) {
-                    dst.assign(&v.row(row));
-                }
-            }
-        }
-    }
-
-    fn targets(&self, data: &Dataset) -> Targets<'_> {
-        match data.y {
-            OwnedTargets::Classes(_) => Targets::Classes(&self.classes),
-            OwnedTargets::Values(_) => Targets::Values(self.values.view()),
-        }
-    }
-}
-
 /// Rows per forward pass when evaluating.
 const EVAL_CHUNK: usize = 1024;
 
@@ -381,12 +302,11 @@ pub fn train(
     let n_batches = n.div_ceil(batch_size);
     let base_lr = config.optimizer.lr() as f64;
     let mut order: Vec<usize> = Vec::with_capacity(n);
-    let mut batcher = Batcher {
-        x: Buffer::default(),
-        classes: Vec::new(),
-        values: Buffer::default(),
-    };
+    let mut batcher = Batcher::default();
     let mut grad = Buffer::default();
+    // Mixup's second targets and gradient; augmentation draws from its own streams.
+    let (mut partners, mut partner_grad) = (Batcher::default(), Buffer::default());
+    let mut augmenter = Augmenter::new(&config.augment, &config.augment_layout, config.seed);
 
     while state.epochs_done < config.epochs && !state.stopped_early {
         let epoch = state.epochs_done + 1;
@@ -402,11 +322,26 @@ pub fn train(
         let mut loss_sum = 0.0;
         for (batch, rows) in order.chunks(batch_size).enumerate() {
             batcher.fill(train_data, rows);
+            let mixup = augmenter.apply(batcher.x.view_mut(), rows, epoch, batch + 1);
+            if mixup.is_some() {
+                partners.fill_targets(train_data, augmenter.partner_rows());
+            }
             let network = &mut state.network;
             let output = network.forward(batcher.x.view(), true);
             grad.resize(output.nrows(), output.ncols());
-            let batch_loss =
-                loss.loss_and_grad(output, batcher.targets(train_data), grad.view_mut());
+            let own = batcher.targets(train_data);
+            let batch_loss = match mixup {
+                None => loss.loss_and_grad(output, own, grad.view_mut()),
+                Some(lambda) => mixed_loss_and_grad(
+                    loss,
+                    output,
+                    own,
+                    partners.targets(train_data),
+                    lambda,
+                    grad.view_mut(),
+                    &mut partner_grad,
+                ),
+            };
             if !batch_loss.is_finite() {
                 return Err(Error::Diverged {
                     loss: batch_loss,

@@ -8,8 +8,9 @@ use crate::error::{Error, Result};
 use crate::nn::{Loss, Mse, SoftmaxCrossEntropy};
 use crate::preprocess::TargetEncoder;
 use crate::train::{
-    assign_folds, build_network, dataset, mlp_config, prepare, train, training_config, EpochRecord,
-    Observer, Prepared, Source, TrainSettings, TrainState, ValidationMetric,
+    assign_folds, build_network, dataset, mlp_config, prepare, train, training_config,
+    AugmentLayout, EpochRecord, Observer, Prepared, Source, TrainSettings, TrainState,
+    ValidationMetric,
 };
 
 /// The rows a study trains and validates its trials on: one part for a holdout split,
@@ -124,7 +125,7 @@ impl Evaluation {
             patience: 0,
             ..trial.apply(base)
         };
-        let config = training_config(&settings);
+        let mut config = training_config(&settings);
         let mut states = match run {
             Some(run) => run.states,
             None => Vec::with_capacity(self.parts.len()),
@@ -136,6 +137,8 @@ impl Evaluation {
                 let network = build_network(&settings, &part.pipeline, &mlp)?;
                 states.push(TrainState::new(network, &config));
             }
+            config.augment_layout =
+                AugmentLayout::new(&settings.augment, &part.pipeline, settings.image_shape)?;
             let (loss, metric) = loss_and_metric(&part.pipeline.target_encoder);
             let validation = part.validation.as_ref();
             let mut observer = StopObserver {

@@ -1,5 +1,6 @@
 mod util;
 
+mod augment;
 mod cli;
 mod conv_cli;
 mod cv;
