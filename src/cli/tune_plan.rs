@@ -53,10 +53,10 @@ pub fn run(args: TuneArgs, ui: &Ui) -> anyhow::Result<()> {
             next.write(&args.output)?;
             let trials: Vec<String> = next.trials.iter().map(|t| t.trial.to_string()).collect();
             ui.info(&format!(
-                "rung {}: trial{} {} go on to rung {} ({} epochs); wrote its plan to {}; run K from 0 to {}",
+                "rung {}: {} {} on to rung {} ({} epochs); wrote its plan to {}; run K from 0 to {}",
                 plan.rung,
-                if trials.len() == 1 { "" } else { "s" },
-                trials.join(", "),
+                if trials.len() == 1 { "trial" } else { "trials" },
+                trials.join(", ") + if trials.len() == 1 { " goes" } else { " go" },
                 next.rung,
                 next.epochs,
                 args.output.display(),

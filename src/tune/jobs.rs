@@ -41,6 +41,7 @@ pub fn make_plan(settings: &TuneSettings) -> Result<Plan> {
         study: settings.fingerprint(),
         rung: 0,
         epochs: schedule(settings).epochs[0],
+        last: schedule(settings).epochs.len() == 1,
         trials,
         history: Vec::new(),
     })
@@ -122,6 +123,7 @@ pub fn collect(
             study: plan.study.clone(),
             rung: plan.rung + 1,
             epochs: schedule.epochs[plan.rung + 1],
+            last: plan.rung + 2 == schedule.epochs.len(),
             trials,
             history: all,
         }));

@@ -29,6 +29,9 @@ pub struct Plan {
     pub rung: usize,
     /// Epochs each trial of this rung trains to, in all.
     pub epochs: usize,
+    /// Whether this is the study's last rung: collecting its results gives the model
+    /// rather than another plan.
+    pub last: bool,
     /// The trials of this rung, in trial order; a job trains entry `K` of this list.
     pub trials: Vec<PlanTrial>,
     /// The records of the rungs before, in the order the one-process study makes them.
@@ -88,7 +91,8 @@ impl Plan {
             ));
         }
         let schedule = schedule(&settings);
-        if schedule.epochs.get(self.rung) != Some(&self.epochs) {
+        let last = self.rung + 1 == schedule.epochs.len();
+        if schedule.epochs.get(self.rung) != Some(&self.epochs) || self.last != last {
             return Err(Error::config(format!(
                 "rung {} of {} epochs is not a rung of the study (its rungs train {:?} epochs)",
                 self.rung, self.epochs, schedule.epochs
