@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{bounded_usize, parse_positive_usize, parse_seed, write_stdout, ReadingArgs, Ui};
+use super::common::{
+    bounded_usize, parse_positive_usize, parse_seed, write_stdout, ReadingArgs, Ui,
+};
 use super::notices::render_notice;
 use super::preprocess::Format;
 use csvnn::atomic::check_writable_file;
@@ -93,12 +95,12 @@ pub struct TuneArgs {
     pub plan: Option<PathBuf>,
 
     /// Train trial K (from 0) of the plan and write its result to -o.
-    #[arg(long, value_name = "K", requires = "plan", group = "plan_step")]
+    #[arg(long, value_name = "K", group = "plan_step")]
     pub run_trial: Option<usize>,
 
     /// The results of every trial of the plan: rank them and write the next rung's plan
     /// to -o, or after the last rung the model trained with the best settings.
-    #[arg(long, value_name = "RESULT", num_args = 1.., requires = "plan", group = "plan_step")]
+    #[arg(long, value_name = "RESULT", num_args = 1.., group = "plan_step")]
     pub collect: Option<Vec<PathBuf>>,
 }
 
@@ -185,7 +187,7 @@ impl TuneObserver for TuneUi<'_> {
 impl TuneArgs {
     /// Whether the trials run as independent jobs (`tune_plan.rs`).
     pub fn is_plan_route(&self) -> bool {
-        self.make_plan || self.plan.is_some()
+        self.make_plan || self.plan.is_some() || self.run_trial.is_some() || self.collect.is_some()
     }
 
     /// The study the flags describe (not with --plan: the plan holds it).

@@ -12,6 +12,16 @@ use csvnn::tune::{
 use csvnn::Error;
 
 pub fn run(args: TuneArgs, ui: &Ui) -> anyhow::Result<()> {
+    let step = match (&args.run_trial, &args.collect) {
+        (Some(_), _) => Some("--run-trial needs --plan PLAN: the plan whose trial to train"),
+        (_, Some(_)) => Some("--collect needs --plan PLAN: the plan whose results these are"),
+        _ => None,
+    };
+    if let (None, Some(problem)) = (&args.plan, step) {
+        return Err(
+            Error::config(format!("{problem} (written by --make-plan or --collect)")).into(),
+        );
+    }
     check_writable_file(&args.output)?;
     let mut observer = TuneUi {
         ui,

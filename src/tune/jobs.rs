@@ -66,7 +66,9 @@ pub fn run_trial(plan: &Plan, entry: usize, observer: &mut dyn Observer) -> Resu
         &mut || false,
     )?;
     let Some((record, _)) = trained else {
-        return Err(Error::Training("a trial stopped without being asked".into()));
+        return Err(Error::Training(
+            "a trial stopped without being asked".into(),
+        ));
     };
     Ok(TrialResult {
         format: RESULT_FORMAT.to_string(),

@@ -178,3 +178,38 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
             .map_err(|e| Error::io(&shown, e))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::jobs::make_plan;
+    use super::*;
+    use crate::train::TrainSettings;
+
+    #[test]
+    fn a_plan_reads_back_its_study_and_its_fingerprint_follows_its_content() {
+        let base = TrainSettings::new("data/auto_mpg.train.csv", "mpg");
+        let settings = TuneSettings {
+            budget: Budget::Trials(4),
+            ..TuneSettings::new(base)
+        };
+        let plan = make_plan(&settings).unwrap();
+        assert_eq!(plan.settings().unwrap(), settings);
+        assert_eq!((plan.rung, plan.epochs, plan.last), (0, 3, false));
+        assert_eq!(plan.trials.len(), 4);
+        let same: Plan = serde_json::from_str(&serde_json::to_string(&plan).unwrap()).unwrap();
+        assert_eq!(same.fingerprint(), plan.fingerprint());
+        let mut other = plan.clone();
+        other.trials[1].settings.lr *= 2.0;
+        assert_ne!(other.fingerprint(), plan.fingerprint());
+        let wrong_rung = Plan {
+            epochs: 4,
+            ..plan.clone()
+        };
+        assert!(wrong_rung.settings().is_err());
+        let timed = TuneSettings {
+            budget: Budget::Time(std::time::Duration::from_secs(60)),
+            ..settings
+        };
+        assert!(make_plan(&timed).is_err());
+    }
+}
