@@ -22,6 +22,7 @@ mod report;
 mod settings_args;
 mod train;
 mod tune;
+mod tune_plan;
 
 use clap::{Parser, Subcommand};
 
@@ -105,6 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(args) => completions::run(args),
         Command::Explain(args) => explain::run(args, &ui),
         Command::Export(args) => export::run(args, &ui),
+        Command::Tune(args) if args.is_plan_route() => tune_plan::run(*args, &ui),
         Command::Tune(args) => tune::run(*args, &ui),
     }
 }

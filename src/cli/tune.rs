@@ -1,34 +1,43 @@
 //! `csvnn tune`: the flags of a study mapped to `TuneSettings`, the journal beside the
 //! model (started afresh, or continued with --resume), one line per finished trial-rung,
-//! and the leaderboard as a table or JSON.
+//! and the leaderboard as a table or JSON. The plan route (--make-plan, --plan) is
+//! `tune_plan.rs`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{bounded_usize, parse_positive_usize, parse_seed, write_stdout, DataArgs, Ui};
+use super::common::{
+    bounded_usize, parse_positive_usize, parse_seed, write_stdout, ReadingArgs, Ui,
+};
 use super::notices::render_notice;
 use super::preprocess::Format;
 use csvnn::atomic::check_writable_file;
 use csvnn::train::{Bound, Notice, Observer, TrainSettings};
 use csvnn::tune::{
     append_record, journal_path, read_journal, tune, write_journal, Budget, LeaderRow, SearchSpace,
-    TrialRecord, TuneObserver, TuneSettings, Validation, DEFAULT_HOLDOUT, DEFAULT_TRIALS,
+    TrialRecord, TuneObserver, TuneOutcome, TuneSettings, Validation, DEFAULT_HOLDOUT,
+    DEFAULT_TRIALS,
 };
 use csvnn::Error;
 
 #[derive(Debug, Args)]
 pub struct TuneArgs {
+    /// The CSV file (gzip is recognised by its content), or `-` for stdin.
+    #[arg(long, value_name = "FILE", required_unless_present = "plan")]
+    pub data: Option<String>,
+
     #[command(flatten)]
-    pub data: DataArgs,
+    pub reading: ReadingArgs,
 
     /// The target column.
-    #[arg(long, value_name = "COL")]
-    pub target: String,
+    #[arg(long, value_name = "COL", required_unless_present = "plan")]
+    pub target: Option<String>,
 
     /// Where to save the model trained with the best settings; the journal of trials
-    /// goes beside it (model.json -> model.trials.jsonl).
+    /// goes beside it (model.json -> model.trials.jsonl). With --make-plan, --run-trial
+    /// or --collect: the plan, the trial's result, or the next plan or the model.
     #[arg(short = 'o', long = "output", value_name = "MODEL")]
     pub output: PathBuf,
 
@@ -71,6 +80,28 @@ pub struct TuneArgs {
     /// How to print the leaderboard.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Write the plan of the study's first rung to -o instead of running it, so that
+    /// each trial runs as its own job (--plan with --run-trial, then --collect).
+    #[arg(long, conflicts_with_all = ["time_budget", "resume"])]
+    pub make_plan: bool,
+
+    /// A plan written by --make-plan or --collect: run one of its trials (--run-trial)
+    /// or collect their results (--collect). The study's flags come from the plan.
+    #[arg(long, value_name = "FILE", requires = "plan_step", conflicts_with_all = [
+        "data", "delimiter", "na_values", "skip_bad_rows", "target", "trials", "time_budget",
+        "folds", "seed", "space", "min_epochs", "max_epochs", "resume", "make_plan",
+    ])]
+    pub plan: Option<PathBuf>,
+
+    /// Train trial K (from 0) of the plan and write its result to -o.
+    #[arg(long, value_name = "K", group = "plan_step")]
+    pub run_trial: Option<usize>,
+
+    /// The results of every trial of the plan: rank them and write the next rung's plan
+    /// to -o, or after the last rung the model trained with the best settings.
+    #[arg(long, value_name = "RESULT", num_args = 1.., group = "plan_step")]
+    pub collect: Option<Vec<PathBuf>>,
 }
 
 fn parse_folds(value: &str) -> Result<usize, String> {
@@ -98,11 +129,33 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
     }
 }
 
-/// Renders data notices, appends each finished trial-rung to the journal and says so.
-struct TuneUi<'a> {
-    ui: &'a Ui,
-    journal: PathBuf,
-    metric: Option<&'static str>,
+/// Renders data notices, appends each finished trial-rung to the journal (when there is
+/// one) and says so.
+pub(super) struct TuneUi<'a> {
+    pub ui: &'a Ui,
+    pub journal: Option<PathBuf>,
+    pub metric: Option<&'static str>,
+}
+
+impl TuneUi<'_> {
+    /// `trial 3, rung 1 (3 epochs): val loss 0.123456, rmse 3.1416 (0.4 s)`.
+    pub fn trial_line(&self, r: &TrialRecord) -> String {
+        let result = match (r.val_loss, r.val_metric, &r.failed) {
+            (Some(loss), Some(metric), _) => format!(
+                "val loss {loss:.6}, {} {metric:.4}",
+                self.metric.unwrap_or("metric")
+            ),
+            (_, _, failed) => format!("failed: {}", failed.as_deref().unwrap_or("")),
+        };
+        format!(
+            "trial {}, rung {} ({} epoch{}): {result} ({:.1} s)",
+            r.trial,
+            r.rung,
+            r.epochs,
+            if r.epochs == 1 { "" } else { "s" },
+            r.seconds
+        )
+    }
 }
 
 impl Observer for TuneUi<'_> {
@@ -116,22 +169,10 @@ impl Observer for TuneUi<'_> {
 
 impl TuneObserver for TuneUi<'_> {
     fn trial_done(&mut self, r: &TrialRecord) -> csvnn::Result<()> {
-        append_record(&self.journal, r)?;
-        let result = match (r.val_loss, r.val_metric, &r.failed) {
-            (Some(loss), Some(metric), _) => format!(
-                "val loss {loss:.6}, {} {metric:.4}",
-                self.metric.unwrap_or("metric")
-            ),
-            (_, _, failed) => format!("failed: {}", failed.as_deref().unwrap_or("")),
-        };
-        self.ui.info(&format!(
-            "trial {}, rung {} ({} epoch{}): {result} ({:.1} s)",
-            r.trial,
-            r.rung,
-            r.epochs,
-            if r.epochs == 1 { "" } else { "s" },
-            r.seconds
-        ));
+        if let Some(journal) = &self.journal {
+            append_record(journal, r)?;
+        }
+        self.ui.info(&self.trial_line(r));
         Ok(())
     }
 
@@ -144,13 +185,27 @@ impl TuneObserver for TuneUi<'_> {
 }
 
 impl TuneArgs {
-    fn settings(&self) -> Result<TuneSettings, Error> {
+    /// Whether the trials run as independent jobs (`tune_plan.rs`).
+    pub fn is_plan_route(&self) -> bool {
+        self.make_plan || self.plan.is_some() || self.run_trial.is_some() || self.collect.is_some()
+    }
+
+    /// The study the flags describe (not with --plan: the plan holds it).
+    pub(super) fn settings(&self) -> Result<TuneSettings, Error> {
         let base = TrainSettings {
-            data: self.data.to_source(),
-            target: self.target.clone(),
+            data: self
+                .reading
+                .to_source(self.data.as_deref().unwrap_or_default()),
+            target: self.target.clone().unwrap_or_default(),
             seed: self.seed,
             ..TrainSettings::default()
         };
+        if self.max_epochs < self.min_epochs {
+            return Err(Error::config(format!(
+                "--max-epochs {} is below --min-epochs {}",
+                self.max_epochs, self.min_epochs
+            )));
+        }
         Ok(TuneSettings {
             space: match &self.space {
                 Some(path) => SearchSpace::from_file(path)?,
@@ -176,13 +231,6 @@ pub fn run(args: TuneArgs, ui: &Ui) -> anyhow::Result<()> {
     check_writable_file(&args.output)?;
     check_writable_file(&journal)?;
     let settings = args.settings()?;
-    if args.max_epochs < args.min_epochs {
-        return Err(Error::config(format!(
-            "--max-epochs {} is below --min-epochs {}",
-            args.max_epochs, args.min_epochs
-        ))
-        .into());
-    }
     let study = settings.fingerprint();
     let done = if args.resume && journal.exists() {
         let (then, records) = read_journal(&journal)?;
@@ -211,29 +259,40 @@ pub fn run(args: TuneArgs, ui: &Ui) -> anyhow::Result<()> {
     write_journal(&journal, &study, &done)?;
     let mut observer = TuneUi {
         ui,
-        journal: journal.clone(),
+        journal: Some(journal.clone()),
         metric: None,
     };
     let outcome = tune(&settings, &done, &mut observer)?;
     outcome.model.save(&args.output)?;
     ui.info(&format!("saved the model to {}", args.output.display()));
-    let text = match args.format {
+    let text = report(&outcome, &settings, args.format, &args.output, &journal)?;
+    write_stdout(&text)?;
+    Ok(())
+}
+
+/// The leaderboard of a finished study as a table or JSON.
+pub(super) fn report(
+    outcome: &TuneOutcome,
+    settings: &TuneSettings,
+    format: Format,
+    model: &Path,
+    journal: &Path,
+) -> anyhow::Result<String> {
+    Ok(match format {
         Format::Json => {
             let json = serde_json::json!({
                 "metric": outcome.metric,
                 "validation": settings.validation.describe(),
                 "trials": outcome.leaderboard.len(),
                 "best_trial": outcome.leaderboard.first().map(|r| r.trial),
-                "model": args.output.display().to_string(),
+                "model": model.display().to_string(),
                 "journal": journal.display().to_string(),
                 "leaderboard": outcome.leaderboard,
             });
             serde_json::to_string_pretty(&json)? + "\n"
         }
         Format::Table => table(&outcome.leaderboard, outcome.metric),
-    };
-    write_stdout(&text)?;
-    Ok(())
+    })
 }
 
 /// The leaderboard as text, best first; the seconds are the last column.

@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::space::SearchSpace;
 use crate::error::{Error, Result};
 use crate::train::TrainSettings;
 
 /// How long a study searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Budget {
     /// Synchronous successive halving over this many trials; the result does not depend
@@ -23,7 +23,7 @@ pub enum Budget {
 }
 
 /// How a trial is scored.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Validation {
     /// This fraction of the rows, split off once with the study's seed.
@@ -49,7 +49,7 @@ pub const DEFAULT_HOLDOUT: f64 = 0.2;
 
 /// What decides a study. `TuneSettings::new(base)` gives the defaults listed on each
 /// field.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TuneSettings {
     /// The data, target and seed, and every setting the study does not tune (the tuned
     /// ones are replaced by each trial's).

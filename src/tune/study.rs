@@ -7,41 +7,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::journal::TrialRecord;
-use super::leaderboard::{leaderboard, LeaderRow};
+use super::leaderboard::leaderboard;
 use super::schedule::{best_of, Schedule};
-use super::settings::{Budget, TuneSettings, Validation};
+use super::settings::{Budget, TuneSettings};
 use super::space::TrialSettings;
-use super::trial::{Evaluation, RungOutcome, TrialRun};
+use super::steps::{load, promoted, refit, train_record, trial_rng, TuneObserver, TuneOutcome};
+use super::trial::{Evaluation, TrialRun};
 use crate::error::{Error, Result};
-use crate::model::{Model, TuneNote};
-use crate::train::{metric_name, prepare, train_model, Observer, Source, TrainSettings};
-
-/// Receives a study's progress; as an `Observer` it hears about the data and the refit.
-pub trait TuneObserver: Observer {
-    /// A trial finished a rung (not called for the records a resumed study reuses).
-    fn trial_done(&mut self, _record: &TrialRecord) -> Result<()> {
-        Ok(())
-    }
-    /// The search ended; `best` is refitted on all rows next.
-    fn refit_started(&mut self, _best: &LeaderRow) {}
-}
-
-/// What a study found and the refitted model.
-#[derive(Debug)]
-pub struct TuneOutcome {
-    /// Every trial-rung, in the order the study ran (or reused) them.
-    pub records: Vec<TrialRecord>,
-    /// One row per trial, best first.
-    pub leaderboard: Vec<LeaderRow>,
-    /// The best settings trained on all rows; its training record holds a `TuneNote`.
-    pub model: Model,
-    /// `accuracy` or `rmse`.
-    pub metric: &'static str,
-}
 
 /// Run the study `settings` describes, reusing the trial-rungs of `done` (a journal of
 /// the same study) instead of training them again, then refit the best trial's settings
@@ -53,16 +28,12 @@ pub fn tune(
 ) -> Result<TuneOutcome> {
     let start = Instant::now();
     settings.check()?;
-    let source = Source::load(&settings.base, observer)?;
-    let evaluation = match settings.validation {
-        Validation::Holdout(f) => Evaluation::holdout(&settings.base, &source, f, observer)?,
-        Validation::Folds(k) => Evaluation::folds(&settings.base, &source, k, observer)?,
-    };
+    let (source, evaluation) = load(settings, observer)?;
     let mut study = Study {
         settings,
         schedule: Schedule::new(settings.min_epochs, settings.max_epochs, settings.eta),
         evaluation,
-        rng: ChaCha8Rng::seed_from_u64(settings.base.seed ^ 0x7E57_7E57),
+        rng: trial_rng(settings),
         drawn: Vec::new(),
         done: done.iter().map(|r| ((r.trial, r.rung), r)).collect(),
         records: Vec::new(),
@@ -74,43 +45,7 @@ pub fn tune(
         Budget::Trials(n) => study.synchronous(n, observer)?,
         Budget::Time(budget) => study.asynchronous(start, budget, observer)?,
     }
-    let board = leaderboard(&study.records);
-    let best = match board.first() {
-        Some(best) if best.val_loss.is_some() => best.clone(),
-        _ => {
-            let why = board
-                .first()
-                .and_then(|r| r.failed.clone())
-                .unwrap_or_default();
-            return Err(Error::Training(format!(
-                "every trial failed; the first: {why}"
-            )));
-        }
-    };
-    observer.refit_started(&best);
-    let refit = TrainSettings {
-        epochs: best.epochs,
-        validation_split: 0.0,
-        validation: None,
-        ..best.settings.apply(&settings.base)
-    };
-    let prepared = prepare(&refit, &source, &source.rows, observer)?;
-    let mut model = train_model(&refit, &source, &prepared, None, observer)?;
-    model.training.tuned = Some(TuneNote {
-        trials: board.len(),
-        best_trial: best.trial,
-        rung: best.rung,
-        epochs: best.epochs,
-        val_loss: best.val_loss.unwrap_or(f64::NAN),
-        val_metric: best.val_metric.unwrap_or(f64::NAN),
-        validation: settings.validation.describe(),
-    });
-    Ok(TuneOutcome {
-        records: study.records,
-        leaderboard: board,
-        model,
-        metric: metric_name(source.task),
-    })
+    refit(settings, &source, study.records, observer)
 }
 
 /// Whether a rung was trained (or reused) or the time ran out.
@@ -172,35 +107,15 @@ impl Study<'_> {
         } else {
             0
         };
-        let began = Instant::now();
         let mut stop = || deadline.is_some_and(|d| Instant::now() >= d);
-        let outcome =
-            self.evaluation
-                .train_rung(&self.settings.base, &trial, run, epochs, &mut stop)?;
-        let (val_loss, val_metric, failed) = match outcome {
-            RungOutcome::Stopped => return Ok(Ran::OutOfTime),
-            RungOutcome::Failed(why) => (None, None, Some(why)),
-            RungOutcome::Done {
-                run,
-                val_loss,
-                val_metric,
-            } => {
-                if k + 1 < self.schedule.epochs.len() {
-                    self.runs.insert(t, (k, run));
-                }
-                (Some(val_loss), Some(val_metric), None)
-            }
+        let base = &self.settings.base;
+        let trained = train_record(&self.evaluation, base, t, k, trial, run, epochs, &mut stop)?;
+        let Some((record, run)) = trained else {
+            return Ok(Ran::OutOfTime);
         };
-        let record = TrialRecord {
-            trial: t,
-            rung: k,
-            settings: trial,
-            epochs,
-            val_loss,
-            val_metric,
-            failed,
-            seconds: began.elapsed().as_secs_f64(),
-        };
+        if let Some(run) = run.filter(|_| k + 1 < self.schedule.epochs.len()) {
+            self.runs.insert(t, (k, run));
+        }
         observer.trial_done(&record)?;
         self.records.push(record);
         self.work
@@ -219,21 +134,16 @@ impl Study<'_> {
 
     /// Synchronous successive halving over `n` trials.
     fn synchronous(&mut self, n: usize, observer: &mut dyn TuneObserver) -> Result<()> {
-        let sizes = self.schedule.rung_sizes(n);
         let mut alive: Vec<usize> = (0..n).collect();
-        for k in 0..sizes.len() {
+        for k in 0.. {
             for &t in &alive {
                 self.run_rung(t, k, None, observer)?;
             }
-            if k + 1 == sizes.len() {
-                break;
+            match promoted(&self.schedule, n, k, &self.records) {
+                Some(next) => alive = next,
+                None => break,
             }
-            alive = best_of(&self.results(k), sizes[k + 1]);
-            alive.sort_unstable();
             self.runs.retain(|t, _| alive.contains(t));
-            if alive.is_empty() {
-                break;
-            }
         }
         Ok(())
     }

@@ -26,3 +26,4 @@ mod threshold;
 mod train_front;
 mod training;
 mod tune;
+mod tune_plan;

@@ -1,0 +1,172 @@
+//! The steps a study is made of, shared by `tune` (one process) and the plan route
+//! (each trial its own process): loading the data and the validation rows, drawing the
+//! trials, training one trial-rung into a record, choosing who goes on after a rung of a
+//! synchronous study, and refitting the best trial on all rows.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::journal::TrialRecord;
+use super::leaderboard::{leaderboard, LeaderRow};
+use super::schedule::{best_of, Schedule};
+use super::settings::{TuneSettings, Validation};
+use super::space::TrialSettings;
+use super::trial::{Evaluation, RungOutcome, TrialRun};
+use crate::error::{Error, Result};
+use crate::model::{Model, TuneNote};
+use crate::train::{metric_name, prepare, train_model, Observer, Source, TrainSettings};
+
+/// Receives a study's progress; as an `Observer` it hears about the data and the refit.
+pub trait TuneObserver: Observer {
+    /// A trial finished a rung (not called for the records a resumed study reuses).
+    fn trial_done(&mut self, _record: &TrialRecord) -> Result<()> {
+        Ok(())
+    }
+    /// The search ended; `best` is refitted on all rows next.
+    fn refit_started(&mut self, _best: &LeaderRow) {}
+}
+
+/// What a study found and the refitted model.
+#[derive(Debug)]
+pub struct TuneOutcome {
+    /// Every trial-rung, in the order the study ran (or reused) them.
+    pub records: Vec<TrialRecord>,
+    /// One row per trial, best first.
+    pub leaderboard: Vec<LeaderRow>,
+    /// The best settings trained on all rows; its training record holds a `TuneNote`.
+    pub model: Model,
+    /// `accuracy` or `rmse`.
+    pub metric: &'static str,
+}
+
+/// The table and the rows trials train and validate on.
+pub(super) fn load(
+    settings: &TuneSettings,
+    observer: &mut dyn Observer,
+) -> Result<(Source, Evaluation)> {
+    let source = Source::load(&settings.base, observer)?;
+    let evaluation = match settings.validation {
+        Validation::Holdout(f) => Evaluation::holdout(&settings.base, &source, f, observer)?,
+        Validation::Folds(k) => Evaluation::folds(&settings.base, &source, k, observer)?,
+    };
+    Ok((source, evaluation))
+}
+
+/// The generator that draws a study's trials, in trial order.
+pub(super) fn trial_rng(settings: &TuneSettings) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(settings.base.seed ^ 0x7E57_7E57)
+}
+
+/// The settings of the study's first `n` trials.
+pub(super) fn draw_trials(settings: &TuneSettings, n: usize) -> Vec<TrialSettings> {
+    let mut rng = trial_rng(settings);
+    (0..n).map(|_| settings.space.sample(&mut rng)).collect()
+}
+
+/// Train trial `t` (settings `trial`) to rung `k` (`epochs`), from `run` or from fresh
+/// weights: its record and, unless it failed, the state to continue from. `None` when
+/// `stop` ended it early.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn train_record(
+    evaluation: &Evaluation,
+    base: &TrainSettings,
+    t: usize,
+    k: usize,
+    trial: TrialSettings,
+    run: Option<TrialRun>,
+    epochs: usize,
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Option<(TrialRecord, Option<TrialRun>)>> {
+    let began = std::time::Instant::now();
+    let outcome = evaluation.train_rung(base, &trial, run, epochs, stop)?;
+    let (val_loss, val_metric, failed, run) = match outcome {
+        RungOutcome::Stopped => return Ok(None),
+        RungOutcome::Failed(why) => (None, None, Some(why), None),
+        RungOutcome::Done {
+            run,
+            val_loss,
+            val_metric,
+        } => (Some(val_loss), Some(val_metric), None, Some(run)),
+    };
+    let record = TrialRecord {
+        trial: t,
+        rung: k,
+        settings: trial,
+        epochs,
+        val_loss,
+        val_metric,
+        failed,
+        seconds: began.elapsed().as_secs_f64(),
+    };
+    Ok(Some((record, run)))
+}
+
+/// The trials that go on after rung `k` of a synchronous study of `n` trials, in trial
+/// order: the best `1/eta` of the rung's `records` (ties by trial index, failed ones
+/// never). `None` when the study ends after rung `k` (the last rung, or none left).
+pub(super) fn promoted(
+    schedule: &Schedule,
+    n: usize,
+    k: usize,
+    records: &[TrialRecord],
+) -> Option<Vec<usize>> {
+    let sizes = schedule.rung_sizes(n);
+    if k + 1 >= sizes.len() {
+        return None;
+    }
+    let results: Vec<(Option<f64>, usize)> = records
+        .iter()
+        .filter(|r| r.rung == k)
+        .map(|r| (r.val_loss, r.trial))
+        .collect();
+    let mut alive = best_of(&results, sizes[k + 1]);
+    alive.sort_unstable();
+    (!alive.is_empty()).then_some(alive)
+}
+
+/// Rank `records` and train the best trial's settings on all rows of `source` for the
+/// epochs it reached, without a validation split; the model notes the study.
+pub(super) fn refit(
+    settings: &TuneSettings,
+    source: &Source,
+    records: Vec<TrialRecord>,
+    observer: &mut dyn TuneObserver,
+) -> Result<TuneOutcome> {
+    let board = leaderboard(&records);
+    let best = match board.first() {
+        Some(best) if best.val_loss.is_some() => best.clone(),
+        _ => {
+            let why = board
+                .first()
+                .and_then(|r| r.failed.clone())
+                .unwrap_or_default();
+            return Err(Error::Training(format!(
+                "every trial failed; the first: {why}"
+            )));
+        }
+    };
+    observer.refit_started(&best);
+    let refit = TrainSettings {
+        epochs: best.epochs,
+        validation_split: 0.0,
+        validation: None,
+        ..best.settings.apply(&settings.base)
+    };
+    let prepared = prepare(&refit, source, &source.rows, observer)?;
+    let mut model = train_model(&refit, source, &prepared, None, observer)?;
+    model.training.tuned = Some(TuneNote {
+        trials: board.len(),
+        best_trial: best.trial,
+        rung: best.rung,
+        epochs: best.epochs,
+        val_loss: best.val_loss.unwrap_or(f64::NAN),
+        val_metric: best.val_metric.unwrap_or(f64::NAN),
+        validation: settings.validation.describe(),
+    });
+    Ok(TuneOutcome {
+        records,
+        leaderboard: board,
+        model,
+        metric: metric_name(source.task),
+    })
+}
