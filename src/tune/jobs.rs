@@ -15,7 +15,7 @@ pub enum Collected {
     /// Another rung follows: its plan.
     Next(Plan),
     /// The study ended: the records, the leaderboard and the refitted model.
-    Done(TuneOutcome),
+    Done(Box<TuneOutcome>),
 }
 
 /// The plan of rung 0 of the synchronous study `settings` describes (it must hold a
@@ -131,7 +131,7 @@ pub fn collect(
         }));
     }
     let source = Source::load(&settings.base, observer)?;
-    refit(&settings, &source, all, observer).map(Collected::Done)
+    refit(&settings, &source, all, observer).map(|outcome| Collected::Done(Box::new(outcome)))
 }
 
 /// The records of the plan's rung, in entry order, after checking that every result is
