@@ -8,7 +8,7 @@ use super::util::{csvnn, data, evaluate_json};
 use serde_json::Value;
 
 /// A small study on auto_mpg: 6 trials over rungs of 1, 3 and 9 epochs.
-const STUDY: [&str; 10] = [
+pub(super) const STUDY: [&str; 10] = [
     "--target",
     "mpg",
     "--trials",

@@ -4,22 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::tune::STUDY;
 use super::util::{csvnn, data};
 use serde_json::Value;
-
-/// The study of tests/suite/tune.rs: 6 trials over rungs of 1, 3 and 9 epochs.
-const STUDY: [&str; 10] = [
-    "--target",
-    "mpg",
-    "--trials",
-    "6",
-    "--min-epochs",
-    "1",
-    "--max-epochs",
-    "9",
-    "--seed",
-    "7",
-];
 
 /// `csvnn --quiet tune ARGS`, which must succeed; its stdout.
 fn tune_ok(args: &[&str]) -> String {
