@@ -1,6 +1,7 @@
 //! The `csvnn` command line: one file per subcommand (its args struct and run function)
 //! and `common.rs` for what they share. Subcommands turn arguments into library calls.
 
+mod column_args;
 mod common;
 mod completions;
 mod cv;

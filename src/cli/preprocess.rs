@@ -4,13 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{parse_max_categories, write_stdout, DataArgs, Ui};
+use super::column_args::ColumnArgs;
+use super::common::{write_stdout, DataArgs, Ui};
 use super::notices::UiNotices;
 use super::render::render_warning;
-use super::train::TaskArg;
-use csvnn::preprocess::{
-    profile_table, save_preprocessor, FitOptions, OrdinalLevels, Pipeline, DEFAULT_MAX_CATEGORIES,
-};
+use csvnn::preprocess::{profile_table, save_preprocessor, FitOptions, Pipeline};
 use csvnn::train::{Source, TrainSettings};
 
 #[derive(Debug, Args)]
@@ -22,30 +20,8 @@ pub struct PreprocessArgs {
     #[arg(long, value_name = "COL")]
     pub target: String,
 
-    /// Identifier columns to leave out.
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
-    pub drop: Vec<String>,
-
-    /// Columns to treat as categorical even when their values are numbers.
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
-    pub categorical: Vec<String>,
-
-    /// An ordered categorical column and its levels, lowest first, encoded as one number;
-    /// repeat for more columns (quote levels with spaces).
-    #[arg(long, value_name = "COL=LOW<...<HIGH")]
-    pub ordinal: Vec<OrdinalLevels>,
-
     #[command(flatten)]
-    pub kinds: super::kind_args::KindArgs,
-
-    /// Most one-hot inputs per categorical column; the rarest values beyond it share one
-    /// "other" input.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CATEGORIES, allow_negative_numbers = true, value_parser = parse_max_categories)]
-    pub max_categories: usize,
-
-    /// The task; auto decides from the target's values.
-    #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
-    pub task: TaskArg,
+    pub columns: ColumnArgs,
 
     /// Save the fitted pipeline here, for `train --preprocessor`.
     #[arg(short = 'o', long = "output", value_name = "PREP.json")]
@@ -70,18 +46,20 @@ pub fn run(args: PreprocessArgs, ui: &Ui) -> anyhow::Result<()> {
     // The task is chosen as `train` chooses it.
     let settings = TrainSettings {
         data: args.data.to_source(),
-        task: args.task.into(),
-        ..TrainSettings::new(args.data.data.clone(), args.target.clone())
+        ..args.columns.apply(TrainSettings::new(
+            args.data.data.clone(),
+            args.target.clone(),
+        ))
     };
     let source = Source::from_table(table, &settings, &mut UiNotices(ui))?;
     let options = FitOptions {
         target: args.target.clone(),
-        drop: args.drop.clone(),
-        categorical: args.categorical.clone(),
-        ordinal: args.ordinal.clone(),
+        drop: settings.drop.clone(),
+        categorical: settings.categorical.clone(),
+        ordinal: settings.ordinal.clone(),
         na_values: settings.data.na_values(),
-        max_categories: args.max_categories,
-        kinds: args.kinds.to_options(),
+        max_categories: settings.max_categories,
+        kinds: settings.kinds.clone(),
     };
     let (pipeline, warnings) = Pipeline::fit(&source.table, &source.rows, source.task, &options)?;
     for w in &warnings {

@@ -14,18 +14,10 @@ use super::common::{
 };
 use csvnn::data::CsvSource;
 use csvnn::nn::{Activation, ImageShape};
-use csvnn::preprocess::TaskChoice;
 use csvnn::train::{
     Augment, ClassWeights, ConvLayer, LossChoice, Monitor, OptimizerChoice, ScheduleKind,
     TrainSettings, DEFAULT_VALIDATION_SPLIT,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TaskArg {
-    Auto,
-    Classification,
-    Regression,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ActivationArg {
@@ -58,32 +50,8 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "PREP.json")]
     pub preprocessor: Option<PathBuf>,
 
-    /// Identifier columns to leave out (naming a column that does not exist is an error).
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
-    pub drop: Vec<String>,
-
-    /// Columns to treat as categorical even when their values are numbers.
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
-    pub categorical: Vec<String>,
-
-    /// An ordered categorical column and its levels, lowest first, encoded as one number;
-    /// repeat for more columns (quote levels with spaces).
-    #[arg(long, value_name = "COL=LOW<...<HIGH")]
-    pub ordinal: Vec<csvnn::preprocess::OrdinalLevels>,
-
     #[command(flatten)]
-    pub kinds: super::kind_args::KindArgs,
-
-    /// Most one-hot inputs per categorical column; the rarest values beyond it share one
-    /// "other" input.
-    #[arg(long, value_name = "N", default_value_t = csvnn::preprocess::DEFAULT_MAX_CATEGORIES, allow_negative_numbers = true, value_parser = super::common::parse_max_categories)]
-    pub max_categories: usize,
-
-    /// The task; auto: classification for a non-numeric target or for integers that look
-    /// like class labels (at most 20 distinct values, at most half the rows, no wide gaps),
-    /// else regression.
-    #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
-    pub task: TaskArg,
+    pub columns: super::column_args::ColumnArgs,
 
     /// Hidden layer widths, e.g. 64,32; `none` for no hidden layer.
     #[arg(long, value_name = "N[,N...]", default_value = "64", allow_negative_numbers = true, value_parser = parse_hidden)]
@@ -310,16 +278,10 @@ fn parse_conv(value: &str) -> Result<ConvLayers, String> {
 impl SettingsArgs {
     /// The library's settings for these flags, training on `data` to predict `target`.
     pub fn to_settings(&self, data: CsvSource, target: String) -> TrainSettings {
-        TrainSettings {
+        self.columns.apply(TrainSettings {
             data,
             target,
             preprocessor: self.preprocessor.clone(),
-            drop: self.drop.clone(),
-            categorical: self.categorical.clone(),
-            ordinal: self.ordinal.clone(),
-            kinds: self.kinds.to_options(),
-            max_categories: self.max_categories,
-            task: self.task.into(),
             hidden: self.hidden.0.clone(),
             image_shape: self.image_shape,
             conv: self.conv.as_ref().map(|c| {
@@ -376,17 +338,8 @@ impl SettingsArgs {
                 ClassWeightArg::Given(pairs) => ClassWeights::Given(pairs.clone()),
             }),
             augment: self.augment.clone().unwrap_or_default(),
-        }
-    }
-}
-
-impl From<TaskArg> for TaskChoice {
-    fn from(task: TaskArg) -> Self {
-        match task {
-            TaskArg::Auto => TaskChoice::Auto,
-            TaskArg::Classification => TaskChoice::Classification,
-            TaskArg::Regression => TaskChoice::Regression,
-        }
+            ..TrainSettings::default()
+        })
     }
 }
 

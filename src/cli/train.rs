@@ -9,7 +9,7 @@ use clap::Args;
 use super::common::{GivenFlags, ReadingArgs, Ui};
 use super::notices::{RunFiles, RunObserver, UiNotices};
 use super::progress::Level;
-pub use super::settings_args::{SettingsArgs, TaskArg};
+pub use super::settings_args::SettingsArgs;
 use csvnn::atomic::{check_writable_dir, check_writable_file};
 use csvnn::data::CsvSource;
 use csvnn::train::{

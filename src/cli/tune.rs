@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::column_args::ColumnArgs;
 use super::common::{
     bounded_usize, parse_positive_usize, parse_seed, write_stdout, ReadingArgs, Ui,
 };
@@ -34,6 +35,9 @@ pub struct TuneArgs {
     /// The target column.
     #[arg(long, value_name = "COL", required_unless_present = "plan")]
     pub target: Option<String>,
+
+    #[command(flatten)]
+    pub columns: ColumnArgs,
 
     /// Where to save the model trained with the best settings; the journal of trials
     /// goes beside it (model.json -> model.trials.jsonl). With --make-plan, --run-trial
@@ -91,6 +95,9 @@ pub struct TuneArgs {
     #[arg(long, value_name = "FILE", requires = "plan_step", conflicts_with_all = [
         "data", "delimiter", "na_values", "skip_bad_rows", "target", "trials", "time_budget",
         "folds", "seed", "space", "min_epochs", "max_epochs", "resume", "make_plan",
+        "drop", "categorical", "ordinal", "max_categories", "task", "date", "date_format",
+        "text", "max_tokens", "min_count", "vocab_size", "ngrams", "ngram_buckets",
+        "sequence_shape",
     ])]
     pub plan: Option<PathBuf>,
 
@@ -192,14 +199,14 @@ impl TuneArgs {
 
     /// The study the flags describe (not with --plan: the plan holds it).
     pub(super) fn settings(&self) -> Result<TuneSettings, Error> {
-        let base = TrainSettings {
+        let base = self.columns.apply(TrainSettings {
             data: self
                 .reading
                 .to_source(self.data.as_deref().unwrap_or_default()),
             target: self.target.clone().unwrap_or_default(),
             seed: self.seed,
             ..TrainSettings::default()
-        };
+        });
         if self.max_epochs < self.min_epochs {
             return Err(Error::config(format!(
                 "--max-epochs {} is below --min-epochs {}",

@@ -289,3 +289,62 @@ fn folds_and_a_time_budget_train_a_model() {
     assert!(saved["training"]["tuned"]["trials"].as_u64().unwrap() >= 1);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("trial rung"));
 }
+
+#[test]
+fn column_and_task_flags_reach_every_trial_and_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("columns.json");
+    let out = csvnn()
+        .args(["--quiet", "tune", "--data"])
+        .arg(data("auto_mpg.train.csv"))
+        .args(["--target", "cylinders", "--task", "classification"])
+        .args(["--drop", "name", "--categorical", "origin,year"])
+        .args([
+            "--trials",
+            "2",
+            "--min-epochs",
+            "1",
+            "--max-epochs",
+            "3",
+            "-o",
+        ])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspect = csvnn()
+        .args(["inspect", "--format", "json", "--model"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    let inspect: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(inspect["task"], "classification");
+    assert_eq!(inspect["dropped"], serde_json::json!(["name"]));
+    let kind_of = |name: &str| {
+        inspect["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["type"].as_str().unwrap().to_string())
+    };
+    assert_eq!(kind_of("origin").as_deref(), Some("categorical"));
+    assert_eq!(kind_of("year").as_deref(), Some("categorical"));
+    assert_eq!(kind_of("weight").as_deref(), Some("numeric"));
+    assert_eq!(kind_of("name"), None);
+
+    // A column that does not exist is the error `train` gives, before any trial runs.
+    let (code, stderr) = fails(
+        &["--drop", "nmae", "--trials", "2", "-o"]
+            .into_iter()
+            .chain([dir.path().join("bad.json").to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("nmae"), "{stderr}");
+    assert!(!dir.path().join("bad.json").exists());
+}

@@ -269,4 +269,20 @@ fn results_that_do_not_fit_the_plan_are_refused() {
         stderr.lines().next(),
         Some("csvnn: error: the argument '--plan <FILE>' cannot be used with '--trials <N>'")
     );
+    // The plan holds the columns and the task too.
+    for (flag, value, shown) in [
+        ("--drop", "name", "--drop <COL[,COL...]>"),
+        ("--task", "regression", "--task <TASK>"),
+        ("--text", "name", "--text <COL[,COL...]>"),
+    ] {
+        let (code, stderr) =
+            tune_fails(&["--plan", p, flag, value, "--run-trial", "0", "-o", &out]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert_eq!(
+            stderr.lines().next().map(str::to_string),
+            Some(format!(
+                "csvnn: error: the argument '--plan <FILE>' cannot be used with '{shown}'"
+            ))
+        );
+    }
 }
