@@ -15,6 +15,7 @@ mod error;
 mod fast_math;
 mod gemm;
 mod gru;
+mod head_products;
 mod init;
 mod layer;
 mod layer_norm;
