@@ -22,10 +22,11 @@
 
 use std::ops::Range;
 
-use ndarray::ArrayView2;
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
+use super::gemm::matmul;
 use super::head_products::{
-    columns_times_rows, rows_dot_columns, rows_times_columns, transpose, untranspose, HeadPart,
+    rows_times_columns, softmax_backward, softmax_rows, transpose, HeadPart,
 };
 use super::{Buffer, Dense, Layer};
 use crate::parallel::{self, SharedMut};
@@ -105,7 +106,7 @@ struct Scratch {
     grad_qkv: Buffer,
     /// d loss / d P, one (steps, steps) block per thread.
     grad_probs: Vec<f32>,
-    /// Kᵀ, Vᵀ and a transposed result of one head, (3, d_head, steps) per thread.
+    /// Kᵀ or Vᵀ of one head, (d_head, steps) per thread.
     transposed: Vec<f32>,
 }
 
@@ -156,7 +157,7 @@ impl SelfAttention {
         self.in_proj.forward(x, true);
         let rows = x.nrows();
         let threads = parallel::current_threads();
-        let per_part = 3 * (d / self.heads) * segments.longest();
+        let per_part = (d / self.heads) * segments.longest();
         let s = &mut self.scratch;
         s.heads_out.resize(rows, d);
         s.probs.resize(segments.prob_len(), 0.0);
@@ -207,7 +208,7 @@ impl SelfAttention {
     ) {
         let d = self.d_model();
         let longest = segments.longest();
-        let per_part = 3 * (d / self.heads) * longest;
+        let per_part = (d / self.heads) * longest;
         self.out_proj
             .backward(self.scratch.heads_out.view(), grad_out, true);
         let s = &mut self.scratch;
@@ -295,6 +296,12 @@ impl Sequence<'_> {
     }
 
     /// Head h's queries (part 0), keys (1) or values (2): (L, d_head), row stride 3·d.
+    fn view(&self, which: usize, h: usize) -> ArrayView2<'_, f32> {
+        let (l, dh) = (self.steps(), self.d / self.heads);
+        strided(self.qkv, which * self.d + h * dh, (l, dh), 3 * self.d)
+    }
+
+    /// The same as `view`, for the products of `head_products`.
     fn part(&self, which: usize, h: usize) -> HeadPart<'_> {
         HeadPart {
             data: self.qkv,
@@ -308,7 +315,7 @@ impl Sequence<'_> {
     }
 
     /// Every head: `out` (L, d) gets O, `p` (heads, L, L) the probabilities; `t`: scratch
-    /// of at least 3·d_head·L. Compiled a second time for AVX-512 where the CPU has it
+    /// of at least d_head·L. Compiled a second time for AVX-512 where the CPU has it
     /// (the same operations in the same order: the same values).
     fn forward(&self, out: &mut [f32], p: &mut [f32], t: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
@@ -332,21 +339,26 @@ impl Sequence<'_> {
         if l == 0 {
             return;
         }
-        let (kt, vt) = t.split_at_mut(dh * l);
+        let kt = &mut t[..dh * l];
         for h in 0..self.heads {
             let p = &mut p[h * l * l..(h + 1) * l * l];
-            transpose(self.part(1, h), l, dh, kt);
-            transpose(self.part(2, h), l, dh, vt);
             // S = Q·Kᵀ, then P = softmax(S · scale) row by row, in place; O_h = P·V.
+            transpose(self.part(1, h), l, dh, kt);
             rows_times_columns(self.part(0, h), kt, l, dh, p);
-            softmax_rows_portable(p, l, scale);
-            rows_dot_columns(p, vt, l, dh, out, h * dh, d);
+            softmax_rows(p, l, scale);
+            let p_view = ArrayView2::from_shape((l, l), &*p).expect("L x L");
+            matmul(
+                p_view,
+                self.view(2, h),
+                0.0,
+                strided_mut(out, h * dh, (l, dh), d),
+            );
         }
     }
 
     /// `grad_heads`: d loss / d O of this sequence, (L, d); `p`: (heads, L, L), the
     /// probabilities (overwritten); `dp`: scratch of at least L·L; `t`: scratch of at
-    /// least 3·d_head·L; `dqkv`: (L, 3·d), all written.
+    /// least d_head·L; `dqkv`: (L, 3·d), all written.
     fn backward(
         &self,
         grad_heads: &[f32],
@@ -391,8 +403,7 @@ impl Sequence<'_> {
             return;
         }
         let dp = &mut dp[..l * l];
-        let (kt, rest) = t.split_at_mut(dh * l);
-        let (vt, result_t) = rest.split_at_mut(dh * l);
+        let vt = &mut t[..dh * l];
         for h in 0..self.heads {
             let p = &mut p[h * l * l..(h + 1) * l * l];
             let d_o = HeadPart {
@@ -400,99 +411,54 @@ impl Sequence<'_> {
                 start: h * dh,
                 stride: d,
             };
-            transpose(self.part(1, h), l, dh, kt);
-            transpose(self.part(2, h), l, dh, vt);
-            // dV = Pᵀ·dO, computed as its transpose dOᵀ·P.
-            columns_times_rows(d_o, p, l, dh, result_t);
-            untranspose(result_t, l, dh, dqkv, 2 * d + h * dh, 3 * d);
+            // dV = Pᵀ·dO
+            let p_view = ArrayView2::from_shape((l, l), &*p).expect("L x L");
+            matmul(
+                p_view.t(),
+                strided(grad_heads, h * dh, (l, dh), d),
+                0.0,
+                strided_mut(dqkv, 2 * d + h * dh, (l, dh), 3 * d),
+            );
             // dP = dO·Vᵀ
+            transpose(self.part(2, h), l, dh, vt);
             rows_times_columns(d_o, vt, l, dh, dp);
             // dS = P ∘ (dP - Σ_j P·dP) · scale, into P's place.
-            softmax_backward_portable(p, dp, l, scale);
-            // dQ = dS·K, dK = dSᵀ·Q (as its transpose Qᵀ·dS).
-            rows_dot_columns(p, kt, l, dh, dqkv, h * dh, 3 * d);
-            columns_times_rows(self.part(0, h), p, l, dh, result_t);
-            untranspose(result_t, l, dh, dqkv, d + h * dh, 3 * d);
+            softmax_backward(p, dp, l, scale);
+            let ds = ArrayView2::from_shape((l, l), &*p).expect("L x L");
+            // dQ = dS·K, dK = dSᵀ·Q
+            matmul(
+                ds,
+                self.view(1, h),
+                0.0,
+                strided_mut(dqkv, h * dh, (l, dh), 3 * d),
+            );
+            matmul(
+                ds.t(),
+                self.view(0, h),
+                0.0,
+                strided_mut(dqkv, d + h * dh, (l, dh), 3 * d),
+            );
         }
     }
 }
 
-/// Lanes of the partial maxima and sums: a fixed split of each row, whatever the vector
-/// width the compiler chooses.
-const LANES: usize = 16;
-
-/// Each `l`-long row of `s` into softmax(row · scale), in place (`scale` > 0).
-#[inline(always)]
-fn softmax_rows_portable(s: &mut [f32], l: usize, scale: f32) {
-    for row in s.chunks_exact_mut(l) {
-        let max = lane_fold(row, f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
-        for v in row.iter_mut() {
-            *v = exp((*v - max) * scale);
-        }
-        let inv = 1.0 / lane_fold(row, 0.0, |a, v| a + v);
-        row.iter_mut().for_each(|v| *v *= inv);
-    }
+/// The (rows, cols) matrix at `start` of `data` whose rows are `stride` apart.
+fn strided(
+    data: &[f32],
+    start: usize,
+    (rows, cols): (usize, usize),
+    stride: usize,
+) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((rows, cols).strides((stride, 1)), &data[start..]).expect("inside")
 }
 
-/// `f` folded over `values` in `LANES` interleaved partial results, then over those.
-#[inline(always)]
-fn lane_fold(values: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut lanes = [init; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane = f(*lane, v);
-        }
-    }
-    let partial = rest.iter().fold(init, |a, &v| f(a, v));
-    lanes.iter().fold(partial, |a, &v| f(a, v))
-}
-
-/// e^x for x <= 0 to within a few units in the last place, in plain arithmetic that the
-/// compiler vectorises (libm's `expf` is a call per value): x = n·ln 2 + r with n whole
-/// and |r| <= ln 2 / 2, e^r by Cephes' polynomial, 2^n written into the exponent bits.
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    // Adding 1.5·2^23 rounds to a whole number, which then sits in the low mantissa bits.
-    const ROUND: f32 = 12_582_912.0;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let x = x.max(-87.0);
-    let shifted = x * LOG2E + ROUND;
-    let n = shifted - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
-        * r
-        + 1.666_666_5e-1)
-        * r
-        + 0.5;
-    let e_r = poly * r * r + r + 1.0;
-    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
-    e_r * f32::from_bits(((n_bits + 127) << 23) as u32)
-}
-
-/// dS = P ∘ (dP - rowsum(P ∘ dP)) · scale for each of the `l`-long rows, into `p`.
-#[inline(always)]
-fn softmax_backward_portable(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
-    for (p, dp) in p.chunks_exact_mut(l).zip(dp.chunks_exact(l)) {
-        let mut lanes = [0.0f32; LANES];
-        let (chunks, rest) = (p.chunks_exact(LANES), dp.chunks_exact(LANES));
-        let tail: f32 = chunks
-            .remainder()
-            .iter()
-            .zip(rest.remainder())
-            .map(|(&p, &g)| p * g)
-            .sum();
-        for (pc, gc) in chunks.zip(rest) {
-            for ((lane, &p), &g) in lanes.iter_mut().zip(pc).zip(gc) {
-                *lane += p * g;
-            }
-        }
-        let dot = lanes.iter().fold(tail, |a, &v| a + v);
-        p.iter_mut()
-            .zip(dp)
-            .for_each(|(p, &g)| *p *= (g - dot) * scale);
-    }
+/// The mutable (rows, cols) matrix at `start` of `data` whose rows are `stride` apart.
+fn strided_mut(
+    data: &mut [f32],
+    start: usize,
+    (rows, cols): (usize, usize),
+    stride: usize,
+) -> ArrayViewMut2<'_, f32> {
+    ArrayViewMut2::from_shape((rows, cols).strides((stride, 1)), &mut data[start..])
+        .expect("inside")
 }

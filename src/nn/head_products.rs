@@ -1,15 +1,17 @@
-//! The products of one attention head over one sequence: (L, L) scores or probabilities
-//! against (L, d_head) queries, keys and values, with d_head small (4 to 16 in practice).
-//! A general GEMM packs both operands for each of these small products and its micro-tile
-//! is wider than d_head; these loops read the operands where they lie and run along the
-//! L axis, which is long, so the compiler vectorises them.
+//! One attention head over one sequence: the row softmax of its scores and its gradient,
+//! and the products whose inner dimension is d_head, small (4 to 16 in practice): the
+//! (L, L) scores S = Q·Kᵀ and their gradient dP = dO·Vᵀ.
+//! A general GEMM packs both operands and stores its tile after only d_head steps; here
+//! each run of `LANES` outputs is summed in registers along the transposed operand's rows,
+//! which lie in L1. (The products whose inner dimension is L go through the GEMM.)
 //!
 //! Every function is `#[inline(always)]`: the attention layer calls them from one function
 //! compiled twice (portable and AVX-512), and each copy gets its own vector width. The
-//! operations and their order do not depend on the width (sums in `LANES` fixed partial
-//! lanes, no fused multiply-add), so both copies give the same bits.
+//! operations and their order do not depend on the width (each output is summed over c in
+//! order, no fused multiply-add), so both copies give the same bits.
 
-/// Partial sums of each dot product: a fixed split, whatever the vector width.
+/// Outputs summed together in registers (one AVX-512 vector); also the fixed split of
+/// the softmax's partial maxima and sums, whatever the vector width.
 const LANES: usize = 16;
 
 /// A head's (L, d_head) part of row-major rows: row i starts at `start + i * stride`.
@@ -38,26 +40,9 @@ pub(super) fn transpose(part: HeadPart<'_>, l: usize, dh: usize, out: &mut [f32]
     }
 }
 
-/// `out` (L, dh) rows at `start + i * stride` of `data` = the transpose of `t` (dh, L).
-#[inline(always)]
-pub(super) fn untranspose(
-    t: &[f32],
-    l: usize,
-    dh: usize,
-    data: &mut [f32],
-    start: usize,
-    stride: usize,
-) {
-    for i in 0..l {
-        let row = &mut data[start + i * stride..start + i * stride + dh];
-        for (c, v) in row.iter_mut().enumerate() {
-            *v = t[c * l + i];
-        }
-    }
-}
-
 /// `out` (L, L): out[i, j] = Σ_c a[i, c] · bt[c, j], with `bt` (dh, L) contiguous
-/// (S = Q·Kᵀ with bt = Kᵀ; dP = dO·Vᵀ with bt = Vᵀ).
+/// (S = Q·Kᵀ with bt = Kᵀ; dP = dO·Vᵀ with bt = Vᵀ). Each `LANES` outputs of a row are
+/// summed over c in registers and stored once.
 #[inline(always)]
 pub(super) fn rows_times_columns(
     a: HeadPart<'_>,
@@ -66,77 +51,104 @@ pub(super) fn rows_times_columns(
     dh: usize,
     out: &mut [f32],
 ) {
+    let bt = &bt[..dh * l];
     for (i, row) in out[..l * l].chunks_exact_mut(l).enumerate() {
         let a_i = a.row(i, dh);
-        let first = &bt[..l];
-        row.iter_mut()
-            .zip(first)
-            .for_each(|(o, &b)| *o = a_i[0] * b);
-        for (c, &a_ic) in a_i.iter().enumerate().skip(1) {
-            let bt_c = &bt[c * l..(c + 1) * l];
-            row.iter_mut().zip(bt_c).for_each(|(o, &b)| *o += a_ic * b);
+        let mut chunks = row.chunks_exact_mut(LANES);
+        for (k, chunk) in chunks.by_ref().enumerate() {
+            let mut acc = [0.0f32; LANES];
+            for (c, &a_ic) in a_i.iter().enumerate() {
+                let b = &bt[c * l + k * LANES..c * l + (k + 1) * LANES];
+                for (s, &b) in acc.iter_mut().zip(b) {
+                    *s += a_ic * b;
+                }
+            }
+            chunk.copy_from_slice(&acc);
+        }
+        let done = l - chunks.into_remainder().len();
+        for j in done..l {
+            row[j] = a_i
+                .iter()
+                .enumerate()
+                .fold(0.0, |s, (c, &a_ic)| s + a_ic * bt[c * l + j]);
         }
     }
 }
 
-/// out[i, c] = Σ_j p[i, j] · bt[c, j] for the (L, L) `p` and the (dh, L) `bt`, written to
-/// the rows of `out` at `start + i * stride` (O = P·V with bt = Vᵀ; dQ = dS·K with
-/// bt = Kᵀ).
+/// Each `l`-long row of `s` into softmax(row · scale), in place (`scale` > 0).
 #[inline(always)]
-pub(super) fn rows_dot_columns(
-    p: &[f32],
-    bt: &[f32],
-    l: usize,
-    dh: usize,
-    out: &mut [f32],
-    start: usize,
-    stride: usize,
-) {
-    for (i, p_i) in p[..l * l].chunks_exact(l).enumerate() {
-        let row = &mut out[start + i * stride..start + i * stride + dh];
-        for (c, o) in row.iter_mut().enumerate() {
-            *o = dot(p_i, &bt[c * l..(c + 1) * l]);
+pub(super) fn softmax_rows(s: &mut [f32], l: usize, scale: f32) {
+    for row in s.chunks_exact_mut(l) {
+        let max = lane_fold(row, f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
+        for v in row.iter_mut() {
+            *v = exp((*v - max) * scale);
         }
+        let inv = 1.0 / lane_fold(row, 0.0, |a, v| a + v);
+        row.iter_mut().for_each(|v| *v *= inv);
     }
 }
 
-/// `out_t` (dh, L): out_t[c, j] = Σ_i a[i, c] · p[i, j], the transpose of aᵀ·p for the
-/// (L, dh) `a` and the (L, L) `p` (dVᵀ = dOᵀ·P; dKᵀ = Qᵀ·dS).
+/// `f` folded over `values` in `LANES` interleaved partial results, then over those.
 #[inline(always)]
-pub(super) fn columns_times_rows(
-    a: HeadPart<'_>,
-    p: &[f32],
-    l: usize,
-    dh: usize,
-    out_t: &mut [f32],
-) {
-    let out_t = &mut out_t[..dh * l];
-    out_t.fill(0.0);
-    for (i, p_i) in p[..l * l].chunks_exact(l).enumerate() {
-        for (c, &a_ic) in a.row(i, dh).iter().enumerate() {
-            let o = &mut out_t[c * l..(c + 1) * l];
-            o.iter_mut().zip(p_i).for_each(|(o, &p)| *o += a_ic * p);
+fn lane_fold(values: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [init; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = f(*lane, v);
         }
     }
+    let partial = rest.iter().fold(init, |a, &v| f(a, v));
+    lanes.iter().fold(partial, |a, &v| f(a, v))
 }
 
-/// Σ x·y in `LANES` partial sums, then the tail, then the lanes in order.
+/// e^x for x <= 0 to within a few units in the last place, in plain arithmetic that the
+/// compiler vectorises (libm's `expf` is a call per value): x = n·ln 2 + r with n whole
+/// and |r| <= ln 2 / 2, e^r by Cephes' polynomial, 2^n written into the exponent bits.
 #[inline(always)]
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; LANES];
-    let (xs, ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
-    let tail: f32 = xs
-        .remainder()
-        .iter()
-        .zip(ys.remainder())
-        .map(|(&a, &b)| a * b)
-        .sum();
-    for (xc, yc) in xs.zip(ys) {
-        for ((lane, &a), &b) in lanes.iter_mut().zip(xc).zip(yc) {
-            *lane += a * b;
+fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // Adding 1.5·2^23 rounds to a whole number, which then sits in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.max(-87.0);
+    let shifted = x * LOG2E + ROUND;
+    let n = shifted - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
+        * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let e_r = poly * r * r + r + 1.0;
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
+    e_r * f32::from_bits(((n_bits + 127) << 23) as u32)
+}
+
+/// dS = P ∘ (dP - rowsum(P ∘ dP)) · scale for each of the `l`-long rows, into `p`.
+#[inline(always)]
+pub(super) fn softmax_backward(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    for (p, dp) in p.chunks_exact_mut(l).zip(dp.chunks_exact(l)) {
+        let mut lanes = [0.0f32; LANES];
+        let (chunks, rest) = (p.chunks_exact(LANES), dp.chunks_exact(LANES));
+        let tail: f32 = chunks
+            .remainder()
+            .iter()
+            .zip(rest.remainder())
+            .map(|(&p, &g)| p * g)
+            .sum();
+        for (pc, gc) in chunks.zip(rest) {
+            for ((lane, &p), &g) in lanes.iter_mut().zip(pc).zip(gc) {
+                *lane += p * g;
+            }
         }
+        let dot = lanes.iter().fold(tail, |a, &v| a + v);
+        p.iter_mut()
+            .zip(dp)
+            .for_each(|(p, &g)| *p *= (g - dot) * scale);
     }
-    lanes.iter().fold(tail, |s, &v| s + v)
 }
 
 #[cfg(test)]
@@ -163,7 +175,6 @@ mod tests {
                 stride: 3 * d,
             };
             let a = |i: usize, c: usize| rows[d + dh + i * 3 * d + c] as f64;
-            let p = random(l * l, &mut rng);
             let bt = random(dh * l, &mut rng);
             let close = |got: f32, want: f64| {
                 assert!((got as f64 - want).abs() < 1e-5, "{got} vs {want} at L {l}")
@@ -171,12 +182,9 @@ mod tests {
 
             let mut t = vec![0.0; dh * l];
             transpose(part, l, dh, &mut t);
-            let mut back = vec![0.0; l * 3 * d];
-            untranspose(&t, l, dh, &mut back, d + dh, 3 * d);
             for i in 0..l {
                 for c in 0..dh {
                     assert_eq!(t[c * l + i] as f64, a(i, c));
-                    assert_eq!(back[d + dh + i * 3 * d + c] as f64, a(i, c));
                 }
             }
 
@@ -186,26 +194,6 @@ mod tests {
                 for j in 0..l {
                     let want = (0..dh).map(|c| a(i, c) * bt[c * l + j] as f64).sum();
                     close(s[i * l + j], want);
-                }
-            }
-
-            let mut out = vec![0.0; l * 2 * dh];
-            rows_dot_columns(&p, &bt, l, dh, &mut out, dh, 2 * dh);
-            for i in 0..l {
-                for c in 0..dh {
-                    let want = (0..l)
-                        .map(|j| p[i * l + j] as f64 * bt[c * l + j] as f64)
-                        .sum();
-                    close(out[dh + i * 2 * dh + c], want);
-                }
-            }
-
-            let mut out_t = vec![f32::NAN; dh * l];
-            columns_times_rows(part, &p, l, dh, &mut out_t);
-            for c in 0..dh {
-                for j in 0..l {
-                    let want = (0..l).map(|i| a(i, c) * p[i * l + j] as f64).sum();
-                    close(out_t[c * l + j], want);
                 }
             }
         }
