@@ -107,6 +107,11 @@ def raw_feeds(session, rows):
 def compare(name, model, test_rows, test_csv, workdir):
     onnx_path = os.path.join(workdir, name + ".onnx")
     run("export", "--model", model, "--format", "onnx", "-o", onnx_path)
+    try:
+        import onnx
+        onnx.checker.check_model(onnx.load(onnx_path), full_check=True)
+    except ImportError:
+        pass
     session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     feeds, meta = raw_feeds(session, test_rows)
     outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
