@@ -136,9 +136,10 @@ def compare(name, model, test_rows, test_csv, workdir):
         agree = None
         ok = worst <= TOLERANCE * max(scale, 1.0)
     kinds = sorted({c["kind"] for c in json.loads(meta["csvnn.columns"])})
-    what = "probabilities" if classification else f"values (largest |value| {scale:.4g})"
+    what = "probabilities" if classification else \
+        f"values up to {scale:.4g}: {worst / scale:.2g} relative"
     labels_text = f"{agree}/{len(rows)}" if agree is not None else "(regression)"
-    print(f"| {name} | {len(rows)} | {', '.join(kinds)} | {labels_text} | {worst:.3g} {what} |"
+    print(f"| {name} | {len(rows)} | {', '.join(kinds)} | {labels_text} | {worst:.3g} | {what} |"
           f" {'ok' if ok else 'FAIL'} |", flush=True)
     return ok
 
@@ -152,8 +153,8 @@ def main():
     args = parser.parse_args()
     manifest = json.load(open(os.path.join(args.data_dir, "MANIFEST.json")))["datasets"]
     cases = [(name, name, [], []) for name in manifest] + EXTRA_CASES
-    print("| case | test rows | column kinds | labels equal | max abs difference | |")
-    print("|---|---|---|---|---|---|")
+    print("| case | test rows | column kinds | labels equal | max abs difference | of | |")
+    print("|---|---|---|---|---|---|---|")
     all_ok = True
     with tempfile.TemporaryDirectory() as workdir:
         for case, dataset, flags, not_categorical in cases:

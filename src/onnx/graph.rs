@@ -89,10 +89,7 @@ pub fn to_proto(model: &Model, inputs: Inputs) -> Result<ModelProto> {
         }
         let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
         name_columns(&mut b.nodes, &mut b.initializers, &columns, &names)?;
-        (
-            graph_inputs(&columns),
-            ("csvnn.columns", json(&columns)?),
-        )
+        (graph_inputs(&columns), ("csvnn.columns", json(&columns)?))
     } else {
         let input = ValueInfoProto {
             name: "input".to_string(),

@@ -87,11 +87,7 @@ pub(super) fn add_date_parts(b: &mut Builder, date: &DateColumn, seconds: &str) 
     let mut parts = vec![b.with_const("Div", &centred, date.year_std)];
     let twelve = b.const_doubles(&[12.0]);
     let seven = b.const_doubles(&[7.0]);
-    let mut cycles = vec![
-        (month0, twelve),
-        (weekday, seven),
-        (yday0, days_in_year),
-    ];
+    let mut cycles = vec![(month0, twelve), (weekday, seven), (yday0, days_in_year)];
     if date.has_time {
         let day = b.const_doubles(&[24.0]);
         cycles.push((hour, day));

@@ -29,9 +29,14 @@ pub(super) fn graph_inputs(columns: &[ColumnInput]) -> Vec<ValueInfoProto> {
         .iter()
         .map(|c| {
             let (elem_type, doc) = match c.elem_type {
-                "string" => (STRING, "the cell's text, trimmed; missing: \"\" or an NA value"),
+                "string" => (
+                    STRING,
+                    "the cell's text, trimmed; missing: \"\" or an NA value",
+                ),
                 _ if c.kind == "text" => (DOUBLE, "token ids; NaN for an unused position"),
-                _ if c.kind == "date" => (DOUBLE, "seconds since 1970-01-01T00:00:00Z; NaN = missing"),
+                _ if c.kind == "date" => {
+                    (DOUBLE, "seconds since 1970-01-01T00:00:00Z; NaN = missing")
+                }
                 _ => (DOUBLE, "the value; NaN = missing"),
             };
             ValueInfoProto {

@@ -38,7 +38,10 @@ fn described(value: &ValueInfoProto) -> (String, i32, Vec<String>) {
     let tensor = value.r#type.as_ref().unwrap().tensor_type.as_ref().unwrap();
     let shape = tensor.shape.as_ref().unwrap().dim.iter();
     let shape = shape
-        .map(|d| d.dim_value.map_or_else(|| d.dim_param.clone().unwrap(), |v| v.to_string()))
+        .map(|d| {
+            d.dim_value
+                .map_or_else(|| d.dim_param.clone().unwrap(), |v| v.to_string())
+        })
         .collect();
     (value.name.clone(), tensor.elem_type, shape)
 }
@@ -56,7 +59,11 @@ fn assert_well_formed(model: &ModelProto) {
     defined.extend(graph.initializer.iter().map(|t| t.name.as_str()));
     for node in &graph.node {
         for input in &node.input {
-            assert!(defined.contains(input.as_str()), "{} reads {input}", node.name);
+            assert!(
+                defined.contains(input.as_str()),
+                "{} reads {input}",
+                node.name
+            );
         }
         for output in &node.output {
             assert!(defined.insert(output), "{output} is defined twice");
@@ -74,7 +81,11 @@ fn n(rows: &str) -> Vec<String> {
 #[test]
 fn raw_inputs_are_one_per_column_with_their_types_and_a_label_output() {
     let dir = tempfile::tempdir().unwrap();
-    let onnx = export(&fixture("chile_vote.model.json"), &dir.path().join("m.onnx"), &[]);
+    let onnx = export(
+        &fixture("chile_vote.model.json"),
+        &dir.path().join("m.onnx"),
+        &[],
+    );
     let graph = onnx.graph.as_ref().unwrap();
     let inputs: Vec<_> = graph.input.iter().map(described).collect();
     let one = vec!["N".to_string(), "1".to_string()];
@@ -109,7 +120,10 @@ fn raw_inputs_are_one_per_column_with_their_types_and_a_label_output() {
     assert_eq!(domains, [("", 13), ("ai.onnx.ml", 2)]);
     let columns: serde_json::Value =
         serde_json::from_str(metadata(&onnx, "csvnn.columns").unwrap()).unwrap();
-    assert_eq!(columns[0]["categories"], serde_json::json!(["C", "M", "N", "S", "SA"]));
+    assert_eq!(
+        columns[0]["categories"],
+        serde_json::json!(["C", "M", "N", "S", "SA"])
+    );
     assert_eq!(columns[0]["na_values"][0], "NA");
     assert_eq!(metadata(&onnx, "csvnn.inputs"), None);
     assert_well_formed(&onnx);
@@ -134,13 +148,17 @@ fn a_bad_inputs_value_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.onnx");
     csvnn()
-        .args(["export", "--format", "onnx", "--inputs", "onehot", "--model"])
+        .args([
+            "export", "--format", "onnx", "--inputs", "onehot", "--model",
+        ])
         .arg(fixture("chile_vote.model.json"))
         .arg("-o")
         .arg(&out)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("invalid value 'onehot' for '--inputs <LAYOUT>'"))
+        .stderr(predicate::str::contains(
+            "invalid value 'onehot' for '--inputs <LAYOUT>'",
+        ))
         .stderr(predicate::str::contains("[possible values: raw, encoded]"));
     assert!(!out.exists());
 }
@@ -151,7 +169,14 @@ fn a_regressor_outputs_only_its_value_and_the_export_says_what_it_wrote() {
     let model = dir.path().join("mpg.json");
     csvnn()
         .args(["--quiet", "train", "--data", &data("auto_mpg.train.csv")])
-        .args(["--target", "mpg", "--drop", "name", "--categorical", "origin"])
+        .args([
+            "--target",
+            "mpg",
+            "--drop",
+            "name",
+            "--categorical",
+            "origin",
+        ])
         .args(["--epochs", "1", "--hidden", "4", "-o"])
         .arg(&model)
         .assert()
@@ -168,10 +193,21 @@ fn a_regressor_outputs_only_its_value_and_the_export_says_what_it_wrote() {
             "6 double and 1 string inputs (one per column, described in the metadata 'csvnn.columns'), output 'prediction'",
         ));
     let onnx = ModelProto::decode(fs::read(&out).unwrap().as_slice()).unwrap();
-    let outputs: Vec<_> = onnx.graph.as_ref().unwrap().output.iter().map(described).collect();
+    let outputs: Vec<_> = onnx
+        .graph
+        .as_ref()
+        .unwrap()
+        .output
+        .iter()
+        .map(described)
+        .collect();
     assert_eq!(
         outputs,
-        [("prediction".to_string(), DOUBLE, vec!["N".to_string(), "1".to_string()])]
+        [(
+            "prediction".to_string(),
+            DOUBLE,
+            vec!["N".to_string(), "1".to_string()]
+        )]
     );
     assert_well_formed(&onnx);
 }
@@ -203,7 +239,14 @@ fn columns_named_as_graph_values_keep_their_names_but_not_as_outputs() {
         model
     };
     let onnx = export(&train("features"), &dir.path().join("a.onnx"), &[]);
-    let names: Vec<_> = onnx.graph.as_ref().unwrap().input.iter().map(|v| v.name.clone()).collect();
+    let names: Vec<_> = onnx
+        .graph
+        .as_ref()
+        .unwrap()
+        .input
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
     assert_eq!(names, ["mean", "slots", "features"]);
     assert_well_formed(&onnx);
     let out = dir.path().join("b.onnx");
@@ -245,7 +288,11 @@ fn score_against_predict(model: &Path, test: &Path, predict_args: &[&str]) -> f6
         .arg(test)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let onnx_rows = String::from_utf8(out.stdout).unwrap();
     let predicted = stdout_of(
         csvnn()
@@ -255,7 +302,8 @@ fn score_against_predict(model: &Path, test: &Path, predict_args: &[&str]) -> f6
             .arg(test)
             .args(predict_args),
     );
-    let (ours, theirs): (Vec<&str>, Vec<&str>) = (onnx_rows.lines().collect(), predicted.lines().collect());
+    let (ours, theirs): (Vec<&str>, Vec<&str>) =
+        (onnx_rows.lines().collect(), predicted.lines().collect());
     assert_eq!(ours.len(), theirs.len());
     assert_eq!(ours[0], theirs[0], "the header");
     let mut worst = 0f64;
@@ -287,11 +335,25 @@ fn onnxruntime_scores_raw_csv_values_as_predict_does() {
     let dir = tempfile::tempdir().unwrap();
     let mut train = String::from("when,grade,x,kind,y\n");
     for i in 0..60 {
-        let when = format!("20{:02}-{:02}-{:02}T{:02}:{:02}:00", 10 + i % 9, 1 + i % 12, 1 + i % 28, i % 24, i % 60);
+        let when = format!(
+            "20{:02}-{:02}-{:02}T{:02}:{:02}:00",
+            10 + i % 9,
+            1 + i % 12,
+            1 + i % 28,
+            i % 24,
+            i % 60
+        );
         let grade = ["low", "mid", "high", ""][i % 4];
-        let x = if i % 7 == 0 { "-999".to_string() } else { format!("{}.5", i % 11) };
+        let x = if i % 7 == 0 {
+            "-999".to_string()
+        } else {
+            format!("{}.5", i % 11)
+        };
         let kind = ["a", "b", "NA"][i % 3];
-        train.push_str(&format!("{when},{grade},{x},{kind},{}\n", (i * 7 % 10) as f64 / 3.0));
+        train.push_str(&format!(
+            "{when},{grade},{x},{kind},{}\n",
+            (i * 7 % 10) as f64 / 3.0
+        ));
     }
     let train_path = dir.path().join("train.csv");
     fs::write(&train_path, &train).unwrap();
@@ -302,7 +364,14 @@ fn onnxruntime_scores_raw_csv_values_as_predict_does() {
     csvnn()
         .args(["--quiet", "train", "--data"])
         .arg(&train_path)
-        .args(["--target", "y", "--epochs", "2", "--ordinal", "grade=low<mid<high"])
+        .args([
+            "--target",
+            "y",
+            "--epochs",
+            "2",
+            "--ordinal",
+            "grade=low<mid<high",
+        ])
         .args(["--date", "when", "--na-values", "NA,-999", "-o"])
         .arg(&model)
         .assert()

@@ -54,7 +54,9 @@ fn text_model(dir: &Path, extra: &[&str]) -> PathBuf {
 fn export(model: &Path) -> ModelProto {
     let out = model.with_extension("onnx");
     csvnn()
-        .args(["--quiet", "export", "--format", "onnx", "--inputs", "encoded"])
+        .args([
+            "--quiet", "export", "--format", "onnx", "--inputs", "encoded",
+        ])
         .arg("--model")
         .arg(model)
         .arg("-o")
