@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Check that `csvnn export --format onnx` computes what csvnn computes.
+"""Check that `csvnn export --format onnx --inputs encoded` computes what csvnn computes
+(raw inputs, the default: scripts/verify_onnx_raw.py).
 
 For each case: train a model on a real train split from ../shared/data (or data/), export
 it to ONNX, build the graph's input from the test split by the layout stored in the file's
@@ -204,7 +205,8 @@ def onnx_inputs(session, test_csv):
 def compare(model, test_csv, workdir, name, may_skip=False):
     onnx_path = os.path.join(workdir, name + ".onnx")
     export = subprocess.run([csvnn_binary(), "--quiet", "export", "--model", model, "--format",
-                             "onnx", "-o", onnx_path], capture_output=True, text=True)
+                             "onnx", "--inputs", "encoded", "-o", onnx_path],
+                            capture_output=True, text=True)
     if export.returncode != 0:
         if may_skip:
             print(f"{name}: skipped: {export.stderr.strip()}")

@@ -6,13 +6,25 @@ use clap::{Args, ValueEnum};
 
 use super::common::Ui;
 use csvnn::model::Model;
+use csvnn::onnx::Inputs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
-    /// A standard ONNX graph (opset 13, 17 with attention): input `input` (N, n_inputs),
-    /// numeric columns in raw units, categorical columns one-hot, date parts, series values
-    /// and token ids; output `probabilities` or `prediction`.
+    /// A standard ONNX graph (opset 13, 17 with attention; ai.onnx.ml 2 for raw inputs):
+    /// outputs `probabilities` and `label`, or `prediction`.
     Onnx,
+}
+
+/// How the exported graph takes its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputsArg {
+    /// One input per CSV column, named as the column, shape (N, 1): numbers as double (NaN
+    /// = missing), categorical and ordinal columns as strings, dates as Unix seconds,
+    /// text as token ids; the graph does all the preprocessing.
+    Raw,
+    /// One float input `input` (N, n_inputs): categorical columns one-hot, ordinal
+    /// columns level indices, date parts (the earlier default; layout in the metadata `csvnn.inputs`).
+    Encoded,
 }
 
 #[derive(Debug, Args)]
@@ -25,6 +37,10 @@ pub struct ExportArgs {
     #[arg(long, value_enum)]
     pub format: ExportFormat,
 
+    /// The graph's inputs: raw CSV columns, or csvnn's encoded row.
+    #[arg(long, value_enum, default_value = "raw", value_name = "LAYOUT")]
+    pub inputs: InputsArg,
+
     /// The file to write (written atomically).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
@@ -33,21 +49,54 @@ pub struct ExportArgs {
 pub fn run(args: ExportArgs, ui: &Ui) -> anyhow::Result<()> {
     csvnn::atomic::check_writable_file(&args.output)?;
     let model = Model::load(&args.model)?;
+    let inputs = match args.inputs {
+        InputsArg::Raw => Inputs::Raw,
+        InputsArg::Encoded => Inputs::Encoded,
+    };
     match args.format {
-        ExportFormat::Onnx => csvnn::onnx::export(&model, &args.output)?,
+        ExportFormat::Onnx => csvnn::onnx::export(&model, &args.output, inputs)?,
     }
-    let layout = csvnn::onnx::input_layout(&model);
-    ui.info(&format!(
-        "wrote {}: input 'input' (N, {}) with {} (layout in the metadata 'csvnn.inputs'), output '{}'",
-        args.output.display(),
-        layout.len(),
-        input_counts(&layout),
-        match model.task {
-            csvnn::preprocess::Task::Classification => "probabilities",
-            csvnn::preprocess::Task::Regression => "prediction",
+    let classification = model.task == csvnn::preprocess::Task::Classification;
+    let message = match inputs {
+        Inputs::Raw => format!(
+            "wrote {}: {} (one per column, described in the metadata 'csvnn.columns'), {}",
+            args.output.display(),
+            column_counts(&csvnn::onnx::column_inputs(&model)),
+            if classification {
+                "outputs 'probabilities' and 'label'"
+            } else {
+                "output 'prediction'"
+            }
+        ),
+        Inputs::Encoded => {
+            let layout = csvnn::onnx::input_layout(&model);
+            format!(
+                "wrote {}: input 'input' (N, {}) with {} (layout in the metadata 'csvnn.inputs'), output '{}'",
+                args.output.display(),
+                layout.len(),
+                input_counts(&layout),
+                if classification { "probabilities" } else { "prediction" }
+            )
         }
-    ));
+    };
+    ui.info(&message);
     Ok(())
+}
+
+/// "3 numeric and 2 string inputs": the raw graph's inputs by element type.
+fn column_counts(columns: &[csvnn::onnx::ColumnInput]) -> String {
+    let count = |t: &str| columns.iter().filter(|c| c.elem_type == t).count();
+    let counts: Vec<String> = [("double", "double"), ("string", "string")]
+        .iter()
+        .filter(|&&(t, _)| count(t) > 0)
+        .map(|&(t, name)| format!("{} {name}", count(t)))
+        .collect();
+    match counts.as_slice() {
+        [] => "no inputs".to_string(),
+        [one] => format!("{one} inputs"),
+        [a, b] => format!("{a} and {b} inputs"),
+        _ => unreachable!("two element types"),
+    }
 }
 
 /// "2 numeric and 9 date inputs": how many inputs of each kind, in a fixed order.

@@ -46,6 +46,26 @@ pub(super) fn int(name: &str, value: i64) -> AttributeProto {
     }
 }
 
+/// A string attribute.
+pub(super) fn string(name: &str, value: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        r#type: ATTRIBUTE_STRING,
+        s: Some(value.as_bytes().to_vec()),
+        ..AttributeProto::default()
+    }
+}
+
+/// A string-list attribute.
+pub(super) fn strings<'a>(name: &str, values: impl IntoIterator<Item = &'a str>) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        r#type: ATTRIBUTE_STRINGS,
+        strings: values.into_iter().map(|v| v.as_bytes().to_vec()).collect(),
+        ..AttributeProto::default()
+    }
+}
+
 /// Builds the node list, naming each intermediate value.
 #[derive(Default)]
 pub(super) struct Builder {
@@ -111,9 +131,44 @@ impl Builder {
         self.floats(&name, &[], std::iter::once(value))
     }
 
+    /// A double constant of shape (len) under a fresh name.
+    pub(super) fn const_doubles(&mut self, values: &[f64]) -> String {
+        self.counter += 1;
+        let name = format!("const{}", self.counter);
+        self.doubles(&name, values)
+    }
+
     /// Add a node; returns its output's name (`output`, or a fresh one).
     pub(super) fn node(
         &mut self,
+        op: &str,
+        inputs: &[&str],
+        attributes: Vec<AttributeProto>,
+        output: Option<&str>,
+    ) -> String {
+        self.node_in("", op, inputs, attributes, output)
+    }
+
+    /// A node of the `ai.onnx.ml` domain (`node` otherwise).
+    pub(super) fn ml_node(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attributes: Vec<AttributeProto>,
+        output: Option<&str>,
+    ) -> String {
+        self.node_in(ML_DOMAIN, op, inputs, attributes, output)
+    }
+
+    /// A double-precision binary operation with a constant: `Add`, `Sub`, `Mul` or `Div`.
+    pub(super) fn with_const(&mut self, op: &str, value: &str, constant: f64) -> String {
+        let c = self.const_doubles(&[constant]);
+        self.node(op, &[value, &c], vec![], None)
+    }
+
+    fn node_in(
+        &mut self,
+        domain: &str,
         op: &str,
         inputs: &[&str],
         attributes: Vec<AttributeProto>,
@@ -127,6 +182,7 @@ impl Builder {
             name: format!("{op}_{}", self.counter),
             op_type: op.to_string(),
             attribute: attributes,
+            domain: domain.to_string(),
         });
         out
     }

@@ -1,23 +1,32 @@
 //! `to_proto`: the whole ONNX graph of a model: input preprocessing, the layers, the output.
 
 use super::builder::{dims_type, int, Builder};
-use super::inputs::add_inputs;
+use super::inputs::{add_inputs, Slots};
 use super::layers::{add_layer, flatten_output, Value};
 use super::layout::input_layout;
 use super::proto::*;
+use super::raw_inputs::{add_label, add_raw_inputs, graph_inputs, name_columns};
+use super::raw_layout::column_inputs;
+use super::Inputs;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::nn::{AnyLayer, Network};
 use crate::preprocess::{Feature, Pipeline, TargetEncoder};
 
-/// The model as an ONNX `ModelProto`.
-pub fn to_proto(model: &Model) -> Result<ModelProto> {
+/// The model as an ONNX `ModelProto` whose inputs are laid out as `inputs` says.
+pub fn to_proto(model: &Model, inputs: Inputs) -> Result<ModelProto> {
     let pipeline = &model.pipeline;
     let network = &model.network;
     let layout = input_layout(model);
     let n_inputs = layout.len();
+    let raw = inputs == Inputs::Raw;
     let mut b = Builder::default();
-    let mut current = add_inputs(&mut b, pipeline);
+    let mut current = if raw {
+        let slots = add_raw_inputs(&mut b, pipeline);
+        add_inputs(&mut b, pipeline, Slots::Double(&slots))
+    } else {
+        add_inputs(&mut b, pipeline, Slots::Input)
+    };
     let mut value = Value::Flat;
 
     for (i, layer) in network.layers.iter().enumerate() {
@@ -33,6 +42,9 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
                 vec![int("axis", -1)],
                 Some("probabilities"),
             );
+            if raw {
+                add_label(&mut b, &current, labels);
+            }
             (
                 "probabilities",
                 FLOAT,
@@ -60,35 +72,57 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
         }
     };
 
-    let layout_json = serde_json::to_string(&layout).map_err(|e| Error::Training(e.to_string()))?;
-    let labels_json = serde_json::to_string(pipeline.target_encoder.labels())
-        .map_err(|e| Error::Training(e.to_string()))?;
+    let labels_json = json(&pipeline.target_encoder.labels())?;
+    let mut outputs = vec![ValueInfoProto {
+        name: output.to_string(),
+        r#type: dims_type(output_type, &[None, Some(n_outputs as i64)]),
+        doc_string: doc,
+    }];
+    let (input, layout_entry) = if raw {
+        let columns = column_inputs(model);
+        if model.task == crate::preprocess::Task::Classification {
+            outputs.push(ValueInfoProto {
+                name: "label".to_string(),
+                r#type: dims_type(STRING, &[None]),
+                doc_string: "the predicted label (the most probable class)".to_string(),
+            });
+        }
+        let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+        name_columns(&mut b.nodes, &mut b.initializers, &columns, &names)?;
+        (graph_inputs(&columns), ("csvnn.columns", json(&columns)?))
+    } else {
+        let input = ValueInfoProto {
+            name: "input".to_string(),
+            r#type: dims_type(FLOAT, &[None, Some(n_inputs as i64)]),
+            doc_string: "one row per CSV row: numeric columns in raw units (NaN = missing), categorical columns one-hot, date parts, series values (NaN = padding), token ids (NaN = unused); layout in the metadata 'csvnn.inputs'".to_string(),
+        };
+        (vec![input], ("csvnn.inputs", json(&layout)?))
+    };
     let graph = GraphProto {
         node: b.nodes,
         name: "csvnn".to_string(),
         initializer: b.initializers,
         doc_string: format!("csvnn model predicting '{}'", pipeline.target),
-        input: vec![ValueInfoProto {
-            name: "input".to_string(),
-            r#type: dims_type(FLOAT, &[None, Some(n_inputs as i64)]),
-            doc_string: "one row per CSV row: numeric columns in raw units (NaN = missing), categorical columns one-hot, date parts, series values (NaN = padding), token ids (NaN = unused); layout in the metadata 'csvnn.inputs'".to_string(),
-        }],
-        output: vec![ValueInfoProto {
-            name: output.to_string(),
-            r#type: dims_type(output_type, &[None, Some(n_outputs as i64)]),
-            doc_string: doc,
-        }],
+        input,
+        output: outputs,
     };
     let entry = |key: &str, value: String| StringStringEntryProto {
         key: key.to_string(),
         value,
     };
+    let mut opset_import = vec![OperatorSetIdProto {
+        domain: String::new(),
+        version: opset(network),
+    }];
+    if raw {
+        opset_import.push(OperatorSetIdProto {
+            domain: ML_DOMAIN.to_string(),
+            version: OPSET_ML,
+        });
+    }
     Ok(ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: opset(network),
-        }],
+        opset_import,
         producer_name: "csvnn".to_string(),
         producer_version: env!("CARGO_PKG_VERSION").to_string(),
         doc_string: String::new(),
@@ -97,7 +131,7 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
             entry("csvnn.task", model.task.to_string()),
             entry("csvnn.target", pipeline.target.clone()),
             entry("csvnn.labels", labels_json),
-            entry("csvnn.inputs", layout_json),
+            entry(layout_entry.0, layout_entry.1),
         ]
         .into_iter()
         .chain(
@@ -107,6 +141,11 @@ pub fn to_proto(model: &Model) -> Result<ModelProto> {
         )
         .collect(),
     })
+}
+
+/// A value as JSON text, for the metadata.
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Training(e.to_string()))
 }
 
 /// The operator set: 17 when a transformer block needs `LayerNormalization`, else 13.

@@ -1,5 +1,6 @@
-//! `add_inputs`: the graph's `input` (N, n_slots), laid out by `input_layout`, turned into
-//! the network's input row (N, n_inputs) as csvnn's pipeline writes it.
+//! `add_inputs`: the graph's `input` (N, n_slots), laid out by `input_layout` (or the same
+//! slots made from the raw columns), turned into the network's input row (N, n_inputs) as
+//! csvnn's pipeline writes it.
 //!
 //! Every slot is imputed and standardised in double precision, then rounded to float: a
 //! numeric or ordinal NaN takes the training mean, a date's NaN each part's training
@@ -52,8 +53,16 @@ fn scaling(pipeline: &Pipeline) -> Scaling {
     s
 }
 
-/// Add the nodes from `input` to `features`, the network's input row; returns its name.
-pub(super) fn add_inputs(b: &mut Builder, pipeline: &Pipeline) -> String {
+/// The slots the network's row is made from.
+pub(super) enum Slots<'a> {
+    /// The graph input `input`, float (N, n_slots): the encoded layout.
+    Input,
+    /// A value already double (N, n_slots): the raw-column graph's (`raw_inputs.rs`).
+    Double(&'a str),
+}
+
+/// Add the nodes from the slots to `features`, the network's input row; returns its name.
+pub(super) fn add_inputs(b: &mut Builder, pipeline: &Pipeline, slots: Slots) -> String {
     let s = scaling(pipeline);
     let n_slots = s.impute.len();
     let has_blocks = pipeline
@@ -64,7 +73,10 @@ pub(super) fn add_inputs(b: &mut Builder, pipeline: &Pipeline) -> String {
     let impute = b.doubles("impute", &s.impute);
     let mean = b.doubles("mean", &s.mean);
     let std = b.doubles("std", &s.std);
-    let input = b.node("Cast", &["input"], vec![int("to", DOUBLE as i64)], None);
+    let input = match slots {
+        Slots::Input => b.node("Cast", &["input"], vec![int("to", DOUBLE as i64)], None),
+        Slots::Double(name) => name.to_string(),
+    };
     let is_nan = b.node("IsNaN", &[&input], vec![], None);
     let filled = b.node("Where", &[&is_nan, &impute, &input], vec![], None);
     let centred = b.node("Sub", &[&filled, &mean], vec![], None);

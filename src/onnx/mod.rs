@@ -2,8 +2,25 @@
 //! network has transformer encoder blocks), encoded with prost from hand-written structs
 //! for the few ONNX messages it needs (field numbers as in onnx/onnx.proto).
 //!
-//! The graph has one input, `input`: float (N, n_inputs), one row per CSV row, laid out as
-//! [`input_layout`] lists it, in the model's column order:
+//! With [`Inputs::Raw`] (the default) the graph has one input per CSV column the model
+//! reads, named as the column, one row per CSV row ([`column_inputs`], also in the
+//! metadata `csvnn.columns`):
+//! - a numeric or series column: double (N, 1), the value; NaN is missing (and so is a
+//!   value equal to a numeric NA marker such as `-999`, or one whose standardised value
+//!   overflows a float, as csvnn reads them);
+//! - a categorical or ordinal column: string (N, 1), the cell's trimmed text; the empty
+//!   string and the model's NA values (`na_values` in `csvnn.columns`) are missing;
+//! - a date column: double (N, 1), Unix seconds (since 1970-01-01T00:00:00Z; a date
+//!   without a time is its midnight); NaN is missing;
+//! - a text column: double (N, max_tokens), the token ids as below.
+//!
+//! The graph turns them into the slots of the encoded layout (`raw_inputs.rs`) and goes
+//! on as below; a classifier's graph also outputs `label`: string (N), the label of the
+//! largest logit. The `ai.onnx.ml` operator set (version 2) is imported for
+//! `LabelEncoder`.
+//!
+//! With [`Inputs::Encoded`] the graph has one input, `input`: float (N, n_inputs), one row
+//! per CSV row, laid out as [`input_layout`] lists it, in the model's column order:
 //! - a numeric column is one input holding the raw value in the column's own units; NaN
 //!   means missing and is replaced by the training mean, as csvnn does; the graph then
 //!   standardises it with the training mean and standard deviation;
@@ -45,6 +62,9 @@ mod inputs;
 mod layers;
 mod layout;
 pub mod proto;
+mod raw_date;
+mod raw_inputs;
+mod raw_layout;
 mod recurrent;
 mod sequence;
 
@@ -58,11 +78,24 @@ use crate::model::Model;
 
 pub use graph::to_proto;
 pub use layout::{input_layout, InputSlot};
-pub use proto::{IR_VERSION, OPSET, OPSET_ENCODER};
+pub use proto::{IR_VERSION, OPSET, OPSET_ENCODER, OPSET_ML};
+pub use raw_layout::{column_inputs, ColumnInput, DATE_UNIT};
 
-/// Write the model as an ONNX file, atomically.
-pub fn export(model: &Model, path: &Path) -> Result<()> {
-    let bytes = to_proto(model)?.encode_to_vec();
+/// How the exported graph takes its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Inputs {
+    /// One input per CSV column, as the file holds it (`column_inputs`); the graph
+    /// imputes, scales and one-hot encodes, and also outputs the label.
+    #[default]
+    Raw,
+    /// One float input `input` of encoded slots (`input_layout`): the layout before
+    /// raw inputs existed.
+    Encoded,
+}
+
+/// Write the model as an ONNX file with `inputs`, atomically.
+pub fn export(model: &Model, path: &Path, inputs: Inputs) -> Result<()> {
+    let bytes = to_proto(model, inputs)?.encode_to_vec();
     write_atomically(path, |out| {
         out.write_all(&bytes)
             .map_err(|e| Error::io(&path.display().to_string(), e))

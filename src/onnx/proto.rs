@@ -9,6 +9,11 @@ pub const OPSET: i64 = 13;
 /// The operator set of a graph with transformer encoder blocks (`LayerNormalization`
 /// is an operator from opset 17).
 pub const OPSET_ENCODER: i64 = 17;
+/// The domain of the traditional-ML operators (`LabelEncoder`) the raw-column graph uses.
+pub const ML_DOMAIN: &str = "ai.onnx.ml";
+/// The version of the `ai.onnx.ml` operator set it imports (`LabelEncoder` between strings
+/// and int64 is in version 2).
+pub const OPSET_ML: i64 = 2;
 
 /// A whole model file: metadata and the graph.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -99,16 +104,24 @@ pub struct NodeProto {
     /// The operator's attributes.
     #[prost(message, repeated, tag = "5")]
     pub attribute: Vec<AttributeProto>,
+    /// The operator's domain: empty for the default `ai.onnx`, or `ai.onnx.ml`.
+    #[prost(string, tag = "7")]
+    pub domain: String,
 }
 
 /// `AttributeProto.AttributeType` FLOAT.
 pub const ATTRIBUTE_FLOAT: i32 = 1;
 /// `AttributeProto.AttributeType` INT.
 pub const ATTRIBUTE_INT: i32 = 2;
+/// `AttributeProto.AttributeType` STRING.
+pub const ATTRIBUTE_STRING: i32 = 3;
 /// `AttributeProto.AttributeType` INTS.
 pub const ATTRIBUTE_INTS: i32 = 7;
+/// `AttributeProto.AttributeType` STRINGS.
+pub const ATTRIBUTE_STRINGS: i32 = 8;
 
-/// One attribute of a node: a float, an integer or a list of integers.
+/// One attribute of a node: a float, an integer, a string or a list of integers or
+/// strings.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct AttributeProto {
     /// The attribute's name, e.g. `perm`.
@@ -123,15 +136,23 @@ pub struct AttributeProto {
     /// The value of an integer attribute.
     #[prost(int64, optional, tag = "3")]
     pub i: Option<i64>,
+    /// The value of a string attribute (UTF-8 bytes).
+    #[prost(bytes = "vec", optional, tag = "4")]
+    pub s: Option<Vec<u8>>,
     /// The values of an integer-list attribute (unpacked, as onnx.proto2 declares).
     #[prost(int64, repeated, packed = "false", tag = "8")]
     pub ints: Vec<i64>,
+    /// The values of a string-list attribute (UTF-8 bytes each).
+    #[prost(bytes = "vec", repeated, tag = "9")]
+    pub strings: Vec<Vec<u8>>,
 }
 
 /// `TensorProto.DataType` FLOAT (f32).
 pub const FLOAT: i32 = 1;
 /// `TensorProto.DataType` INT32.
 pub const INT32: i32 = 6;
+/// `TensorProto.DataType` STRING (UTF-8).
+pub const STRING: i32 = 8;
 /// `TensorProto.DataType` INT64.
 pub const INT64: i32 = 7;
 /// `TensorProto.DataType` DOUBLE (f64).

@@ -319,7 +319,8 @@ fn onnx_export_takes_an_ordinal_column_as_its_level_index() {
     csvnn()
         .current_dir(dir.path(""))
         .args([
-            "--quiet", "export", "--format", "onnx", "--model", "m.json", "-o", "m.onnx",
+            "--quiet", "export", "--format", "onnx", "--inputs", "encoded", "--model", "m.json",
+            "-o", "m.onnx",
         ])
         .assert()
         .success();

@@ -24,7 +24,10 @@ fn train(dir: &Path, args: &[&str]) -> PathBuf {
 
 fn export(model: &Path, out: &Path) -> ModelProto {
     csvnn()
-        .args(["--quiet", "export", "--format", "onnx", "--model"])
+        .args([
+            "--quiet", "export", "--format", "onnx", "--inputs", "encoded",
+        ])
+        .arg("--model")
         .arg(model)
         .arg("-o")
         .arg(out)

@@ -54,7 +54,10 @@ fn text_model(dir: &Path, extra: &[&str]) -> PathBuf {
 fn export(model: &Path) -> ModelProto {
     let out = model.with_extension("onnx");
     csvnn()
-        .args(["--quiet", "export", "--format", "onnx", "--model"])
+        .args([
+            "--quiet", "export", "--format", "onnx", "--inputs", "encoded",
+        ])
+        .arg("--model")
         .arg(model)
         .arg("-o")
         .arg(&out)

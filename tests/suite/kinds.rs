@@ -282,9 +282,10 @@ fn a_date_model_saves_as_version_3_predicts_and_refuses_bad_dates() {
         error_of(&["predict", "--model", model_arg, "--data", &absurd], 1),
         format!("csvnn: error: {absurd}: line 4: column 'when': '2012-02-30T02:30:00Z' is not a date: February 2012 has 29 days, not 30")
     );
-    // ONNX: each date is its encoded parts (the caller parses the dates).
+    // ONNX, encoded inputs: each date is its encoded parts (the caller parses the dates).
     csvnn()
-        .args(["export", "--format", "onnx", "--model", model_arg, "-o"])
+        .args(["export", "--format", "onnx", "--inputs", "encoded"])
+        .args(["--model", model_arg, "-o"])
         .arg(dir.path().join("m.onnx"))
         .assert()
         .success()

@@ -9,6 +9,7 @@ mod data_quality;
 mod defaults;
 mod explain;
 mod export;
+mod export_raw;
 mod export_sequences;
 mod golden_metrics;
 mod kinds;
