@@ -57,6 +57,9 @@ CASES = [
 JV = ["--sequence-shape", "25x12"]
 TWEETS_TEXT = ["--drop", "created_at", "--max-tokens", "60"]
 SEQUENCE_CASES = [
+    # Not a sequence: a categorical column capped by --max-categories has an "other" input.
+    ("chile_vote_capped", "chile_vote", "vote",
+     ["--categorical", "region,sex,education", "--max-categories", "3"]),
     ("japanesevowels_gru", "japanesevowels", "label", JV + ["--rnn", "gru:16"]),
     ("japanesevowels_lstm", "japanesevowels", "label", JV + ["--rnn", "lstm:32", "--pool", "max"]),
     ("japanesevowels_gru_lstm_mean", "japanesevowels", "label",
@@ -170,6 +173,7 @@ def onnx_inputs(session, test_csv):
     with open(test_csv, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     x = np.full((len(rows), len(layout)), np.nan, dtype=np.float32)
+    categories = {}
     for i, row in enumerate(rows):
         ids, dates = {}, {}
         for slot in layout:
@@ -183,7 +187,13 @@ def onnx_inputs(session, test_csv):
                 x[i, at] = levels.index(cell) if cell in levels else np.nan
             elif kind == "categorical":
                 value = slot["impute"] if missing else cell
-                x[i, at] = 1.0 if value == slot["category"] else 0.0
+                if slot.get("other"):  # every value without an input of its own
+                    named = categories.setdefault(slot["column"], {
+                        s["category"] for s in layout
+                        if s["column"] == slot["column"] and "category" in s})
+                    x[i, at] = 0.0 if value in named else 1.0
+                else:
+                    x[i, at] = 1.0 if value == slot["category"] else 0.0
             elif kind == "date":
                 if missing:
                     continue  # NaN: the graph imputes

@@ -21,6 +21,10 @@ pub struct InputSlot {
     /// The category this input stands for (categorical columns).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// True for the last input of a categorical column capped by `max_categories`: 1 for
+    /// every value that is not one of the column's `category` inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other: Option<bool>,
     /// The levels, lowest first: level i is the number i (ordinal columns).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub levels: Option<Vec<String>>,
@@ -57,6 +61,7 @@ impl InputSlot {
             column: column.to_string(),
             kind,
             category: None,
+            other: None,
             levels: None,
             impute,
             part: None,
@@ -88,6 +93,13 @@ pub fn input_layout(model: &Model) -> Vec<InputSlot> {
                 for (i, category) in c.categories.iter().enumerate() {
                     slots.push(InputSlot {
                         category: Some(category.clone()),
+                        ..InputSlot::new(at + i, &c.name, "categorical", c.impute.clone())
+                    });
+                }
+                if c.other.is_some() {
+                    let i = c.categories.len();
+                    slots.push(InputSlot {
+                        other: Some(true),
                         ..InputSlot::new(at + i, &c.name, "categorical", c.impute.clone())
                     });
                 }

@@ -218,3 +218,47 @@ fn errors_are_one_line_and_leave_no_file() {
         .assert()
         .code(2);
 }
+
+/// A column capped by --max-categories has a last "other" input: the layout lists it, so
+/// the graph's input is as wide as the network's first layer.
+#[test]
+fn a_capped_categorical_column_lists_its_other_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = train(
+        dir.path(),
+        &[
+            "--data",
+            &data("chile_vote.train.csv"),
+            "--target",
+            "vote",
+            "--categorical",
+            "region,sex,education",
+            "--max-categories",
+            "3",
+            "--epochs",
+            "1",
+        ],
+    );
+    let onnx = export(&model_path, &dir.path().join("capped.onnx"));
+    let layout: Value = serde_json::from_str(&metadata(&onnx, "csvnn.inputs")).unwrap();
+    let region: Vec<&Value> = layout
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["column"] == "region")
+        .collect();
+    assert_eq!(region.len(), 3);
+    assert_eq!(region[2]["other"], true);
+    assert!(region[2].get("category").is_none());
+    assert!(region[..2]
+        .iter()
+        .all(|s| s["category"].is_string() && s.get("other").is_none()));
+    let (_, _, shape) = dims(&onnx, true);
+    assert_eq!(shape[1], layout.as_array().unwrap().len().to_string());
+    let model: Value = serde_json::from_str(&fs::read_to_string(&model_path).unwrap()).unwrap();
+    let first = &model["network"]["layers"][0];
+    assert_eq!(
+        first["n_in"].as_u64().map(|n| n as usize),
+        Some(layout.as_array().unwrap().len())
+    );
+}
