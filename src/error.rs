@@ -60,6 +60,8 @@ pub enum Setting {
     Delimiter,
     /// `CsvOptions::skip_bad_rows`.
     SkipBadRows,
+    /// `CsvOptions::columns`.
+    Columns,
     /// `FitOptions::na_values`.
     NaValues,
     /// `FitOptions::drop`.
@@ -89,6 +91,7 @@ impl fmt::Display for Setting {
         f.write_str(match self {
             Setting::Delimiter => "`delimiter`",
             Setting::SkipBadRows => "`skip_bad_rows`",
+            Setting::Columns => "`columns`",
             Setting::NaValues => "`na_values`",
             Setting::Drop => "`drop`",
             Setting::Categorical => "`categorical`",

@@ -1,11 +1,12 @@
 //! Reading an input in chunks of rows, for scoring inputs too large to hold (a pipe
-//! into `csvnn predict --data -`). Each chunk is a `RawTable` with the input's headers;
-//! header, typing and trimming rules are those of `read_table`, line numbers count from
-//! the top of the input. A Parquet file is read the same way, a chunk at a time within
+//! into `csvnn predict --data -`, or a shard of one without its header line). Each
+//! chunk is a `RawTable` with the input's headers (or the names given); header, typing
+//! and trimming rules are those of `read_table`, line numbers count from the top of the
+//! input. A Parquet file is read the same way, a chunk at a time within
 //! each row group.
 
 use super::parquet::{is_parquet, ParquetRows};
-use super::reader::CsvRows;
+use super::reader::{refuse_columns_for_parquet, CsvRows};
 use super::{CsvOptions, RawTable};
 use crate::error::Result;
 
@@ -26,6 +27,7 @@ impl TableChunks {
     /// `chunk_rows` (at least 1) rows per chunk.
     pub fn open(path: &str, options: &CsvOptions, chunk_rows: usize) -> Result<TableChunks> {
         let rows = if is_parquet(path) {
+            refuse_columns_for_parquet(path, options)?;
             Rows::Parquet(ParquetRows::open(path)?)
         } else {
             Rows::Csv(CsvRows::open(path, options)?)
