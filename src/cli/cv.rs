@@ -103,7 +103,7 @@ pub fn run(args: CvArgs, ui: &Ui) -> anyhow::Result<()> {
         let fold = cross_validate_fold(&settings, &source, args.folds, k, &mut notices)?;
         fold.write(output)?;
         ui.info(&format!(
-            "wrote fold {k} of {} to {}; when every fold is done, print the summary with --collect",
+            "wrote the result of --fold {k} (of {}) to {}; when every fold is done, print the summary with --collect",
             args.folds,
             output.display()
         ));
