@@ -375,18 +375,27 @@ mod tests {
             let t = headerless(empty, &["a", "b"], None).unwrap();
             assert_eq!((t.n_rows(), t.headers.len()), (0, 2));
         }
-        let err = headerless(b"\n1,2\n3\n", &["a", "b"], None).unwrap_err().to_string();
+        let err = headerless(b"\n1,2\n3\n", &["a", "b"], None)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "t.csv: line 3: 2 fields expected (one per column name given), 1 found (is the file delimited by another character? set the `delimiter` setting)"
         );
-        let err = headerless(b"1,2,3\n", &["a", "b"], None).unwrap_err().to_string();
+        let err = headerless(b"1,2,3\n", &["a", "b"], None)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "t.csv: line 1: 2 fields expected (one per column name given), 3 found (set the `skip_bad_rows` setting to skip such rows)"
         );
-        let err = headerless(b"1,\xff\n", &["a", "b"], None).unwrap_err().to_string();
-        assert!(err.starts_with("t.csv: line 1: column 'b': the value"), "{err}");
+        let err = headerless(b"1,\xff\n", &["a", "b"], None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.csv: line 1: column 'b': the value"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -263,7 +263,10 @@ fn width_error(split: &Split<'_>, line: u64, fields: usize) -> Error {
     };
     Error::data(
         Location::file(split.name).line(line),
-        format!("{} fields expected ({as_in}), {fields} found", headers.len()),
+        format!(
+            "{} fields expected ({as_in}), {fields} found",
+            headers.len()
+        ),
     )
     .with_hint(Some(hint))
 }

@@ -125,6 +125,36 @@ mod tests {
     }
 
     #[test]
+    fn headerless_chunks_hold_the_rows_of_the_whole_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::new();
+        for i in 0..10 {
+            text += &format!("{i},\"x\n{i}\"\n");
+        }
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_str().unwrap();
+        let options = CsvOptions {
+            columns: Some(vec!["a".into(), "b".into()]),
+            ..CsvOptions::default()
+        };
+        let whole = read_table(path, &options).unwrap();
+        assert_eq!(whole.n_rows(), 10);
+        assert_eq!(whole.lines[9], 19);
+        let mut chunks = TableChunks::open(path, &options, 4).unwrap();
+        assert_eq!(chunks.headers(), ["a", "b"]);
+        let mut lines = Vec::new();
+        while let Some(chunk) = chunks.next_chunk().unwrap() {
+            lines.extend(chunk.lines.iter().copied());
+            assert_eq!(
+                chunk.columns[1].text_at(0),
+                format!("x\n{}", chunk.columns[0].text_at(0))
+            );
+        }
+        assert_eq!(lines, whole.lines);
+    }
+
+    #[test]
     fn a_bad_row_is_reported_with_its_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");

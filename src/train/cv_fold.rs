@@ -94,7 +94,11 @@ pub fn cv_fingerprint(settings: &TrainSettings, table: &RawTable, k: usize) -> S
     let mut settings = settings.clone();
     settings.data.path.clear();
     let mut hash = Fnv::default();
-    hash.add(serde_json::to_string(&settings).unwrap_or_default().as_bytes());
+    hash.add(
+        serde_json::to_string(&settings)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     hash.add(&(k as u64).to_le_bytes());
     for name in &table.headers {
         hash.add(name.as_bytes());
@@ -164,7 +168,9 @@ pub fn cross_validate_fold(
 /// of one run and hold every fold once: the report `cross_validate` gives.
 pub fn collect_folds(folds: &[(String, CvFold)]) -> Result<CvReport> {
     let Some((first_file, first)) = folds.first() else {
-        return Err(Error::config("no folds to collect; expected every fold of a run"));
+        return Err(Error::config(
+            "no folds to collect; expected every fold of a run",
+        ));
     };
     let k = first.folds;
     let mut by_fold: Vec<Option<&(String, CvFold)>> = vec![None; k];
@@ -223,7 +229,12 @@ pub fn collect_folds(folds: &[(String, CvFold)]) -> Result<CvReport> {
     let per_fold: Vec<Vec<(String, f64)>> = by_fold
         .into_iter()
         .flatten()
-        .map(|(_, f)| f.metrics.iter().map(|m| (m.name.clone(), m.value)).collect())
+        .map(|(_, f)| {
+            f.metrics
+                .iter()
+                .map(|m| (m.name.clone(), m.value))
+                .collect()
+        })
         .collect();
     Ok(summary(first.task.clone(), k, first.rows, &per_fold))
 }

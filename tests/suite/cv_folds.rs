@@ -28,11 +28,7 @@ fn run_flags() -> Vec<String> {
 
 /// `csvnn --quiet cv ARGS`, which must succeed: its stdout.
 fn cv_ok(args: &[String]) -> Vec<u8> {
-    let out = csvnn()
-        .args(["--quiet", "cv"])
-        .args(args)
-        .output()
-        .unwrap();
+    let out = csvnn().args(["--quiet", "cv"]).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -92,7 +88,10 @@ fn collected_folds_print_what_one_process_prints_byte_for_byte() {
         serde_json::from_slice(&std::fs::read(&files[1]).unwrap()).unwrap();
     assert_eq!(fold["format"], "csvnn-cv-fold");
     assert_eq!(fold["format_version"], 1);
-    assert_eq!((fold["fold"].as_u64(), fold["folds"].as_u64()), (Some(1), Some(3)));
+    assert_eq!(
+        (fold["fold"].as_u64(), fold["folds"].as_u64()),
+        (Some(1), Some(3))
+    );
     assert_eq!(fold["metrics"][0]["name"], "accuracy");
 
     let table = cv_ok(&flags);
@@ -102,10 +101,7 @@ fn collected_folds_print_what_one_process_prints_byte_for_byte() {
         String::from_utf8_lossy(&table)
     );
     let json = cv_ok(&with(&flags, &["--format", "json"]));
-    assert_eq!(
-        cv_ok(&collect_args(&files, &["--format", "json"])),
-        json
-    );
+    assert_eq!(cv_ok(&collect_args(&files, &["--format", "json"])), json);
     // The files' order on the command line does not matter.
     let mut reversed = files.clone();
     reversed.reverse();
@@ -209,7 +205,9 @@ fn errors_of_the_fold_flags() {
     let (code, stderr) = cv_fails(&args(&["--fold", "0"]));
     assert_eq!(code, Some(2));
     assert!(
-        stderr.starts_with("csvnn: error: the following required arguments were not provided:\n  --output <FILE>"),
+        stderr.starts_with(
+            "csvnn: error: the following required arguments were not provided:\n  --output <FILE>"
+        ),
         "{stderr}"
     );
     let mut output_only = args(&["-o"]);
@@ -217,13 +215,17 @@ fn errors_of_the_fold_flags() {
     let (code, stderr) = cv_fails(&output_only);
     assert_eq!(code, Some(2));
     assert!(
-        stderr.starts_with("csvnn: error: the following required arguments were not provided:\n  --fold <K>"),
+        stderr.starts_with(
+            "csvnn: error: the following required arguments were not provided:\n  --fold <K>"
+        ),
         "{stderr}"
     );
     let (code, stderr) = cv_fails(&["--collect", out, "--data", &train]);
     assert_eq!(code, Some(2));
     assert!(
-        stderr.starts_with("csvnn: error: the argument '--collect <FOLD>...' cannot be used with '--data <FILE>'"),
+        stderr.starts_with(
+            "csvnn: error: the argument '--collect <FOLD>...' cannot be used with '--data <FILE>'"
+        ),
         "{stderr}"
     );
     assert!(!Path::new(out).exists(), "no fold file after an error");

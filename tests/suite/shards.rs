@@ -212,11 +212,13 @@ fn errors_of_the_shard_flags() {
     let names = "default,student,balance,income";
     let row = b"No,No,1165.49,47684.2\n";
     let fails = |args: &[&str], stdin: &[u8]| predict_fails(&model, args, stdin);
-    let stdin_with = |columns: &str| vec!["--data", "-", "--columns"]
-        .into_iter()
-        .chain([columns])
-        .map(str::to_string)
-        .collect::<Vec<_>>();
+    let stdin_with = |columns: &str| {
+        vec!["--data", "-", "--columns"]
+            .into_iter()
+            .chain([columns])
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
     let run = |columns: &str, stdin: &[u8]| {
         let args = stdin_with(columns);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -282,10 +284,7 @@ fn errors_of_the_shard_flags() {
         )
     );
     // --keep names one of the given columns.
-    let (code, stderr) = fails(
-        &["--data", "-", "--columns", names, "--keep", "id"],
-        row,
-    );
+    let (code, stderr) = fails(&["--data", "-", "--columns", names, "--keep", "id"], row);
     assert_eq!(code, Some(1));
     assert_eq!(
         stderr,
