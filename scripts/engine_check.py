@@ -62,6 +62,20 @@ def record_cuts(path, shards):
     return cuts
 
 
+def line_cut_inside_a_record(path):
+    """The first line end after the file's middle that is not a record's end, and the end
+    of the record after it: what a splitter that cuts at line ends may cut at."""
+    middle, offset, quotes, cut = os.path.getsize(path) // 2, 0, 0, None
+    with open(path, "rb") as f:
+        for line in f:
+            offset += len(line)
+            quotes += line.count(b'"')
+            if cut is None and offset >= middle and quotes % 2 == 1:
+                cut = offset
+            elif cut is not None and quotes % 2 == 0:
+                return cut, offset + 100 * len(line)
+
+
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
@@ -138,6 +152,17 @@ def main():
         print(f"predict: {len(specs)} shards on {args.workers} Dask workers "
               f"{len(sharded)} bytes sha256 {sha256(sharded)[:16]} ({t_sharded:.1f} s)")
         print(f"predict: byte-equal: {same}")
+        # The counter-check: a shard cut at a line end inside a quoted field.
+        start, end = line_cut_inside_a_record(big)
+        with open(big, "rb") as f:
+            f.seek(start)
+            bad = f.read(end - start)
+        naive = subprocess.run([csvnn, "--quiet", "predict", "--model", model, "--data", "-",
+                                *flags, "--columns", columns, "--no-output-header"],
+                               input=bad, capture_output=True)
+        print(f"predict: a shard cut at a line end inside a quoted field (byte {start}): "
+              f"exit {naive.returncode}: {naive.stderr.decode().strip()}")
+        ok &= naive.returncode != 0
 
         cv_flags = ["--data", train_csv, "--target", "default", "--folds", "5",
                     "--epochs", "10", "--seed", "3"]

@@ -389,6 +389,13 @@ mod tests {
             err,
             "t.csv: line 1: 2 fields expected (one per column name given), 3 found (set the `skip_bad_rows` setting to skip such rows)"
         );
+        let err = headerless(b"x\",1\n", &["a", "b", "c"], None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "t.csv: line 1: 3 fields expected (one per column name given), 2 found (was the input cut inside a quoted field? a shard must start and end at a record's end, which is not always a line's end)"
+        );
         let err = headerless(b"1,\xff\n", &["a", "b"], None)
             .unwrap_err()
             .to_string();

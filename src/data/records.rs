@@ -184,7 +184,7 @@ impl Split<'_> {
                     });
                     continue;
                 }
-                return Err(width_error(self, line, spare.len()));
+                return Err(width_error(self, line, &spare));
             }
             lines.push(line);
             // Keep the record; records (and their buffers) come back in batches the sink
@@ -241,12 +241,17 @@ fn push_record(
 
 /// The error for a row whose number of fields differs from the header's (or from the
 /// number of names given).
-fn width_error(split: &Split<'_>, line: u64, fields: usize) -> Error {
-    let headers = split.headers;
+fn width_error(split: &Split<'_>, line: u64, record: &csv::ByteRecord) -> Error {
+    let (headers, fields) = (split.headers, record.len());
     let (hint, as_in) = if split.headerless {
         let one_field = !split.delimiter_given && fields == 1 && headers.len() > 1;
+        let broken = record
+            .iter()
+            .any(|f| f.contains(&b'"') || f.contains(&b'\n'));
         (
-            if one_field {
+            if broken {
+                Hint::CutInsideRecord
+            } else if one_field {
                 Hint::AnotherDelimiter
             } else {
                 Hint::SkipBadRows

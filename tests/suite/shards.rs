@@ -241,6 +241,14 @@ fn errors_of_the_shard_flags() {
             "csvnn: error: <stdin>: line 1: 4 fields expected (one per column name given), 1 found (is the file delimited by another character? try --delimiter)\n".to_string()
         )
     );
+    // A shard that starts inside a quoted field (cut at a line end within a record).
+    assert_eq!(
+        run(names, b"by 3\",1165.49,47684.2\nNo,No,1,2\n"),
+        (
+            Some(1),
+            "csvnn: error: <stdin>: line 1: 4 fields expected (one per column name given), 3 found (was the input cut inside a quoted field? a shard must start and end at a record's end, which is not always a line's end)\n".to_string()
+        )
+    );
     // A bad cell names its column by the given name.
     assert_eq!(
         run(names, b"No,No,1165.49,47684.2\nNo,\"x\xff\",1,2\n").1,
