@@ -60,6 +60,8 @@ pub enum Setting {
     Delimiter,
     /// `CsvOptions::skip_bad_rows`.
     SkipBadRows,
+    /// `CsvOptions::columns`.
+    Columns,
     /// `FitOptions::na_values`.
     NaValues,
     /// `FitOptions::drop`.
@@ -89,6 +91,7 @@ impl fmt::Display for Setting {
         f.write_str(match self {
             Setting::Delimiter => "`delimiter`",
             Setting::SkipBadRows => "`skip_bad_rows`",
+            Setting::Columns => "`columns`",
             Setting::NaValues => "`na_values`",
             Setting::Drop => "`drop`",
             Setting::Categorical => "`categorical`",
@@ -121,6 +124,9 @@ pub enum Hint {
     AnotherDelimiter,
     /// Rows of the wrong width can be skipped with `skip_bad_rows`.
     SkipBadRows,
+    /// A row of an input without a header line (a shard) that holds a stray quote or a
+    /// line break: the shard was probably cut inside a quoted field.
+    CutInsideRecord,
     /// A column of numbers written with thousands separators or a decimal comma: clean
     /// them (reading them as categories would lose that they are numbers).
     CleanNumbers {
@@ -160,6 +166,9 @@ impl fmt::Display for Hint {
                 f,
                 "set the {} setting to skip such rows",
                 Setting::SkipBadRows
+            ),
+            Hint::CutInsideRecord => f.write_str(
+                "was the input cut inside a quoted field? a shard must start and end at a record's end, which is not always a line's end",
             ),
             Hint::CleanNumbers { column } => write!(
                 f,

@@ -65,6 +65,7 @@ fuzz_target!(|bytes: &[u8]| {
     let options = CsvOptions {
         delimiter: Some(b','),
         skip_bad_rows: false,
+        columns: None,
     };
     let rows = fixed_rows(&model);
     if let Ok(table) = read_table_from(Cursor::new(rows.into_bytes()), "rows.csv", &options) {

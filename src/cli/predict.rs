@@ -53,6 +53,17 @@ pub struct PredictArgs {
     #[arg(long, value_name = "P", value_parser = parse_probability, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
 
+    /// The input has no header line (a shard of a bigger file): these are its column
+    /// names, in order; line 1 is a row. The delimiter is `,` unless --delimiter. Not for
+    /// Parquet, which names its own columns.
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+
+    /// CSV output without its header line (for every shard but the first). JSON lines
+    /// have no header line: there it changes nothing.
+    #[arg(long)]
+    pub no_output_header: bool,
+
     /// Rows read, scored and written (then flushed) at a time; bounds the memory used.
     #[arg(long, value_name = "N", default_value_t = 8192, allow_negative_numbers = true, value_parser = parse_positive_usize)]
     pub chunk_rows: usize,
@@ -270,7 +281,7 @@ fn predict_chunks(
         {
             *classes = classes_at_threshold(probs.view(), t);
         }
-        if first {
+        if first && !args.no_output_header {
             writer.write_header()?;
             first = false;
         }
@@ -295,11 +306,9 @@ pub fn run(args: PredictArgs, ui: &Ui) -> anyhow::Result<()> {
         .into());
     }
     check_threshold_flag(&model, args.threshold)?;
-    let mut chunks = TableChunks::open(
-        &args.data.data,
-        &args.data.to_source().csv_options(),
-        args.chunk_rows,
-    )?;
+    let mut options = args.data.to_source().csv_options();
+    options.columns = args.columns.clone();
+    let mut chunks = TableChunks::open(&args.data.data, &options, args.chunk_rows)?;
     let table = chunks.empty_table();
     let keep = args
         .keep

@@ -10,6 +10,7 @@ pub fn flag(setting: Setting) -> &'static str {
     match setting {
         Setting::Delimiter => "--delimiter",
         Setting::SkipBadRows => "--skip-bad-rows",
+        Setting::Columns => "--columns",
         Setting::NaValues => "--na-values",
         Setting::Drop => "--drop",
         Setting::Categorical => "--categorical",

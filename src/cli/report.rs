@@ -44,6 +44,7 @@ pub fn run(args: ReportArgs, ui: &Ui) -> anyhow::Result<()> {
                 &CsvOptions {
                     delimiter: args.delimiter,
                     skip_bad_rows: false,
+                    columns: None,
                 },
                 ui,
             )?;

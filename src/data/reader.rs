@@ -2,7 +2,8 @@
 //! endings read as LF (`line_endings.rs`), blank lines skipped (line numbers still count
 //! them), binary data, invalid UTF-8 and bad header names refused with file, line and
 //! column. The rows themselves are read by `records.rs`, rows of the wrong width refused
-//! (or skipped with `skip_bad_rows`).
+//! (or skipped with `skip_bad_rows`). An input without a header line (a shard of a
+//! bigger file) is read under names given in `CsvOptions::columns`.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Cursor, Read};
@@ -12,7 +13,7 @@ use super::input::{display_name, open_input};
 use super::line_endings::{is_blank, LineEndings};
 use super::parquet::{is_parquet, ParquetRows, PARQUET_MAGIC};
 use super::table::RawTable;
-use crate::error::{Error, Location, Result};
+use crate::error::{one_line, Error, Location, Result, Setting};
 
 /// How to read a CSV file.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,12 @@ pub struct CsvOptions {
     /// Skip rows whose number of fields differs from the header's (they are listed in
     /// `RawTable::skipped` for a warning) instead of refusing the file.
     pub skip_bad_rows: bool,
+    /// The column names of an input without a header line (a shard of a bigger file):
+    /// its first line is a data row, line 1 in messages; the delimiter is `,` unless
+    /// `delimiter` says otherwise; an empty input is a table without rows. `None`: the
+    /// first line is the header. Names are trimmed and must be unique and non-empty;
+    /// Parquet, which names its own columns, is refused.
+    pub columns: Option<Vec<String>>,
 }
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -57,6 +64,7 @@ pub(crate) fn text_of(bytes: &[u8], location: impl FnOnce() -> Location) -> Resu
 /// Parquet (`options` do not apply to it).
 pub fn read_table(path: &str, options: &CsvOptions) -> Result<RawTable> {
     if is_parquet(path) {
+        refuse_columns_for_parquet(path, options)?;
         return ParquetRows::open(path)?.read_chunk(usize::MAX);
     }
     let input = open_input(path)?;
@@ -73,8 +81,10 @@ pub fn read_table_from<'a>(
     rows.read_chunk(usize::MAX)
 }
 
-pub(super) type CsvSource<'a> =
-    csv::Reader<std::io::Chain<Cursor<Vec<u8>>, BufReader<LineEndings<Box<dyn BufRead + 'a>>>>>;
+/// An input from its first line that is not blank on (held in the cursor).
+type Input<'a> = std::io::Chain<Cursor<Vec<u8>>, BufReader<LineEndings<Box<dyn BufRead + 'a>>>>;
+
+pub(super) type CsvSource<'a> = csv::Reader<Input<'a>>;
 
 /// An open CSV input positioned after its header: what `read_table` and the chunked
 /// reader (`stream.rs`) share, so both type, trim and check rows the same way.
@@ -89,6 +99,8 @@ pub(crate) struct CsvRows<'a> {
     pub(super) delimiter_given: bool,
     /// Skip rows of the wrong width instead of refusing the file.
     pub(super) skip_bad_rows: bool,
+    /// Whether the names were given (`CsvOptions::columns`) rather than read.
+    pub(super) headerless: bool,
 }
 
 impl<'a> CsvRows<'a> {
@@ -118,7 +130,9 @@ impl<'a> CsvRows<'a> {
                 "the file holds binary data (NUL bytes); expected a CSV text file (plain or gzip)",
             ));
         }
-        // The header is the first line that is not blank.
+        let given = options.columns.as_deref().map(given_columns).transpose()?;
+        // The header (or, with given names, the first row) is the first line that is not
+        // blank.
         let mut header_line = Vec::new();
         let mut blank_lines = 0u64;
         let mut read_any = false;
@@ -131,6 +145,10 @@ impl<'a> CsvRows<'a> {
                 header_line.drain(..UTF8_BOM.len());
             }
             if n == 0 {
+                if let Some(headers) = given {
+                    let source = Cursor::new(header_line).chain(input);
+                    return Ok(CsvRows::headerless(source, name, headers, 0, options));
+                }
                 return Err(Error::data(
                     Location::file(&name),
                     if read_any {
@@ -146,15 +164,20 @@ impl<'a> CsvRows<'a> {
             }
             blank_lines += 1;
         }
+        let source = Cursor::new(header_line).chain(input);
+        if let Some(headers) = given {
+            return Ok(CsvRows::headerless(
+                source,
+                name,
+                headers,
+                blank_lines,
+                options,
+            ));
+        }
         let delimiter = options
             .delimiter
-            .unwrap_or_else(|| detect_delimiter(&header_line));
-        let source = Cursor::new(header_line).chain(input);
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(source);
+            .unwrap_or_else(|| detect_delimiter(source.get_ref().0.get_ref()));
+        let mut reader = csv_reader(source, delimiter, true);
 
         let header_record = reader
             .byte_headers()
@@ -197,7 +220,81 @@ impl<'a> CsvRows<'a> {
             blank_lines,
             delimiter_given: options.delimiter.is_some(),
             skip_bad_rows: options.skip_bad_rows,
+            headerless: false,
         })
+    }
+
+    /// The rows of `source` (from its first line on) under the given `headers`.
+    fn headerless(
+        source: Input<'a>,
+        name: String,
+        headers: Vec<String>,
+        blank_lines: u64,
+        options: &CsvOptions,
+    ) -> CsvRows<'a> {
+        CsvRows {
+            name,
+            headers,
+            reader: csv_reader(source, options.delimiter.unwrap_or(b','), false),
+            blank_lines,
+            delimiter_given: options.delimiter.is_some(),
+            skip_bad_rows: options.skip_bad_rows,
+            headerless: true,
+        }
+    }
+}
+
+/// The csv crate's reader of one input: rows of any width (checked by `records.rs`).
+fn csv_reader<R: Read>(source: R, delimiter: u8, has_headers: bool) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(has_headers)
+        .from_reader(source)
+}
+
+/// The names of `CsvOptions::columns`, trimmed and checked: at least one, none empty,
+/// none twice.
+fn given_columns(names: &[String]) -> Result<Vec<String>> {
+    let bad = |problem: String| Error::BadSetting {
+        setting: Setting::Columns,
+        problem,
+    };
+    if names.is_empty() {
+        return Err(bad("names no columns; expected at least one name".into()));
+    }
+    let mut seen = HashSet::with_capacity(names.len());
+    let mut trimmed = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad(format!(
+                "has an empty name at position {}; expected a name for every column",
+                i + 1
+            )));
+        }
+        if !seen.insert(name) {
+            return Err(Error::ColumnInTwoSettings {
+                column: one_line(name),
+                setting: Setting::Columns,
+                other: Setting::Columns,
+            });
+        }
+        trimmed.push(name.to_string());
+    }
+    Ok(trimmed)
+}
+
+/// Column names given for a Parquet file, which names its own columns: refused.
+pub(super) fn refuse_columns_for_parquet(path: &str, options: &CsvOptions) -> Result<()> {
+    match options.columns {
+        Some(_) => Err(Error::BadSetting {
+            setting: Setting::Columns,
+            problem: format!(
+                "is for CSV input without a header line; {path} is a Parquet file, which names its own columns"
+            ),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -251,5 +348,76 @@ mod tests {
         let t = read(b"a,b\r1,2\r3,4").unwrap();
         assert_eq!(t.lines, [2, 3]);
         assert_eq!(t.columns[1].text_at(1), "4");
+    }
+
+    fn headerless(text: &[u8], names: &[&str], delimiter: Option<u8>) -> Result<RawTable> {
+        let options = CsvOptions {
+            delimiter,
+            columns: Some(names.iter().map(|n| n.to_string()).collect()),
+            ..CsvOptions::default()
+        };
+        read_table_from(Cursor::new(text.to_vec()), "t.csv", &options)
+    }
+
+    #[test]
+    fn given_names_make_the_first_line_a_row_and_line_1() {
+        let t = headerless(b"\xEF\xBB\xBF1,\"x\ny\"\r\n\n3 , z\n", &[" a ", "b"], None).unwrap();
+        assert_eq!(t.headers, ["a", "b"]);
+        assert_eq!(t.lines, [1, 4]);
+        assert_eq!(t.columns[1].text_at(0), "x\ny");
+        assert_eq!(t.columns[0].text_at(1), "3");
+        // A comma unless told otherwise: a header line's delimiter is not detected.
+        let t = headerless(b"1;2\n", &["a"], None).unwrap();
+        assert_eq!(t.columns[0].text_at(0), "1;2");
+        let t = headerless(b"1;2\n", &["a", "b"], Some(b';')).unwrap();
+        assert_eq!(t.columns[1].text_at(0), "2");
+        for empty in [&b""[..], b"\n\n"] {
+            let t = headerless(empty, &["a", "b"], None).unwrap();
+            assert_eq!((t.n_rows(), t.headers.len()), (0, 2));
+        }
+        let err = headerless(b"\n1,2\n3\n", &["a", "b"], None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "t.csv: line 3: 2 fields expected (one per column name given), 1 found (is the file delimited by another character? set the `delimiter` setting)"
+        );
+        let err = headerless(b"1,2,3\n", &["a", "b"], None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "t.csv: line 1: 2 fields expected (one per column name given), 3 found (set the `skip_bad_rows` setting to skip such rows)"
+        );
+        let err = headerless(b"x\",1\n", &["a", "b", "c"], None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "t.csv: line 1: 3 fields expected (one per column name given), 2 found (was the input cut inside a quoted field? a shard must start and end at a record's end, which is not always a line's end)"
+        );
+        let err = headerless(b"1,\xff\n", &["a", "b"], None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.csv: line 1: column 'b': the value"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn given_names_must_be_unique_and_not_empty() {
+        for (names, expected) in [
+            (&[][..], "the `columns` setting names no columns; expected at least one name"),
+            (
+                &["a", " "][..],
+                "the `columns` setting has an empty name at position 2; expected a name for every column",
+            ),
+            (&["a", "b", " a"][..], "the `columns` setting names the column 'a', twice"),
+        ] {
+            let err = headerless(b"1\n", names, None).unwrap_err();
+            assert!(err.is_usage());
+            assert_eq!(err.to_string(), expected);
+        }
     }
 }

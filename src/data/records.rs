@@ -28,6 +28,7 @@ impl CsvRows<'_> {
             blank_lines,
             delimiter_given,
             skip_bad_rows,
+            headerless,
         } = self;
         let split = Split {
             name,
@@ -35,6 +36,7 @@ impl CsvRows<'_> {
             blank_lines: *blank_lines,
             delimiter_given: *delimiter_given,
             skip_bad_rows: *skip_bad_rows,
+            headerless: *headerless,
             max_rows,
         };
         let mut lines = Vec::new();
@@ -96,6 +98,7 @@ struct Split<'a> {
     blank_lines: u64,
     delimiter_given: bool,
     skip_bad_rows: bool,
+    headerless: bool,
     max_rows: usize,
 }
 
@@ -181,13 +184,7 @@ impl Split<'_> {
                     });
                     continue;
                 }
-                return Err(width_error(
-                    name,
-                    headers,
-                    self.delimiter_given,
-                    line,
-                    spare.len(),
-                ));
+                return Err(width_error(self, line, &spare));
             }
             lines.push(line);
             // Keep the record; records (and their buffers) come back in batches the sink
@@ -242,23 +239,37 @@ fn push_record(
     Ok(())
 }
 
-/// The error for a row whose number of fields differs from the header's.
-fn width_error(
-    name: &str,
-    headers: &[String],
-    delimiter_given: bool,
-    line: u64,
-    fields: usize,
-) -> Error {
-    let hint = if !delimiter_given && headers.len() == 1 {
-        Hint::AnotherDelimiter
+/// The error for a row whose number of fields differs from the header's (or from the
+/// number of names given).
+fn width_error(split: &Split<'_>, line: u64, record: &csv::ByteRecord) -> Error {
+    let (headers, fields) = (split.headers, record.len());
+    let (hint, as_in) = if split.headerless {
+        let one_field = !split.delimiter_given && fields == 1 && headers.len() > 1;
+        let broken = record
+            .iter()
+            .any(|f| f.contains(&b'"') || f.contains(&b'\n'));
+        (
+            if broken {
+                Hint::CutInsideRecord
+            } else if one_field {
+                Hint::AnotherDelimiter
+            } else {
+                Hint::SkipBadRows
+            },
+            "one per column name given",
+        )
+    } else if !split.delimiter_given && headers.len() == 1 {
+        (Hint::AnotherDelimiter, "as in the header")
     } else {
-        delimiter_hint(headers).unwrap_or(Hint::SkipBadRows)
+        (
+            delimiter_hint(headers).unwrap_or(Hint::SkipBadRows),
+            "as in the header",
+        )
     };
     Error::data(
-        Location::file(name).line(line),
+        Location::file(split.name).line(line),
         format!(
-            "{} fields expected (as in the header), {fields} found",
+            "{} fields expected ({as_in}), {fields} found",
             headers.len()
         ),
     )

@@ -41,6 +41,7 @@ impl CsvSource {
         CsvOptions {
             delimiter: self.delimiter,
             skip_bad_rows: self.skip_bad_rows,
+            columns: None,
         }
     }
 
@@ -58,13 +59,18 @@ impl CsvSource {
     }
 }
 
-/// Read `path`, refusing a file with a header but no data rows.
+/// Read `path`, refusing a file with a header but no data rows (or, with column names
+/// given, an empty file).
 pub fn read_nonempty(path: &str, options: &CsvOptions) -> Result<RawTable> {
     let table = read_table(path, options)?;
     if table.n_rows() == 0 {
         return Err(Error::data(
             Location::file(&table.source),
-            "the file has a header but no data rows; expected at least one row",
+            if options.columns.is_some() {
+                "the file has no data rows; expected at least one row"
+            } else {
+                "the file has a header but no data rows; expected at least one row"
+            },
         ));
     }
     Ok(table)

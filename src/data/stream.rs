@@ -1,11 +1,12 @@
 //! Reading an input in chunks of rows, for scoring inputs too large to hold (a pipe
-//! into `csvnn predict --data -`). Each chunk is a `RawTable` with the input's headers;
-//! header, typing and trimming rules are those of `read_table`, line numbers count from
-//! the top of the input. A Parquet file is read the same way, a chunk at a time within
+//! into `csvnn predict --data -`, or a shard of one without its header line). Each
+//! chunk is a `RawTable` with the input's headers (or the names given); header, typing
+//! and trimming rules are those of `read_table`, line numbers count from the top of the
+//! input. A Parquet file is read the same way, a chunk at a time within
 //! each row group.
 
 use super::parquet::{is_parquet, ParquetRows};
-use super::reader::CsvRows;
+use super::reader::{refuse_columns_for_parquet, CsvRows};
 use super::{CsvOptions, RawTable};
 use crate::error::Result;
 
@@ -26,6 +27,7 @@ impl TableChunks {
     /// `chunk_rows` (at least 1) rows per chunk.
     pub fn open(path: &str, options: &CsvOptions, chunk_rows: usize) -> Result<TableChunks> {
         let rows = if is_parquet(path) {
+            refuse_columns_for_parquet(path, options)?;
             Rows::Parquet(ParquetRows::open(path)?)
         } else {
             Rows::Csv(CsvRows::open(path, options)?)
@@ -120,6 +122,36 @@ mod tests {
         assert_eq!(row, whole.n_rows());
         assert_eq!(whole.lines[9], 12);
         assert!(chunks.next_chunk().unwrap().is_none());
+    }
+
+    #[test]
+    fn headerless_chunks_hold_the_rows_of_the_whole_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::new();
+        for i in 0..10 {
+            text += &format!("{i},\"x\n{i}\"\n");
+        }
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_str().unwrap();
+        let options = CsvOptions {
+            columns: Some(vec!["a".into(), "b".into()]),
+            ..CsvOptions::default()
+        };
+        let whole = read_table(path, &options).unwrap();
+        assert_eq!(whole.n_rows(), 10);
+        assert_eq!(whole.lines[9], 19);
+        let mut chunks = TableChunks::open(path, &options, 4).unwrap();
+        assert_eq!(chunks.headers(), ["a", "b"]);
+        let mut lines = Vec::new();
+        while let Some(chunk) = chunks.next_chunk().unwrap() {
+            lines.extend(chunk.lines.iter().copied());
+            assert_eq!(
+                chunk.columns[1].text_at(0),
+                format!("x\n{}", chunk.columns[0].text_at(0))
+            );
+        }
+        assert_eq!(lines, whole.lines);
     }
 
     #[test]

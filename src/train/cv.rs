@@ -126,6 +126,24 @@ pub fn cross_validate(
     k: usize,
     observer: &mut dyn Observer,
 ) -> Result<CvReport> {
+    let folds = checked_folds(settings, source, k)?;
+    let per_fold = (0..k)
+        .map(|i| fold_metrics(settings, source, &folds, i, observer))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(summary(
+        source.task.to_string(),
+        k,
+        source.rows.len(),
+        &per_fold,
+    ))
+}
+
+/// The rows of each of `k` folds, after checking that there are enough rows.
+pub(super) fn checked_folds(
+    settings: &TrainSettings,
+    source: &Source,
+    k: usize,
+) -> Result<Vec<Vec<usize>>> {
     if source.rows.len() < k {
         return Err(SettingsError::TooFewRowsForFolds {
             file: source.table.source.clone(),
@@ -134,47 +152,66 @@ pub fn cross_validate(
         }
         .into());
     }
-    let folds = assign_folds(source, k, settings.seed);
-    let mut per_fold: Vec<Vec<(String, f64)>> = Vec::new();
-    for (i, test_rows) in folds.iter().enumerate() {
-        let pool: Vec<usize> = folds
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != i)
-            .flat_map(|(_, f)| f.iter().copied())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let mut fold_observer = FoldObserver(&mut *observer);
-        let prepared = prepare(settings, source, &pool, &mut fold_observer)?;
-        let model = train_model(settings, source, &prepared, None, &mut fold_observer)?;
-        let transformed = model.pipeline.transform(&source.table, Some(test_rows))?;
-        // A label only in the held-out fold: the fold's model cannot score it.
-        let targets = model.pipeline.encode_targets(&source.table, test_rows)?;
-        let report = match (model.predict(transformed.x.view()), targets) {
-            (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {
-                let y: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
-                serde_json::to_value(classification_report(
-                    model.pipeline.target_encoder.labels(),
-                    &y,
-                    probs.view(),
-                ))
-            }
-            (Predictions::Values(values), EncodedTargets::Values { raw, .. }) => {
-                serde_json::to_value(regression_report(&raw, &values))
-            }
-            _ => unreachable!("predictions and targets come from one encoder"),
+    Ok(assign_folds(source, k, settings.seed))
+}
+
+/// Train on every fold but fold `i` of `folds` and score fold `i`: its headline metrics
+/// in order (announced with `Notice::FoldDone`).
+pub(super) fn fold_metrics(
+    settings: &TrainSettings,
+    source: &Source,
+    folds: &[Vec<usize>],
+    i: usize,
+    observer: &mut dyn Observer,
+) -> Result<Vec<(String, f64)>> {
+    let test_rows = &folds[i];
+    let pool: Vec<usize> = folds
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != i)
+        .flat_map(|(_, f)| f.iter().copied())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut fold_observer = FoldObserver(&mut *observer);
+    let prepared = prepare(settings, source, &pool, &mut fold_observer)?;
+    let model = train_model(settings, source, &prepared, None, &mut fold_observer)?;
+    let transformed = model.pipeline.transform(&source.table, Some(test_rows))?;
+    // A label only in the held-out fold: the fold's model cannot score it.
+    let targets = model.pipeline.encode_targets(&source.table, test_rows)?;
+    let report = match (model.predict(transformed.x.view()), targets) {
+        (Predictions::Classes { probs, .. }, EncodedTargets::Classes(classes)) => {
+            let y: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
+            serde_json::to_value(classification_report(
+                model.pipeline.target_encoder.labels(),
+                &y,
+                probs.view(),
+            ))
         }
-        .unwrap_or_default();
-        let metrics = numeric_metrics(&report, source.task);
-        observer.notice(Notice::FoldDone {
-            fold: i,
-            folds: k,
-            test_rows: test_rows.len(),
-            headline: metrics.first().map(|(name, v)| (name.as_str(), *v)),
-        });
-        per_fold.push(metrics);
+        (Predictions::Values(values), EncodedTargets::Values { raw, .. }) => {
+            serde_json::to_value(regression_report(&raw, &values))
+        }
+        _ => unreachable!("predictions and targets come from one encoder"),
     }
+    .unwrap_or_default();
+    let metrics = numeric_metrics(&report, source.task);
+    observer.notice(Notice::FoldDone {
+        fold: i,
+        folds: folds.len(),
+        test_rows: test_rows.len(),
+        headline: metrics.first().map(|(name, v)| (name.as_str(), *v)),
+    });
+    Ok(metrics)
+}
+
+/// The report of `k` folds over `rows` rows: the mean and standard deviation of each
+/// metric of `per_fold` (every fold's metrics in the same order).
+pub(super) fn summary(
+    task: String,
+    k: usize,
+    rows: usize,
+    per_fold: &[Vec<(String, f64)>],
+) -> CvReport {
     let names: Vec<String> = per_fold[0].iter().map(|(k, _)| k.clone()).collect();
     let metrics = names
         .iter()
@@ -195,12 +232,12 @@ pub fn cross_validate(
             )
         })
         .collect();
-    Ok(CvReport {
-        task: source.task.to_string(),
+    CvReport {
+        task,
         folds: k,
-        rows: source.rows.len(),
+        rows,
         metrics: OrderedMetrics(metrics),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod checkpoint;
 mod choices;
 mod class_weights;
 mod cv;
+mod cv_fold;
 mod dataset;
 mod divergence;
 mod early_stopping;
@@ -36,6 +37,10 @@ pub use checkpoint::{
 pub use choices::{Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference};
 pub use class_weights::balanced_class_weights;
 pub use cv::{assign_folds, cross_validate, CvReport, MetricSummary, OrderedMetrics};
+pub use cv_fold::{
+    collect_folds, cross_validate_fold, cv_fingerprint, CvFold, FoldMetric, CV_FOLD_FORMAT,
+    CV_FOLD_VERSION,
+};
 pub use divergence::{
     divergence, Divergence, DIVERGENCE_FACTOR, LEAST_START, RISING_EPOCHS, RISING_MARGIN,
 };

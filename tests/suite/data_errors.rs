@@ -1034,6 +1034,7 @@ mod properties {
         let options = CsvOptions {
             delimiter: None,
             skip_bad_rows: bytes.len().is_multiple_of(2),
+            columns: None,
         };
         let Ok(table) = read_table_from(bytes, "p.csv", &options) else {
             return;

@@ -4,6 +4,7 @@ mod augment;
 mod cli;
 mod conv_cli;
 mod cv;
+mod cv_folds;
 mod data_errors;
 mod data_quality;
 mod defaults;
@@ -21,6 +22,7 @@ mod parquet;
 mod script_output;
 mod scripting;
 mod sequences;
+mod shards;
 #[cfg(target_os = "linux")]
 mod terminal;
 mod threshold;
