@@ -25,9 +25,6 @@ use std::ops::Range;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 use super::gemm::matmul;
-use super::head_products::{
-    rows_times_columns, softmax_backward, softmax_rows, transpose, HeadPart,
-};
 use super::{Buffer, Dense, Layer};
 use crate::parallel::{self, SharedMut};
 
@@ -73,11 +70,6 @@ impl Segments {
         self.start[b]..self.start[b] + self.len[b]
     }
 
-    /// The most valid steps of any sequence.
-    fn longest(&self) -> usize {
-        self.len.iter().copied().max().unwrap_or(0)
-    }
-
     fn prob_len(&self) -> usize {
         *self.probs.last().unwrap_or(&0)
     }
@@ -106,8 +98,6 @@ struct Scratch {
     grad_qkv: Buffer,
     /// d loss / d P, one (steps, steps) block per thread.
     grad_probs: Vec<f32>,
-    /// Kᵀ or Vᵀ of one head, (d_head, steps) per thread.
-    transposed: Vec<f32>,
 }
 
 impl SelfAttention {
@@ -156,38 +146,31 @@ impl SelfAttention {
         let d = self.d_model();
         self.in_proj.forward(x, true);
         let rows = x.nrows();
-        let threads = parallel::current_threads();
-        let per_part = (d / self.heads) * segments.longest();
         let s = &mut self.scratch;
         s.heads_out.resize(rows, d);
         s.probs.resize(segments.prob_len(), 0.0);
-        s.transposed.resize(threads * per_part, 0.0);
         let qkv = self.in_proj.output();
         let qkv = qkv.as_slice().expect("a dense output is contiguous");
         let heads_out = SharedMut::new(s.heads_out.view_mut().into_slice().expect("contiguous"));
         let probs = SharedMut::new(&mut s.probs);
-        let transposed = SharedMut::new(&mut s.transposed);
         let heads = self.heads;
-        for_each_part(segments.len.len(), threads, &|part, sequences| {
-            // SAFETY: each part has its own block of `transposed`.
-            let t = unsafe { transposed.range(part * per_part..(part + 1) * per_part) };
-            for b in sequences {
-                let range = segments.range(b);
-                // SAFETY: sequence b's rows and probabilities are its own: no other task
-                // touches them.
-                let (out, p) = unsafe {
-                    (
-                        heads_out.range(range.start * d..range.end * d),
-                        probs.range(segments.probs[b]..segments.probs[b + 1]),
-                    )
-                };
-                let sequence = Sequence {
-                    qkv: &qkv[range.start * 3 * d..range.end * 3 * d],
-                    heads,
-                    d,
-                };
-                sequence.forward(out, p, t);
-            }
+        for_each_sequence(segments, &|b| {
+            let range = segments.range(b);
+            // SAFETY: sequence b's rows and probabilities are its own: no other task
+            // touches them.
+            let (out, p) = unsafe {
+                (
+                    heads_out.range(range.start * d..range.end * d),
+                    probs.range(segments.probs[b]..segments.probs[b + 1]),
+                )
+            };
+            forward_sequence(
+                &qkv[range.start * 3 * d..range.end * 3 * d],
+                heads,
+                d,
+                out,
+                p,
+            );
         });
         self.out_proj.forward(self.scratch.heads_out.view(), true);
     }
@@ -207,14 +190,12 @@ impl SelfAttention {
         need_grad_in: bool,
     ) {
         let d = self.d_model();
-        let longest = segments.longest();
-        let per_part = (d / self.heads) * longest;
+        let longest = segments.len.iter().copied().max().unwrap_or(0);
         self.out_proj
             .backward(self.scratch.heads_out.view(), grad_out, true);
         let s = &mut self.scratch;
         let threads = parallel::current_threads();
         s.grad_probs.resize(threads * longest * longest, 0.0);
-        s.transposed.resize(threads * per_part, 0.0);
         s.grad_qkv.resize(x.nrows(), 3 * d);
         let qkv = self.in_proj.output();
         let qkv = qkv.as_slice().expect("a dense output is contiguous");
@@ -225,15 +206,11 @@ impl SelfAttention {
         let grad_qkv = SharedMut::new(s.grad_qkv.view_mut().into_slice().expect("contiguous"));
         let probs = SharedMut::new(&mut s.probs);
         let grad_probs = SharedMut::new(&mut s.grad_probs);
-        let transposed = SharedMut::new(&mut s.transposed);
         let heads = self.heads;
         for_each_part(segments.len.len(), threads, &|part, sequences| {
-            // SAFETY: each part has its own blocks of `grad_probs` and `transposed`.
-            let (dp, t) = unsafe {
-                (
-                    grad_probs.range(part * longest * longest..(part + 1) * longest * longest),
-                    transposed.range(part * per_part..(part + 1) * per_part),
-                )
+            // SAFETY: each part has its own block of `grad_probs`.
+            let dp = unsafe {
+                grad_probs.range(part * longest * longest..(part + 1) * longest * longest)
             };
             for b in sequences {
                 let range = segments.range(b);
@@ -250,7 +227,7 @@ impl SelfAttention {
                     heads,
                     d,
                 };
-                sequence.backward(&grad_heads[range.start * d..range.end * d], p, dp, t, dqkv);
+                sequence.backward(&grad_heads[range.start * d..range.end * d], p, dp, dqkv);
             }
         });
         self.in_proj
@@ -272,6 +249,14 @@ impl SelfAttention {
     pub fn n_params(&self) -> usize {
         self.in_proj.n_params() + self.out_proj.n_params()
     }
+}
+
+/// Call `f(b)` for every sequence b, split over the installed pool's threads.
+fn for_each_sequence(segments: &Segments, f: &(dyn Fn(usize) + Sync)) {
+    let threads = parallel::current_threads();
+    for_each_part(segments.len.len(), threads, &|_, sequences| {
+        sequences.for_each(f)
+    });
 }
 
 /// Call `f(part, sequences)` for `parts` consecutive runs of `0..n` on the pool's threads.
@@ -296,149 +281,195 @@ impl Sequence<'_> {
     }
 
     /// Head h's queries (part 0), keys (1) or values (2): (L, d_head), row stride 3·d.
-    fn view(&self, which: usize, h: usize) -> ArrayView2<'_, f32> {
+    fn part(&self, which: usize, h: usize) -> ArrayView2<'_, f32> {
         let (l, dh) = (self.steps(), self.d / self.heads);
-        strided(self.qkv, which * self.d + h * dh, (l, dh), 3 * self.d)
-    }
-
-    /// The same as `view`, for the products of `head_products`.
-    fn part(&self, which: usize, h: usize) -> HeadPart<'_> {
-        HeadPart {
-            data: self.qkv,
-            start: which * self.d + h * (self.d / self.heads),
-            stride: 3 * self.d,
-        }
+        let start = which * self.d + h * dh;
+        ArrayView2::from_shape((l, dh).strides((3 * self.d, 1)), &self.qkv[start..])
+            .expect("the head's columns lie inside the rows")
     }
 
     fn scale(&self) -> f32 {
         1.0 / ((self.d / self.heads) as f32).sqrt()
     }
 
-    /// Every head: `out` (L, d) gets O, `p` (heads, L, L) the probabilities; `t`: scratch
-    /// of at least d_head·L. Compiled a second time for AVX-512 where the CPU has it
-    /// (the same operations in the same order: the same values).
-    fn forward(&self, out: &mut [f32], p: &mut [f32], t: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: AVX-512F is available.
-            unsafe { self.forward_avx512(out, p, t) };
-            return;
-        }
-        self.forward_portable(out, p, t);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn forward_avx512(&self, out: &mut [f32], p: &mut [f32], t: &mut [f32]) {
-        self.forward_portable(out, p, t);
-    }
-
-    #[inline(always)]
-    fn forward_portable(&self, out: &mut [f32], p: &mut [f32], t: &mut [f32]) {
-        let (l, d, dh, scale) = (self.steps(), self.d, self.d / self.heads, self.scale());
-        if l == 0 {
-            return;
-        }
-        let kt = &mut t[..dh * l];
-        for h in 0..self.heads {
-            let p = &mut p[h * l * l..(h + 1) * l * l];
-            // S = Q·Kᵀ, then P = softmax(S · scale) row by row, in place; O_h = P·V.
-            transpose(self.part(1, h), l, dh, kt);
-            rows_times_columns(self.part(0, h), kt, l, dh, p);
-            softmax_rows(p, l, scale);
-            let p_view = ArrayView2::from_shape((l, l), &*p).expect("L x L");
-            matmul(
-                p_view,
-                self.view(2, h),
-                0.0,
-                strided_mut(out, h * dh, (l, dh), d),
-            );
-        }
-    }
-
     /// `grad_heads`: d loss / d O of this sequence, (L, d); `p`: (heads, L, L), the
-    /// probabilities (overwritten); `dp`: scratch of at least L·L; `t`: scratch of at
-    /// least d_head·L; `dqkv`: (L, 3·d), all written.
-    fn backward(
-        &self,
-        grad_heads: &[f32],
-        p: &mut [f32],
-        dp: &mut [f32],
-        t: &mut [f32],
-        dqkv: &mut [f32],
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: AVX-512F is available.
-            unsafe { self.backward_avx512(grad_heads, p, dp, t, dqkv) };
-            return;
-        }
-        self.backward_portable(grad_heads, p, dp, t, dqkv);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn backward_avx512(
-        &self,
-        grad_heads: &[f32],
-        p: &mut [f32],
-        dp: &mut [f32],
-        t: &mut [f32],
-        dqkv: &mut [f32],
-    ) {
-        self.backward_portable(grad_heads, p, dp, t, dqkv);
-    }
-
-    #[inline(always)]
-    fn backward_portable(
-        &self,
-        grad_heads: &[f32],
-        p: &mut [f32],
-        dp: &mut [f32],
-        t: &mut [f32],
-        dqkv: &mut [f32],
-    ) {
-        let (l, d, dh, scale) = (self.steps(), self.d, self.d / self.heads, self.scale());
+    /// probabilities (overwritten); `dp`: scratch of at least L·L; `dqkv`: (L, 3·d), all
+    /// written.
+    fn backward(&self, grad_heads: &[f32], p: &mut [f32], dp: &mut [f32], dqkv: &mut [f32]) {
+        let (l, d, dh) = (self.steps(), self.d, self.d / self.heads);
         if l == 0 {
             return;
         }
         let dp = &mut dp[..l * l];
-        let vt = &mut t[..dh * l];
         for h in 0..self.heads {
             let p = &mut p[h * l * l..(h + 1) * l * l];
-            let d_o = HeadPart {
-                data: grad_heads,
-                start: h * dh,
-                stride: d,
-            };
+            let d_o = strided(grad_heads, h * dh, (l, dh), d);
+            let (q, k, v) = (self.part(0, h), self.part(1, h), self.part(2, h));
             // dV = Pᵀ·dO
             let p_view = ArrayView2::from_shape((l, l), &*p).expect("L x L");
             matmul(
                 p_view.t(),
-                strided(grad_heads, h * dh, (l, dh), d),
+                d_o,
                 0.0,
                 strided_mut(dqkv, 2 * d + h * dh, (l, dh), 3 * d),
             );
             // dP = dO·Vᵀ
-            transpose(self.part(2, h), l, dh, vt);
-            rows_times_columns(d_o, vt, l, dh, dp);
+            matmul(
+                d_o,
+                v.t(),
+                0.0,
+                ArrayViewMut2::from_shape((l, l), &mut *dp).expect("L x L"),
+            );
             // dS = P ∘ (dP - Σ_j P·dP) · scale, into P's place.
-            softmax_backward(p, dp, l, scale);
+            softmax_backward_rows(p, dp, l, self.scale());
             let ds = ArrayView2::from_shape((l, l), &*p).expect("L x L");
             // dQ = dS·K, dK = dSᵀ·Q
-            matmul(
-                ds,
-                self.view(1, h),
-                0.0,
-                strided_mut(dqkv, h * dh, (l, dh), 3 * d),
-            );
+            matmul(ds, k, 0.0, strided_mut(dqkv, h * dh, (l, dh), 3 * d));
             matmul(
                 ds.t(),
-                self.view(0, h),
+                q,
                 0.0,
                 strided_mut(dqkv, d + h * dh, (l, dh), 3 * d),
             );
         }
+    }
+}
+
+/// Forward pass of one sequence: `qkv` (L, 3·d) -> `out` (L, d), keeping the
+/// probabilities in `p` (heads, L, L).
+fn forward_sequence(qkv: &[f32], heads: usize, d: usize, out: &mut [f32], p: &mut [f32]) {
+    let sequence = Sequence { qkv, heads, d };
+    let (l, dh, scale) = (sequence.steps(), d / heads, sequence.scale());
+    if l == 0 {
+        return;
+    }
+    for h in 0..heads {
+        let p = &mut p[h * l * l..(h + 1) * l * l];
+        // S = Q·Kᵀ, then P = softmax(S · scale) row by row, in place.
+        let scores = ArrayViewMut2::from_shape((l, l), &mut *p).expect("L x L");
+        matmul(sequence.part(0, h), sequence.part(1, h).t(), 0.0, scores);
+        softmax_rows(p, l, scale);
+        let p_view = ArrayView2::from_shape((l, l), &*p).expect("L x L");
+        matmul(
+            p_view,
+            sequence.part(2, h),
+            0.0,
+            strided_mut(out, h * dh, (l, dh), d),
+        );
+    }
+}
+
+/// Each `l`-long row of `s` into softmax(row · scale), in place (`scale` > 0). Compiled
+/// a second time for AVX-512 where the CPU has it: the same operations in the same order,
+/// so both give the same values.
+fn softmax_rows(s: &mut [f32], l: usize, scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is available.
+        unsafe { softmax_rows_avx512(s, l, scale) };
+        return;
+    }
+    softmax_rows_portable(s, l, scale);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_rows_avx512(s: &mut [f32], l: usize, scale: f32) {
+    softmax_rows_portable(s, l, scale);
+}
+
+/// Lanes of the partial maxima and sums: a fixed split of each row, whatever the vector
+/// width the compiler chooses.
+const LANES: usize = 16;
+
+#[inline(always)]
+fn softmax_rows_portable(s: &mut [f32], l: usize, scale: f32) {
+    for row in s.chunks_exact_mut(l) {
+        let max = lane_fold(row, f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
+        for v in row.iter_mut() {
+            *v = exp((*v - max) * scale);
+        }
+        let inv = 1.0 / lane_fold(row, 0.0, |a, v| a + v);
+        row.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+/// `f` folded over `values` in `LANES` interleaved partial results, then over those.
+#[inline(always)]
+fn lane_fold(values: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [init; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = f(*lane, v);
+        }
+    }
+    let partial = rest.iter().fold(init, |a, &v| f(a, v));
+    lanes.iter().fold(partial, |a, &v| f(a, v))
+}
+
+/// e^x for x <= 0 to within a few units in the last place, in plain arithmetic that the
+/// compiler vectorises (libm's `expf` is a call per value): x = n·ln 2 + r with n whole
+/// and |r| <= ln 2 / 2, e^r by Cephes' polynomial, 2^n written into the exponent bits.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // Adding 1.5·2^23 rounds to a whole number, which then sits in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.max(-87.0);
+    let shifted = x * LOG2E + ROUND;
+    let n = shifted - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
+        * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let e_r = poly * r * r + r + 1.0;
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
+    e_r * f32::from_bits(((n_bits + 127) << 23) as u32)
+}
+
+/// dS = P ∘ (dP - rowsum(P ∘ dP)) · scale for each of the `l`-long rows, into `p`.
+fn softmax_backward_rows(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is available.
+        unsafe { softmax_backward_avx512(p, dp, l, scale) };
+        return;
+    }
+    softmax_backward_portable(p, dp, l, scale);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_backward_avx512(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    softmax_backward_portable(p, dp, l, scale);
+}
+
+#[inline(always)]
+fn softmax_backward_portable(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    for (p, dp) in p.chunks_exact_mut(l).zip(dp.chunks_exact(l)) {
+        let mut lanes = [0.0f32; LANES];
+        let (chunks, rest) = (p.chunks_exact(LANES), dp.chunks_exact(LANES));
+        let tail: f32 = chunks
+            .remainder()
+            .iter()
+            .zip(rest.remainder())
+            .map(|(&p, &g)| p * g)
+            .sum();
+        for (pc, gc) in chunks.zip(rest) {
+            for ((lane, &p), &g) in lanes.iter_mut().zip(pc).zip(gc) {
+                *lane += p * g;
+            }
+        }
+        let dot = lanes.iter().fold(tail, |a, &v| a + v);
+        p.iter_mut()
+            .zip(dp)
+            .for_each(|(p, &g)| *p *= (g - dot) * scale);
     }
 }
 

@@ -15,7 +15,6 @@ mod error;
 mod fast_math;
 mod gemm;
 mod gru;
-mod head_products;
 mod init;
 mod layer;
 mod layer_norm;
