@@ -20,6 +20,8 @@ mod parquet;
 mod script_output;
 mod scripting;
 mod sequences;
+#[cfg(unix)]
+mod serve;
 #[cfg(target_os = "linux")]
 mod terminal;
 mod threshold;
