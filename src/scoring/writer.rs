@@ -41,7 +41,10 @@ pub struct PredictionWriter<'a> {
 
 enum Sink<'a> {
     Csv(Box<csv::Writer<&'a mut dyn Write>>),
-    Jsonl { out: &'a mut dyn Write, line: String },
+    Jsonl {
+        out: &'a mut dyn Write,
+        line: String,
+    },
 }
 
 impl<'a> PredictionWriter<'a> {

@@ -1,7 +1,8 @@
 //! The routes: `GET /health`, `GET /model`, `POST /predict`. A prediction's body is read
-//! up to the size limit here, then scored on a blocking thread (`score.rs`) once one of
-//! the `workers` permits is free.
+//! up to the size limit here, then scored (`score.rs`) once one of the `workers` permits
+//! is free: a small body right there, a larger one on a blocking thread.
 
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -14,6 +15,10 @@ use super::problem::{Problem, RowsScored};
 use super::score::{answer, BodyKind, Options};
 use super::Server;
 
+/// Bodies up to this size (about 1000 rows) are scored on the runtime's thread: handing
+/// them to a blocking thread would cost more than scoring them.
+const INLINE_BODY_BYTES: usize = 64 << 10;
+
 /// `GET /health`: 200 `ok` while the server runs.
 pub(super) async fn health() -> &'static str {
     "ok\n"
@@ -22,7 +27,10 @@ pub(super) async fn health() -> &'static str {
 /// `GET /model`: the served model as `inspect --format json` describes it.
 pub(super) async fn model(State(server): State<Arc<Server>>) -> Response {
     let served = server.slot.current();
-    with_type(served.inspection.clone().into_response(), "application/json")
+    with_type(
+        served.inspection.clone().into_response(),
+        "application/json",
+    )
 }
 
 /// `POST /predict`: a CSV body (header and rows) answered as `predict` writes CSV, or a
@@ -53,16 +61,27 @@ pub(super) async fn predict(
         Err(problem) => return problem.answer(json),
     };
     let Ok(permit) = server.workers.clone().acquire_owned().await else {
-        return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping").answer(json);
+        return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
+            .answer(json);
     };
     let served = server.slot.current();
     let render = server.config.render_error.clone();
     let max_rows = limits.max_rows;
-    let scored = tokio::task::spawn_blocking(move || {
+    let small = bytes.len() <= INLINE_BODY_BYTES;
+    let work = move || {
         let _permit = permit;
-        answer(&served.model, &bytes, kind, options, max_rows, &*render)
-    })
-    .await;
+        // A panic is a bug; it becomes a 500 instead of a dropped connection.
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            answer(&served.model, &bytes, kind, options, max_rows, &*render)
+        }))
+    };
+    let scored = if small {
+        work()
+    } else {
+        tokio::task::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|e| Err(Box::new(e.to_string()) as Box<dyn std::any::Any + Send>))
+    };
     match scored {
         Ok(Ok(done)) => {
             let content = match kind {
@@ -105,11 +124,8 @@ fn with_type(mut response: Response, content_type: &'static str) -> Response {
 /// The whole body, refused with 413 as soon as it is known to pass `max` bytes (from
 /// `Content-Length`, or while it streams in).
 async fn read_body(mut body: Body, headers: &HeaderMap, max: usize) -> Result<Vec<u8>, Problem> {
-    let too_large = || {
-        Problem::too_large(format!(
-            "the body is larger than the limit of {max} bytes"
-        ))
-    };
+    let too_large =
+        || Problem::too_large(format!("the body is larger than the limit of {max} bytes"));
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -119,7 +135,8 @@ async fn read_body(mut body: Body, headers: &HeaderMap, max: usize) -> Result<Ve
     }
     let mut bytes = Vec::with_capacity(declared.map_or(0, |n| n as usize));
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame.map_err(|e| Problem::bad_request(format!("reading the body failed: {e}")))?;
+        let frame =
+            frame.map_err(|e| Problem::bad_request(format!("reading the body failed: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if bytes.len() + data.len() > max {
                 return Err(too_large());

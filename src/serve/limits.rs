@@ -14,7 +14,11 @@ use super::problem::{Problem, ProblemNote, RowsScored};
 use super::{RequestRecord, Server};
 
 /// Hands a record of each answer to the configured log.
-pub(super) async fn log(State(server): State<Arc<Server>>, request: Request, next: Next) -> Response {
+pub(super) async fn log(
+    State(server): State<Arc<Server>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(log) = server.config.log.clone() else {
         return next.run(request).await;
     };

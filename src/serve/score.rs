@@ -91,8 +91,9 @@ pub(super) fn answer(
 ) -> Result<Scored, Problem> {
     let bad = |e: Error| Problem::bad_request(render(&e));
     let table = match kind {
-        BodyKind::Csv => read_table_from(Cursor::new(body), "<body>", &CsvOptions::default())
-            .map_err(bad)?,
+        BodyKind::Csv => {
+            read_table_from(Cursor::new(body), "<body>", &CsvOptions::default()).map_err(bad)?
+        }
         BodyKind::Json => {
             let request: JsonBody = serde_json::from_slice(body).map_err(|e| {
                 Problem::bad_request(format!("<body>: not the expected JSON ({e}); expected {{\"rows\": [{{\"column\": value, ...}}, ...]}} with optional \"proba\": true and \"keep\": [\"column\", ...]"))
@@ -139,7 +140,9 @@ pub(super) fn answer(
             options.proba,
         );
         writer.write_header().map_err(bad)?;
-        writer.write_rows(&table, &scored.predictions).map_err(bad)?;
+        writer
+            .write_rows(&table, &scored.predictions)
+            .map_err(bad)?;
     }
     if kind == BodyKind::Json {
         out = json_answer(&out);
@@ -234,7 +237,10 @@ mod tests {
     use super::*;
 
     fn row(pairs: &[(&str, Value)]) -> Map<String, Value> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -249,26 +255,46 @@ mod tests {
 
     #[test]
     fn nested_json_values_are_refused_with_their_row() {
-        let rows = [row(&[("a", Value::from(1))]), row(&[("a", serde_json::json!([1]))])];
+        let rows = [
+            row(&[("a", Value::from(1))]),
+            row(&[("a", serde_json::json!([1]))]),
+        ];
         let problem = rows_as_csv(&rows).unwrap_err();
         assert_eq!(problem.status.as_u16(), 400);
-        assert!(problem.message.contains("row 2: the value of 'a' is an array"), "{}", problem.message);
+        assert!(
+            problem
+                .message
+                .contains("row 2: the value of 'a' is an array"),
+            "{}",
+            problem.message
+        );
     }
 
     #[test]
     fn query_options_are_checked() {
         let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
-            p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         let options = Options::from_query(&pairs(&[("proba", "true"), ("keep", "a, b")])).unwrap();
-        assert_eq!(options, Options { proba: true, keep: vec!["a".into(), "b".into()] });
+        assert_eq!(
+            options,
+            Options {
+                proba: true,
+                keep: vec!["a".into(), "b".into()]
+            }
+        );
         assert!(Options::from_query(&pairs(&[("proba", "yes")])).is_err());
         assert!(Options::from_query(&pairs(&[("threshold", "0.5")])).is_err());
     }
 
     #[test]
     fn json_lines_join_into_one_array() {
-        assert_eq!(json_answer(b"{\"a\":1}\n{\"a\":2}\n"), b"{\"predictions\":[{\"a\":1},{\"a\":2}]}\n");
+        assert_eq!(
+            json_answer(b"{\"a\":1}\n{\"a\":2}\n"),
+            b"{\"predictions\":[{\"a\":1},{\"a\":2}]}\n"
+        );
         assert_eq!(json_answer(b""), b"{\"predictions\":[]}\n");
     }
 }

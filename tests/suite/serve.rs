@@ -23,7 +23,9 @@ fn train(name: &str, target: &str, seed: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let model = dir.join(name);
     csvnn()
-        .args(["--quiet", "train", "--epochs", "3", "--seed", seed, "--target", target])
+        .args([
+            "--quiet", "train", "--epochs", "3", "--seed", seed, "--target", target,
+        ])
         .args(["--data", &data("chile_vote.train.csv"), "-o"])
         .arg(&model)
         .assert()
@@ -86,7 +88,10 @@ impl Served {
     }
 
     fn signal(&self, signal: libc::c_int) {
-        assert_eq!(unsafe { libc::kill(self.child.id() as libc::pid_t, signal) }, 0);
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as libc::pid_t, signal) },
+            0
+        );
     }
 
     fn get(&self, path: &str) -> Answer {
@@ -94,7 +99,13 @@ impl Served {
     }
 
     fn post_csv(&self, path: &str, body: &[u8]) -> Answer {
-        http(self.addr, "POST", path, &[("Content-Type", "text/csv")], body)
+        http(
+            self.addr,
+            "POST",
+            path,
+            &[("Content-Type", "text/csv")],
+            body,
+        )
     }
 
     fn post_json(&self, body: &str) -> Answer {
@@ -126,13 +137,20 @@ impl Answer {
     fn header(&self, name: &str) -> Option<String> {
         self.head.lines().find_map(|line| {
             let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name).then(|| value.trim().to_string())
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_string())
         })
     }
 }
 
 /// Write a request's head (and `Connection: close`); the body is the caller's.
-fn send_head(stream: &mut TcpStream, method: &str, path: &str, headers: &[(&str, &str)], length: usize) {
+fn send_head(
+    stream: &mut TcpStream,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    length: usize,
+) {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {length}\r\n");
     for (key, value) in headers {
         head += &format!("{key}: {value}\r\n");
@@ -143,10 +161,15 @@ fn send_head(stream: &mut TcpStream, method: &str, path: &str, headers: &[(&str,
 
 /// Read a whole answer (the server closes the connection after it).
 fn read_answer(mut stream: TcpStream) -> Answer {
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP head");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP head");
     let head = String::from_utf8(raw[..split].to_vec()).unwrap();
     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
     Answer {
@@ -157,7 +180,13 @@ fn read_answer(mut stream: TcpStream) -> Answer {
 }
 
 /// One request on its own connection.
-fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
     let mut stream = TcpStream::connect(addr).unwrap();
     send_head(&mut stream, method, path, headers, body.len());
     // The server may answer (413) before reading the whole body and close.
@@ -189,16 +218,28 @@ fn csv_answers_are_what_predict_writes() {
     let rows = test_rows(507);
     let answer = served.post_csv("/predict", rows.as_bytes());
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(answer.header("content-type").unwrap(), "text/csv; charset=utf-8");
+    assert_eq!(
+        answer.header("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
     assert_eq!(answer.text(), predict(model, &rows, &[]));
     let answer = served.post_csv("/predict?proba=true&keep=region,age", rows.as_bytes());
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(answer.text(), predict(model, &rows, &["--proba", "--keep", "region,age"]));
+    assert_eq!(
+        answer.text(),
+        predict(model, &rows, &["--proba", "--keep", "region,age"])
+    );
     // A single row, and a header alone.
     let one = test_rows(1);
-    assert_eq!(served.post_csv("/predict", one.as_bytes()).text(), predict(model, &one, &[]));
+    assert_eq!(
+        served.post_csv("/predict", one.as_bytes()).text(),
+        predict(model, &one, &[])
+    );
     let none = test_rows(0);
-    assert_eq!(served.post_csv("/predict", none.as_bytes()).text(), "prediction\n");
+    assert_eq!(
+        served.post_csv("/predict", none.as_bytes()).text(),
+        "prediction\n"
+    );
     served.wait_for_line(|l| l.starts_with("csvnn: POST /predict 200 507 rows "));
     served.wait_for_line(|l| l.starts_with("csvnn: POST /predict 200 1 row "));
 }
@@ -229,14 +270,20 @@ fn json_rows_are_answered_as_predict_writes_json_lines() {
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.header("content-type").unwrap(), "application/json");
     let got: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
-    let expected: Vec<serde_json::Value> =
-        predict(model, &rows, &["--proba", "--keep", "region", "--format", "jsonl"])
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+    let expected: Vec<serde_json::Value> = predict(
+        model,
+        &rows,
+        &["--proba", "--keep", "region", "--format", "jsonl"],
+    )
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
     assert_eq!(got, serde_json::json!({ "predictions": expected }));
     let empty = served.post_json(r#"{"rows": []}"#);
-    assert_eq!((empty.status, empty.text()), (200, "{\"predictions\":[]}\n".to_string()));
+    assert_eq!(
+        (empty.status, empty.text()),
+        (200, "{\"predictions\":[]}\n".to_string())
+    );
 }
 
 #[test]
@@ -262,7 +309,10 @@ fn bad_input_is_a_400_with_predicts_message() {
         .stderr
         .clone();
     let line = String::from_utf8(failed).unwrap();
-    let line = line.strip_prefix("csvnn: error: ").unwrap().replace("<stdin>", "<body>");
+    let line = line
+        .strip_prefix("csvnn: error: ")
+        .unwrap()
+        .replace("<stdin>", "<body>");
     let answer = served.post_csv("/predict", without_age.as_bytes());
     assert_eq!((answer.status, answer.text()), (400, line.clone()));
     assert!(line.contains("'age' is missing"), "{line}");
@@ -270,10 +320,16 @@ fn bad_input_is_a_400_with_predicts_message() {
     let answer = served.post_json(r#"{"rows": [{"region": "C"}]}"#);
     assert_eq!(answer.status, 400);
     let error: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
-    assert!(error["error"].as_str().unwrap().contains("is missing"), "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("is missing"),
+        "{error}"
+    );
     for (body, words) in [
         (r#"{"rows": {"a": 1}}"#, "not the expected JSON"),
-        (r#"{"rows": [{"age": [1, 2]}]}"#, "row 1: the value of 'age' is an array"),
+        (
+            r#"{"rows": [{"age": [1, 2]}]}"#,
+            "row 1: the value of 'age' is an array",
+        ),
         (r#"{"rows": [], "proba": "yes"}"#, "not the expected JSON"),
         (r#"{"rows": [], "extra": 1}"#, "unknown field"),
         ("{\"rows\": [", "not the expected JSON"),
@@ -285,15 +341,29 @@ fn bad_input_is_a_400_with_predicts_message() {
     for (path, body, words) in [
         ("/predict", "", "<body>: the file is empty"),
         ("/predict", "a,b\n1\n", "<body>: line 2: 2 fields expected"),
-        ("/predict?keep=ghost", rows.as_str(), "keep names the column 'ghost'"),
-        ("/predict?proba=maybe", rows.as_str(), "proba must be true or false"),
-        ("/predict?threshold=0.5", rows.as_str(), "unknown query parameter 'threshold'"),
+        (
+            "/predict?keep=ghost",
+            rows.as_str(),
+            "keep names the column 'ghost'",
+        ),
+        (
+            "/predict?proba=maybe",
+            rows.as_str(),
+            "proba must be true or false",
+        ),
+        (
+            "/predict?threshold=0.5",
+            rows.as_str(),
+            "unknown query parameter 'threshold'",
+        ),
     ] {
         let answer = served.post_csv(path, body.as_bytes());
         assert_eq!(answer.status, 400, "{path} {body}");
         assert!(answer.text().contains(words), "{path}: {}", answer.text());
     }
-    served.wait_for_line(|l| l.starts_with("csvnn: POST /predict 400 0 rows") && l.contains("'ghost'"));
+    served.wait_for_line(|l| {
+        l.starts_with("csvnn: POST /predict 400 0 rows") && l.contains("'ghost'")
+    });
 }
 
 #[test]
@@ -310,28 +380,53 @@ fn a_token_is_required_when_given() {
     };
     let missing = post(None);
     assert_eq!(missing.status, 401);
-    assert_eq!(missing.header("www-authenticate").as_deref(), Some("Bearer"));
+    assert_eq!(
+        missing.header("www-authenticate").as_deref(),
+        Some("Bearer")
+    );
     assert_eq!(post(Some("Bearer s3cret-tokeN")).status, 401);
     assert_eq!(post(Some("Bearer s3cret-token2")).status, 401);
     assert_eq!(post(Some("s3cret-token")).status, 401);
     assert_eq!(post(Some("Bearer s3cret-token")).status, 200);
     assert_eq!(served.get("/model").status, 401);
-    let model = http(served.addr, "GET", "/model", &[("Authorization", "Bearer s3cret-token")], b"");
+    let model = http(
+        served.addr,
+        "GET",
+        "/model",
+        &[("Authorization", "Bearer s3cret-token")],
+        b"",
+    );
     assert_eq!(model.status, 200);
     assert_eq!(served.get("/health").status, 200);
 }
 
 #[test]
 fn bodies_and_row_counts_over_the_limits_are_413() {
-    let served = Served::start(chile_model(), &["--max-body-bytes", "2000", "--max-rows", "10"]);
+    let served = Served::start(
+        chile_model(),
+        &["--max-body-bytes", "2000", "--max-rows", "10"],
+    );
     let big = test_rows(200);
     let answer = served.post_csv("/predict", big.as_bytes());
     assert_eq!(answer.status, 413);
-    assert!(answer.text().contains("larger than the limit of 2000 bytes"), "{}", answer.text());
+    assert!(
+        answer
+            .text()
+            .contains("larger than the limit of 2000 bytes"),
+        "{}",
+        answer.text()
+    );
     let answer = served.post_csv("/predict", test_rows(11).as_bytes());
     assert_eq!(answer.status, 413);
-    assert!(answer.text().contains("11 rows, more than the limit of 10"), "{}", answer.text());
-    assert_eq!(served.post_csv("/predict", test_rows(10).as_bytes()).status, 200);
+    assert!(
+        answer.text().contains("11 rows, more than the limit of 10"),
+        "{}",
+        answer.text()
+    );
+    assert_eq!(
+        served.post_csv("/predict", test_rows(10).as_bytes()).status,
+        200
+    );
     let rows: Vec<String> = (0..11).map(|_| r#"{"age": 30}"#.to_string()).collect();
     let answer = served.post_json(&format!("{{\"rows\": [{}]}}", rows.join(",")));
     assert_eq!(answer.status, 413, "{}", answer.text());
@@ -343,7 +438,13 @@ fn a_full_server_and_a_slow_request_are_503() {
     let rows = test_rows(3);
     // A request whose body stalls half-way holds the only slot.
     let mut slow = TcpStream::connect(served.addr).unwrap();
-    send_head(&mut slow, "POST", "/predict", &[("Content-Type", "text/csv")], rows.len());
+    send_head(
+        &mut slow,
+        "POST",
+        "/predict",
+        &[("Content-Type", "text/csv")],
+        rows.len(),
+    );
     slow.write_all(&rows.as_bytes()[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let busy = served.post_csv("/predict", rows.as_bytes());
@@ -353,7 +454,11 @@ fn a_full_server_and_a_slow_request_are_503() {
     let start = Instant::now();
     let timed_out = read_answer(slow);
     assert_eq!(timed_out.status, 503, "{}", timed_out.text());
-    assert!(timed_out.text().contains("longer than the limit of 1.5 s"), "{}", timed_out.text());
+    assert!(
+        timed_out.text().contains("longer than the limit of 1.5 s"),
+        "{}",
+        timed_out.text()
+    );
     assert!(start.elapsed() < Duration::from_secs(5));
     assert_eq!(served.post_csv("/predict", rows.as_bytes()).status, 200);
 }
@@ -373,7 +478,11 @@ fn the_model_route_is_inspects_json() {
     let served = Served::start(model, &[]);
     let answer = served.get("/model");
     assert_eq!(answer.status, 200);
-    let inspect = stdout_of(csvnn().args(["inspect", "--format", "json"]).arg(model));
+    let inspect = stdout_of(
+        csvnn()
+            .args(["inspect", "--format", "json", "--model"])
+            .arg(model),
+    );
     assert_eq!(answer.text(), inspect);
 }
 
@@ -398,10 +507,17 @@ fn sighup_reloads_the_model_and_keeps_it_when_the_new_file_is_bad() {
     assert_eq!(after, predict(&other, &rows, &[]));
     assert_ne!(after, before);
 
-    std::fs::write(&served_path, "{\"format\": \"csvnn-model\", \"format_version\": 1").unwrap();
+    std::fs::write(
+        &served_path,
+        "{\"format\": \"csvnn-model\", \"format_version\": 1",
+    )
+    .unwrap();
     served.signal(libc::SIGHUP);
     let warning = served.wait_for_line(|l| l.contains("still serving the previous model"));
-    assert!(warning.starts_with("csvnn: warning: reloading "), "{warning}");
+    assert!(
+        warning.starts_with("csvnn: warning: reloading "),
+        "{warning}"
+    );
     assert_eq!(served.post_csv("/predict", rows.as_bytes()).text(), after);
 }
 
@@ -410,7 +526,13 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     let mut served = Served::start(chile_model(), &[]);
     let rows = test_rows(5);
     let mut slow = TcpStream::connect(served.addr).unwrap();
-    send_head(&mut slow, "POST", "/predict", &[("Content-Type", "text/csv")], rows.len());
+    send_head(
+        &mut slow,
+        "POST",
+        "/predict",
+        &[("Content-Type", "text/csv")],
+        rows.len(),
+    );
     slow.write_all(&rows.as_bytes()[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let start = Instant::now();
@@ -424,7 +546,10 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
         if let Some(status) = served.child.try_wait().unwrap() {
             break status;
         }
-        assert!(start.elapsed() < Duration::from_secs(5), "still running 5 s after SIGTERM");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
@@ -440,15 +565,24 @@ fn fuzz(n: usize) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
     let csv = test_rows(40);
     let json_shapes = [
-        r#"{"rows": 1}"#, r#"{"rows": [1, 2]}"#, r#"{"rows": [{"age": {"x": 1}}]}"#,
-        r#"{"rows": [{"age": "old", "sex": true, "income": -1e400}]}"#, r#"[]"#, r#"null"#,
-        r#"{"rows": [{"": 1}]}"#, r#"{"rows": [{"age": 1e308, "population": -0}]}"#,
-        r#"{"proba": 1, "rows": []}"#, r#"{"rows": [{"region": "\u0000"}]}"#,
+        r#"{"rows": 1}"#,
+        r#"{"rows": [1, 2]}"#,
+        r#"{"rows": [{"age": {"x": 1}}]}"#,
+        r#"{"rows": [{"age": "old", "sex": true, "income": -1e400}]}"#,
+        r#"[]"#,
+        r#"null"#,
+        r#"{"rows": [{"": 1}]}"#,
+        r#"{"rows": [{"age": 1e308, "population": -0}]}"#,
+        r#"{"proba": 1, "rows": []}"#,
+        r#"{"rows": [{"region": "\u0000"}]}"#,
     ];
     let mut counts = std::collections::BTreeMap::new();
     for i in 0..n {
         let (json, body): (bool, Vec<u8>) = match i % 5 {
-            0 => (i % 2 == 0, (0..rng.gen_range(0..2000)).map(|_| rng.gen()).collect()),
+            0 => (
+                i % 2 == 0,
+                (0..rng.gen_range(0..2000)).map(|_| rng.gen()).collect(),
+            ),
             1 => {
                 let cut = rng.gen_range(0..csv.len());
                 (false, csv.as_bytes()[..cut].to_vec())
@@ -457,10 +591,18 @@ fn fuzz(n: usize) {
                 let mut body = csv.clone().into_bytes();
                 let at = rng.gen_range(0..body.len());
                 let filler = [b'9', b',', b'"', b'\n', b'\r', 0xff, b' '][rng.gen_range(0..7)];
-                body.splice(at..at, std::iter::repeat_n(filler, rng.gen_range(1..200_000)));
+                body.splice(
+                    at..at,
+                    std::iter::repeat_n(filler, rng.gen_range(1..400_000)),
+                );
                 (false, body)
             }
-            3 => (true, json_shapes[rng.gen_range(0..json_shapes.len())].as_bytes().to_vec()),
+            3 => (
+                true,
+                json_shapes[rng.gen_range(0..json_shapes.len())]
+                    .as_bytes()
+                    .to_vec(),
+            ),
             _ => {
                 let mut body = csv.clone().into_bytes();
                 for _ in 0..rng.gen_range(1..20) {
@@ -471,7 +613,13 @@ fn fuzz(n: usize) {
             }
         };
         let kind = if json { "application/json" } else { "text/csv" };
-        let answer = http(served.addr, "POST", "/predict", &[("Content-Type", kind)], &body);
+        let answer = http(
+            served.addr,
+            "POST",
+            "/predict",
+            &[("Content-Type", kind)],
+            &body,
+        );
         assert!(
             matches!(answer.status, 200 | 400 | 413),
             "body {i} got {}: {}",
@@ -495,4 +643,12 @@ fn fuzzed_bodies_never_get_a_5xx() {
 fn serve_fuzz_long() {
     let n = std::env::var("CSVNN_FUZZ_BODIES").map_or(20_000, |v| v.parse().unwrap());
     fuzz(n);
+}
+
+#[test]
+fn a_non_loopback_address_is_warned_about() {
+    let served = Served::start(chile_model(), &["--host", "0.0.0.0"]);
+    let warning = served.wait_for_line(|l| l.starts_with("csvnn: warning: listening on 0.0.0.0:"));
+    assert!(warning.contains("other machines can reach"), "{warning}");
+    assert!(warning.contains("--token-file"), "{warning}");
 }
