@@ -68,6 +68,8 @@ pub mod parallel;
 pub mod preprocess;
 pub mod report;
 pub(crate) mod rng_state;
+pub mod scoring;
+pub mod serve;
 pub mod train;
 pub mod tune;
 mod versioned;

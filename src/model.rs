@@ -209,6 +209,10 @@ impl Model {
         let n = x.nrows();
         let mut out = Array2::zeros((n, self.network.n_outputs()));
         let threads = crate::parallel::current_threads().clamp(1, n.div_ceil(PREDICT_BATCH).max(1));
+        if threads == 1 {
+            // One part: no thread to start (a served single row would pay for it).
+            return self.network.clone().predict(x, PREDICT_BATCH);
+        }
         let chunk = n.div_ceil(threads).max(1);
         std::thread::scope(|scope| {
             for (x_part, mut out_part) in x

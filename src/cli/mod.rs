@@ -14,12 +14,12 @@ mod inspect;
 mod kind_args;
 mod messages;
 mod notices;
-mod number;
 mod predict;
 mod preprocess;
 mod progress;
 pub mod render;
 mod report;
+mod serve;
 mod settings_args;
 mod train;
 mod tune;
@@ -82,6 +82,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Search for good training settings (successive halving) and train the best.
     Tune(Box<tune::TuneArgs>),
+    /// Serve a saved model's predictions over HTTP (POST /predict, GET /model, GET /health).
+    Serve(serve::ServeArgs),
 }
 
 /// Run a parsed command line.
@@ -109,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(args, &ui),
         Command::Tune(args) if args.is_plan_route() => tune_plan::run(*args, &ui),
         Command::Tune(args) => tune::run(*args, &ui),
+        Command::Serve(args) => serve::run(args, &ui, threads),
     }
 }
 

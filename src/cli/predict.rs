@@ -13,13 +13,11 @@ use super::common::{
     warn_unused_columns, DataArgs, Ui,
 };
 use super::evaluate::{check_threshold_flag, parse_probability};
-use super::number::{json_cell, json_number, json_string};
 use csvnn::atomic::write_atomically;
-use csvnn::data::{RawTable, TableChunks};
-use csvnn::metrics::classes_at_threshold;
-use csvnn::model::{Model, Predictions};
-use csvnn::number_text::round_trip;
+use csvnn::data::TableChunks;
+use csvnn::model::Model;
 use csvnn::preprocess::{NonFiniteValues, UnknownCategories};
+use csvnn::scoring::{score_table, PredictionFormat, PredictionWriter};
 use csvnn::{Error, Location};
 
 #[derive(Debug, Args)]
@@ -75,136 +73,12 @@ pub enum OutputFormat {
     Jsonl,
 }
 
-fn csv_error(path: &str, e: csv::Error) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path, io),
-        other => Error::io(path, std::io::Error::other(format!("{other:?}"))),
-    }
-}
-
-/// Writes prediction rows as CSV or JSON lines: the kept columns, `prediction`, then
-/// probabilities.
-struct PredictionWriter<'a> {
-    sink: Sink<'a>,
-    shown: &'a str,
-    /// Output column names.
-    header: Vec<String>,
-    keep: &'a [usize],
-    labels: &'a [String],
-    proba: bool,
-}
-
-enum Sink<'a> {
-    Csv(Box<csv::Writer<&'a mut dyn Write>>),
-    Jsonl {
-        out: &'a mut dyn Write,
-        line: String,
-    },
-}
-
-impl<'a> PredictionWriter<'a> {
-    fn new(
-        out: &'a mut dyn Write,
-        shown: &'a str,
-        format: OutputFormat,
-        headers: &[String],
-        keep: &'a [usize],
-        labels: &'a [String],
-        proba: bool,
-    ) -> Self {
-        let mut header: Vec<String> = keep.iter().map(|&k| headers[k].clone()).collect();
-        header.push("prediction".to_string());
-        if proba {
-            header.extend(labels.iter().map(|l| format!("proba_{l}")));
+impl From<OutputFormat> for PredictionFormat {
+    fn from(format: OutputFormat) -> Self {
+        match format {
+            OutputFormat::Csv => PredictionFormat::Csv,
+            OutputFormat::Jsonl => PredictionFormat::Jsonl,
         }
-        let sink = match format {
-            OutputFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
-            OutputFormat::Jsonl => Sink::Jsonl {
-                out,
-                line: String::new(),
-            },
-        };
-        PredictionWriter {
-            sink,
-            shown,
-            header,
-            keep,
-            labels,
-            proba,
-        }
-    }
-
-    /// The CSV header line (JSON lines have none).
-    fn write_header(&mut self) -> Result<(), Error> {
-        match &mut self.sink {
-            Sink::Csv(writer) => writer
-                .write_record(&self.header)
-                .map_err(|e| csv_error(self.shown, e)),
-            Sink::Jsonl { .. } => Ok(()),
-        }
-    }
-
-    /// One output row per row of `table`, then a flush.
-    fn write_rows(&mut self, table: &RawTable, predictions: &Predictions) -> Result<(), Error> {
-        let mut record: Vec<String> = Vec::with_capacity(self.header.len());
-        for row in 0..table.n_rows() {
-            record.clear();
-            record.extend(
-                self.keep
-                    .iter()
-                    .map(|&k| table.columns[k].text_at(row).into_owned()),
-            );
-            match &mut self.sink {
-                Sink::Csv(writer) => {
-                    match predictions {
-                        Predictions::Classes { probs, classes } => {
-                            record.push(self.labels[classes[row]].clone());
-                            if self.proba {
-                                record.extend(probs.row(row).iter().map(|&p| round_trip(p)));
-                            }
-                        }
-                        Predictions::Values(values) => record.push(round_trip(values[row])),
-                    }
-                    writer
-                        .write_record(&record)
-                        .map_err(|e| csv_error(self.shown, e))?;
-                }
-                Sink::Jsonl { out, line } => {
-                    line.clear();
-                    line.push('{');
-                    let mut values = record.iter().map(|v| json_cell(v)).collect::<Vec<_>>();
-                    match predictions {
-                        Predictions::Classes { probs, classes } => {
-                            values.push(json_string(&self.labels[classes[row]]));
-                            if self.proba {
-                                values.extend(probs.row(row).iter().map(|&p| json_number(p)));
-                            }
-                        }
-                        Predictions::Values(v) => values.push(json_number(v[row])),
-                    }
-                    for (i, (key, value)) in self.header.iter().zip(&values).enumerate() {
-                        if i > 0 {
-                            line.push(',');
-                        }
-                        line.push_str(&json_string(key));
-                        line.push(':');
-                        line.push_str(value);
-                    }
-                    line.push_str("}\n");
-                    out.write_all(line.as_bytes())
-                        .map_err(|e| Error::io(self.shown, e))?;
-                }
-            }
-        }
-        self.flush()
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
-        match &mut self.sink {
-            Sink::Csv(writer) => writer.flush(),
-            Sink::Jsonl { out, .. } => out.flush(),
-        }
-        .map_err(|e| Error::io(self.shown, e))
     }
 }
 
@@ -259,7 +133,7 @@ fn predict_chunks(
     let mut writer = PredictionWriter::new(
         out,
         shown,
-        args.format,
+        args.format.into(),
         chunks.headers(),
         keep,
         labels,
@@ -272,20 +146,14 @@ fn predict_chunks(
     let mut first = true;
     while let Some(table) = next {
         warn_skipped_rows(ui, &table);
-        let transformed = model.pipeline.transform(&table, None)?;
-        merge_counts(&mut unknown, transformed.unknown_categories);
-        merge_counts(&mut non_finite, transformed.non_finite);
-        let mut predictions = model.predict(transformed.x.view());
-        if let (Some(t), Predictions::Classes { probs, classes }) =
-            (args.threshold, &mut predictions)
-        {
-            *classes = classes_at_threshold(probs.view(), t);
-        }
+        let scored = score_table(model, &table, args.threshold)?;
+        merge_counts(&mut unknown, scored.unknown_categories);
+        merge_counts(&mut non_finite, scored.non_finite);
         if first && !args.no_output_header {
             writer.write_header()?;
             first = false;
         }
-        writer.write_rows(&table, &predictions)?;
+        writer.write_rows(&table, &scored.predictions)?;
         n_rows += table.n_rows();
         next = chunks.next_chunk()?;
     }

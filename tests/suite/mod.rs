@@ -23,6 +23,8 @@ mod script_output;
 mod scripting;
 mod sequences;
 mod shards;
+#[cfg(unix)]
+mod serve;
 #[cfg(target_os = "linux")]
 mod terminal;
 mod threshold;

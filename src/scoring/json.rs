@@ -2,8 +2,8 @@
 //! back to the same f64 (`csvnn::number_text::round_trip`), and kept input cells in JSON
 //! with the type they were read as.
 
-use csvnn::data::plain_number;
-use csvnn::number_text::round_trip;
+use crate::data::plain_number;
+use crate::number_text::round_trip;
 
 /// `x` as a JSON number in its shortest form; `null` when it is not finite.
 pub fn json_number(x: f64) -> String {

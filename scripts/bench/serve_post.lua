@@ -1,0 +1,27 @@
+-- wrk script for scripts/bench/serve_load.sh: POST the CSV file named by BODY to /predict
+-- on every request, and report p50/p99 latency and the answers that were not 200.
+local path = os.getenv("BODY")
+local file = assert(io.open(path, "rb"))
+wrk.method = "POST"
+wrk.body = file:read("*a")
+file:close()
+wrk.headers["Content-Type"] = "text/csv"
+
+local not_ok = 0
+function response(status, headers, body)
+  if status ~= 200 then
+    not_ok = not_ok + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local seconds = summary.duration / 1e6
+  io.write(string.format("requests %d in %.1f s: %.0f requests/s\n",
+    summary.requests, seconds, summary.requests / seconds))
+  io.write(string.format("latency p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000))
+  local e = summary.errors
+  io.write(string.format("errors: connect %d, read %d, write %d, timeout %d, status %d\n",
+    e.connect, e.read, e.write, e.timeout, e.status))
+end

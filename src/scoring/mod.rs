@@ -1,0 +1,41 @@
+//! Scoring rows as `csvnn predict` does, and writing them as it does: one code path for
+//! `predict` (files and pipes, in chunks) and `serve` (request bodies).
+
+mod json;
+mod writer;
+
+pub use json::{json_cell, json_number, json_string};
+pub use writer::{PredictionFormat, PredictionWriter};
+
+use crate::data::RawTable;
+use crate::error::Result;
+use crate::metrics::classes_at_threshold;
+use crate::model::{Model, Predictions};
+use crate::preprocess::{NonFiniteValues, UnknownCategories};
+
+/// The predictions for a table's rows, with what the pipeline noticed on the way.
+#[derive(Debug, Clone)]
+pub struct ScoredRows {
+    /// One prediction per row of the table.
+    pub predictions: Predictions,
+    /// Categorical values not seen in training, per column.
+    pub unknown_categories: Vec<UnknownCategories>,
+    /// Numeric cells that were infinite or out of range, encoded as missing.
+    pub non_finite: Vec<NonFiniteValues>,
+}
+
+/// Transform `table`'s rows with the model's pipeline and predict them; with a
+/// `threshold` (binary classification), the positive class wherever its probability is
+/// at least that. Fails as the pipeline does (a missing column, a bad cell).
+pub fn score_table(model: &Model, table: &RawTable, threshold: Option<f64>) -> Result<ScoredRows> {
+    let transformed = model.pipeline.transform(table, None)?;
+    let mut predictions = model.predict(transformed.x.view());
+    if let (Some(t), Predictions::Classes { probs, classes }) = (threshold, &mut predictions) {
+        *classes = classes_at_threshold(probs.view(), t);
+    }
+    Ok(ScoredRows {
+        predictions,
+        unknown_categories: transformed.unknown_categories,
+        non_finite: transformed.non_finite,
+    })
+}

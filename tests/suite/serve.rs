@@ -1,0 +1,654 @@
+//! `csvnn serve` end to end: the built binary on a free port, spoken to over plain
+//! `TcpStream`s. Its CSV answers are compared byte for byte with `csvnn predict`, its
+//! `/model` with `inspect --format json`; every status it promises is provoked.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::util::{csvnn, data, stdout_of};
+
+/// A model trained once for the whole module: chile_vote, 3 epochs.
+fn chile_model() -> &'static Path {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| train("chile_a.json", "vote", "1"))
+}
+
+/// Train on chile_vote for `target` into the module's folder.
+fn train(name: &str, target: &str, seed: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join(name);
+    csvnn()
+        .args([
+            "--quiet", "train", "--epochs", "3", "--seed", seed, "--target", target,
+        ])
+        .args(["--data", &data("chile_vote.train.csv"), "-o"])
+        .arg(&model)
+        .assert()
+        .success();
+    model
+}
+
+/// A running `csvnn serve`, killed when dropped; its stderr lines are collected.
+struct Served {
+    child: Child,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Served {
+    fn start(model: &Path, flags: &[&str]) -> Served {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("csvnn"))
+            .args(["--threads", "2", "serve", "--port", "0", "--model"])
+            .arg(model)
+            .args(flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let lines = stderr.clone();
+        let pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let mut served = Served {
+            child,
+            addr: "127.0.0.1:1".parse().unwrap(),
+            stderr,
+        };
+        let line = served.wait_for_line(|l| l.contains(" on http://"));
+        let at = line.split("http://").nth(1).unwrap();
+        served.addr = at.split_whitespace().next().unwrap().parse().unwrap();
+        assert_eq!(served.get("/health").status, 200);
+        served
+    }
+
+    /// The first stderr line matching `wanted`, waiting up to 30 s for it.
+    fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(line) = self.stderr.lock().unwrap().iter().find(|l| wanted(l)) {
+                return line.clone();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no such line on stderr: {:?}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as libc::pid_t, signal) },
+            0
+        );
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        http(self.addr, "GET", path, &[], b"")
+    }
+
+    fn post_csv(&self, path: &str, body: &[u8]) -> Answer {
+        http(
+            self.addr,
+            "POST",
+            path,
+            &[("Content-Type", "text/csv")],
+            body,
+        )
+    }
+
+    fn post_json(&self, body: &str) -> Answer {
+        let headers = [("Content-Type", "application/json")];
+        http(self.addr, "POST", "/predict", &headers, body.as_bytes())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_string())
+        })
+    }
+}
+
+/// Write a request's head (and `Connection: close`); the body is the caller's.
+fn send_head(
+    stream: &mut TcpStream,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    length: usize,
+) {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {length}\r\n");
+    for (key, value) in headers {
+        head += &format!("{key}: {value}\r\n");
+    }
+    head += "\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+}
+
+/// Read a whole answer (the server closes the connection after it).
+fn read_answer(mut stream: TcpStream) -> Answer {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP head");
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    Answer {
+        status,
+        head,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+/// One request on its own connection.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    send_head(&mut stream, method, path, headers, body.len());
+    // The server may answer (413) before reading the whole body and close.
+    let _ = stream.write_all(body);
+    read_answer(stream)
+}
+
+/// `csvnn predict` on `rows` (a CSV text), with extra flags.
+fn predict(model: &Path, rows: &str, flags: &[&str]) -> String {
+    stdout_of(
+        csvnn()
+            .args(["predict", "--data", "-", "--model"])
+            .arg(model)
+            .args(flags)
+            .write_stdin(rows.to_string()),
+    )
+}
+
+/// The header and the first `n` rows of chile_vote.test.csv.
+fn test_rows(n: usize) -> String {
+    let text = std::fs::read_to_string(data("chile_vote.test.csv")).unwrap();
+    text.lines().take(n + 1).map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn csv_answers_are_what_predict_writes() {
+    let model = chile_model();
+    let served = Served::start(model, &[]);
+    let rows = test_rows(507);
+    let answer = served.post_csv("/predict", rows.as_bytes());
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.header("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(answer.text(), predict(model, &rows, &[]));
+    let answer = served.post_csv("/predict?proba=true&keep=region,age", rows.as_bytes());
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.text(),
+        predict(model, &rows, &["--proba", "--keep", "region,age"])
+    );
+    // A single row, and a header alone.
+    let one = test_rows(1);
+    assert_eq!(
+        served.post_csv("/predict", one.as_bytes()).text(),
+        predict(model, &one, &[])
+    );
+    let none = test_rows(0);
+    assert_eq!(
+        served.post_csv("/predict", none.as_bytes()).text(),
+        "prediction\n"
+    );
+    served.wait_for_line(|l| l.starts_with("csvnn: POST /predict 200 507 rows "));
+    served.wait_for_line(|l| l.starts_with("csvnn: POST /predict 200 1 row "));
+}
+
+#[test]
+fn json_rows_are_answered_as_predict_writes_json_lines() {
+    let model = chile_model();
+    let served = Served::start(model, &[]);
+    let rows = test_rows(3);
+    // The same rows as JSON, with missing cells as null and numbers as numbers.
+    let mut lines = rows.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let objects: Vec<serde_json::Value> = lines
+        .map(|line| {
+            let cells = header.iter().zip(line.split(',')).map(|(k, v)| {
+                let value = match v.parse::<f64>() {
+                    _ if v.is_empty() => serde_json::Value::Null,
+                    Ok(_) => serde_json::from_str(v).unwrap(),
+                    Err(_) => serde_json::Value::from(v),
+                };
+                (k.to_string(), value)
+            });
+            serde_json::Value::Object(cells.collect())
+        })
+        .collect();
+    let body = serde_json::json!({ "rows": objects, "proba": true, "keep": ["region"] });
+    let answer = served.post_json(&body.to_string());
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.header("content-type").unwrap(), "application/json");
+    let got: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    let expected: Vec<serde_json::Value> = predict(
+        model,
+        &rows,
+        &["--proba", "--keep", "region", "--format", "jsonl"],
+    )
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    assert_eq!(got, serde_json::json!({ "predictions": expected }));
+    let empty = served.post_json(r#"{"rows": []}"#);
+    assert_eq!(
+        (empty.status, empty.text()),
+        (200, "{\"predictions\":[]}\n".to_string())
+    );
+}
+
+#[test]
+fn bad_input_is_a_400_with_predicts_message() {
+    let model = chile_model();
+    let served = Served::start(model, &[]);
+    // No `age` column: predict's own line, naming the body instead of stdin.
+    let rows = test_rows(5);
+    let without_age: String = rows
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            format!("{},{}\n", cells[..3].join(","), cells[4..].join(","))
+        })
+        .collect();
+    let failed = csvnn()
+        .args(["predict", "--data", "-", "--model"])
+        .arg(model)
+        .write_stdin(without_age.clone())
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let line = String::from_utf8(failed).unwrap();
+    let line = line
+        .strip_prefix("csvnn: error: ")
+        .unwrap()
+        .replace("<stdin>", "<body>");
+    let answer = served.post_csv("/predict", without_age.as_bytes());
+    assert_eq!((answer.status, answer.text()), (400, line.clone()));
+    assert!(line.contains("'age' is missing"), "{line}");
+    // As JSON: the same line in {"error": ...}.
+    let answer = served.post_json(r#"{"rows": [{"region": "C"}]}"#);
+    assert_eq!(answer.status, 400);
+    let error: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("is missing"),
+        "{error}"
+    );
+    for (body, words) in [
+        (r#"{"rows": {"a": 1}}"#, "not the expected JSON"),
+        (
+            r#"{"rows": [{"age": [1, 2]}]}"#,
+            "row 1: the value of 'age' is an array",
+        ),
+        (r#"{"rows": [], "proba": "yes"}"#, "not the expected JSON"),
+        (r#"{"rows": [], "extra": 1}"#, "unknown field"),
+        ("{\"rows\": [", "not the expected JSON"),
+    ] {
+        let answer = served.post_json(body);
+        assert_eq!(answer.status, 400, "{body}");
+        assert!(answer.text().contains(words), "{body}: {}", answer.text());
+    }
+    for (path, body, words) in [
+        ("/predict", "", "<body>: the file is empty"),
+        ("/predict", "a,b\n1\n", "<body>: line 2: 2 fields expected"),
+        (
+            "/predict?keep=ghost",
+            rows.as_str(),
+            "keep names the column 'ghost'",
+        ),
+        (
+            "/predict?proba=maybe",
+            rows.as_str(),
+            "proba must be true or false",
+        ),
+        (
+            "/predict?threshold=0.5",
+            rows.as_str(),
+            "unknown query parameter 'threshold'",
+        ),
+    ] {
+        let answer = served.post_csv(path, body.as_bytes());
+        assert_eq!(answer.status, 400, "{path} {body}");
+        assert!(answer.text().contains(words), "{path}: {}", answer.text());
+    }
+    served.wait_for_line(|l| {
+        l.starts_with("csvnn: POST /predict 400 0 rows") && l.contains("'ghost'")
+    });
+}
+
+#[test]
+fn a_token_is_required_when_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let served = Served::start(chile_model(), &["--token-file", token.to_str().unwrap()]);
+    let rows = test_rows(2);
+    let post = |auth: Option<&str>| {
+        let mut headers = vec![("Content-Type", "text/csv")];
+        headers.extend(auth.map(|a| ("Authorization", a)));
+        http(served.addr, "POST", "/predict", &headers, rows.as_bytes())
+    };
+    let missing = post(None);
+    assert_eq!(missing.status, 401);
+    assert_eq!(
+        missing.header("www-authenticate").as_deref(),
+        Some("Bearer")
+    );
+    assert_eq!(post(Some("Bearer s3cret-tokeN")).status, 401);
+    assert_eq!(post(Some("Bearer s3cret-token2")).status, 401);
+    assert_eq!(post(Some("s3cret-token")).status, 401);
+    assert_eq!(post(Some("Bearer s3cret-token")).status, 200);
+    assert_eq!(served.get("/model").status, 401);
+    let model = http(
+        served.addr,
+        "GET",
+        "/model",
+        &[("Authorization", "Bearer s3cret-token")],
+        b"",
+    );
+    assert_eq!(model.status, 200);
+    assert_eq!(served.get("/health").status, 200);
+}
+
+#[test]
+fn bodies_and_row_counts_over_the_limits_are_413() {
+    let served = Served::start(
+        chile_model(),
+        &["--max-body-bytes", "2000", "--max-rows", "10"],
+    );
+    let big = test_rows(200);
+    let answer = served.post_csv("/predict", big.as_bytes());
+    assert_eq!(answer.status, 413);
+    assert!(
+        answer
+            .text()
+            .contains("larger than the limit of 2000 bytes"),
+        "{}",
+        answer.text()
+    );
+    let answer = served.post_csv("/predict", test_rows(11).as_bytes());
+    assert_eq!(answer.status, 413);
+    assert!(
+        answer.text().contains("11 rows, more than the limit of 10"),
+        "{}",
+        answer.text()
+    );
+    assert_eq!(
+        served.post_csv("/predict", test_rows(10).as_bytes()).status,
+        200
+    );
+    let rows: Vec<String> = (0..11).map(|_| r#"{"age": 30}"#.to_string()).collect();
+    let answer = served.post_json(&format!("{{\"rows\": [{}]}}", rows.join(",")));
+    assert_eq!(answer.status, 413, "{}", answer.text());
+}
+
+#[test]
+fn a_full_server_and_a_slow_request_are_503() {
+    let served = Served::start(chile_model(), &["--max-in-flight", "1", "--timeout", "1.5"]);
+    let rows = test_rows(3);
+    // A request whose body stalls half-way holds the only slot.
+    let mut slow = TcpStream::connect(served.addr).unwrap();
+    send_head(
+        &mut slow,
+        "POST",
+        "/predict",
+        &[("Content-Type", "text/csv")],
+        rows.len(),
+    );
+    slow.write_all(&rows.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let busy = served.post_csv("/predict", rows.as_bytes());
+    assert_eq!(busy.status, 503, "{}", busy.text());
+    assert_eq!(busy.header("retry-after").as_deref(), Some("1"));
+    // The stalled request runs out of time.
+    let start = Instant::now();
+    let timed_out = read_answer(slow);
+    assert_eq!(timed_out.status, 503, "{}", timed_out.text());
+    assert!(
+        timed_out.text().contains("longer than the limit of 1.5 s"),
+        "{}",
+        timed_out.text()
+    );
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(served.post_csv("/predict", rows.as_bytes()).status, 200);
+}
+
+#[test]
+fn unknown_routes_and_methods_are_404_and_405() {
+    let served = Served::start(chile_model(), &[]);
+    assert_eq!(served.get("/nope").status, 404);
+    assert_eq!(served.get("/predict").status, 405);
+    assert_eq!(served.post_csv("/health", b"").status, 405);
+    assert_eq!(served.post_csv("/model", b"").status, 405);
+}
+
+#[test]
+fn the_model_route_is_inspects_json() {
+    let model = chile_model();
+    let served = Served::start(model, &[]);
+    let answer = served.get("/model");
+    assert_eq!(answer.status, 200);
+    let inspect = stdout_of(
+        csvnn()
+            .args(["inspect", "--format", "json", "--model"])
+            .arg(model),
+    );
+    assert_eq!(answer.text(), inspect);
+}
+
+#[test]
+fn sighup_reloads_the_model_and_keeps_it_when_the_new_file_is_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let served_path = dir.path().join("model.json");
+    std::fs::copy(chile_model(), &served_path).unwrap();
+    // Another target: its predictions are sexes, not votes.
+    let other = train("chile_sex.json", "sex", "2");
+    let served = Served::start(&served_path, &[]);
+    let rows = test_rows(20);
+    let before = served.post_csv("/predict", rows.as_bytes()).text();
+    assert_eq!(before, predict(chile_model(), &rows, &[]));
+
+    let staged = dir.path().join("staged.json");
+    std::fs::copy(&other, &staged).unwrap();
+    std::fs::rename(&staged, &served_path).unwrap();
+    served.signal(libc::SIGHUP);
+    served.wait_for_line(|l| l.contains("reloaded the model from"));
+    let after = served.post_csv("/predict", rows.as_bytes()).text();
+    assert_eq!(after, predict(&other, &rows, &[]));
+    assert_ne!(after, before);
+
+    std::fs::write(
+        &served_path,
+        "{\"format\": \"csvnn-model\", \"format_version\": 1",
+    )
+    .unwrap();
+    served.signal(libc::SIGHUP);
+    let warning = served.wait_for_line(|l| l.contains("still serving the previous model"));
+    assert!(
+        warning.starts_with("csvnn: warning: reloading "),
+        "{warning}"
+    );
+    assert_eq!(served.post_csv("/predict", rows.as_bytes()).text(), after);
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+    let mut served = Served::start(chile_model(), &[]);
+    let rows = test_rows(5);
+    let mut slow = TcpStream::connect(served.addr).unwrap();
+    send_head(
+        &mut slow,
+        "POST",
+        "/predict",
+        &[("Content-Type", "text/csv")],
+        rows.len(),
+    );
+    slow.write_all(&rows.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    served.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(300));
+    slow.write_all(&rows.as_bytes()[10..]).unwrap();
+    let answer = read_answer(slow);
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.text(), predict(chile_model(), &rows, &[]));
+    let status = loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    // Nothing listens any more.
+    assert!(TcpStream::connect(served.addr).is_err());
+}
+
+/// Bodies a client should never send: random bytes, cut CSV, huge lines, JSON of the
+/// wrong shape. Every answer must be 200, 400 or 413, and the server must stay up.
+fn fuzz(n: usize) {
+    use rand::{Rng, SeedableRng};
+    let served = Served::start(chile_model(), &["--max-body-bytes", "300000"]);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+    let csv = test_rows(40);
+    let json_shapes = [
+        r#"{"rows": 1}"#,
+        r#"{"rows": [1, 2]}"#,
+        r#"{"rows": [{"age": {"x": 1}}]}"#,
+        r#"{"rows": [{"age": "old", "sex": true, "income": -1e400}]}"#,
+        r#"[]"#,
+        r#"null"#,
+        r#"{"rows": [{"": 1}]}"#,
+        r#"{"rows": [{"age": 1e308, "population": -0}]}"#,
+        r#"{"proba": 1, "rows": []}"#,
+        r#"{"rows": [{"region": "\u0000"}]}"#,
+    ];
+    let mut counts = std::collections::BTreeMap::new();
+    for i in 0..n {
+        let (json, body): (bool, Vec<u8>) = match i % 5 {
+            0 => (
+                i % 2 == 0,
+                (0..rng.gen_range(0..2000)).map(|_| rng.gen()).collect(),
+            ),
+            1 => {
+                let cut = rng.gen_range(0..csv.len());
+                (false, csv.as_bytes()[..cut].to_vec())
+            }
+            2 => {
+                let mut body = csv.clone().into_bytes();
+                let at = rng.gen_range(0..body.len());
+                let filler = [b'9', b',', b'"', b'\n', b'\r', 0xff, b' '][rng.gen_range(0..7)];
+                body.splice(
+                    at..at,
+                    std::iter::repeat_n(filler, rng.gen_range(1..400_000)),
+                );
+                (false, body)
+            }
+            3 => (
+                true,
+                json_shapes[rng.gen_range(0..json_shapes.len())]
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            _ => {
+                let mut body = csv.clone().into_bytes();
+                for _ in 0..rng.gen_range(1..20) {
+                    let at = rng.gen_range(0..body.len());
+                    body[at] = rng.gen();
+                }
+                (false, body)
+            }
+        };
+        let kind = if json { "application/json" } else { "text/csv" };
+        let answer = http(
+            served.addr,
+            "POST",
+            "/predict",
+            &[("Content-Type", kind)],
+            &body,
+        );
+        assert!(
+            matches!(answer.status, 200 | 400 | 413),
+            "body {i} got {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        );
+        *counts.entry(answer.status).or_insert(0) += 1;
+    }
+    assert_eq!(served.get("/health").status, 200);
+    eprintln!("fuzzed {n} bodies: {counts:?}");
+}
+
+#[test]
+fn fuzzed_bodies_never_get_a_5xx() {
+    fuzz(300);
+}
+
+/// The long run: `CSVNN_FUZZ_BODIES=20000 cargo test --test tests serve_fuzz_long -- --ignored`.
+#[test]
+#[ignore]
+fn serve_fuzz_long() {
+    let n = std::env::var("CSVNN_FUZZ_BODIES").map_or(20_000, |v| v.parse().unwrap());
+    fuzz(n);
+}
+
+#[test]
+fn a_non_loopback_address_is_warned_about() {
+    let served = Served::start(chile_model(), &["--host", "0.0.0.0"]);
+    let warning = served.wait_for_line(|l| l.starts_with("csvnn: warning: listening on 0.0.0.0:"));
+    assert!(warning.contains("other machines can reach"), "{warning}");
+    assert!(warning.contains("--token-file"), "{warning}");
+}
