@@ -53,7 +53,7 @@ impl MicroKernel for Avx2 {
             };
         }
         // Whole vectors take plain loads and stores: masked ones cost more on most CPUs.
-        match (cols > 8, cols % 8 != 0) {
+        match (cols > 8, !cols.is_multiple_of(8)) {
             (true, false) => by_rows!(2, false; 1 2 3 4 5 6),
             (true, true) => by_rows!(2, true; 1 2 3 4 5 6),
             (false, false) => by_rows!(1, false; 1 2 3 4 5 6),

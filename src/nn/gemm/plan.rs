@@ -24,9 +24,10 @@ thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A register-blocked kernel: c[r, s] = Σ_p a[p·a_step + r]·b[p·b_step + s] + beta·c[r·ldc
-/// + s] for r < rows <= MR, s < cols <= NR, the sum running p = 0, 1, ..., k-1 as one chain
-/// of fused multiply-adds from 0 (then + c when beta is 1, fma(beta, c, sum) otherwise).
+/// A register-blocked kernel: c[r, s] = Σ_p a[p·a_step + r]·b[p·b_step + s] +
+/// beta·c[r·ldc + s] for r < rows <= MR, s < cols <= NR, the sum running p = 0, 1, ...,
+/// k-1 as one chain of fused multiply-adds from 0 (then + c when beta is 1,
+/// fma(beta, c, sum) otherwise).
 pub(super) trait MicroKernel {
     /// Rows of c per block.
     const MR: usize;
