@@ -1,7 +1,8 @@
 //! Hot paths of a training step at the W1 (784-64-10, batch 32) and W1-wide
 //! (784-256-128-10, batch 128) shapes: forward, backward, softmax cross-entropy, Adam, and
 //! the whole step; and the matrix products of a W1-wide step alone, on one and two threads
-//! (throughput in floating-point operations, 2·m·n·k per product).
+//! (throughput in floating-point operations, 2·m·n·k per product). `CSVNN_GEMM=avx512|avx2|
+//! portable` picks the products' kernel.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::Array2;

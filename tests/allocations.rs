@@ -1,11 +1,12 @@
 //! The training loop allocates nothing per batch in steady state: two more epochs cost a
 //! few allocations per epoch (the shuffled order, the epoch's record), never one per batch.
-//! Its own test binary, because it counts every allocation of the process. Checked where
-//! `nn::matmul` runs its own kernel (AVX-512); the fallback allocates inside each product.
+//! Its own test binary, because it counts every allocation of the process. Checked with
+//! each of the project's own kernels this CPU runs (AVX-512, AVX2), the one `CSVNN_GEMM`
+//! chose first; the portable fallback allocates inside each product.
 
 mod counting;
 
-use csvnn::nn::{Activation, MlpConfig, Network, SoftmaxCrossEntropy};
+use csvnn::nn::{Activation, GemmKernel, MlpConfig, Network, SoftmaxCrossEntropy};
 use csvnn::parallel;
 use csvnn::train::{
     train, AugmentLayout, Dataset, OptimizerConfig, OwnedTargets, ScheduleConfig, TrainConfig,
@@ -81,23 +82,40 @@ fn allocations_for(epochs: usize, data: &Dataset, threads: usize, augment: &str)
     counting::allocations() - before
 }
 
+/// The kernels to check: the one `matmul` chose (from the CPU and `CSVNN_GEMM`) first,
+/// then the project's other kernels this CPU runs, each selected explicitly.
+fn own_kernels() -> Vec<GemmKernel> {
+    let chosen = csvnn::nn::gemm_kernel();
+    let others = [GemmKernel::Avx512, GemmKernel::Avx2]
+        .into_iter()
+        .filter(|&kernel| kernel != chosen && kernel.is_available());
+    std::iter::once(chosen)
+        .filter(|kernel| kernel.is_own())
+        .chain(others)
+        .collect()
+}
+
 #[test]
 fn no_allocation_per_batch_in_steady_state() {
-    if !csvnn::nn::own_kernel() {
+    let kernels = own_kernels();
+    if kernels.is_empty() {
         // The fallback product (matrixmultiply) allocates a packing buffer per call.
-        eprintln!("skipped: this CPU has no AVX-512, so products use the allocating fallback");
+        eprintln!("skipped: this CPU has neither AVX-512 nor AVX2 and FMA, so products use the allocating portable fallback");
         return;
     }
     let data = data();
     let batches_per_epoch = ROWS / BATCH;
-    // Without augmentation, and with noise and mixup (their buffers are reused too).
-    for (threads, augment) in [(1, ""), (2, ""), (1, "noise:0.1,mixup:0.2")] {
-        let two = allocations_for(2, &data, threads, augment);
-        let four = allocations_for(4, &data, threads, augment);
-        let per_epoch = four.saturating_sub(two) / 2;
-        assert!(
-            per_epoch < batches_per_epoch / 8,
-            "{threads} thread(s), augment '{augment}': {per_epoch} allocations per epoch of {batches_per_epoch} batches ({two} for 2 epochs, {four} for 4)"
-        );
+    for kernel in kernels {
+        assert_eq!(csvnn::nn::set_gemm_kernel(kernel), kernel);
+        // Without augmentation, and with noise and mixup (their buffers are reused too).
+        for (threads, augment) in [(1, ""), (2, ""), (1, "noise:0.1,mixup:0.2")] {
+            let two = allocations_for(2, &data, threads, augment);
+            let four = allocations_for(4, &data, threads, augment);
+            let per_epoch = four.saturating_sub(two) / 2;
+            assert!(
+                per_epoch < batches_per_epoch / 8,
+                "{kernel:?}, {threads} thread(s), augment '{augment}': {per_epoch} allocations per epoch of {batches_per_epoch} batches ({two} for 2 epochs, {four} for 4)"
+            );
+        }
     }
 }

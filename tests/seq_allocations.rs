@@ -1,7 +1,7 @@
 //! The sequence layers (embedding, time-distributed dense, positional embedding, sequence
 //! pooling) allocate nothing per batch once their buffers have grown. Its own test binary,
 //! because it counts every allocation of the process (see `allocations.rs`). Checked where
-//! `nn::matmul` runs its own kernel (AVX-512); the fallback allocates inside each product.
+//! `nn::matmul` runs its own kernel (AVX-512 or AVX2); the fallback allocates inside each product.
 
 mod counting;
 
@@ -49,7 +49,7 @@ fn step(layers: &mut [AnyLayer], x: &Array2<f32>, grads: &mut [Array2<f32>]) {
 #[test]
 fn sequence_layers_allocate_nothing_per_batch_in_steady_state() {
     if !csvnn::nn::own_kernel() {
-        eprintln!("skipped: this CPU has no AVX-512, so products use the allocating fallback");
+        eprintln!("skipped: products use the allocating portable fallback (no AVX-512 or AVX2, or CSVNN_GEMM)");
         return;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(4);

@@ -98,6 +98,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     // The one place the thread count is set: reading, preprocessing, training and
     // prediction all follow the installed pool (results do not depend on it).
     let _pool = csvnn::parallel::install(threads);
+    if let Some(warning) = notices::gemm_env_ignored(csvnn::nn::gemm_choice()) {
+        ui.warn(&warning);
+    }
     match cli.command {
         Command::Preprocess(args) => preprocess::run(args, &ui),
         Command::Train(args) => train::run(*args, &ui, level),

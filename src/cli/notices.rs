@@ -10,6 +10,7 @@ use super::common::{
 };
 use super::progress::{Level, Progress};
 use super::render::{render_task_chosen, render_task_doubt, render_warning};
+use csvnn::nn::{GemmChoice, GemmKernel, GEMM_ENV};
 use csvnn::number_text::{agree, rows};
 use csvnn::preprocess::{Pipeline, Task};
 use csvnn::train::{
@@ -17,6 +18,21 @@ use csvnn::train::{
     TrainState, SMALL_TABLE_ROWS,
 };
 use csvnn::Error;
+
+/// The warning for a `CSVNN_GEMM` value the library could not follow, if any.
+pub fn gemm_env_ignored(choice: &GemmChoice) -> Option<String> {
+    let value = choice.ignored.as_deref()?;
+    let using = choice.kernel.name();
+    Some(match GemmKernel::from_name(value) {
+        Some(kernel) => format!(
+            "{GEMM_ENV}={value}: this CPU cannot run the {} kernel; using {using}",
+            kernel.name()
+        ),
+        None => format!(
+            "{GEMM_ENV}={value} is not a kernel (avx512, avx2, portable or auto); using {using}"
+        ),
+    })
+}
 
 /// Show `notice` as warnings or info lines.
 pub fn render_notice(ui: &Ui, notice: Notice<'_>) {

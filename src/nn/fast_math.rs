@@ -50,8 +50,8 @@ macro_rules! vectorised_fn {
                 portable($($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
-            if $crate::nn::own_kernel() {
-                // SAFETY: `own_kernel` is true only on CPUs with AVX-512F.
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: this CPU has AVX-512F.
                 return unsafe { avx512($($arg),*) };
             }
             portable($($arg),*)

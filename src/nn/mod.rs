@@ -48,7 +48,9 @@ pub use encoder_block::EncoderBlock;
 pub use encoder_weights::EncoderWeights;
 pub use encoders::{BlockInput, EncoderPlan, Stage};
 pub use error::NetworkError;
-pub use gemm::{matmul, own_kernel};
+pub use gemm::{
+    gemm_choice, gemm_kernel, matmul, own_kernel, set_gemm_kernel, GemmChoice, GemmKernel, GEMM_ENV,
+};
 pub use gru::Gru;
 pub use init::Init;
 pub use layer::{AnyLayer, Layer};

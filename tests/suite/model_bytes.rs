@@ -4,8 +4,8 @@
 //! CNN on generated images), hashed with sha256.
 //!
 //! The bytes depend on the matrix-product kernel, so the hashes are kept per kernel (as
-//! `tests/allocations.rs` decides which one runs): AVX-512 (the project's own kernel) and
-//! the matrixmultiply fallback. A kernel with no hash recorded here is reported, not failed.
+//! `nn::gemm_kernel` says which one runs): the project's own kernels (AVX-512 and AVX2,
+//! which give the same bits) and the matrixmultiply fallback (`portable`). A kernel with no hash recorded here is reported, not failed.
 //! Work that changes the numerics on purpose (a new kernel, a new default) updates these
 //! hashes in the same commit and says why.
 
@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 use super::conv_cli::write_bars;
 use super::util::{csvnn, data};
 
-/// (name, sha256 with the own AVX-512 kernel, sha256 with the matrixmultiply fallback).
+/// (name, sha256 with the own kernels, AVX-512 or AVX2; sha256 with the matrixmultiply
+/// fallback).
 const EXPECTED: [(&str, &str, &str); 3] = [
     (
         "classifier",
@@ -131,8 +132,9 @@ fn model_bytes_are_unchanged_for_the_same_data_flags_and_seed() {
             ],
         ),
     ];
+    // The child processes choose the kernel as this one does (CPU and CSVNN_GEMM).
     let own = csvnn::nn::own_kernel();
-    let kernel = if own { "avx512" } else { "matrixmultiply" };
+    let kernel = csvnn::nn::gemm_kernel().name();
     let mut wrong = Vec::new();
     for ((name, args), (expected_name, avx512, fallback)) in runs.iter().zip(EXPECTED) {
         assert_eq!(*name, expected_name);
