@@ -22,9 +22,9 @@ mod parquet;
 mod script_output;
 mod scripting;
 mod sequences;
-mod shards;
 #[cfg(unix)]
 mod serve;
+mod shards;
 #[cfg(target_os = "linux")]
 mod terminal;
 mod threshold;
