@@ -189,6 +189,14 @@ impl TuneObserver for TuneUi<'_> {
             best.trial, best.summary, best.epochs
         ));
     }
+
+    fn refit_diverged(&mut self, row: &LeaderRow, error: &Error) {
+        self.ui.warn(&format!(
+            "trial {} diverged when trained on all rows ({}); refitting the next best",
+            row.trial,
+            super::render::render_error(error)
+        ));
+    }
 }
 
 impl TuneArgs {

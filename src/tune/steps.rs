@@ -24,6 +24,8 @@ pub trait TuneObserver: Observer {
     }
     /// The search ended; `best` is refitted on all rows next.
     fn refit_started(&mut self, _best: &LeaderRow) {}
+    /// The refit of `row` diverged on all rows (`error`); the next best trial is refitted.
+    fn refit_diverged(&mut self, _row: &LeaderRow, _error: &Error) {}
 }
 
 /// What a study found and the refitted model.
@@ -133,27 +135,39 @@ pub(super) fn refit(
     observer: &mut dyn TuneObserver,
 ) -> Result<TuneOutcome> {
     let board = leaderboard(&records);
-    let best = match board.first() {
-        Some(best) if best.val_loss.is_some() => best.clone(),
-        _ => {
-            let why = board
-                .first()
-                .and_then(|r| r.failed.clone())
-                .unwrap_or_default();
-            return Err(Error::Training(format!(
-                "every trial failed; the first: {why}"
-            )));
+    if board.first().is_none_or(|best| best.val_loss.is_none()) {
+        let why = board
+            .first()
+            .and_then(|r| r.failed.clone())
+            .unwrap_or_default();
+        return Err(Error::Training(format!(
+            "every trial failed; the first: {why}"
+        )));
+    }
+    // A trial that held on 80% of the rows can still diverge on all of them (a high
+    // learning rate, more steps per epoch): then the next best is refitted, in the
+    // leaderboard's order, so the result stays the same on every run.
+    let mut finished = board.iter().filter(|row| row.val_loss.is_some()).peekable();
+    let (best, mut model) = loop {
+        let row = finished.next().expect("the first row finished");
+        observer.refit_started(row);
+        let refit = TrainSettings {
+            epochs: row.epochs,
+            validation_split: 0.0,
+            validation: None,
+            ..row.settings.apply(&settings.base)
+        };
+        let prepared = prepare(&refit, source, &source.rows, observer)?;
+        match train_model(&refit, source, &prepared, None, observer) {
+            Ok(model) => break (row.clone(), model),
+            Err(e @ (Error::Diverged { .. } | Error::LossDiverged { .. }))
+                if finished.peek().is_some() =>
+            {
+                observer.refit_diverged(row, &e)
+            }
+            Err(e) => return Err(e),
         }
     };
-    observer.refit_started(&best);
-    let refit = TrainSettings {
-        epochs: best.epochs,
-        validation_split: 0.0,
-        validation: None,
-        ..best.settings.apply(&settings.base)
-    };
-    let prepared = prepare(&refit, source, &source.rows, observer)?;
-    let mut model = train_model(&refit, source, &prepared, None, observer)?;
     model.training.tuned = Some(TuneNote {
         trials: board.len(),
         best_trial: best.trial,
@@ -169,4 +183,74 @@ pub(super) fn refit(
         model,
         metric: metric_name(source.task),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Activation;
+    use crate::train::OptimizerChoice;
+
+    /// Records the CLI's observer would hear about, by trial.
+    #[derive(Default)]
+    struct Heard {
+        started: Vec<usize>,
+        diverged: Vec<usize>,
+    }
+    impl Observer for Heard {}
+    impl TuneObserver for Heard {
+        fn refit_started(&mut self, best: &LeaderRow) {
+            self.started.push(best.trial);
+        }
+        fn refit_diverged(&mut self, row: &LeaderRow, _error: &Error) {
+            self.diverged.push(row.trial);
+        }
+    }
+
+    fn record(trial: usize, lr: f32, val_loss: f64) -> TrialRecord {
+        TrialRecord {
+            trial,
+            rung: 0,
+            settings: TrialSettings {
+                optimizer: OptimizerChoice::Sgd,
+                lr,
+                hidden: vec![8],
+                activation: Activation::Relu,
+                dropout: 0.0,
+                weight_decay: 0.0,
+                batch_size: 32,
+            },
+            epochs: 3,
+            val_loss: Some(val_loss),
+            val_metric: Some(0.0),
+            failed: None,
+            seconds: 0.0,
+        }
+    }
+
+    /// The best trial's learning rate blows up on all rows: the next best is refitted and
+    /// the model says so; with nothing left the divergence is the error.
+    #[test]
+    fn a_refit_that_diverges_falls_back_to_the_next_best_trial() {
+        let base = TrainSettings::new("data/auto_mpg.train.csv", "mpg");
+        let settings = TuneSettings::new(TrainSettings {
+            drop: vec!["name".into()],
+            ..base
+        });
+        let (source, _) = load(&settings, &mut Heard::default()).unwrap();
+        let records = vec![record(0, 1e6, 0.1), record(1, 1e-3, 0.2)];
+        let mut heard = Heard::default();
+        let outcome = refit(&settings, &source, records, &mut heard).unwrap();
+        assert_eq!((heard.started, heard.diverged), (vec![0, 1], vec![0]));
+        let note = outcome.model.training.tuned.unwrap();
+        assert_eq!((note.best_trial, note.val_loss), (1, 0.2));
+
+        let mut heard = Heard::default();
+        let error = refit(&settings, &source, vec![record(0, 1e6, 0.1)], &mut heard).unwrap_err();
+        assert!(
+            matches!(error, Error::Diverged { .. } | Error::LossDiverged { .. }),
+            "{error}"
+        );
+        assert_eq!(heard.diverged, Vec::<usize>::new());
+    }
 }
