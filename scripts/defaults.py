@@ -23,14 +23,33 @@ BIN = os.environ.get("CSVNN", os.path.join(ROOT, "target", "release", "csvnn"))
 SEEDS = [0, 1, 2]
 
 
+def column_flags(spec):
+    """The MANIFEST's drop and categorical columns as flags (they describe the data)."""
+    flags = []
+    if spec["drop"]:
+        flags += ["--drop", ",".join(spec["drop"])]
+    if spec["categorical"]:
+        flags += ["--categorical", ",".join(spec["categorical"])]
+    return flags
+
+
+def tabular_sets(data_dir, only):
+    """(name, spec, reference MLP scores, metric) of each set in the MANIFEST (`only`: a
+    set of names to keep, or empty for all)."""
+    manifest = json.load(open(os.path.join(data_dir, "MANIFEST.json")))["datasets"]
+    reference = json.load(open(os.path.join(data_dir, "reference_scores.json")))["results"]
+    for name, spec in manifest.items():
+        if only and name not in only:
+            continue
+        ref = [m for k, m in reference[name]["models"].items() if k.startswith("MLP")][0]
+        metric = "accuracy" if spec["task"] == "classification" else "r2"
+        yield name, spec, ref, metric
+
+
 def run_seed(data_dir, name, spec, seed, workdir, extra):
     model = os.path.join(workdir, f"{name}.{seed}.json")
     cmd = [BIN, "--quiet", "train", "--data", os.path.join(data_dir, spec["files"]["train"]),
-           "--target", spec["target"], "-o", model, "--seed", str(seed)]
-    if spec["drop"]:
-        cmd += ["--drop", ",".join(spec["drop"])]
-    if spec["categorical"]:
-        cmd += ["--categorical", ",".join(spec["categorical"])]
+           "--target", spec["target"], "-o", model, "--seed", str(seed)] + column_flags(spec)
     start = time.perf_counter()
     subprocess.run(cmd + extra, check=True)
     seconds = time.perf_counter() - start
@@ -49,18 +68,12 @@ def main():
     parser.add_argument("--only", default="")
     args = parser.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
-    manifest = json.load(open(os.path.join(args.data_dir, "MANIFEST.json")))["datasets"]
-    reference = json.load(open(os.path.join(args.data_dir, "reference_scores.json")))["results"]
     print(f"flags: {' '.join(extra) or '(defaults)'}")
     print("| dataset | metric | csvnn median | seeds 0, 1, 2 | sklearn MLP | matches | train s |")
     print("|---|---|---|---|---|---|---|")
     wins = 0
     with tempfile.TemporaryDirectory() as workdir:
-        for name, spec in manifest.items():
-            if only and name not in only:
-                continue
-            ref = [m for k, m in reference[name]["models"].items() if k.startswith("MLP")][0]
-            metric = "accuracy" if spec["task"] == "classification" else "r2"
+        for name, spec, ref, metric in tabular_sets(args.data_dir, only):
             runs = [run_seed(args.data_dir, name, spec, s, workdir, extra) for s in SEEDS]
             scores = [r[metric] for r, _ in runs]
             ours = statistics.median(scores)

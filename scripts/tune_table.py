@@ -16,8 +16,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("CSVNN", os.path.join(ROOT, "target", "release", "csvnn"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from defaults import BIN, ROOT, column_flags, tabular_sets  # noqa: E402
 
 
 def seconds_of(budget):
@@ -32,28 +32,18 @@ def main():
     parser.add_argument("--only", default="")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
-    manifest = json.load(open(os.path.join(args.data_dir, "MANIFEST.json")))["datasets"]
-    reference = json.load(open(os.path.join(args.data_dir, "reference_scores.json")))["results"]
     budget = seconds_of(args.budget)
     print(f"budget: {args.budget}")
     print("| dataset | metric | tuned | sklearn MLP | matches | trials | wall s | wall / budget |")
     print("|---|---|---|---|---|---|---|---|")
     wins = 0
     with tempfile.TemporaryDirectory() as workdir:
-        for name, spec in manifest.items():
-            if only and name not in only:
-                continue
-            ref = [m for k, m in reference[name]["models"].items() if k.startswith("MLP")][0]
-            metric = "accuracy" if spec["task"] == "classification" else "r2"
+        for name, spec, ref, metric in tabular_sets(args.data_dir, only):
             model = os.path.join(workdir, f"{name}.json")
             cmd = [BIN, "--quiet", "tune", "--data",
                    os.path.join(args.data_dir, spec["files"]["train"]), "--target",
                    spec["target"], "--time-budget", args.budget, "--seed", "0",
-                   "--format", "json", "-o", model]
-            if spec["drop"]:
-                cmd += ["--drop", ",".join(spec["drop"])]
-            if spec["categorical"]:
-                cmd += ["--categorical", ",".join(spec["categorical"])]
+                   "--format", "json", "-o", model] + column_flags(spec)
             start = time.perf_counter()
             board = json.loads(subprocess.run(cmd, check=True, capture_output=True,
                                               text=True).stdout)
