@@ -13,14 +13,16 @@ use super::common::{
     parse_unit_interval, parse_usize, HiddenLayers,
 };
 use csvnn::data::CsvSource;
-use csvnn::nn::{Activation, ImageShape};
+use csvnn::nn::ImageShape;
 use csvnn::train::{
-    Augment, ClassWeights, ConvLayer, LossChoice, Monitor, OptimizerChoice, ScheduleKind,
-    TrainSettings, DEFAULT_VALIDATION_SPLIT,
+    ActivationChoice, Augment, ClassWeights, ConvLayer, LossChoice, Monitor, OptimizerChoice,
+    ScheduleKind, TrainSettings, DEFAULT_VALIDATION_SPLIT,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ActivationArg {
+    /// tanh for a table of plain columns; relu after --conv and sequence or text encoders.
+    Auto,
     Relu,
     Tanh,
     Sigmoid,
@@ -68,7 +70,7 @@ pub struct SettingsArgs {
     pub conv: Option<ConvLayers>,
 
     /// Activation of the hidden layers.
-    #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
+    #[arg(long, value_enum, default_value_t = ActivationArg::Auto)]
     pub activation: ActivationArg,
 
     /// The loss; one that does not fit the task is an error.
@@ -291,10 +293,11 @@ impl SettingsArgs {
             }),
             encoders: self.encoders.to_settings(),
             activation: match self.activation {
-                ActivationArg::Relu => Activation::Relu,
-                ActivationArg::Tanh => Activation::Tanh,
-                ActivationArg::Sigmoid => Activation::Sigmoid,
-                ActivationArg::LeakyRelu => Activation::LeakyRelu,
+                ActivationArg::Auto => ActivationChoice::Auto,
+                ActivationArg::Relu => ActivationChoice::Relu,
+                ActivationArg::Tanh => ActivationChoice::Tanh,
+                ActivationArg::Sigmoid => ActivationChoice::Sigmoid,
+                ActivationArg::LeakyRelu => ActivationChoice::LeakyRelu,
             },
             loss: match self.loss {
                 LossArg::Auto => LossChoice::Auto,

@@ -4,6 +4,51 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::nn::Activation;
+
+/// The activation of the hidden dense layers: one given, or `Auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationChoice {
+    /// tanh for a network of dense layers only, ReLU after convolutions and sequence or
+    /// text encoders: on the small tabular sets tanh beat ReLU (docs/defaults.md), while
+    /// behind an encoder ReLU kept the better scores.
+    #[default]
+    Auto,
+    /// max(0, x).
+    Relu,
+    /// x, or a small slope below 0.
+    LeakyRelu,
+    /// The hyperbolic tangent.
+    Tanh,
+    /// The logistic function.
+    Sigmoid,
+}
+
+impl ActivationChoice {
+    /// The activation of a network that is dense layers only (`plain`) or not.
+    pub fn resolve(self, plain: bool) -> Activation {
+        match self {
+            ActivationChoice::Auto if plain => Activation::Tanh,
+            ActivationChoice::Auto | ActivationChoice::Relu => Activation::Relu,
+            ActivationChoice::LeakyRelu => Activation::LeakyRelu,
+            ActivationChoice::Tanh => Activation::Tanh,
+            ActivationChoice::Sigmoid => Activation::Sigmoid,
+        }
+    }
+}
+
+impl From<Activation> for ActivationChoice {
+    fn from(activation: Activation) -> Self {
+        match activation {
+            Activation::Relu => ActivationChoice::Relu,
+            Activation::LeakyRelu => ActivationChoice::LeakyRelu,
+            Activation::Tanh => ActivationChoice::Tanh,
+            Activation::Sigmoid => ActivationChoice::Sigmoid,
+        }
+    }
+}
+
 /// The loss: cross-entropy for classification, MSE for regression, or one given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -95,11 +95,12 @@ pub fn training_config(settings: &TrainSettings) -> TrainConfig {
 
 /// The dense part of the network for `pipeline`'s inputs and outputs.
 pub fn mlp_config(settings: &TrainSettings, pipeline: &Pipeline) -> MlpConfig {
+    let plain = settings.conv.is_none() && encoder_plans(&settings.encoders, pipeline).is_empty();
     MlpConfig {
         n_inputs: pipeline.n_inputs(),
         hidden: settings.hidden.clone(),
         n_outputs: pipeline.target_encoder.n_outputs(),
-        activation: settings.activation,
+        activation: settings.activation.resolve(plain),
         dropout: settings.dropout,
     }
 }

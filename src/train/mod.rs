@@ -34,7 +34,10 @@ pub use checkpoint::{
     checkpoint_path, read_checkpoint, write_checkpoint, Checkpoint, CHECKPOINT_FILE,
     CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
 };
-pub use choices::{Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference};
+pub use choices::{
+    ActivationChoice, Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice,
+    SettingDifference,
+};
 pub use class_weights::balanced_class_weights;
 pub use cv::{assign_folds, cross_validate, CvReport, MetricSummary, OrderedMetrics};
 pub use cv_fold::{

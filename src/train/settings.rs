@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use super::augment::Augment;
 use super::choices::{
-    Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference,
+    ActivationChoice, Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice,
+    SettingDifference,
 };
 use super::encoder_settings::EncoderSettings;
 use super::monitor::Monitor;
 use super::settings_error::SettingsError;
 use crate::data::CsvSource;
-use crate::nn::{Activation, ImageShape};
+use crate::nn::ImageShape;
 use crate::preprocess::{KindOptions, OrdinalLevels, TaskChoice, DEFAULT_MAX_CATEGORIES};
 use crate::train::ScheduleKind;
 
@@ -58,8 +59,9 @@ pub struct TrainSettings {
     /// `EncoderSettings::new()` (not written to files while it is the default).
     #[serde(default, skip_serializing_if = "EncoderSettings::is_unset")]
     pub encoders: EncoderSettings,
-    /// Activation of the hidden layers. Default: ReLU.
-    pub activation: Activation,
+    /// Activation of the hidden dense layers. Default: `Auto` (files written before it
+    /// name the activation they used, which reads as the same choice).
+    pub activation: ActivationChoice,
     /// The loss. Default: `Auto`.
     pub loss: LossChoice,
     /// The optimizer. Default: Adam.
@@ -141,7 +143,7 @@ impl Default for TrainSettings {
             image_shape: None,
             conv: None,
             encoders: EncoderSettings::new(),
-            activation: Activation::Relu,
+            activation: ActivationChoice::Auto,
             loss: LossChoice::Auto,
             optimizer: OptimizerChoice::Adam,
             lr: 0.001,

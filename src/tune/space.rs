@@ -89,7 +89,7 @@ impl TrialSettings {
             optimizer: self.optimizer,
             lr: self.lr,
             hidden: self.hidden.clone(),
-            activation: self.activation,
+            activation: self.activation.into(),
             dropout: self.dropout,
             weight_decay: self.weight_decay,
             batch_size: self.batch_size,

@@ -1,7 +1,8 @@
 //! What `train` chooses when nothing is said: a table of fewer than 500 rows trains on all
 //! of them (no validation split) unless a split, a patience or a plateau schedule is asked
 //! for; a one-channel series goes to the dense layers whole (`flatten`) instead of
-//! through attention.
+//! through attention; the hidden layers of a plain table use tanh, those behind encoders
+//! ReLU.
 
 use std::fs;
 use std::path::Path;
@@ -164,4 +165,49 @@ fn flatten_pooling_after_a_gru_feeds_every_state_to_the_head() {
     // 25 steps of 4 hidden values reach the first dense layer.
     assert_eq!(layers[1]["type"], "dense", "{}", layers[1]);
     assert_eq!(layers[1]["n_in"], 100, "{}", layers[1]);
+}
+
+/// The activation a model of `series_encoder`'s kind recorded, trained with `extra`.
+fn series_activation(shape: &str, extra: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    csvnn()
+        .args([
+            "--quiet",
+            "train",
+            "--data",
+            &vowels_csv(),
+            "--target",
+            "label",
+        ])
+        .args(["--sequence-shape", shape, "--epochs", "1", "-o"])
+        .arg(&model)
+        .args(extra)
+        .assert()
+        .success();
+    json(&model)["training"]["activation"].clone()
+}
+
+#[test]
+fn the_default_activation_is_tanh_for_plain_tables_and_relu_behind_encoders() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    train_auto_mpg(&model, &[]);
+    let m = json(&model);
+    assert_eq!(m["training"]["activation"], "tanh");
+    assert_eq!(
+        m["network"]["layers"][1]["function"], "tanh",
+        "{}",
+        m["network"]["layers"][1]
+    );
+    // Given, it is kept.
+    train_auto_mpg(&model, &["--activation", "relu"]);
+    assert_eq!(json(&model)["training"]["activation"], "relu");
+    // Behind a sequence encoder (attention, or the whole series flattened) ReLU stays.
+    assert_eq!(series_activation("25x12", &[]), "relu");
+    assert_eq!(series_activation("300x1", &[]), "relu");
+    assert_eq!(
+        series_activation("25x12", &["--activation", "tanh"]),
+        "tanh"
+    );
 }

@@ -141,7 +141,7 @@ fn a_classifier_exports_its_layout_weights_and_softmax() {
     let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
     assert_eq!(
         ops,
-        ["Cast", "IsNaN", "Where", "Sub", "Div", "Cast", "Gemm", "Relu", "Gemm", "Softmax"]
+        ["Cast", "IsNaN", "Where", "Sub", "Div", "Cast", "Gemm", "Tanh", "Gemm", "Softmax"]
     );
     // The weights are the model's, bit for bit.
     let layer0 = &model["network"]["layers"][0];

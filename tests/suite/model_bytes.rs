@@ -82,6 +82,9 @@ fn model_bytes_are_unchanged_for_the_same_data_flags_and_seed() {
                 "6",
                 "--seed",
                 "5",
+                // The bytes recorded while ReLU was the default activation.
+                "--activation",
+                "relu",
             ],
         ),
         (
@@ -105,9 +108,12 @@ fn model_bytes_are_unchanged_for_the_same_data_flags_and_seed() {
                 "8",
                 "--weight-decay",
                 "0.001",
-                // The bytes recorded before small tables trained whole by default.
+                // The bytes recorded before small tables trained whole by default
+                // and while ReLU was the default activation.
                 "--validation-split",
                 "0.1",
+                "--activation",
+                "relu",
             ],
         ),
         (

@@ -570,7 +570,7 @@ fn inspect_json_describes_the_model() {
     let arch = &info["architecture"];
     assert_eq!(arch["n_inputs"].as_u64().unwrap(), network_inputs);
     assert_eq!(arch["n_outputs"], 4);
-    // Dense 14 -> 64, ReLU, dense 64 -> 4.
+    // Dense 14 -> 64, tanh (the default for a table of plain columns), dense 64 -> 4.
     assert_eq!(arch["params"], 14 * 64 + 64 + 64 * 4 + 4);
     let kinds: Vec<&str> = arch["layers"]
         .as_array()
@@ -579,7 +579,7 @@ fn inspect_json_describes_the_model() {
         .map(|l| l["type"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["dense", "activation", "dense"]);
-    assert_eq!(arch["layers"][1]["detail"], "relu");
+    assert_eq!(arch["layers"][1]["detail"], "tanh");
     assert_eq!(info["training"], model["training"]);
     assert_eq!(
         info["history"]["epochs"],

@@ -34,6 +34,7 @@ impl MicroKernel for Avx2 {
         cols: usize,
         k: usize,
         a: *const f32,
+        a_rs: usize,
         a_step: usize,
         b: *const f32,
         b_step: usize,
@@ -46,7 +47,7 @@ impl MicroKernel for Avx2 {
                 match rows {
                     // SAFETY: forwarded from the caller.
                     $($r => unsafe {
-                        kernel_rv::<$r, $v, $masked>(k, a, a_step, b, b_step, c, ldc, cols, beta)
+                        kernel_rv::<$r, $v, $masked>(k, a, a_rs, a_step, b, b_step, c, ldc, cols, beta)
                     },)*
                     _ => unreachable!("rows <= 6"),
                 }
@@ -62,7 +63,7 @@ impl MicroKernel for Avx2 {
     }
 }
 
-/// c[r, s] = Σ_p a[p·a_step + r]·b[p·b_step + s] + beta·c[r·ldc + s] for r < R, s < cols;
+/// c[r, s] = Σ_p a[r·a_rs + p·a_step]·b[p·b_step + s] + beta·c[r·ldc + s] for r < R, s < cols;
 /// cols lies in 8·(V-1) + 1 ..= 8·V, and is 8·V unless MASKED. The sum runs p = 0, 1, ...,
 /// k-1.
 ///
@@ -74,6 +75,7 @@ impl MicroKernel for Avx2 {
 unsafe fn kernel_rv<const R: usize, const V: usize, const MASKED: bool>(
     k: usize,
     a: *const f32,
+    a_rs: usize,
     a_step: usize,
     b: *const f32,
     b_step: usize,
@@ -110,8 +112,8 @@ unsafe fn kernel_rv<const R: usize, const V: usize, const MASKED: bool>(
             };
         }
         for (r, acc) in acc.iter_mut().enumerate() {
-            // SAFETY: a[p·a_step + r] is inside a for r < R (caller).
-            let av = _mm256_set1_ps(unsafe { *a.add(r) });
+            // SAFETY: a[r·a_rs + p·a_step] is inside a for r < R (caller).
+            let av = _mm256_set1_ps(unsafe { *a.add(r * a_rs) });
             for (acc, &bv) in acc.iter_mut().zip(&bv) {
                 *acc = _mm256_fmadd_ps(av, bv, *acc);
             }

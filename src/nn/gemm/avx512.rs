@@ -29,6 +29,7 @@ impl MicroKernel for Avx512 {
         cols: usize,
         k: usize,
         a: *const f32,
+        a_rs: usize,
         a_step: usize,
         b: *const f32,
         b_step: usize,
@@ -37,7 +38,7 @@ impl MicroKernel for Avx512 {
         beta: f32,
     ) {
         // SAFETY: forwarded from the caller.
-        unsafe { kernel(rows, cols, k, a, a_step, b, b_step, c, ldc, beta) }
+        unsafe { kernel(rows, cols, k, a, a_rs, a_step, b, b_step, c, ldc, beta) }
     }
 }
 
@@ -61,6 +62,7 @@ unsafe fn kernel(
     cols: usize,
     k: usize,
     a: *const f32,
+    a_rs: usize,
     a_step: usize,
     b: *const f32,
     b_step: usize,
@@ -73,7 +75,7 @@ unsafe fn kernel(
         ($v:literal; $($r:literal)*) => {
             match rows {
                 // SAFETY: forwarded from the caller.
-                $($r => unsafe { kernel_rv::<$r, $v>(k, a, a_step, b, b_step, c, ldc, masks, beta) },)*
+                $($r => unsafe { kernel_rv::<$r, $v>(k, a, a_rs, a_step, b, b_step, c, ldc, masks, beta) },)*
                 _ => unreachable!("rows <= 12"),
             }
         };
@@ -85,7 +87,7 @@ unsafe fn kernel(
     }
 }
 
-/// c[r, s] = Σ_p a[p·a_step + r]·b[p·b_step + s] + beta·c[r·ldc + s] for r < R and the
+/// c[r, s] = Σ_p a[r·a_rs + p·a_step]·b[p·b_step + s] + beta·c[r·ldc + s] for r < R and the
 /// lanes s of the V vectors that `masks` selects; the sum runs p = 0, 1, ..., k-1.
 ///
 /// # Safety
@@ -96,6 +98,7 @@ unsafe fn kernel(
 unsafe fn kernel_rv<const R: usize, const V: usize>(
     k: usize,
     a: *const f32,
+    a_rs: usize,
     a_step: usize,
     b: *const f32,
     b_step: usize,
@@ -124,8 +127,8 @@ unsafe fn kernel_rv<const R: usize, const V: usize>(
             *bv = unsafe { _mm512_maskz_loadu_ps(masks[v], b.add(16 * v)) };
         }
         for (r, acc) in acc.iter_mut().enumerate() {
-            // SAFETY: a[p·a_step + r] is inside a for r < R (caller).
-            let av = _mm512_set1_ps(unsafe { *a.add(r) });
+            // SAFETY: a[r·a_rs + p·a_step] is inside a for r < R (caller).
+            let av = _mm512_set1_ps(unsafe { *a.add(r * a_rs) });
             for (acc, &bv) in acc.iter_mut().zip(&bv) {
                 *acc = _mm512_fmadd_ps(av, bv, *acc);
             }

@@ -19,12 +19,15 @@ const MC: usize = 120;
 /// W2's 32 x 175 x 64 products made its epoch 0.35 s on two threads against 0.18 s on one).
 const PARALLEL_MIN: usize = 1_000_000;
 
+/// The longest rows of a row-major a that the kernel reads in place instead of packing.
+const DIRECT_K: usize = 128;
+
 thread_local! {
     /// Packing space of this thread; only grows.
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A register-blocked kernel: c[r, s] = Σ_p a[p·a_step + r]·b[p·b_step + s] +
+/// A register-blocked kernel: c[r, s] = Σ_p a[r·a_rs + p·a_step]·b[p·b_step + s] +
 /// beta·c[r·ldc + s] for r < rows <= MR, s < cols <= NR, the sum running p = 0, 1, ...,
 /// k-1 as one chain of fused multiply-adds from 0 (then + c when beta is 1,
 /// fma(beta, c, sum) otherwise).
@@ -42,7 +45,7 @@ pub(super) trait MicroKernel {
     /// One block, as the trait says.
     ///
     /// # Safety
-    /// `available()` is true; 1 <= rows <= MR, 1 <= cols <= NR; a[p·a_step + r] (r < rows,
+    /// `available()` is true; 1 <= rows <= MR, 1 <= cols <= NR; a[r·a_rs + p·a_step] (r < rows,
     /// p < k) and b[p·b_step + s] (s < cols, p < k) lie inside their buffers, and the rows x
     /// cols block at c (row step ldc) inside c, written by no other thread meanwhile.
     #[allow(clippy::too_many_arguments)]
@@ -51,6 +54,7 @@ pub(super) trait MicroKernel {
         cols: usize,
         k: usize,
         a: *const f32,
+        a_rs: usize,
         a_step: usize,
         b: *const f32,
         b_step: usize,
@@ -89,7 +93,7 @@ pub(super) struct Plan<K> {
     c: *mut f32,
     ldc: usize,
     beta: f32,
-    /// a[i + r, p] at a + p·cs + r: read in place.
+    /// a[i + r, p] at a + r·rs + p·cs: read in place.
     a_direct: bool,
     /// b[p, j + s] at b + p·rs + s: read in place.
     b_direct: bool,
@@ -129,7 +133,10 @@ impl<K: MicroKernel> Plan<K> {
             c: c.as_mut_ptr(),
             ldc: usize::try_from(c_rs).ok()?,
             beta,
-            a_direct: m == 1 || ra.rs == 1,
+            // Read in place when a's columns are contiguous, or its rows are and short:
+            // MR rows of at most DIRECT_K values stay in L1, so packing them would only
+            // copy (the products behind attention heads and narrow layers).
+            a_direct: m == 1 || ra.rs == 1 || (ra.cs == 1 && k <= DIRECT_K),
             b_direct: n == 1 || rb.cs == 1,
             kernel: PhantomData,
         })
@@ -211,11 +218,15 @@ impl<K: MicroKernel> Plan<K> {
                 let micro = |t: usize, q: usize| {
                     let (i, j) = (ic + t * mr, j0 + q * nr);
                     let (rows, cols) = (mr.min(ie - i), nr.min(j1 - j));
-                    let (a_ptr, a_step) = if self.a_direct {
+                    let (a_ptr, a_rs, a_step) = if self.a_direct {
                         // SAFETY: row i is inside a (i < m).
-                        (unsafe { self.a.ptr.add(i * self.a.rs) }, self.a.cs)
+                        (
+                            unsafe { self.a.ptr.add(i * self.a.rs) },
+                            self.a.rs,
+                            self.a.cs,
+                        )
                     } else {
-                        (a_buf[t * k * mr..].as_ptr(), mr)
+                        (a_buf[t * k * mr..].as_ptr(), 1, mr)
                     };
                     let (b_ptr, b_step) = if self.b_direct {
                         // SAFETY: column j is inside b (j < n).
@@ -225,14 +236,15 @@ impl<K: MicroKernel> Plan<K> {
                     };
                     // SAFETY: (i, j) is inside c.
                     let c_ptr = unsafe { self.c.add(i * self.ldc + j) };
-                    // SAFETY: the kernel reads a[p·a_step + r] for r < rows, p < k and
+                    // SAFETY: the kernel reads a[r·a_rs + p·a_step] for r < rows, p < k and
                     // b[p·b_step + s] for s < cols, p < k, which lie inside a and b (in
                     // place) or the packed panels; it writes the rows x cols block of c
                     // at c_ptr, inside c; this thread's region is written by no other.
                     // `new` checked that the CPU runs the kernel.
                     unsafe {
                         K::block(
-                            rows, cols, k, a_ptr, a_step, b_ptr, b_step, c_ptr, self.ldc, self.beta,
+                            rows, cols, k, a_ptr, a_rs, a_step, b_ptr, b_step, c_ptr, self.ldc,
+                            self.beta,
                         )
                     };
                 };
