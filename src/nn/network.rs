@@ -236,6 +236,16 @@ impl Network {
         }
     }
 
+    /// Visit the prunable weight matrix of each top-level layer that has one (see
+    /// `Layer::prunable_weights`) with its index in `layers` and its gradient.
+    pub fn visit_prunable(&mut self, visit: &mut dyn FnMut(usize, &mut [f32], &mut [f32])) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            if let Some((weights, grad)) = layer.prunable_weights() {
+                visit(i, weights, grad);
+            }
+        }
+    }
+
     /// All parameters, concatenated in `visit_params` order.
     pub fn copy_params_into(&mut self, out: &mut Vec<f32>) {
         out.clear();

@@ -10,6 +10,7 @@ use super::augment::Augment;
 use super::choices::{
     Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice, SettingDifference,
 };
+use super::distill::DistillSettings;
 use super::encoder_settings::EncoderSettings;
 use super::monitor::Monitor;
 use super::settings_error::SettingsError;
@@ -122,6 +123,10 @@ pub struct TrainSettings {
     /// Default: none (not written to files while it is none).
     #[serde(default, skip_serializing_if = "Augment::is_none")]
     pub augment: Augment,
+    /// Learn from a teacher model's probabilities as well as the labels. Default: none
+    /// (not written to files while it is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill: Option<DistillSettings>,
 }
 
 impl Default for TrainSettings {
@@ -167,6 +172,7 @@ impl Default for TrainSettings {
             min_lr: 1e-6,
             class_weight: None,
             augment: Augment::default(),
+            distill: None,
         }
     }
 }
@@ -213,6 +219,19 @@ impl TrainSettings {
         ];
         for (setting, value, bound) in ranges {
             if !bound.holds(value) {
+                return Err(SettingsError::OutOfRange {
+                    setting,
+                    value: value.to_string(),
+                    expected: bound.expected(),
+                });
+            }
+        }
+        if let Some(d) = &self.distill {
+            let ranges = [
+                ("distill_temperature", d.temperature as f64, Bound::Positive),
+                ("distill_weight", d.weight as f64, Bound::ZeroToOne),
+            ];
+            if let Some((setting, value, bound)) = ranges.into_iter().find(|r| !r.2.holds(r.1)) {
                 return Err(SettingsError::OutOfRange {
                     setting,
                     value: value.to_string(),
