@@ -296,6 +296,12 @@ fn to_table(inspection: &Inspection) -> String {
                 }
                 let _ = writeln!(out, "{}", parts.join(", "));
             }
+            None if inspection.compression.is_some() => {
+                let _ = writeln!(
+                    out,
+                    "none (the weights changed after training; score them with evaluate)"
+                );
+            }
             None => {
                 let _ = writeln!(out, "none (trained without validation rows)");
             }
