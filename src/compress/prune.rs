@@ -57,7 +57,12 @@ pub fn prune_weights(network: &mut Network, sparsity: f64, scope: Scope) {
     let mut sizes = Vec::new();
     let mut position = 0;
     network.visit_prunable(&mut |_, weights, _| {
-        all.extend(weights.iter().enumerate().map(|(i, w)| (position, i, w.abs())));
+        all.extend(
+            weights
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (position, i, w.abs())),
+        );
         sizes.push(weights.len());
         position += 1;
     });
@@ -190,7 +195,14 @@ fn fine_tune(
         validation: None,
         metric,
     };
-    train_masked(&mut state, loss.as_ref(), rows, &config, Some(mask), observer)?;
+    train_masked(
+        &mut state,
+        loss.as_ref(),
+        rows,
+        &config,
+        Some(mask),
+        observer,
+    )?;
     *network = state.network;
     Ok(())
 }

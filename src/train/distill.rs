@@ -165,7 +165,11 @@ impl DistillLoss {
         let w = |c: usize| self.ce.class_weights.as_ref().map_or(1.0, |w| w[c] as f64);
         let total_weight: f64 = soft.axis_iter(Axis(0)).map(|r| w(class(&r))).sum();
         let mut loss = 0.0;
-        for (i, (z, s)) in z.axis_iter(Axis(0)).zip(soft.axis_iter(Axis(0))).enumerate() {
+        for (i, (z, s)) in z
+            .axis_iter(Axis(0))
+            .zip(soft.axis_iter(Axis(0)))
+            .enumerate()
+        {
             let c = class(&s);
             let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
             // log-sum-exp at temperature T and at 1, shifted by the same maximum.
@@ -201,7 +205,12 @@ impl DistillLoss {
 }
 
 impl Loss for DistillLoss {
-    fn loss_and_grad(&self, output: ArrayView2<f32>, y: Targets, mut grad: ArrayViewMut2<f32>) -> f64 {
+    fn loss_and_grad(
+        &self,
+        output: ArrayView2<f32>,
+        y: Targets,
+        mut grad: ArrayViewMut2<f32>,
+    ) -> f64 {
         match y {
             Targets::Values(soft) => self.compute(output, soft, Some(grad.view_mut())),
             Targets::Classes(_) => self.ce.loss_and_grad(output, y, grad),

@@ -57,8 +57,8 @@ pub use encoder_settings::{
 };
 pub use epoch_log::write_epoch_log;
 pub(crate) use fit::build_network;
-pub use mask::WeightMask;
 pub use fit::{fit, fit_table, metric_name, mlp_config, train_model, training_config};
+pub use mask::WeightMask;
 pub use monitor::{argmax, Monitor, Tally};
 pub use notice::Notice;
 pub(crate) use prepare::dataset;
@@ -69,6 +69,6 @@ pub use settings_error::SettingsError;
 pub(crate) use source::rows_with_target_noticed;
 pub use source::Source;
 pub use trainer::{
-    evaluate, tally, train, train_masked, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets,
-    TrainConfig, TrainData, TrainOutcome, TrainState, ValidationMetric,
+    evaluate, tally, train, train_masked, Dataset, EpochRecord, Observer, OptimizerConfig,
+    OwnedTargets, TrainConfig, TrainData, TrainOutcome, TrainState, ValidationMetric,
 };

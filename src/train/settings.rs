@@ -339,6 +339,31 @@ mod tests {
     }
 
     #[test]
+    fn distillation_ranges_are_checked() {
+        let with = |temperature: f32, weight: f32| TrainSettings {
+            distill: Some(DistillSettings {
+                temperature,
+                weight,
+                ..DistillSettings::new("big.json")
+            }),
+            ..TrainSettings::new("a.csv", "y")
+        };
+        assert_eq!(with(2.0, 0.0).check(), Ok(()));
+        assert_eq!(with(0.5, 1.0).check(), Ok(()));
+        assert_eq!(
+            with(0.0, 0.5).check().unwrap_err().to_string(),
+            "the setting `distill_temperature` is 0; expected a number greater than 0"
+        );
+        assert_eq!(
+            with(2.0, 1.5).check().unwrap_err().to_string(),
+            "the setting `distill_weight` is 1.5; expected a number from 0 to 1"
+        );
+        // Without a teacher nothing is written, so other files stay as they were.
+        let text = serde_json::to_string(&TrainSettings::new("a.csv", "y")).unwrap();
+        assert!(!text.contains("distill"));
+    }
+
+    #[test]
     fn differences_name_the_fields_with_values_as_written() {
         let a = TrainSettings::new("a.csv", "y");
         let b = TrainSettings {
