@@ -30,36 +30,29 @@ impl WeightMask {
             .sum()
     }
 
-    /// Run `f` on each masked layer's flags, weights and gradient.
-    fn each(&self, network: &mut Network, f: &mut dyn FnMut(&[bool], &mut [f32], &mut [f32])) {
+    /// Zero the masked entries of each layer's weights, or of their gradient.
+    fn zero(&self, network: &mut Network, gradient: bool) {
         let mut next = self.layers.iter().peekable();
         network.visit_prunable(&mut |layer, weights, grad| {
             if let Some((_, mask)) = next.next_if(|(l, _)| *l == layer) {
-                f(mask, weights, grad);
+                let values = if gradient { grad } else { weights };
+                for (v, &z) in values.iter_mut().zip(mask) {
+                    if z {
+                        *v = 0.0;
+                    }
+                }
             }
         });
     }
 
     /// Zero the gradient of every masked weight (before the optimizer step).
     pub fn mask_gradients(&self, network: &mut Network) {
-        self.each(network, &mut |mask, _, grad| {
-            for (g, &z) in grad.iter_mut().zip(mask) {
-                if z {
-                    *g = 0.0;
-                }
-            }
-        });
+        self.zero(network, true);
     }
 
     /// Zero every masked weight (after the optimizer step).
     pub fn apply(&self, network: &mut Network) {
-        self.each(network, &mut |mask, weights, _| {
-            for (w, &z) in weights.iter_mut().zip(mask) {
-                if z {
-                    *w = 0.0;
-                }
-            }
-        });
+        self.zero(network, false);
     }
 }
 
