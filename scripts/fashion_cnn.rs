@@ -209,6 +209,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             best_epoch: None,
             stopped_early: false,
             tuned: None,
+            distilled: None,
         };
         Model::new(pipeline, state.network, record, state.history, None).save(Path::new(&path))?;
         println!("wrote {path}");

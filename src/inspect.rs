@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::compress::{count_zeros, CompressionRecord};
 use crate::model::{Model, TrainingRecord, ValidationMetrics};
 use crate::nn::{AnyLayer, Layer};
 use crate::preprocess::{Feature, TargetEncoder, Task, TextOptions};
@@ -42,6 +43,20 @@ pub struct Inspection<'a> {
     pub history: HistorySummary<'a>,
     /// The model file's `validation_metrics` (`null` without validation).
     pub validation_metrics: Option<&'a ValidationMetrics>,
+    /// How the model was compressed, with its zero weights counted (absent when it was not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<CompressionSummary<'a>>,
+}
+
+/// A compressed model's record and what its weights hold now.
+#[derive(Debug, Serialize)]
+pub struct CompressionSummary<'a> {
+    /// The model file's `compression` object, as it is.
+    pub record: &'a CompressionRecord,
+    /// Parameters (weights and biases) that are not zero.
+    pub nonzero_params: usize,
+    /// Zero weights of the dense and convolution layers, as a fraction of them.
+    pub sparsity: f64,
 }
 
 /// A regression target's standardisation: the network predicts (y - mean) / std.
@@ -425,6 +440,21 @@ impl<'a> Inspection<'a> {
                 best,
             },
             validation_metrics: model.validation_metrics.as_ref(),
+            compression: model.compression.as_ref().map(|record| {
+                let mut network = model.network.clone();
+                let layers = count_zeros(&mut network);
+                let zeros: usize = layers.iter().map(|l| l.zeros).sum();
+                let weights: usize = layers.iter().map(|l| l.weights).sum();
+                let mut nonzero_params = 0;
+                network.visit_params(&mut |p, _| {
+                    nonzero_params += p.iter().filter(|&&v| v != 0.0).count()
+                });
+                CompressionSummary {
+                    record,
+                    nonzero_params,
+                    sparsity: zeros as f64 / weights.max(1) as f64,
+                }
+            }),
         }
     }
 }

@@ -7,6 +7,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
+use crate::compress::CompressionRecord;
 use crate::error::{Error, Result};
 use crate::model_check::check_model;
 use crate::nn::{Activation, Network};
@@ -18,7 +19,7 @@ use crate::versioned::{read_versioned, FileKind};
 pub const FORMAT_NAME: &str = "csvnn-model";
 /// The newest `format_version` this csvnn reads; a file with a newer one is refused. It
 /// writes the oldest version that holds the model (`format_version_for`).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// How the model was trained (everything but wall-clock times, so files are reproducible).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +54,20 @@ pub struct TrainingRecord {
     /// The study that chose these settings, when the model comes from `tune`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuned: Option<TuneNote>,
+    /// The teacher whose probabilities the model was trained on, when distilled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distilled: Option<DistillNote>,
+}
+
+/// Distillation: the teacher model and how its outputs were mixed with the labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistillNote {
+    /// The teacher's file name (without its directory).
+    pub teacher: String,
+    /// The softmax temperature of both teacher and student in the distillation term.
+    pub temperature: f32,
+    /// The weight of the teacher's term; the labels' term has 1 - weight.
+    pub weight: f32,
 }
 
 /// Where a tuned model's settings come from: the study and its best trial.
@@ -117,15 +132,26 @@ pub struct Model {
     pub history: Vec<EpochRecord>,
     /// Scores on the validation rows with the kept weights; `None` without validation.
     pub validation_metrics: Option<ValidationMetrics>,
+    /// How the model was compressed, when it was (format version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<CompressionRecord>,
 }
 
 /// The oldest format version that holds a model: the pipeline's (3 with a date, text or
 /// series column, 2 with an ordinal one), and 2 when a metric other than the loss chose the kept epoch (a reader of
 /// version 1 would not show which); 1 otherwise, so such files stay readable by csvnn
 /// releases that know only version 1.
-fn format_version_for(pipeline: &Pipeline, training: &TrainingRecord) -> u32 {
+fn format_version_for(
+    pipeline: &Pipeline,
+    training: &TrainingRecord,
+    compression: Option<&CompressionRecord>,
+) -> u32 {
     let monitored = training.config.monitor != Monitor::Loss;
-    pipeline.format_version().max(if monitored { 2 } else { 1 })
+    let compressed = if compression.is_some() { 4 } else { 1 };
+    pipeline
+        .format_version()
+        .max(if monitored { 2 } else { 1 })
+        .max(compressed)
 }
 
 /// How a model file is recognised and its problems worded.
@@ -171,7 +197,7 @@ impl Model {
     ) -> Self {
         Model {
             format: FORMAT_NAME.to_string(),
-            format_version: format_version_for(&pipeline, &training),
+            format_version: format_version_for(&pipeline, &training, None),
             csvnn_version: env!("CARGO_PKG_VERSION").to_string(),
             task: pipeline.task(),
             pipeline,
@@ -179,7 +205,16 @@ impl Model {
             training,
             history,
             validation_metrics,
+            compression: None,
         }
+    }
+
+    /// The model with `record` of how it was compressed, and the format version that
+    /// holds it.
+    pub fn with_compression(mut self, record: CompressionRecord) -> Model {
+        self.format_version = format_version_for(&self.pipeline, &self.training, Some(&record));
+        self.compression = Some(record);
+        self
     }
 
     /// Write the model as JSON, atomically.
@@ -196,9 +231,17 @@ impl Model {
     /// or do not pass `model_check::check_model` (a network that does not fit together or
     /// with its pipeline, or sizes beyond the limits).
     pub fn load(path: &Path) -> Result<Model> {
-        let model: Model = read_versioned(path, &MODEL_FILE)?;
+        let mut model: Model = read_versioned(path, &MODEL_FILE)?;
         check_model(model.task, &model.network, &model.pipeline)
             .map_err(|p| Error::invalid_model(path, p))?;
+        if let Some(record) = &model.compression {
+            record
+                .check(&mut model.network)
+                .map_err(|message| Error::ModelFile {
+                    path: path.display().to_string(),
+                    message,
+                })?;
+        }
         Ok(model)
     }
 

@@ -296,8 +296,35 @@ fn to_table(inspection: &Inspection) -> String {
                 }
                 let _ = writeln!(out, "{}", parts.join(", "));
             }
+            None if inspection.compression.is_some() => {
+                let _ = writeln!(
+                    out,
+                    "none (the weights changed after training; score them with evaluate)"
+                );
+            }
             None => {
                 let _ = writeln!(out, "none (trained without validation rows)");
+            }
+        }
+        if let Some(c) = &inspection.compression {
+            let _ = writeln!(out, "\ncompression:");
+            let _ = writeln!(
+                out,
+                "  nonzero parameters {} of {}; dense and convolution weights {:.1}% zero",
+                c.nonzero_params,
+                inspection.architecture.params,
+                c.sparsity * 100.0
+            );
+            if let Some(p) = &c.record.pruned {
+                let _ = writeln!(
+                    out,
+                    "  pruned: magnitude, sparsity {} asked ({} threshold), fine-tuned {} epochs on {} ({} rows)",
+                    p.sparsity, p.threshold, p.fine_tune_epochs, p.data, p.rows
+                );
+                let layers: Vec<String> = (p.layers.iter())
+                    .map(|l| format!("layer {} {:.1}%", l.layer + 1, l.sparsity() * 100.0))
+                    .collect();
+                let _ = writeln!(out, "  per layer: {}", layers.join(", "));
             }
         }
         out
@@ -331,6 +358,10 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let inspection = Inspection::of(&model, args.model.display().to_string());
     let text = match args.format {
+        Format::Table if inspection.compression.is_some() => {
+            let bytes = std::fs::metadata(&args.model).map_or(0, |m| m.len());
+            to_table(&inspection) + &format!("  file size {bytes} bytes\n")
+        }
         Format::Table => to_table(&inspection),
         Format::Json => serde_json::to_string_pretty(&inspection)? + "\n",
     };

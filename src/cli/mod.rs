@@ -4,7 +4,9 @@
 mod column_args;
 mod common;
 mod completions;
+mod compress;
 mod cv;
+mod distill_args;
 mod encoder_args;
 mod evaluate;
 mod explain;
@@ -82,6 +84,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Search for good training settings (successive halving) and train the best.
     Tune(Box<tune::TuneArgs>),
+    /// A smaller model from a trained one: magnitude pruning with fine-tuning.
+    Compress(compress::CompressArgs),
     /// Serve a saved model's predictions over HTTP (POST /predict, GET /model, GET /health).
     Serve(serve::ServeArgs),
 }
@@ -114,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(args, &ui),
         Command::Tune(args) if args.is_plan_route() => tune_plan::run(*args, &ui),
         Command::Tune(args) => tune::run(*args, &ui),
+        Command::Compress(args) => compress::run(args, &ui),
         Command::Serve(args) => serve::run(args, &ui, threads),
     }
 }

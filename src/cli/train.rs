@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::common::{GivenFlags, ReadingArgs, Ui};
+use super::distill_args::DistillArgs;
 use super::notices::{RunFiles, RunObserver, UiNotices};
 use super::progress::Level;
 pub use super::settings_args::SettingsArgs;
@@ -40,6 +41,9 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
 
+    #[command(flatten)]
+    pub distill: DistillArgs,
+
     /// Where to save the model (written atomically).
     #[arg(short = 'o', long = "output", value_name = "MODEL")]
     pub output: PathBuf,
@@ -66,9 +70,12 @@ impl TrainArgs {
     /// The settings of a new run: every flag as given or defaulted.
     fn new_settings(&self, no_checkpoint_in: Option<&Path>) -> Result<TrainSettings, Error> {
         match (&self.data, &self.target) {
-            (Some(data), Some(target)) => Ok(self
-                .settings
-                .to_settings(self.reading.to_source(data), target.clone())),
+            (Some(data), Some(target)) => Ok(TrainSettings {
+                distill: self.distill.to_settings(),
+                ..self
+                    .settings
+                    .to_settings(self.reading.to_source(data), target.clone())
+            }),
             _ => Err(Error::config(format!(
                 "{}: no checkpoint yet, so this starts a new run, which needs --data and --target",
                 no_checkpoint_in.map_or(String::new(), |dir| checkpoint_path(dir)

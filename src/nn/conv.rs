@@ -382,6 +382,15 @@ impl Layer for Conv2D {
     fn n_params(&self) -> usize {
         self.weights.len() + self.bias.len()
     }
+
+    fn prunable_weights(&mut self) -> Option<(&mut [f32], &mut [f32])> {
+        Some((
+            self.weights.as_slice_mut().expect("weights are contiguous"),
+            self.grad_weights
+                .as_slice_mut()
+                .expect("gradients are contiguous"),
+        ))
+    }
 }
 
 /// How a conv layer is written in the model file: weights row-major

@@ -30,6 +30,13 @@ pub trait Layer {
     fn n_params(&self) -> usize {
         0
     }
+
+    /// The weight matrix that pruning acts on, with its gradient from the last
+    /// `backward`: dense and convolution layers only (biases, embeddings and the weights
+    /// of recurrent and attention layers stay dense).
+    fn prunable_weights(&mut self) -> Option<(&mut [f32], &mut [f32])> {
+        None
+    }
 }
 
 /// Visit a weight matrix and a bias with their gradients, in that order (the parameters
@@ -167,5 +174,8 @@ impl Layer for AnyLayer {
     }
     fn n_params(&self) -> usize {
         dispatch!(self, l => l.n_params())
+    }
+    fn prunable_weights(&mut self) -> Option<(&mut [f32], &mut [f32])> {
+        dispatch!(self, l => l.prunable_weights())
     }
 }

@@ -57,7 +57,7 @@ pub use layer::{AnyLayer, Layer};
 pub use layer_norm::{LayerNorm, LAYER_NORM_EPS};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};
 pub use lstm::Lstm;
-pub use network::{CnnConfig, ConvSpec, MlpConfig, Network};
+pub use network::{CnnConfig, ConvSpec, MlpConfig, Network, PrunableVisitor};
 pub use optim::{Adam, AdamConfig, AnyOptimizer, Optimizer, Sgd, SgdConfig};
 pub use pool::MaxPool2D;
 pub use positional::PositionalEmbedding;

@@ -77,6 +77,9 @@ pub struct CnnConfig {
     pub dropout: f32,
 }
 
+/// What `Network::visit_prunable` calls: the layer's index, its weights, their gradient.
+pub type PrunableVisitor<'a> = dyn FnMut(usize, &mut [f32], &mut [f32]) + 'a;
+
 /// A sequence of layers, the network of a model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Network {
@@ -233,6 +236,16 @@ impl Network {
     pub fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
         for layer in &mut self.layers {
             layer.visit_params(visit);
+        }
+    }
+
+    /// Visit the prunable weight matrix of each top-level layer that has one (see
+    /// `Layer::prunable_weights`) with its index in `layers` and its gradient.
+    pub fn visit_prunable(&mut self, visit: &mut PrunableVisitor<'_>) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            if let Some((weights, grad)) = layer.prunable_weights() {
+                visit(i, weights, grad);
+            }
         }
     }
 

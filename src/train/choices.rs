@@ -104,6 +104,8 @@ pub enum Bound {
     Fraction,
     /// In (0, 1].
     UnitInterval,
+    /// In [0, 1].
+    ZeroToOne,
     /// A whole number of at least this.
     AtLeast(usize),
 }
@@ -116,6 +118,7 @@ impl Bound {
             Bound::NonNegative => value.is_finite() && value >= 0.0,
             Bound::Fraction => (0.0..1.0).contains(&value),
             Bound::UnitInterval => value > 0.0 && value <= 1.0,
+            Bound::ZeroToOne => (0.0..=1.0).contains(&value),
             Bound::AtLeast(n) => value >= n as f64,
         }
     }
@@ -127,6 +130,7 @@ impl Bound {
             Bound::NonNegative => "a number of at least 0".to_string(),
             Bound::Fraction => "a number from 0 up to (not including) 1".to_string(),
             Bound::UnitInterval => "a number greater than 0 and at most 1".to_string(),
+            Bound::ZeroToOne => "a number from 0 to 1".to_string(),
             Bound::AtLeast(n) => format!("a whole number of at least {n}"),
         }
     }

@@ -5,6 +5,7 @@
 
 use super::augmenter::AugmentLayout;
 use super::choices::{ClassWeights, OptimizerChoice};
+use super::distill::{distilled_dataset, DistillLoss, DistillSettings};
 use super::encoder_plan::{describe_plan, encoder_plans};
 use super::notice::Notice;
 use super::prepare::{prepare, Prepared};
@@ -218,6 +219,7 @@ pub fn train_model(
         pipeline,
         train_data,
         validation,
+        train_rows,
     } = prepared;
     let mut config = training_config(settings);
     config.augment_layout = AugmentLayout::new(&settings.augment, pipeline, settings.image_shape)?;
@@ -245,6 +247,28 @@ pub fn train_model(
             "mse",
         ),
     };
+    // The teacher scores the rows anew on every call, a resumed run's too.
+    let distilled = match &settings.distill {
+        Some(d) => Some(distilled_dataset(
+            d,
+            &source.table,
+            train_rows,
+            pipeline,
+            train_data,
+        )?),
+        None => None,
+    };
+    let loss: Box<dyn Loss> = match (&settings.distill, &pipeline.target_encoder) {
+        (Some(d), TargetEncoder::Classification { .. }) => Box::new(DistillLoss {
+            ce: SoftmaxCrossEntropy {
+                class_weights: weights.clone(),
+            },
+            temperature: d.temperature,
+            weight: d.weight,
+        }),
+        _ => loss,
+    };
+    let train_data = distilled.as_ref().unwrap_or(train_data);
     let mut state = match state {
         Some(state) => state,
         None => TrainState::new(build_network(settings, pipeline, &mlp)?, &config),
@@ -319,6 +343,7 @@ pub fn train_model(
         best_epoch: outcome.best_epoch,
         stopped_early: outcome.stopped_early,
         tuned: None,
+        distilled: settings.distill.as_ref().map(DistillSettings::note),
     };
     let history = std::mem::take(&mut state.history);
     Ok(Model::new(

@@ -13,12 +13,14 @@ mod class_weights;
 mod cv;
 mod cv_fold;
 mod dataset;
+mod distill;
 mod divergence;
 mod early_stopping;
 mod encoder_plan;
 mod encoder_settings;
 mod epoch_log;
 mod fit;
+mod mask;
 mod monitor;
 mod notice;
 mod prepare;
@@ -44,6 +46,9 @@ pub use cv_fold::{
     collect_folds, cross_validate_fold, cv_fingerprint, CvFold, FoldMetric, CV_FOLD_FORMAT,
     CV_FOLD_VERSION,
 };
+pub use distill::{
+    distilled_dataset, DistillLoss, DistillSettings, DEFAULT_DISTILL_WEIGHT, DEFAULT_TEMPERATURE,
+};
 pub use divergence::{
     divergence, Divergence, DIVERGENCE_FACTOR, LEAST_START, RISING_EPOCHS, RISING_MARGIN,
 };
@@ -56,6 +61,7 @@ pub use encoder_settings::{
 pub use epoch_log::write_epoch_log;
 pub(crate) use fit::build_network;
 pub use fit::{fit, fit_table, metric_name, mlp_config, train_model, training_config};
+pub use mask::WeightMask;
 pub use monitor::{argmax, Monitor, Tally};
 pub use notice::Notice;
 pub(crate) use prepare::dataset;
@@ -66,6 +72,6 @@ pub use settings_error::SettingsError;
 pub(crate) use source::rows_with_target_noticed;
 pub use source::Source;
 pub use trainer::{
-    evaluate, tally, train, Dataset, EpochRecord, Observer, OptimizerConfig, OwnedTargets,
-    TrainConfig, TrainOutcome, TrainState, ValidationMetric,
+    evaluate, tally, train, train_masked, Dataset, EpochRecord, Observer, OptimizerConfig,
+    OwnedTargets, TrainConfig, TrainData, TrainOutcome, TrainState, ValidationMetric,
 };

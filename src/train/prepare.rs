@@ -25,6 +25,8 @@ pub struct Prepared {
     pub train_data: Dataset,
     /// The validation rows, encoded, when there is validation.
     pub validation: Option<Dataset>,
+    /// The rows of the source table that `train_data` holds, in its order.
+    pub train_rows: Vec<usize>,
 }
 
 /// Split `pool` (rows of `source.table`) for validation, fit or reuse the pipeline on its
@@ -118,6 +120,7 @@ pub fn prepare(
         pipeline,
         train_data,
         validation,
+        train_rows,
     })
 }
 

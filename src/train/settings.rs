@@ -11,6 +11,7 @@ use super::choices::{
     ActivationChoice, Bound, ClassWeights, ConvLayer, LossChoice, OptimizerChoice,
     SettingDifference,
 };
+use super::distill::DistillSettings;
 use super::encoder_settings::EncoderSettings;
 use super::monitor::Monitor;
 use super::settings_error::SettingsError;
@@ -124,6 +125,10 @@ pub struct TrainSettings {
     /// Default: none (not written to files while it is none).
     #[serde(default, skip_serializing_if = "Augment::is_none")]
     pub augment: Augment,
+    /// Learn from a teacher model's probabilities as well as the labels. Default: none
+    /// (not written to files while it is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill: Option<DistillSettings>,
 }
 
 impl Default for TrainSettings {
@@ -169,6 +174,7 @@ impl Default for TrainSettings {
             min_lr: 1e-6,
             class_weight: None,
             augment: Augment::default(),
+            distill: None,
         }
     }
 }
@@ -215,6 +221,19 @@ impl TrainSettings {
         ];
         for (setting, value, bound) in ranges {
             if !bound.holds(value) {
+                return Err(SettingsError::OutOfRange {
+                    setting,
+                    value: value.to_string(),
+                    expected: bound.expected(),
+                });
+            }
+        }
+        if let Some(d) = &self.distill {
+            let ranges = [
+                ("distill_temperature", d.temperature as f64, Bound::Positive),
+                ("distill_weight", d.weight as f64, Bound::ZeroToOne),
+            ];
+            if let Some((setting, value, bound)) = ranges.into_iter().find(|r| !r.2.holds(r.1)) {
                 return Err(SettingsError::OutOfRange {
                     setting,
                     value: value.to_string(),
@@ -319,6 +338,31 @@ mod tests {
             ..TrainSettings::new("a.csv", "y")
         };
         assert_eq!(bad.check(), Err(SettingsError::ConvNeedsImageShape));
+    }
+
+    #[test]
+    fn distillation_ranges_are_checked() {
+        let with = |temperature: f32, weight: f32| TrainSettings {
+            distill: Some(DistillSettings {
+                temperature,
+                weight,
+                ..DistillSettings::new("big.json")
+            }),
+            ..TrainSettings::new("a.csv", "y")
+        };
+        assert_eq!(with(2.0, 0.0).check(), Ok(()));
+        assert_eq!(with(0.5, 1.0).check(), Ok(()));
+        assert_eq!(
+            with(0.0, 0.5).check().unwrap_err().to_string(),
+            "the setting `distill_temperature` is 0; expected a number greater than 0"
+        );
+        assert_eq!(
+            with(2.0, 1.5).check().unwrap_err().to_string(),
+            "the setting `distill_weight` is 1.5; expected a number from 0 to 1"
+        );
+        // Without a teacher nothing is written, so other files stay as they were.
+        let text = serde_json::to_string(&TrainSettings::new("a.csv", "y")).unwrap();
+        assert!(!text.contains("distill"));
     }
 
     #[test]

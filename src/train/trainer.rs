@@ -14,6 +14,7 @@ use super::dataset::Batcher;
 pub use super::dataset::{Dataset, OwnedTargets};
 use super::divergence::divergence;
 use super::early_stopping::EarlyStopping;
+use super::mask::WeightMask;
 use super::monitor::{Monitor, Tally};
 use super::notice::Notice;
 use super::schedule::{PlateauState, ScheduleConfig};
@@ -290,6 +291,44 @@ pub fn train(
     config: &TrainConfig,
     observer: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
+    let data = TrainData {
+        train: train_data,
+        validation,
+        metric,
+    };
+    train_masked(state, loss, data, config, None, observer)
+}
+
+/// The rows `train_masked` trains on and validates with, and the validation metric.
+#[derive(Clone, Copy)]
+pub struct TrainData<'a> {
+    /// The training rows.
+    pub train: &'a Dataset,
+    /// The validation rows, if any.
+    pub validation: Option<&'a Dataset>,
+    /// The metric reported on them.
+    pub metric: ValidationMetric,
+}
+
+/// As `train`, holding the weights of `mask` at exactly zero: their gradient is zeroed
+/// before every optimizer step and the weights after it (the fine-tuning of a pruned
+/// network).
+pub fn train_masked(
+    state: &mut TrainState,
+    loss: &dyn Loss,
+    data: TrainData<'_>,
+    config: &TrainConfig,
+    mask: Option<&WeightMask>,
+    observer: &mut dyn Observer,
+) -> Result<TrainOutcome> {
+    let TrainData {
+        train: train_data,
+        validation,
+        metric,
+    } = data;
+    if let Some(mask) = mask {
+        mask.apply(&mut state.network);
+    }
     let n = train_data.n_rows();
     if n == 0 {
         return Err(Error::Training("no training rows".to_string()));
@@ -353,7 +392,13 @@ pub fn train(
                 state.initial_loss = Some(batch_loss);
             }
             network.backward(batcher.x.view(), grad.view());
+            if let Some(mask) = mask {
+                mask.mask_gradients(network);
+            }
             state.optimizer.step(network);
+            if let Some(mask) = mask {
+                mask.apply(network);
+            }
             loss_sum += batch_loss * rows.len() as f64;
             observer.batch_done(
                 batch + 1,

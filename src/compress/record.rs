@@ -1,0 +1,102 @@
+//! `CompressionRecord`: how a model was compressed, kept in the model file next to the
+//! weights, and the load-time check that the weights still say what the record says.
+
+use serde::{Deserialize, Serialize};
+
+use crate::nn::Network;
+
+/// How a model was compressed (`None` fields: that method was not applied).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CompressionRecord {
+    /// Magnitude pruning, when applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned: Option<PruneNote>,
+}
+
+/// Magnitude pruning: what was asked, what each layer holds, how it was fine-tuned. The
+/// pruned weights themselves are the exact zeros of the layers' weight matrices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PruneNote {
+    /// The fraction of the prunable weights asked to be zero, in (0, 1).
+    pub sparsity: f64,
+    /// How the threshold was chosen: `global` (one magnitude over all layers).
+    pub threshold: String,
+    /// Each pruned layer, in network order.
+    pub layers: Vec<PrunedLayer>,
+    /// Epochs of fine-tuning after pruning (0: none).
+    pub fine_tune_epochs: usize,
+    /// The file name of the fine-tuning data (without its directory).
+    pub data: String,
+    /// Rows fine-tuned on.
+    pub rows: usize,
+}
+
+/// One pruned weight matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrunedLayer {
+    /// The layer's index in the network's `layers`, from 0.
+    pub layer: usize,
+    /// Weights in its matrix.
+    pub weights: usize,
+    /// Of them, exactly zero.
+    pub zeros: usize,
+}
+
+impl PrunedLayer {
+    /// The fraction of its weights that are zero.
+    pub fn sparsity(&self) -> f64 {
+        self.zeros as f64 / self.weights.max(1) as f64
+    }
+}
+
+impl PruneNote {
+    /// Zero weights over all pruned layers, as a fraction of their weights.
+    pub fn achieved(&self) -> f64 {
+        let zeros: usize = self.layers.iter().map(|l| l.zeros).sum();
+        let weights: usize = self.layers.iter().map(|l| l.weights).sum();
+        zeros as f64 / weights.max(1) as f64
+    }
+}
+
+/// The zero count of each prunable layer of `network` (see `Network::visit_prunable`).
+pub fn count_zeros(network: &mut Network) -> Vec<PrunedLayer> {
+    let mut layers = Vec::new();
+    network.visit_prunable(&mut |layer, weights, _| {
+        layers.push(PrunedLayer {
+            layer,
+            weights: weights.len(),
+            zeros: weights.iter().filter(|&&w| w == 0.0).count(),
+        });
+    });
+    layers
+}
+
+impl CompressionRecord {
+    /// Check the record against the weights of `network`: each pruned layer must still hold
+    /// as many weights and zeros as its note says (a file edited by hand does not).
+    pub fn check(&self, network: &mut Network) -> Result<(), String> {
+        let Some(note) = &self.pruned else {
+            return Ok(());
+        };
+        let found = count_zeros(network);
+        for recorded in &note.layers {
+            let Some(now) = found.iter().find(|f| f.layer == recorded.layer) else {
+                return Err(format!(
+                    "the pruning record names layer {} but it has no weight matrix to prune",
+                    recorded.layer + 1
+                ));
+            };
+            if now != recorded {
+                return Err(format!(
+                    "layer {} holds {} zero weights of {}, but the pruning record says {} of {}; the file was edited or damaged",
+                    recorded.layer + 1,
+                    now.zeros,
+                    now.weights,
+                    recorded.zeros,
+                    recorded.weights
+                ));
+            }
+        }
+        Ok(())
+    }
+}
