@@ -56,6 +56,7 @@ pub mod atomic;
 pub mod data;
 pub mod error;
 pub mod evaluate;
+pub mod evaluate_stream;
 pub mod explain;
 pub mod inspect;
 pub mod metrics;

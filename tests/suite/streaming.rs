@@ -19,7 +19,13 @@ fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
 /// `train --streaming` on default.train.csv with `extra` flags, to `out`.
 fn train_streaming(out: &Path, extra: &[&str]) -> String {
     let assert = csvnn()
-        .args(["train", "--data", &data("default.train.csv"), "--target", "default"])
+        .args([
+            "train",
+            "--data",
+            &data("default.train.csv"),
+            "--target",
+            "default",
+        ])
         .args(["--streaming", "-o"])
         .arg(out)
         .args(extra)
@@ -56,7 +62,14 @@ fn a_streamed_regression_trains() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.json");
     csvnn()
-        .args(["--quiet", "train", "--data", &data("auto_mpg.train.csv"), "--target", "mpg"])
+        .args([
+            "--quiet",
+            "train",
+            "--data",
+            &data("auto_mpg.train.csv"),
+            "--target",
+            "mpg",
+        ])
         .args(["--streaming", "--epochs", "30", "-o"])
         .arg(&model)
         .assert()
@@ -71,7 +84,10 @@ fn two_streamed_runs_write_the_same_bytes_and_the_buffer_matters() {
     let d = dir.path();
     train_streaming(&d.join("a.json"), &["--epochs", "2", "--threads", "2"]);
     train_streaming(&d.join("b.json"), &["--epochs", "2", "--threads", "1"]);
-    train_streaming(&d.join("c.json"), &["--epochs", "2", "--shuffle-buffer", "100"]);
+    train_streaming(
+        &d.join("c.json"),
+        &["--epochs", "2", "--shuffle-buffer", "100"],
+    );
     let a = fs::read(d.join("a.json")).unwrap();
     assert!(a == fs::read(d.join("b.json")).unwrap());
     assert!(a != fs::read(d.join("c.json")).unwrap());
@@ -99,8 +115,7 @@ fn a_killed_streamed_run_resumes_to_the_uninterrupted_bytes() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let saved: serde_json::Value =
-        serde_json::from_slice(&fs::read(&checkpoint).unwrap()).unwrap();
+    let saved: serde_json::Value = serde_json::from_slice(&fs::read(&checkpoint).unwrap()).unwrap();
     let done = saved["epochs_done"].as_u64().unwrap();
     assert!(done >= 1 && done < 500, "{done}");
     let epochs = (done + 2).to_string();
@@ -125,7 +140,16 @@ fn a_killed_streamed_run_resumes_to_the_uninterrupted_bytes() {
 fn streaming_refuses_stdin() {
     let text = fs::read(data("default.train.csv")).unwrap();
     let assert = csvnn()
-        .args(["train", "--data", "-", "--target", "default", "--streaming", "-o", "m.json"])
+        .args([
+            "train",
+            "--data",
+            "-",
+            "--target",
+            "default",
+            "--streaming",
+            "-o",
+            "m.json",
+        ])
         .write_stdin(text)
         .assert()
         .code(2);
@@ -145,7 +169,14 @@ fn a_date_column_is_not_streamed_yet() {
     )
     .unwrap();
     let assert = csvnn()
-        .args(["--quiet", "train", "--data", path.to_str().unwrap(), "--target", "y"])
+        .args([
+            "--quiet",
+            "train",
+            "--data",
+            path.to_str().unwrap(),
+            "--target",
+            "y",
+        ])
         .args(["--streaming", "--validation-split", "0", "-o"])
         .arg(dir.path().join("m.json"))
         .assert()
@@ -190,7 +221,9 @@ fn a_file_too_big_for_memory_suggests_streaming() {
     let size = fs::metadata(&path).unwrap().len() as f64;
     let assert = csvnn()
         .env("CSVNN_AVAILABLE_MEMORY", "1000")
-        .args(["train", "--data", &path, "--target", "default", "--epochs", "1", "-o"])
+        .args([
+            "train", "--data", &path, "--target", "default", "--epochs", "1", "-o",
+        ])
         .arg(dir.path().join("m.json"))
         .assert()
         .success();
@@ -198,11 +231,17 @@ fn a_file_too_big_for_memory_suggests_streaming() {
         "csvnn: {path} looks too big to read whole (about {:.1} GB needed, 0.0 GB available); --streaming reads it in chunks with bounded memory\n",
         size * 1.8 / 1e9
     );
-    assert!(stderr_of(&assert).starts_with(&line), "{}", stderr_of(&assert));
+    assert!(
+        stderr_of(&assert).starts_with(&line),
+        "{}",
+        stderr_of(&assert)
+    );
     // With enough memory, no line.
     let assert = csvnn()
         .env("CSVNN_AVAILABLE_MEMORY", "100000000000")
-        .args(["train", "--data", &path, "--target", "default", "--epochs", "1", "-o"])
+        .args([
+            "train", "--data", &path, "--target", "default", "--epochs", "1", "-o",
+        ])
         .arg(dir.path().join("m.json"))
         .assert()
         .success();
@@ -227,4 +266,54 @@ fn a_file_that_changes_between_passes_stops_the_run() {
         error.to_string(),
         format!("{path}: the file changed since the first pass (its size or modification time differs); a streamed run reads it once per epoch, so it must stay as it was")
     );
+}
+
+#[test]
+fn streamed_evaluate_prints_the_report_of_whole_evaluate() {
+    let dir = tempfile::tempdir().unwrap();
+    for (train, test, target) in [
+        ("default.train.csv", "default.test.csv", "default"),
+        ("auto_mpg.train.csv", "auto_mpg.test.csv", "mpg"),
+    ] {
+        let model = dir.path().join(format!("{target}.json"));
+        csvnn()
+            .args([
+                "--quiet",
+                "train",
+                "--data",
+                &data(train),
+                "--target",
+                target,
+            ])
+            .args(["--epochs", "2", "-o"])
+            .arg(&model)
+            .assert()
+            .success();
+        let run = |extra: &[&str]| {
+            stdout_of(
+                csvnn()
+                    .args(["--quiet", "evaluate", "--format", "json", "--model"])
+                    .arg(&model)
+                    .args(["--data", &data(test)])
+                    .args(extra),
+            )
+        };
+        assert_eq!(run(&["--streaming"]), run(&[]));
+        // One pass: stdin streams too.
+        let piped = stdout_of(
+            csvnn()
+                .args([
+                    "--quiet",
+                    "evaluate",
+                    "--format",
+                    "json",
+                    "--streaming",
+                    "--model",
+                ])
+                .arg(&model)
+                .args(["--data", "-"])
+                .write_stdin(fs::read(data(test)).unwrap()),
+        );
+        assert_eq!(piped, run(&[]));
+    }
 }
