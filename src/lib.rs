@@ -57,6 +57,7 @@ pub mod compress;
 pub mod data;
 pub mod error;
 pub mod evaluate;
+pub mod evaluate_stream;
 pub mod explain;
 pub mod inspect;
 pub mod metrics;

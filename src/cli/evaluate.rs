@@ -39,6 +39,11 @@ pub struct EvaluateArgs {
     /// probability is at least P. Default: the more probable class (0.5).
     #[arg(long, value_name = "P", value_parser = parse_probability, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
+
+    /// Read the data a chunk at a time instead of whole (the same report; keeps the
+    /// scores, 8 + 8 x classes bytes a row); see docs/streaming.md.
+    #[arg(long)]
+    pub streaming: bool,
 }
 
 /// `--threshold`: a probability in [0, 1].
@@ -77,8 +82,19 @@ pub fn run(args: EvaluateArgs, ui: &Ui) -> anyhow::Result<()> {
         .collect();
     gate::check_keys(model.task, &gates)?;
     check_threshold_flag(&model, args.threshold)?;
-    let table = args.data.read(ui)?;
-    let scored = score_at(&model, &table, args.threshold, ui)?;
+    let scored = if args.streaming {
+        let source = args.data.to_source();
+        csvnn::evaluate_stream::score_stream(
+            &model,
+            &source.path,
+            &source.csv_options(),
+            args.threshold,
+            &mut UiNotices(ui),
+        )?
+    } else {
+        let table = args.data.read(ui)?;
+        score_at(&model, &table, args.threshold, ui)?
+    };
     let text = match (&scored, args.format) {
         (Scored::Classification { report, .. }, Format::Table) => report.to_table(),
         (Scored::Regression { report, .. }, Format::Table) => report.to_table(),

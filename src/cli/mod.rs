@@ -24,6 +24,7 @@ mod report;
 mod serve;
 mod settings_args;
 mod train;
+mod train_stream;
 mod tune;
 mod tune_plan;
 

@@ -61,6 +61,9 @@ pub struct TrainArgs {
     /// Write one CSV row per epoch here: epoch, train_loss, val_loss, val_metric, lr, seconds.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub stream: super::train_stream::StreamArgs,
 }
 
 /// The settings' fields that may differ from the checkpoint's when resuming.
@@ -176,6 +179,10 @@ pub fn run(args: TrainArgs, ui: &Ui, level: Level) -> anyhow::Result<()> {
             dir.display()
         ));
     }
+    if args.stream.streaming {
+        return super::train_stream::run(&args, settings, checkpoint, ui, level);
+    }
+    super::train_stream::suggest_streaming(ui, &settings.data.path);
     let mut notices = UiNotices(ui);
     let source = Source::load(&settings, &mut notices)?;
     let prepared = prepare(&settings, &source, &source.rows, &mut notices)?;

@@ -5,11 +5,13 @@ mod delimiter;
 mod input;
 mod iso_time;
 mod line_endings;
+mod memory;
 mod parquet;
 mod parquet_cells;
 mod parquet_kind;
 mod reader;
 mod records;
+mod shuffle_buffer;
 mod source;
 mod split;
 mod str_column;
@@ -20,7 +22,11 @@ mod value;
 pub use column::{Cells, Column};
 pub use delimiter::delimiter_hint;
 pub use input::open_input;
+pub use memory::{
+    available_memory, memory_shortfall, MemoryShortfall, AVAILABLE_MEMORY_VAR, MEMORY_PER_FILE_BYTE,
+};
 pub use reader::{read_table, read_table_from, CsvOptions};
+pub use shuffle_buffer::{Rows, ShuffleBuffer};
 pub use source::{read_nonempty, CsvSource};
 pub use split::{shuffled_split, stratified_split};
 pub use str_column::StrColumn;

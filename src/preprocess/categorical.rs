@@ -57,19 +57,39 @@ impl CategoricalColumn {
         for v in values {
             *counts.entry(v.into()).or_default() += 1;
         }
-        let mut entries: Vec<(Cow<'a, str>, u64)> = counts.into_iter().collect();
+        let entries = counts.into_iter().map(|(v, c)| (v.into_owned(), c));
+        Self::from_counts(name, entries.collect(), max_categories, 0)
+    }
+
+    /// `fit` from counts already made: `entries` holds distinct values and their counts;
+    /// `uncounted` rows held values that a bounded summary did not keep (a streamed fit),
+    /// which then share the "other" input with the rarest values.
+    pub fn from_counts(
+        name: &str,
+        mut entries: Vec<(String, u64)>,
+        max_categories: usize,
+        uncounted: u64,
+    ) -> Self {
         let mut other = None;
-        if entries.len() > max_categories.max(2) {
+        if entries.len() > max_categories.max(2) - usize::from(uncounted > 0) {
             let keep = max_categories.max(2) - 1;
             entries.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let folded = entries.split_off(keep);
+            let folded = entries.split_off(keep.min(entries.len()));
             other = Some(OtherCategories {
                 n_categories: folded.len(),
                 count: folded.iter().map(|&(_, c)| c).sum(),
             });
         }
+        if uncounted > 0 {
+            let o = other.get_or_insert(OtherCategories {
+                n_categories: 0,
+                count: 0,
+            });
+            // At least one value beyond those counted; how many is unknown.
+            o.n_categories += 1;
+            o.count += uncounted;
+        }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        // Most frequent; ties go to the first in byte order (as scikit-learn's imputer).
         let impute = entries
             .iter()
             .fold(None::<(&str, u64)>, |best, (v, c)| match best {
@@ -81,7 +101,7 @@ impl CategoricalColumn {
         CategoricalColumn {
             name: name.to_string(),
             impute,
-            categories: entries.iter().map(|(v, _)| v.to_string()).collect(),
+            categories: entries.iter().map(|(v, _)| v.clone()).collect(),
             counts: entries.iter().map(|&(_, c)| c).collect(),
             other,
         }

@@ -28,6 +28,9 @@ mod schedule;
 mod settings;
 mod settings_error;
 mod source;
+mod stream_batches;
+mod stream_fit;
+mod stream_source;
 mod trainer;
 
 pub use augment::{Augment, AugmentItem, AUGMENT_FORMS};
@@ -71,6 +74,10 @@ pub use settings::{TrainSettings, DEFAULT_VALIDATION_SPLIT};
 pub use settings_error::SettingsError;
 pub(crate) use source::rows_with_target_noticed;
 pub use source::Source;
+pub use stream_fit::fit_stream;
+pub use stream_source::{
+    plan_stream, FileStamp, RowSplit, StreamPlan, StreamSettings, DEFAULT_SHUFFLE_BUFFER,
+};
 pub use trainer::{
     evaluate, tally, train, train_masked, Dataset, EpochRecord, Observer, OptimizerConfig,
     OwnedTargets, TrainConfig, TrainData, TrainOutcome, TrainState, ValidationMetric,

@@ -27,6 +27,7 @@ mod sequences;
 #[cfg(unix)]
 mod serve;
 mod shards;
+mod streaming;
 #[cfg(target_os = "linux")]
 mod terminal;
 mod threshold;
