@@ -255,6 +255,7 @@ pub fn fit_stream(
         best_epoch,
         stopped_early: state.stopped_early,
         tuned: None,
+        distilled: None,
     };
     let history = std::mem::take(&mut state.history);
     Ok(Model::new(

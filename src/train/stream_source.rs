@@ -215,6 +215,8 @@ fn refuse_unsupported(settings: &TrainSettings) -> Result<()> {
         Some("class weights")
     } else if !settings.encoders.is_unset() {
         Some("sequence encoders")
+    } else if settings.distill.is_some() {
+        Some("distillation from a teacher")
     } else {
         None
     };
