@@ -1,6 +1,7 @@
 //! Reading CSV (and Parquet) input into a table of typed columns, cell parsing, and splits.
 
 mod column;
+mod csv_parsers;
 mod delimiter;
 mod input;
 mod iso_time;
