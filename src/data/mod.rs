@@ -21,7 +21,7 @@ mod value;
 pub use column::{Cells, Column};
 pub use delimiter::delimiter_hint;
 pub use input::open_input;
-pub use reader::{read_table, read_table_from, CsvOptions};
+pub use reader::{read_owned_table_from, read_table, read_table_from, CsvOptions};
 pub use source::{read_nonempty, CsvSource};
 pub use split::{shuffled_split, stratified_split};
 pub use str_column::StrColumn;

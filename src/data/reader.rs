@@ -77,10 +77,20 @@ pub fn read_table(path: &str, options: &CsvOptions) -> Result<RawTable> {
     read_table_from(input, &display_name(path), options)
 }
 
-/// Read CSV from `input` (already decompressed); `name` names it in messages. The csv
-/// reader is kept for the next call on this thread (`csv_parsers.rs`): many small inputs
-/// (served requests) do not each build one.
-pub fn read_table_from(
+/// Read CSV from `input` (already decompressed); `name` names it in messages.
+pub fn read_table_from<'a>(
+    input: impl BufRead + 'a,
+    name: &str,
+    options: &CsvOptions,
+) -> Result<RawTable> {
+    let mut rows = CsvRows::from_input(Box::new(input), name, options, MEMORY_BUFFER)?;
+    rows.read_chunk(usize::MAX)
+}
+
+/// `read_table_from` for an input it may own, keeping the csv reader for the next call
+/// on this thread (`csv_parsers.rs`): many small inputs (a server's request bodies) do
+/// not each build one.
+pub fn read_owned_table_from(
     input: impl BufRead + 'static,
     name: &str,
     options: &CsvOptions,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::problem::Problem;
 use super::state::ServedModel;
-use crate::data::{read_table_from, CsvOptions, RawTable};
+use crate::data::{read_owned_table_from, CsvOptions, RawTable};
 use crate::error::Error;
 use crate::scoring::{score_table_with, PredictionFormat, PredictionWriter};
 
@@ -92,9 +92,8 @@ pub(super) fn answer(
     let model = &served.model;
     let bad = |e: Error| Problem::bad_request(render(&e));
     let table = match kind {
-        BodyKind::Csv => {
-            read_table_from(Cursor::new(body), "<body>", &CsvOptions::default()).map_err(bad)?
-        }
+        BodyKind::Csv => read_owned_table_from(Cursor::new(body), "<body>", &CsvOptions::default())
+            .map_err(bad)?,
         BodyKind::Json => {
             let request: JsonBody = serde_json::from_slice(&body).map_err(|e| {
                 Problem::bad_request(format!("<body>: not the expected JSON ({e}); expected {{\"rows\": [{{\"column\": value, ...}}, ...]}} with optional \"proba\": true and \"keep\": [\"column\", ...]"))
@@ -113,7 +112,7 @@ pub(super) fn answer(
                 delimiter: Some(b','),
                 ..CsvOptions::default()
             };
-            read_table_from(Cursor::new(csv), "<rows>", &comma).map_err(bad)?
+            read_owned_table_from(Cursor::new(csv), "<rows>", &comma).map_err(bad)?
         }
     };
     too_many_rows(table.n_rows(), max_rows)?;
