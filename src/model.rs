@@ -250,12 +250,12 @@ impl Model {
     /// chunking, so any thread count gives the same numbers.
     pub fn network_outputs(&self, x: ArrayView2<f32>) -> Array2<f32> {
         let n = x.nrows();
-        let mut out = Array2::zeros((n, self.network.n_outputs()));
         let threads = crate::parallel::current_threads().clamp(1, n.div_ceil(PREDICT_BATCH).max(1));
         if threads == 1 {
             // One part: no thread to start (a served single row would pay for it).
             return self.network.clone().predict(x, PREDICT_BATCH);
         }
+        let mut out = Array2::zeros((n, self.network.n_outputs()));
         let chunk = n.div_ceil(threads).max(1);
         std::thread::scope(|scope| {
             for (x_part, mut out_part) in x
@@ -271,7 +271,19 @@ impl Model {
 
     /// Predictions for network inputs `x` (n_rows, n_inputs).
     pub fn predict(&self, x: ArrayView2<f32>) -> Predictions {
-        let outputs = self.network_outputs(x);
+        self.predictions(self.network_outputs(x))
+    }
+
+    /// `predict` on this thread with `network`, a clone of this model's network that the
+    /// caller keeps from one call to the next (a server's), so that its weights are not
+    /// cloned and its buffers not allocated again each time. The same numbers as
+    /// `predict`: a row's result does not depend on the chunking.
+    pub fn predict_with(&self, network: &mut Network, x: ArrayView2<f32>) -> Predictions {
+        self.predictions(network.predict(x, PREDICT_BATCH))
+    }
+
+    /// Network outputs as predictions: classes and probabilities, or values.
+    fn predictions(&self, outputs: Array2<f32>) -> Predictions {
         match &self.pipeline.target_encoder {
             TargetEncoder::Classification { .. } => {
                 let probs = softmax_rows(outputs.view());

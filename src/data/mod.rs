@@ -1,6 +1,7 @@
 //! Reading CSV (and Parquet) input into a table of typed columns, cell parsing, and splits.
 
 mod column;
+mod csv_parsers;
 mod delimiter;
 mod input;
 mod iso_time;
@@ -25,7 +26,7 @@ pub use input::open_input;
 pub use memory::{
     available_memory, memory_shortfall, MemoryShortfall, AVAILABLE_MEMORY_VAR, MEMORY_PER_FILE_BYTE,
 };
-pub use reader::{read_table, read_table_from, CsvOptions};
+pub use reader::{read_owned_table_from, read_table, read_table_from, CsvOptions};
 pub use shuffle_buffer::{Rows, ShuffleBuffer};
 pub use source::{read_nonempty, CsvSource};
 pub use split::{shuffled_split, stratified_split};

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Cursor, Read};
 
+use super::csv_parsers::{self, Slot};
 use super::delimiter::detect_delimiter;
 use super::input::{display_name, open_input};
 use super::line_endings::{is_blank, LineEndings};
@@ -32,6 +33,11 @@ pub struct CsvOptions {
 }
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Bytes read at a time from a file, and from input already in memory (a served request
+/// body: a file's buffer, zeroed on first use, would cost more than reading one row).
+const FILE_BUFFER: usize = 1 << 16;
+const MEMORY_BUFFER: usize = 1 << 12;
 
 /// A field as text: valid UTF-8 without NUL bytes (which only binary files contain).
 pub(crate) fn text_of(bytes: &[u8], location: impl FnOnce() -> Location) -> Result<&str> {
@@ -77,14 +83,28 @@ pub fn read_table_from<'a>(
     name: &str,
     options: &CsvOptions,
 ) -> Result<RawTable> {
-    let mut rows = CsvRows::from_input(Box::new(input), name, options)?;
+    let mut rows = CsvRows::from_input(Box::new(input), name, options, MEMORY_BUFFER)?;
     rows.read_chunk(usize::MAX)
+}
+
+/// `read_table_from` for an input it may own, keeping the csv reader for the next call
+/// on this thread (`csv_parsers.rs`): many small inputs (a server's request bodies) do
+/// not each build one.
+pub fn read_owned_table_from(
+    input: impl BufRead + 'static,
+    name: &str,
+    options: &CsvOptions,
+) -> Result<RawTable> {
+    let mut rows = CsvRows::from_input(Box::new(input), name, options, MEMORY_BUFFER)?;
+    let table = rows.read_chunk(usize::MAX)?;
+    csv_parsers::keep(rows.reader, rows.delimiter);
+    Ok(table)
 }
 
 /// An input from its first line that is not blank on (held in the cursor).
 type Input<'a> = std::io::Chain<Cursor<Vec<u8>>, BufReader<LineEndings<Box<dyn BufRead + 'a>>>>;
 
-pub(super) type CsvSource<'a> = csv::Reader<Input<'a>>;
+pub(super) type CsvSource<'a> = csv::Reader<Slot<'a>>;
 
 /// An open CSV input positioned after its header: what `read_table` and the chunked
 /// reader (`stream.rs`) share, so both type, trim and check rows the same way.
@@ -93,6 +113,8 @@ pub(crate) struct CsvRows<'a> {
     pub(crate) name: String,
     pub(crate) headers: Vec<String>,
     pub(super) reader: CsvSource<'a>,
+    /// The reader's delimiter.
+    pub(super) delimiter: u8,
     /// Blank lines before the header, added to the csv crate's line numbers.
     pub(super) blank_lines: u64,
     /// Whether the delimiter was given rather than detected.
@@ -107,17 +129,20 @@ impl<'a> CsvRows<'a> {
     /// Open the input and read its header line.
     pub(crate) fn open(path: &str, options: &CsvOptions) -> Result<CsvRows<'static>> {
         let input = open_input(path)?;
-        CsvRows::from_input(input, &display_name(path), options)
+        CsvRows::from_input(input, &display_name(path), options, FILE_BUFFER)
     }
 
+    /// Open `input`, read `buffer` bytes at a time.
     fn from_input(
-        input: Box<dyn BufRead + 'a>,
+        mut input: Box<dyn BufRead + 'a>,
         name: &str,
         options: &CsvOptions,
+        buffer: usize,
     ) -> Result<CsvRows<'a>> {
         let name = name.to_string();
-        let mut input = BufReader::with_capacity(1 << 16, LineEndings::new(input));
+        // What the input starts with, as far as a file's buffer goes whatever `buffer` is.
         let head = input.fill_buf().map_err(|e| Error::io(&name, e))?;
+        let head = &head[..head.len().min(FILE_BUFFER)];
         if head.starts_with(PARQUET_MAGIC) {
             return Err(Error::data(
                 Location::file(&name),
@@ -130,6 +155,7 @@ impl<'a> CsvRows<'a> {
                 "the file holds binary data (NUL bytes); expected a CSV text file (plain or gzip)",
             ));
         }
+        let mut input = BufReader::with_capacity(buffer, LineEndings::new(input));
         let given = options.columns.as_deref().map(given_columns).transpose()?;
         // The header (or, with given names, the first row) is the first line that is not
         // blank.
@@ -177,12 +203,11 @@ impl<'a> CsvRows<'a> {
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| detect_delimiter(source.get_ref().0.get_ref()));
-        let mut reader = csv_reader(source, delimiter, true);
-
-        let header_record = reader
-            .byte_headers()
-            .map_err(|e| csv_error(&name, blank_lines, e))?
-            .clone();
+        let mut reader = csv_parsers::reader(Box::new(source), delimiter);
+        let mut header_record = csv::ByteRecord::new();
+        reader
+            .read_byte_record(&mut header_record)
+            .map_err(|e| csv_error(&name, blank_lines, e))?;
         let header_line_no = 1 + blank_lines;
         let mut headers = Vec::with_capacity(header_record.len());
         let mut seen = HashSet::with_capacity(header_record.len());
@@ -217,6 +242,7 @@ impl<'a> CsvRows<'a> {
             name,
             headers,
             reader,
+            delimiter,
             blank_lines,
             delimiter_given: options.delimiter.is_some(),
             skip_bad_rows: options.skip_bad_rows,
@@ -232,25 +258,18 @@ impl<'a> CsvRows<'a> {
         blank_lines: u64,
         options: &CsvOptions,
     ) -> CsvRows<'a> {
+        let delimiter = options.delimiter.unwrap_or(b',');
         CsvRows {
             name,
             headers,
-            reader: csv_reader(source, options.delimiter.unwrap_or(b','), false),
+            reader: csv_parsers::reader(Box::new(source), delimiter),
+            delimiter,
             blank_lines,
             delimiter_given: options.delimiter.is_some(),
             skip_bad_rows: options.skip_bad_rows,
             headerless: true,
         }
     }
-}
-
-/// The csv crate's reader of one input: rows of any width (checked by `records.rs`).
-fn csv_reader<R: Read>(source: R, delimiter: u8, has_headers: bool) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(has_headers)
-        .from_reader(source)
 }
 
 /// The names of `CsvOptions::columns`, trimmed and checked: at least one, none empty,

@@ -25,6 +25,7 @@ impl CsvRows<'_> {
             name,
             headers,
             reader,
+            delimiter: _,
             blank_lines,
             delimiter_given,
             skip_bad_rows,

@@ -86,20 +86,25 @@ impl Pipeline {
             }
             Ok(encoders)
         };
-        let encoded: Vec<Result<Vec<ColumnEncoder>>> = std::thread::scope(|scope| {
-            let mut handles = Vec::new();
-            let mut rest = &mut out[..];
-            for part in rows.chunks(part_rows) {
-                let (part_out, after) = rest.split_at_mut(part.len() * n_inputs);
-                rest = after;
-                let encode_part = &encode_part;
-                handles.push(scope.spawn(move || encode_part(part, part_out)));
-            }
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
+        // One part runs here: a thread would cost more than a few rows (a served request).
+        let encoded: Vec<Result<Vec<ColumnEncoder>>> = if parts == 1 {
+            vec![encode_part(rows, out)]
+        } else {
+            std::thread::scope(|scope| {
+                let mut handles = Vec::new();
+                let mut rest = &mut out[..];
+                for part in rows.chunks(part_rows) {
+                    let (part_out, after) = rest.split_at_mut(part.len() * n_inputs);
+                    rest = after;
+                    let encode_part = &encode_part;
+                    handles.push(scope.spawn(move || encode_part(part, part_out)));
+                }
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        };
         // What could not be encoded, per column, over the parts in row order.
         let mut non_finite: Vec<Option<NonFiniteValues>> = vec![None; columns.len()];
         let mut unknown: Vec<Option<UnknownCategories>> = vec![None; columns.len()];

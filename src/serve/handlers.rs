@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::{Body, HttpBody};
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -36,19 +36,17 @@ pub(super) async fn model(State(server): State<Arc<Server>>) -> Response {
 /// `POST /predict`: a CSV body (header and rows) answered as `predict` writes CSV, or a
 /// JSON body `{"rows": [{"col": value, ...}, ...]}` answered as `{"predictions": [...]}`.
 /// `?proba=true` and `?keep=COL,...` do what `predict`'s flags do.
-pub(super) async fn predict(
-    State(server): State<Arc<Server>>,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let kind = if is_json(&headers) {
+pub(super) async fn predict(State(server): State<Arc<Server>>, request: Request) -> Response {
+    // The parts as they came (extractors would copy the headers).
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let kind = if is_json(headers) {
         BodyKind::Json
     } else {
         BodyKind::Csv
     };
     let json = kind == BodyKind::Json;
-    let options = match query
+    let options = match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
         .map_err(|e| Problem::bad_request(format!("the query is not valid: {}", e.body_text())))
         .and_then(|Query(pairs)| Options::from_query(&pairs))
     {
@@ -56,7 +54,7 @@ pub(super) async fn predict(
         Err(problem) => return problem.answer(json),
     };
     let limits = &server.config.limits;
-    let bytes = match read_body(body, &headers, limits.max_body_bytes).await {
+    let bytes = match read_body(body, headers, limits.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(problem) => return problem.answer(json),
     };
@@ -72,7 +70,7 @@ pub(super) async fn predict(
         let _permit = permit;
         // A panic is a bug; it becomes a 500 instead of a dropped connection.
         std::panic::catch_unwind(AssertUnwindSafe(|| {
-            answer(&served.model, &bytes, kind, options, max_rows, &*render)
+            answer(&served, bytes, kind, options, max_rows, &*render)
         }))
     };
     let scored = if small {

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -115,11 +116,8 @@ impl Server {
         Router::new()
             .route("/health", get(handlers::health))
             .merge(guarded)
-            // Layers wrap from the last one added outward: the log sees every answer,
-            // the in-flight limit comes before the clock starts.
-            .layer(from_fn_with_state(self.clone(), limits::time_limit))
-            .layer(from_fn_with_state(self.clone(), limits::in_flight))
-            .layer(from_fn_with_state(self.clone(), limits::log))
+            // The log sees every answer; the in-flight limit comes before the clock starts.
+            .layer(from_fn_with_state(self.clone(), limits::guard))
             .with_state(self.clone())
     }
 }
@@ -131,6 +129,10 @@ pub async fn serve(
     server: Arc<Server>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Answers go out as soon as they are written, not held back for more (Nagle).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, server.router())
         .with_graceful_shutdown(shutdown)
         .await

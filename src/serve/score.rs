@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::problem::Problem;
-use crate::data::{read_table_from, CsvOptions, RawTable};
+use super::state::ServedModel;
+use crate::data::{read_owned_table_from, CsvOptions, RawTable};
 use crate::error::Error;
-use crate::model::Model;
-use crate::scoring::{score_table, PredictionFormat, PredictionWriter};
+use crate::scoring::{score_table_with, PredictionFormat, PredictionWriter};
 
 /// What the body holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,20 +82,20 @@ pub(super) struct Scored {
 /// Score `body` with `model`. Bad input of any kind is a 400 (worded by `render` where
 /// the library found it), too many rows a 413.
 pub(super) fn answer(
-    model: &Model,
-    body: &[u8],
+    served: &ServedModel,
+    body: Vec<u8>,
     kind: BodyKind,
     mut options: Options,
     max_rows: usize,
     render: &dyn Fn(&Error) -> String,
 ) -> Result<Scored, Problem> {
+    let model = &served.model;
     let bad = |e: Error| Problem::bad_request(render(&e));
     let table = match kind {
-        BodyKind::Csv => {
-            read_table_from(Cursor::new(body), "<body>", &CsvOptions::default()).map_err(bad)?
-        }
+        BodyKind::Csv => read_owned_table_from(Cursor::new(body), "<body>", &CsvOptions::default())
+            .map_err(bad)?,
         BodyKind::Json => {
-            let request: JsonBody = serde_json::from_slice(body).map_err(|e| {
+            let request: JsonBody = serde_json::from_slice(&body).map_err(|e| {
                 Problem::bad_request(format!("<body>: not the expected JSON ({e}); expected {{\"rows\": [{{\"column\": value, ...}}, ...]}} with optional \"proba\": true and \"keep\": [\"column\", ...]"))
             })?;
             too_many_rows(request.rows.len(), max_rows)?;
@@ -112,7 +112,7 @@ pub(super) fn answer(
                 delimiter: Some(b','),
                 ..CsvOptions::default()
             };
-            read_table_from(Cursor::new(csv), "<rows>", &comma).map_err(bad)?
+            read_owned_table_from(Cursor::new(csv), "<rows>", &comma).map_err(bad)?
         }
     };
     too_many_rows(table.n_rows(), max_rows)?;
@@ -123,7 +123,10 @@ pub(super) fn answer(
         ));
     }
     let keep = keep_indices(&table, &options.keep)?;
-    let scored = score_table(model, &table, None).map_err(bad)?;
+    let mut network = served.take_network();
+    let scored = score_table_with(model, &mut network, &table, None).map_err(bad);
+    served.put_back(network);
+    let scored = scored?;
     let format = match kind {
         BodyKind::Csv => PredictionFormat::Csv,
         BodyKind::Json => PredictionFormat::Jsonl,

@@ -3,11 +3,12 @@
 //! two models in one answer.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::error::Result;
 use crate::inspect::Inspection;
 use crate::model::Model;
+use crate::nn::Network;
 
 /// A loaded model with what the server answers about it.
 #[derive(Debug)]
@@ -16,6 +17,9 @@ pub struct ServedModel {
     pub model: Model,
     /// `GET /model`: the model as `inspect --format json` describes it, pretty-printed.
     pub inspection: String,
+    /// Clones of the model's network not in use, with their buffers: a request takes one
+    /// (or clones the network when none is free) and puts it back.
+    networks: Mutex<Vec<Network>>,
 }
 
 impl ServedModel {
@@ -30,7 +34,29 @@ impl ServedModel {
         let inspection = serde_json::to_string_pretty(&Inspection::of(&model, shown))
             .expect("an inspection serialises to JSON")
             + "\n";
-        ServedModel { model, inspection }
+        ServedModel {
+            model,
+            inspection,
+            networks: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A clone of the model's network for one request; `put_back` when done.
+    pub(super) fn take_network(&self) -> Network {
+        let free = self
+            .networks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        free.unwrap_or_else(|| self.model.network.clone())
+    }
+
+    /// Return a network from `take_network` for the next request.
+    pub(super) fn put_back(&self, network: Network) {
+        self.networks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(network);
     }
 }
 

@@ -42,8 +42,13 @@ struct Served {
 
 impl Served {
     fn start(model: &Path, flags: &[&str]) -> Served {
+        Served::start_threads(model, "2", flags)
+    }
+
+    /// With `--threads threads` (1: the one-thread runtime).
+    fn start_threads(model: &Path, threads: &str, flags: &[&str]) -> Served {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("csvnn"))
-            .args(["--threads", "2", "serve", "--port", "0", "--model"])
+            .args(["--threads", threads, "serve", "--port", "0", "--model"])
             .arg(model)
             .args(flags)
             .stdin(Stdio::null())
@@ -651,4 +656,98 @@ fn a_non_loopback_address_is_warned_about() {
     let warning = served.wait_for_line(|l| l.starts_with("csvnn: warning: listening on 0.0.0.0:"));
     assert!(warning.contains("other machines can reach"), "{warning}");
     assert!(warning.contains("--token-file"), "{warning}");
+}
+
+/// Requests one after another on one kept-alive connection.
+struct KeptAlive {
+    reader: BufReader<TcpStream>,
+}
+
+impl KeptAlive {
+    fn open(addr: SocketAddr) -> KeptAlive {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        KeptAlive {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// POST a CSV body and read the answer by its `Content-Length`.
+    fn post_csv(&mut self, path: &str, body: &[u8]) -> Answer {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let stream = self.reader.get_mut();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(self.reader.read_line(&mut line).unwrap() > 0, "{head}");
+            if line == "\r\n" {
+                break;
+            }
+            head += &line;
+        }
+        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let answer = Answer {
+            status,
+            head,
+            body: Vec::new(),
+        };
+        let length: usize = answer.header("content-length").unwrap().parse().unwrap();
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).unwrap();
+        Answer { body, ..answer }
+    }
+}
+
+#[test]
+fn one_thread_answers_many_requests_on_one_connection_as_predict_does() {
+    // `--threads 1`: one runtime thread scores small bodies itself and keeps its csv
+    // readers and buffers from one request to the next; every answer must still be
+    // predict's, whatever came before it (another delimiter, a refused body, a big body
+    // scored on a blocking thread).
+    let model = chile_model();
+    let served = Served::start_threads(model, "1", &["--timeout", "1.5"]);
+    let one = test_rows(1);
+    let hundred = test_rows(100);
+    let semicolons = test_rows(3).replace(',', ";");
+    let big = std::fs::read_to_string(data("chile_vote.train.csv")).unwrap()
+        + test_rows(507).split_once('\n').unwrap().1;
+    assert!(big.len() > 64 << 10, "{} bytes", big.len());
+    let bodies = [&one, &hundred, &semicolons, &big];
+    let expected: Vec<String> = bodies.iter().map(|b| predict(model, b, &[])).collect();
+    let mut connection = KeptAlive::open(served.addr);
+    for round in 0..40 {
+        let which = round % 5;
+        if which == 4 {
+            let bad = connection.post_csv("/predict", b"region,age\nC,40\n");
+            assert_eq!(bad.status, 400, "{}", bad.text());
+            assert!(bad.text().contains("is missing"), "{}", bad.text());
+            continue;
+        }
+        let answer = connection.post_csv("/predict", bodies[which].as_bytes());
+        assert_eq!(answer.status, 200, "round {round}: {}", answer.text());
+        assert_eq!(answer.text(), expected[which], "round {round}");
+    }
+    // The same connection still works, and so does the time limit: a body that stalls
+    // half-way is answered 503 while another connection is served.
+    let mut slow = TcpStream::connect(served.addr).unwrap();
+    send_head(
+        &mut slow,
+        "POST",
+        "/predict",
+        &[("Content-Type", "text/csv")],
+        one.len(),
+    );
+    slow.write_all(&one.as_bytes()[..10]).unwrap();
+    let answer = connection.post_csv("/predict", one.as_bytes());
+    assert_eq!(answer.text(), expected[0]);
+    let timed_out = read_answer(slow);
+    assert_eq!(timed_out.status, 503, "{}", timed_out.text());
+    assert!(timed_out.text().contains("longer than the limit of 1.5 s"));
 }
