@@ -53,6 +53,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod compress;
 pub mod data;
 pub mod error;
 pub mod evaluate;

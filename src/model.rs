@@ -7,6 +7,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
+use crate::compress::CompressionRecord;
 use crate::error::{Error, Result};
 use crate::model_check::check_model;
 use crate::nn::{Activation, Network};
@@ -18,7 +19,7 @@ use crate::versioned::{read_versioned, FileKind};
 pub const FORMAT_NAME: &str = "csvnn-model";
 /// The newest `format_version` this csvnn reads; a file with a newer one is refused. It
 /// writes the oldest version that holds the model (`format_version_for`).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// How the model was trained (everything but wall-clock times, so files are reproducible).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,15 +118,27 @@ pub struct Model {
     pub history: Vec<EpochRecord>,
     /// Scores on the validation rows with the kept weights; `None` without validation.
     pub validation_metrics: Option<ValidationMetrics>,
+    /// How the model was compressed (`compress`); absent when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<CompressionRecord>,
 }
 
 /// The oldest format version that holds a model: the pipeline's (3 with a date, text or
 /// series column, 2 with an ordinal one), and 2 when a metric other than the loss chose the kept epoch (a reader of
 /// version 1 would not show which); 1 otherwise, so such files stay readable by csvnn
-/// releases that know only version 1.
-fn format_version_for(pipeline: &Pipeline, training: &TrainingRecord) -> u32 {
+/// releases that know only version 1. A compressed model (int8 layers, a compression
+/// record) is version 4.
+fn format_version_for(
+    pipeline: &Pipeline,
+    training: &TrainingRecord,
+    compression: Option<&CompressionRecord>,
+) -> u32 {
     let monitored = training.config.monitor != Monitor::Loss;
-    pipeline.format_version().max(if monitored { 2 } else { 1 })
+    let compressed = if compression.is_some() { 4 } else { 1 };
+    pipeline
+        .format_version()
+        .max(if monitored { 2 } else { 1 })
+        .max(compressed)
 }
 
 /// How a model file is recognised and its problems worded.
@@ -171,7 +184,7 @@ impl Model {
     ) -> Self {
         Model {
             format: FORMAT_NAME.to_string(),
-            format_version: format_version_for(&pipeline, &training),
+            format_version: format_version_for(&pipeline, &training, None),
             csvnn_version: env!("CARGO_PKG_VERSION").to_string(),
             task: pipeline.task(),
             pipeline,
@@ -179,7 +192,15 @@ impl Model {
             training,
             history,
             validation_metrics,
+            compression: None,
         }
+    }
+
+    /// Set `format_version` to the oldest version that holds the model as it is now
+    /// (after a change such as compression).
+    pub fn refresh_format_version(&mut self) {
+        self.format_version =
+            format_version_for(&self.pipeline, &self.training, self.compression.as_ref());
     }
 
     /// Write the model as JSON, atomically.

@@ -4,6 +4,7 @@
 mod column_args;
 mod common;
 mod completions;
+mod compress;
 mod cv;
 mod encoder_args;
 mod evaluate;
@@ -80,6 +81,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Write a saved model as a standard ONNX graph.
     Export(export::ExportArgs),
+    /// Write a smaller, faster copy of a saved model (int8 weights).
+    Compress(compress::CompressArgs),
     /// Search for good training settings (successive halving) and train the best.
     Tune(Box<tune::TuneArgs>),
     /// Serve a saved model's predictions over HTTP (POST /predict, GET /model, GET /health).
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(args) => completions::run(args),
         Command::Explain(args) => explain::run(args, &ui),
         Command::Export(args) => export::run(args, &ui),
+        Command::Compress(args) => compress::run(args),
         Command::Tune(args) if args.is_plan_route() => tune_plan::run(*args, &ui),
         Command::Tune(args) => tune::run(*args, &ui),
         Command::Serve(args) => serve::run(args, &ui, threads),
