@@ -247,3 +247,31 @@ fn damaged_int8_layers_are_refused_with_what_is_wrong() {
             "scale 5 is 0; expected a finite number above 0",
         ));
 }
+
+#[test]
+fn an_int8_model_exports_as_matmulinteger_on_int8_weights() {
+    use csvnn::onnx::proto::ModelProto;
+    use prost::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let int8_model = dir.path().join("int8.json");
+    compress(&chile(dir.path()), &int8_model);
+    let onnx = dir.path().join("int8.onnx");
+    csvnn()
+        .args(["--quiet", "export", "--format", "onnx", "--model"])
+        .arg(&int8_model)
+        .arg("-o")
+        .arg(&onnx)
+        .assert()
+        .success();
+    let proto = ModelProto::decode(fs::read(&onnx).unwrap().as_slice()).unwrap();
+    let graph = proto.graph.unwrap();
+    let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+    assert_eq!(ops.iter().filter(|&&op| op == "MatMulInteger").count(), 3);
+    assert!(!ops.contains(&"Gemm"), "{ops:?}");
+    let weights = graph
+        .initializer
+        .iter()
+        .find(|t| t.name.ends_with("_weights_int8") && t.dims == [64, 64])
+        .expect("the hidden layer's int8 weights");
+    assert_eq!((weights.data_type, weights.raw_data.len()), (3, 64 * 64));
+}

@@ -19,12 +19,9 @@ pub fn product(
     col_sums: &[i32],
     acc: &mut [i32],
 ) {
-    assert!(k % K_ALIGN == 0 && x.len() % k.max(1) == 0 && w.len() % k.max(1) == 0);
-    let (rows, n_out) = if k == 0 {
-        (0, 0)
-    } else {
-        (x.len() / k, w.len() / k)
-    };
+    assert!(k > 0 && k.is_multiple_of(K_ALIGN));
+    assert!(x.len().is_multiple_of(k) && w.len().is_multiple_of(k));
+    let (rows, n_out) = (x.len() / k, w.len() / k);
     assert_eq!(acc.len(), rows * n_out);
     assert_eq!(col_sums.len(), n_out);
     assert!(
@@ -57,20 +54,28 @@ fn portable(x: &[i8], w: &[i8], k: usize, acc: &mut [i32]) {
     }
 }
 
-/// Run `block(r0, j0, rows, cols)` over tiles of `R` x `C` outputs, the edges one by one.
+/// Outputs per block of columns: their weights (64 x k bytes) stay in L2 while every row
+/// passes over them, instead of all the weights streaming once per tile of rows.
+const COL_BLOCK: usize = 64;
+
+/// Run `block(r, j, full)` over tiles of `R` x `C` outputs (`full`), block of columns by
+/// block of columns, the edges output by output.
 fn tiles<const R: usize, const C: usize>(
     rows: usize,
     n_out: usize,
     mut block: impl FnMut(usize, usize, bool),
 ) {
-    for r0 in (0..rows).step_by(R) {
-        for j0 in (0..n_out).step_by(C) {
-            if r0 + R <= rows && j0 + C <= n_out {
-                block(r0, j0, true);
-            } else {
-                for r in r0..(r0 + R).min(rows) {
-                    for j in j0..(j0 + C).min(n_out) {
-                        block(r, j, false);
+    for jb in (0..n_out).step_by(COL_BLOCK) {
+        let j_end = (jb + COL_BLOCK).min(n_out);
+        for r0 in (0..rows).step_by(R) {
+            for j0 in (jb..j_end).step_by(C) {
+                if r0 + R <= rows && j0 + C <= j_end {
+                    block(r0, j0, true);
+                } else {
+                    for r in r0..(r0 + R).min(rows) {
+                        for j in j0..(j0 + C).min(j_end) {
+                            block(r, j, false);
+                        }
                     }
                 }
             }

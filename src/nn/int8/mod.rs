@@ -33,9 +33,22 @@ fn scale_of(max: f32) -> f32 {
     }
 }
 
-/// `v / scale` rounded half to even and clamped to ±127 (NaN gives 0).
+/// 1.5 · 2^23: added to and taken off a value of magnitude below 2^22, it leaves the
+/// value rounded to an integer, half to even (the FPU's rounding), in a form the compiler
+/// vectorises (`round_ties_even` is a library call on baseline x86-64).
+const ROUNDER: f32 = 12_582_912.0;
+
+/// `v / scale` clamped to ±127 and rounded half to even (NaN gives 0).
+#[inline(always)]
 fn quantize(v: f32, scale: f32) -> i8 {
-    (v / scale).round_ties_even().clamp(-Q_MAX, Q_MAX) as i8
+    let c = (v / scale).clamp(-Q_MAX, Q_MAX);
+    ((c + ROUNDER) - ROUNDER) as i32 as i8
+}
+
+/// The largest |v| of `row` (NaN ignored), in a form the compiler vectorises.
+fn max_abs(row: &[f32]) -> f32 {
+    row.iter()
+        .fold(0.0f32, |m, &v| if v.abs() > m { v.abs() } else { m })
 }
 
 /// Quantize `w` (n_in, n_out) per output column: the values row-major (n_in, n_out) and
@@ -209,6 +222,8 @@ pub struct Int8Scratch {
     x_scales: Vec<f32>,
     /// The i32 products (rows, n_out).
     acc: Vec<i32>,
+    /// One row of a strided input, copied so that it is contiguous.
+    row: Vec<f32>,
 }
 
 /// `out` (rows, n_out) = x · W + bias through int8: `x` (rows, n_in) quantized per row,
@@ -226,15 +241,25 @@ pub fn int8_affine(
     scratch.x.resize(rows * k, 0);
     scratch.x_scales.resize(rows, 1.0);
     scratch.acc.resize(rows * m.n_out, 0);
-    for ((row, q), s) in x
-        .rows()
-        .into_iter()
-        .zip(scratch.x.chunks_exact_mut(k))
+    for (r, (q, s)) in scratch
+        .x
+        .chunks_exact_mut(k)
         .zip(&mut scratch.x_scales)
+        .enumerate()
     {
-        *s = scale_of(row.iter().fold(0.0f32, |m, v| m.max(v.abs())));
-        for (q, &v) in q.iter_mut().zip(row.iter()) {
-            *q = quantize(v, *s);
+        let row = x.row(r);
+        let row = match row.as_slice() {
+            Some(row) => row,
+            None => {
+                scratch.row.clear();
+                scratch.row.extend(row.iter());
+                &scratch.row
+            }
+        };
+        *s = scale_of(max_abs(row));
+        let scale = *s;
+        for (q, &v) in q.iter_mut().zip(row) {
+            *q = quantize(v, scale);
         }
         q[row.len()..].fill(0);
     }
@@ -246,14 +271,23 @@ pub fn int8_affine(
         &m.col_sums,
         &mut scratch.acc,
     );
+    let n_out = m.n_out.max(1);
     for ((mut out_row, acc_row), &sx) in out
         .rows_mut()
         .into_iter()
-        .zip(scratch.acc.chunks_exact(m.n_out.max(1)))
+        .zip(scratch.acc.chunks_exact(n_out))
         .zip(&scratch.x_scales)
     {
-        for (((o, &a), &sw), &b) in out_row.iter_mut().zip(acc_row).zip(&m.scales).zip(bias) {
-            *o = (a as f32 * sx) * sw + b;
+        let terms = acc_row.iter().zip(&m.scales).zip(bias);
+        match out_row.as_slice_mut() {
+            Some(o) => o
+                .iter_mut()
+                .zip(terms)
+                .for_each(|(o, ((&a, &sw), &b))| *o = (a as f32 * sx) * sw + b),
+            None => out_row
+                .iter_mut()
+                .zip(terms)
+                .for_each(|(o, ((&a, &sw), &b))| *o = (a as f32 * sx) * sw + b),
         }
     }
 }
