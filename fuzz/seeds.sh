@@ -32,7 +32,10 @@ for _ in range(40):
     rows.append(",".join(map(str, pixels)) + ("," + ("vertical" if vertical else "horizontal")))
 open(sys.argv[1], "w").write("\n".join(rows) + "\n")
 PY
+# int8 copies (compress --int8): base64 weights, scales, format version 4.
+"$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/dropout.json" -o "$corpus/model_load_predict/dropout_int8.json" > /dev/null
 train cnn.json --data "$scratch/images.csv" --target label --image-shape 4x4x1 --conv 2:3 --hidden 2
+"$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/cnn.json" -o "$corpus/model_load_predict/cnn_int8.json" > /dev/null
 # Sequence models: a series (GRU, LSTM, attention) and text with a number beside it.
 head -40 "${SHARED_DATA:-../shared/data}/japanesevowels.train.csv" | cut -d, -f1-36,301 > "$scratch/series.csv"
 train gru.json --data "$scratch/series.csv" --target label --sequence-shape 3x12 --rnn gru:2 --hidden none

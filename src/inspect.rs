@@ -51,7 +51,8 @@ pub struct Inspection<'a> {
 /// A compressed model's record and what its weights hold now.
 #[derive(Debug, Serialize)]
 pub struct CompressionSummary<'a> {
-    /// The model file's `compression` object, as it is.
+    /// The model file's `compression` object, as it is (its keys at this level).
+    #[serde(flatten)]
     pub record: &'a CompressionRecord,
     /// Parameters (weights and biases) that are not zero.
     pub nonzero_params: usize,
@@ -182,6 +183,32 @@ pub struct Architecture {
     pub layers: Vec<LayerSummary>,
     /// Trainable parameters of all layers together.
     pub params: usize,
+    /// Bytes the parameters take in memory: 4 per f32 value, 1 per int8 weight and 4 per
+    /// int8 scale.
+    pub param_bytes: usize,
+    /// Fraction of the parameters (weights and biases) that are exactly zero.
+    pub sparsity: f64,
+}
+
+/// (bytes, values, zeros) of the parameters of `network`'s layers.
+fn param_stats(network: &crate::nn::Network) -> (usize, usize, usize) {
+    let (mut bytes, mut values, mut zeros) = (0, 0, 0);
+    for layer in &network.layers {
+        if let AnyLayer::DenseInt8(d) = layer {
+            let m = d.matrix();
+            bytes += m.bytes() + 4 * d.bias().len();
+            values += m.values().len() + d.bias().len();
+            zeros += m.values().iter().filter(|&&v| v == 0).count();
+            zeros += d.bias().iter().filter(|&&v| v == 0.0).count();
+        } else {
+            layer.clone().visit_params(&mut |p, _| {
+                bytes += 4 * p.len();
+                values += p.len();
+                zeros += p.iter().filter(|&&v| v == 0.0).count();
+            });
+        }
+    }
+    (bytes, values, zeros)
 }
 
 /// One layer of the network.
@@ -317,6 +344,14 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
         ),
         AnyLayer::Gru(g) => ("gru", recurrent_detail(g.input_shape(), g.hidden())),
         AnyLayer::Lstm(l) => ("lstm", recurrent_detail(l.input_shape(), l.hidden())),
+        AnyLayer::DenseInt8(d) => (
+            "dense_int8",
+            format!(
+                "{} -> {} (int8 weights, a scale per output)",
+                d.n_in(),
+                d.n_out()
+            ),
+        ),
     }
 }
 
@@ -402,6 +437,7 @@ impl<'a> Inspection<'a> {
                 },
             })
             .collect();
+        let (param_bytes, values, zeros) = param_stats(&model.network);
         let history = &model.history;
         // The epoch whose weights were kept (by the loss or a --monitor metric); for a
         // model that does not record it, the lowest validation loss.
@@ -431,6 +467,8 @@ impl<'a> Inspection<'a> {
                 n_outputs: model.network.n_outputs(),
                 layers: model.network.layers.iter().map(summarise_layer).collect(),
                 params: model.network.n_params(),
+                param_bytes,
+                sparsity: zeros as f64 / values.max(1) as f64,
             },
             training: &model.training,
             history: HistorySummary {

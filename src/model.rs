@@ -132,7 +132,7 @@ pub struct Model {
     pub history: Vec<EpochRecord>,
     /// Scores on the validation rows with the kept weights; `None` without validation.
     pub validation_metrics: Option<ValidationMetrics>,
-    /// How the model was compressed, when it was (format version 4).
+    /// How the model was compressed (`compress`); absent when it was not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<CompressionRecord>,
 }
@@ -140,7 +140,8 @@ pub struct Model {
 /// The oldest format version that holds a model: the pipeline's (3 with a date, text or
 /// series column, 2 with an ordinal one), and 2 when a metric other than the loss chose the kept epoch (a reader of
 /// version 1 would not show which); 1 otherwise, so such files stay readable by csvnn
-/// releases that know only version 1.
+/// releases that know only version 1. A compressed model (int8 layers, a compression
+/// record) is version 4.
 fn format_version_for(
     pipeline: &Pipeline,
     training: &TrainingRecord,
@@ -215,6 +216,13 @@ impl Model {
         self.format_version = format_version_for(&self.pipeline, &self.training, Some(&record));
         self.compression = Some(record);
         self
+    }
+
+    /// Set `format_version` to the oldest version that holds the model as it is now
+    /// (after a change such as compression).
+    pub fn refresh_format_version(&mut self) {
+        self.format_version =
+            format_version_for(&self.pipeline, &self.training, self.compression.as_ref());
     }
 
     /// Write the model as JSON, atomically.

@@ -1,16 +1,18 @@
-//! `csvnn compress`: a smaller model from a trained one. `--prune S` zeroes the fraction S
-//! of the smallest dense and convolution weights and fine-tunes the rest on `--data`.
+//! `csvnn compress`: a smaller, faster copy of a saved model that scores the same rows:
+//! `--prune S` zeroes the fraction S of the smallest dense and convolution weights and
+//! fine-tunes the rest on `--data`; `--int8` quantizes the dense layers (after pruning when
+//! both are given). The summary on stdout as a table or JSON.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use serde::Serialize;
 
-use super::common::{bounded_usize, DataArgs, ReadingArgs, Ui};
+use super::common::{bounded_usize, write_stdout, DataArgs, ReadingArgs, Ui};
 use super::notices::UiNotices;
-use csvnn::atomic::check_writable_file;
-use csvnn::compress::{prune, PruneSettings, Scope};
+use super::preprocess::Format;
+use csvnn::compress::{prune, quantize_int8, CompressionRecord, PruneSettings, Scope};
 use csvnn::model::Model;
-use csvnn::Error;
 
 /// Where the pruning threshold is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -27,17 +29,15 @@ pub struct CompressArgs {
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
 
-    /// Where to save the compressed model (written atomically).
-    #[arg(short = 'o', long = "output", value_name = "SMALL")]
+    /// The compressed model to write (atomically); a normal model file.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
 
-    /// Magnitude pruning: zero this fraction (between 0 and 1) of the weights of the
-    /// dense and convolution layers, then fine-tune the rest on --data.
-    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = parse_sparsity, requires = "data")]
-    pub prune: Option<f64>,
+    #[command(flatten)]
+    pub how: CompressOptions,
 
-    /// The training CSV to fine-tune the pruned model on; it must have the model's
-    /// columns and target.
+    /// The training CSV to fine-tune a pruned model on; it must have the model's columns
+    /// and target.
     #[arg(long, value_name = "FILE")]
     pub data: Option<String>,
 
@@ -52,6 +52,25 @@ pub struct CompressArgs {
     /// One threshold over all layers (global) or the sparsity in each layer (layer).
     #[arg(long, value_enum, value_name = "SCOPE", default_value_t = PruneScope::Global)]
     pub prune_scope: PruneScope,
+
+    /// How to print the summary; json keys are stable for scripts.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// What to do to the model (at least one).
+#[derive(Debug, Args)]
+#[group(required = true, multiple = true)]
+pub struct CompressOptions {
+    /// Quantize the dense layers' weights to int8 (one scale per output) and their inputs
+    /// per row as they run; other layers keep f32 weights. Inference only.
+    #[arg(long)]
+    pub int8: bool,
+
+    /// Magnitude pruning: zero this fraction (between 0 and 1) of the weights of the
+    /// dense and convolution layers, then fine-tune the rest on --data.
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = parse_sparsity, requires = "data")]
+    pub prune: Option<f64>,
 }
 
 /// `--prune`: a fraction strictly between 0 and 1.
@@ -67,39 +86,101 @@ fn parse_epochs(value: &str) -> Result<usize, String> {
     bounded_usize(value, csvnn::train::Bound::AtLeast(0))
 }
 
+/// The summary of one run (`--format json`).
+#[derive(Debug, Serialize)]
+struct Summary<'a> {
+    model: String,
+    output: String,
+    model_bytes: u64,
+    output_bytes: u64,
+    compression: &'a CompressionRecord,
+}
+
+/// The size of a written file, 0 when it cannot be read (a pipe).
+fn file_bytes(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// `a / b` with two decimals, "-" when b is 0.
+fn ratio(a: u64, b: u64) -> String {
+    if b == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.3}x", a as f64 / b as f64)
+    }
+}
+
+fn to_table(s: &Summary) -> String {
+    let mut out = format!(
+        "wrote {}: {} bytes, {} of {} ({} bytes)\n",
+        s.output,
+        s.output_bytes,
+        ratio(s.output_bytes, s.model_bytes),
+        s.model,
+        s.model_bytes
+    );
+    if let Some(n) = &s.compression.pruned {
+        out += &format!(
+            "pruned: {:.1}% of the dense and convolution weights are zero ({} threshold, asked {}), fine-tuned {} epochs on {} rows of {}\n",
+            n.achieved() * 100.0,
+            n.threshold,
+            n.sparsity,
+            n.fine_tune_epochs,
+            n.rows,
+            n.data
+        );
+    }
+    if let Some(n) = &s.compression.int8 {
+        out += &format!(
+            "int8: {} layers, weights {} -> {} bytes ({})\n",
+            n.layers_int8,
+            n.f32_weight_bytes,
+            n.int8_weight_bytes,
+            ratio(n.int8_weight_bytes, n.f32_weight_bytes)
+        );
+        if !n.layers_f32.is_empty() {
+            out += &format!("kept f32: {}\n", n.layers_f32.join(", "));
+        }
+    }
+    out
+}
+
 pub fn run(args: CompressArgs, ui: &Ui) -> anyhow::Result<()> {
-    let Some(sparsity) = args.prune else {
-        return Err(Error::config("compress needs a method: --prune S --data TRAIN").into());
-    };
-    check_writable_file(&args.output)?;
+    csvnn::atomic::check_writable_file(&args.output)?;
     let model = Model::load(&args.model)?;
-    let data = DataArgs {
-        data: args.data.clone().unwrap_or_default(),
-        reading: args.reading.clone(),
+    let mut compressed = model;
+    if let Some(sparsity) = args.how.prune {
+        let data = DataArgs {
+            data: args.data.clone().unwrap_or_default(),
+            reading: args.reading.clone(),
+        };
+        let table = data.read(ui)?;
+        let settings = PruneSettings {
+            sparsity,
+            epochs: args.epochs,
+            scope: match args.prune_scope {
+                PruneScope::Global => Scope::Global,
+                PruneScope::Layer => Scope::Layer,
+            },
+        };
+        compressed = prune(&compressed, &table, &settings, &mut UiNotices(ui))?;
+    }
+    if args.how.int8 {
+        compressed = quantize_int8(&compressed)?;
+    }
+    compressed.save(&args.output)?;
+    let record = compressed.compression.unwrap_or_default();
+    let summary = Summary {
+        model: args.model.display().to_string(),
+        output: args.output.display().to_string(),
+        model_bytes: file_bytes(&args.model),
+        output_bytes: file_bytes(&args.output),
+        compression: &record,
     };
-    let table = data.read(ui)?;
-    let settings = PruneSettings {
-        sparsity,
-        epochs: args.epochs,
-        scope: match args.prune_scope {
-            PruneScope::Global => Scope::Global,
-            PruneScope::Layer => Scope::Layer,
-        },
+    let text = match args.format {
+        Format::Table => to_table(&summary),
+        Format::Json => serde_json::to_string_pretty(&summary)? + "\n",
     };
-    let pruned = prune(&model, &table, &settings, &mut UiNotices(ui))?;
-    let note = pruned
-        .compression
-        .as_ref()
-        .and_then(|c| c.pruned.as_ref())
-        .expect("prune records its note");
-    pruned.save(&args.output)?;
-    ui.info(&format!(
-        "pruned {:.1}% of the dense and convolution weights ({} threshold), fine-tuned {} epochs on {} rows; saved the model to {}",
-        note.achieved() * 100.0,
-        note.threshold,
-        note.fine_tune_epochs,
-        note.rows,
-        args.output.display()
-    ));
+    write_stdout(&text)?;
     Ok(())
 }

@@ -199,9 +199,33 @@ fn to_table(inspection: &Inspection) -> String {
         let a = &inspection.architecture;
         let _ = writeln!(
             out,
-            "\narchitecture: {} inputs -> {} outputs, {} parameters",
-            a.n_inputs, a.n_outputs, a.params
+            "\narchitecture: {} inputs -> {} outputs, {} parameters ({} bytes, {:.1}% zeros)",
+            a.n_inputs,
+            a.n_outputs,
+            a.params,
+            a.param_bytes,
+            100.0 * a.sparsity
         );
+        if let Some(n) = inspection
+            .compression
+            .as_ref()
+            .and_then(|c| c.record.int8.as_ref())
+        {
+            let _ = writeln!(
+                out,
+                "compressed: int8 weights in {} layers ({} -> {} bytes); weights {}; inputs {}{}",
+                n.layers_int8,
+                n.f32_weight_bytes,
+                n.int8_weight_bytes,
+                n.weights,
+                n.activations,
+                if n.layers_f32.is_empty() {
+                    String::new()
+                } else {
+                    format!("; kept f32: {}", n.layers_f32.join(", "))
+                }
+            );
+        }
         for (i, layer) in a.layers.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -357,12 +381,16 @@ fn compact(value: &serde_json::Value) -> String {
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let inspection = Inspection::of(&model, args.model.display().to_string());
+    let file_bytes = std::fs::metadata(&args.model).map(|m| m.len()).ok();
     let text = match args.format {
-        Format::Table if inspection.compression.is_some() => {
-            let bytes = std::fs::metadata(&args.model).map_or(0, |m| m.len());
-            to_table(&inspection) + &format!("  file size {bytes} bytes\n")
+        Format::Table => {
+            let table = to_table(&inspection);
+            match file_bytes {
+                // The size after the first line, which names the file.
+                Some(b) => table.replacen('\n', &format!("\nsize:     {b} bytes\n"), 1),
+                None => table,
+            }
         }
-        Format::Table => to_table(&inspection),
         Format::Json => serde_json::to_string_pretty(&inspection)? + "\n",
     };
     write_stdout(&text)?;

@@ -83,10 +83,10 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Write a saved model as a standard ONNX graph.
     Export(export::ExportArgs),
+    /// Write a smaller, faster copy of a saved model: pruned and fine-tuned, int8 weights.
+    Compress(compress::CompressArgs),
     /// Search for good training settings (successive halving) and train the best.
     Tune(Box<tune::TuneArgs>),
-    /// A smaller model from a trained one: magnitude pruning with fine-tuning.
-    Compress(compress::CompressArgs),
     /// Serve a saved model's predictions over HTTP (POST /predict, GET /model, GET /health).
     Serve(serve::ServeArgs),
 }

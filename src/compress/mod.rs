@@ -1,8 +1,14 @@
-//! Smaller models from trained ones: magnitude pruning with fine-tuning (`prune`), and the
-//! record a compressed model keeps of how it was made (`record`).
+//! Smaller or faster models from trained ones that score the same rows: magnitude pruning
+//! with fine-tuning (`prune`) and post-training int8 quantization (`int8`). The result is
+//! a normal model file that records how it was made (`record`).
 
+mod int8;
 mod prune;
 mod record;
 
+pub use int8::{is_int8, quantize_int8, quantize_network};
 pub use prune::{prune, prune_weights, PruneSettings, Scope};
-pub use record::{count_zeros, CompressionRecord, PruneNote, PrunedLayer};
+pub use record::{
+    count_zeros, CompressionRecord, Int8Note, PruneNote, PrunedLayer, INT8_ACTIVATIONS,
+    INT8_WEIGHTS,
+};

@@ -107,6 +107,11 @@ pub fn prune(
             settings.sparsity
         )));
     }
+    if super::is_int8(&model.network) {
+        return Err(Error::config(
+            "the model's weights are already int8, which cannot be fine-tuned; expected an f32 model (prune first, then quantize: --prune with --int8 does both in that order)",
+        ));
+    }
     let pipeline = &model.pipeline;
     let target = table.column_index(&pipeline.target).ok_or_else(|| {
         Error::data(

@@ -100,6 +100,15 @@ pub enum NetworkError {
         layer: &'static str,
     },
 
+    /// Int8 weights in a model file that cannot be used (`compress --int8` layers).
+    #[error("{layer} layer: {message}")]
+    Int8Weights {
+        /// The kind of layer: `dense_int8` or `conv2d_int8`.
+        layer: &'static str,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+
     /// A dropout rate outside [0, 1).
     #[error("dropout rate must be in [0, 1); got {rate}")]
     DropoutRate {

@@ -4,7 +4,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{ActivationLayer, Branches, Conv2D, Dense, Dropout, EncoderBlock, MaxPool2D};
-use super::{Embedding, Gru, Lstm, PositionalEmbedding, SequencePool, TimeDense};
+use super::{Embedding, Gru, Lstm, PositionalEmbedding, QuantizedDense, SequencePool, TimeDense};
 
 /// One step of a network, forward and backward over a batch.
 ///
@@ -92,6 +92,8 @@ pub enum AnyLayer {
     Gru(Gru),
     /// An LSTM over a sequence block, the state at every step out (see `lstm.rs`).
     Lstm(Lstm),
+    /// A dense layer with int8 weights, inference only (`compress --int8`).
+    DenseInt8(QuantizedDense),
 }
 
 macro_rules! dispatch {
@@ -110,6 +112,7 @@ macro_rules! dispatch {
             AnyLayer::EncoderBlock($layer) => $call,
             AnyLayer::Gru($layer) => $call,
             AnyLayer::Lstm($layer) => $call,
+            AnyLayer::DenseInt8($layer) => $call,
         }
     };
 }
@@ -117,7 +120,7 @@ macro_rules! dispatch {
 impl AnyLayer {
     /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
     /// `max_pool2d`, `branches`, `embedding`, `time_dense`, `positional_embedding`,
-    /// `sequence_pool`, `transformer_encoder`, `gru`, `lstm`.
+    /// `sequence_pool`, `transformer_encoder`, `gru`, `lstm`, `dense_int8`.
     pub fn kind(&self) -> &'static str {
         match self {
             AnyLayer::Dense(_) => "dense",
@@ -133,6 +136,7 @@ impl AnyLayer {
             AnyLayer::EncoderBlock(_) => "transformer_encoder",
             AnyLayer::Gru(_) => "gru",
             AnyLayer::Lstm(_) => "lstm",
+            AnyLayer::DenseInt8(_) => "dense_int8",
         }
     }
 
@@ -151,6 +155,7 @@ impl AnyLayer {
             AnyLayer::EncoderBlock(e) => e.shape().width(),
             AnyLayer::Gru(g) => g.output_shape().width(),
             AnyLayer::Lstm(l) => l.output_shape().width(),
+            AnyLayer::DenseInt8(d) => d.n_out(),
             AnyLayer::Activation(_) | AnyLayer::Dropout(_) => width,
         }
     }

@@ -67,6 +67,10 @@ fn check_layer(layer: &AnyLayer, width: usize) -> Result<usize, NetworkError> {
             n_in: d.n_in(),
             width,
         }),
+        AnyLayer::DenseInt8(d) if d.n_in() != width => Err(NetworkError::DenseInputs {
+            n_in: d.n_in(),
+            width,
+        }),
         AnyLayer::Dropout(d) if !(0.0..1.0).contains(&d.rate) => {
             Err(NetworkError::DropoutRate { rate: d.rate })
         }

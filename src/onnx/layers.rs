@@ -49,8 +49,10 @@ pub(super) fn add_layer(
     mut current: String,
     mut value: Value,
 ) -> Result<(String, Value)> {
-    if let (Value::Sequence(_), AnyLayer::Dense(_) | AnyLayer::Conv2D(_) | AnyLayer::MaxPool2D(_)) =
-        (&value, layer)
+    if let (
+        Value::Sequence(_),
+        AnyLayer::Dense(_) | AnyLayer::DenseInt8(_) | AnyLayer::Conv2D(_) | AnyLayer::MaxPool2D(_),
+    ) = (&value, layer)
     {
         return Err(Error::config(format!(
             "cannot export: a {} layer reads a sequence that no pooling layer reduced",
@@ -60,15 +62,7 @@ pub(super) fn add_layer(
     match layer {
         AnyLayer::Dense(d) => {
             if let Value::Image(shape) = value {
-                let nhwc = b.node(
-                    "Transpose",
-                    &[&current],
-                    vec![ints("perm", &[0, 2, 3, 1])],
-                    None,
-                );
-                let shape_name =
-                    b.int64s(&format!("{prefix}_flat_shape"), &[-1, shape.len() as i64]);
-                current = b.node("Reshape", &[&nhwc, &shape_name], vec![], None);
+                current = flatten_image(b, prefix, shape, &current);
             }
             let w = b.floats(
                 &format!("{prefix}_weights"),
@@ -209,8 +203,27 @@ pub(super) fn add_layer(
             current = sequence::pool(b, p, &x, &block)?;
             value = Value::Flat;
         }
+        AnyLayer::DenseInt8(d) => {
+            if let Value::Image(shape) = value {
+                current = flatten_image(b, prefix, shape, &current);
+            }
+            current = super::int8::dense_int8(b, prefix, d, &current);
+            value = Value::Flat;
+        }
     }
     Ok((current, value))
+}
+
+/// NCHW images back to csvnn's rows, H x W x C flattened (what a dense layer reads).
+fn flatten_image(b: &mut Builder, prefix: &str, shape: ImageShape, current: &str) -> String {
+    let nhwc = b.node(
+        "Transpose",
+        &[current],
+        vec![ints("perm", &[0, 2, 3, 1])],
+        None,
+    );
+    let shape_name = b.int64s(&format!("{prefix}_flat_shape"), &[-1, shape.len() as i64]);
+    b.node("Reshape", &[&nhwc, &shape_name], vec![], None)
 }
 
 /// `Branches`: the plain columns of `features` (N, n_inputs) gathered, each block sliced

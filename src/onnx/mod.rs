@@ -59,6 +59,7 @@ mod builder;
 mod encoder_block;
 mod graph;
 mod inputs;
+mod int8;
 mod layers;
 mod layout;
 pub mod proto;

@@ -2,6 +2,7 @@ mod util;
 
 mod augment;
 mod cli;
+mod compress;
 mod conv_cli;
 mod cv;
 mod cv_folds;

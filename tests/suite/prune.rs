@@ -95,7 +95,7 @@ fn a_pruned_model_holds_its_zeros_and_every_command_reads_it() {
         "  pruned: magnitude, sparsity 0.8 asked (global threshold), fine-tuned 3 epochs on chile_vote.train.csv (2025 rows)"
     ), "{table}");
     assert!(table.contains("weights 80.0% zero"), "{table}");
-    assert!(table.contains("  file size "), "{table}");
+    assert!(table.contains("size:     "), "{table}");
     let json: Value = serde_json::from_str(&stdout_of(
         csvnn()
             .args(["inspect", "--format", "json", "--model"])
@@ -216,10 +216,9 @@ fn bad_pruning_calls_say_what_is_wrong() {
         .stderr(predicate::str::contains(
             "error: the following required arguments were not provided:\n  --data <FILE>",
         ));
-    compress()
-        .assert()
-        .code(2)
-        .stderr("csvnn: error: compress needs a method: --prune S --data TRAIN\n");
+    compress().assert().code(2).stderr(predicate::str::contains(
+        "error: the following required arguments were not provided:\n  <--int8|--prune <S>>",
+    ));
     // Another table: its target is not the model's.
     let mpg = data("auto_mpg.train.csv");
     compress()
@@ -282,4 +281,40 @@ fn bad_pruning_calls_say_what_is_wrong() {
             without.display()
         ));
     assert!(!out.exists());
+}
+
+#[test]
+fn prune_and_int8_together_prune_first_and_an_int8_model_is_not_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = train(d);
+    let both = d.join("both.json");
+    prune(&model, &both, &["--int8", "--epochs", "2"]);
+    let file: Value = serde_json::from_str(&fs::read_to_string(&both).unwrap()).unwrap();
+    assert_eq!(file["format_version"], 4);
+    let record = &file["compression"];
+    assert_eq!(record["pruned"]["sparsity"], 0.8, "{record}");
+    assert_eq!(record["int8"]["layers_int8"], 3, "{record}");
+    let types: Vec<&str> = file["network"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["type"].as_str().unwrap())
+        .collect();
+    assert!(types.iter().all(|t| *t != "dense"), "{types:?}");
+    // It loads (the pruning record is not checked against int8 layers) and scores.
+    let report = evaluate_json(&both, &data("chile_vote.test.csv"));
+    assert!(report["accuracy"].as_f64().unwrap() > 0.5, "{report}");
+    // An int8 model cannot be fine-tuned.
+    let again = d.join("again.json");
+    csvnn()
+        .args(["compress", "--model"])
+        .arg(&both)
+        .arg("-o")
+        .arg(&again)
+        .args(["--prune", "0.5", "--data", &data("chile_vote.train.csv")])
+        .assert()
+        .failure()
+        .stderr("csvnn: error: the model's weights are already int8, which cannot be fine-tuned; expected an f32 model (prune first, then quantize: --prune with --int8 does both in that order)\n");
+    assert!(!again.exists());
 }

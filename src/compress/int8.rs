@@ -1,0 +1,60 @@
+//! `quantize_int8`: a trained model with its dense layers' weights in int8.
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::nn::{AnyLayer, Layer, Network, QuantizedDense};
+
+use super::record::{CompressionRecord, Int8Note, INT8_ACTIVATIONS, INT8_WEIGHTS};
+
+/// A copy of `model` whose dense layers hold int8 weights with one scale per output
+/// (`nn::QuantizedDense`); layers of other kinds keep their f32 weights and are listed in
+/// the record. The result is inference-only and is written as format version 4. Errors
+/// when the model is already int8.
+pub fn quantize_int8(model: &Model) -> Result<Model> {
+    if is_int8(&model.network) || model.compression.as_ref().is_some_and(|c| c.int8.is_some()) {
+        return Err(Error::config("the model's weights are already int8"));
+    }
+    let mut out = model.clone();
+    let (network, note) = quantize_network(&model.network)?;
+    out.network = network;
+    let mut record: CompressionRecord = out.compression.take().unwrap_or_default();
+    record.int8 = Some(note);
+    out.compression = Some(record);
+    out.refresh_format_version();
+    Ok(out)
+}
+
+/// A copy of `network` whose dense layers hold int8 weights, and what was done.
+pub fn quantize_network(network: &Network) -> Result<(Network, Int8Note)> {
+    let mut out = network.clone();
+    let mut note = Int8Note {
+        weights: INT8_WEIGHTS.to_string(),
+        activations: INT8_ACTIVATIONS.to_string(),
+        layers_int8: 0,
+        layers_f32: Vec::new(),
+        f32_weight_bytes: 0,
+        int8_weight_bytes: 0,
+    };
+    for layer in &mut out.layers {
+        match layer {
+            AnyLayer::Dense(d) => {
+                let q = QuantizedDense::quantize(d)?;
+                note.f32_weight_bytes += 4 * d.weights().len() as u64;
+                note.int8_weight_bytes += q.matrix().bytes() as u64;
+                note.layers_int8 += 1;
+                *layer = AnyLayer::DenseInt8(q);
+            }
+            other if other.n_params() > 0 => note.layers_f32.push(other.kind().to_string()),
+            _ => {}
+        }
+    }
+    Ok((out, note))
+}
+
+/// True when a layer of `network` holds int8 weights.
+pub fn is_int8(network: &Network) -> bool {
+    network
+        .layers
+        .iter()
+        .any(|l| matches!(l, AnyLayer::DenseInt8(_)))
+}

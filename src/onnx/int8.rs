@@ -1,0 +1,53 @@
+//! An int8 dense layer as ONNX core operators (opset 13) that reproduce csvnn's numbers:
+//! each row quantized with its own scale (`max |x| / 127`, 1 for a row of zeros; Round is
+//! half to even in both), the product in int32 by `MatMulInteger` on the int8 weights,
+//! then `(acc · s_x) · s_w + b` in float.
+
+use super::builder::{int, ints, Builder};
+use super::proto::{FLOAT, INT8};
+use crate::nn::QuantizedDense;
+
+/// Add the nodes of `d` reading `x` (N, n_in) float; returns the output's name.
+pub(super) fn dense_int8(b: &mut Builder, prefix: &str, d: &QuantizedDense, x: &str) -> String {
+    let m = d.matrix();
+    let raw = m.values().iter().map(|&v| v as u8).collect();
+    let w = b.initializer(
+        &format!("{prefix}_weights_int8"),
+        vec![m.n_in() as i64, m.n_out() as i64],
+        INT8,
+        raw,
+    );
+    let w_scales = b.floats(
+        &format!("{prefix}_scales"),
+        &[m.n_out()],
+        m.scales().iter().copied(),
+    );
+    let bias = b.floats(
+        &format!("{prefix}_bias"),
+        &[m.n_out()],
+        d.bias().iter().copied(),
+    );
+    let abs = b.node("Abs", &[x], vec![], None);
+    let max = b.node(
+        "ReduceMax",
+        &[&abs],
+        vec![ints("axes", &[1]), int("keepdims", 1)],
+        None,
+    );
+    let q_max = b.const_float(127.0);
+    let scale = b.node("Div", &[&max, &q_max], vec![], None);
+    let zero = b.const_float(0.0);
+    let one = b.const_float(1.0);
+    let positive = b.node("Greater", &[&scale, &zero], vec![], None);
+    let scale = b.node("Where", &[&positive, &scale, &one], vec![], None);
+    let scaled = b.node("Div", &[x, &scale], vec![], None);
+    let rounded = b.node("Round", &[&scaled], vec![], None);
+    let low = b.const_float(-127.0);
+    let clipped = b.node("Clip", &[&rounded, &low, &q_max], vec![], None);
+    let xq = b.node("Cast", &[&clipped], vec![int("to", INT8 as i64)], None);
+    let acc = b.node("MatMulInteger", &[&xq, &w], vec![], None);
+    let acc = b.node("Cast", &[&acc], vec![int("to", FLOAT as i64)], None);
+    let y = b.node("Mul", &[&acc, &scale], vec![], None);
+    let y = b.node("Mul", &[&y, &w_scales], vec![], None);
+    b.node("Add", &[&y, &bias], vec![], None)
+}

@@ -1,0 +1,277 @@
+//! `csvnn compress --int8`: the compressed model is a normal model file (format 4) that
+//! every command reads, scores within a hair of the f32 model, is a fraction of its size,
+//! and refuses damage with what is wrong.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::util::{csvnn, data, evaluate_json, stdout_of};
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn train(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let model = dir.join(name);
+    csvnn()
+        .args(["--quiet", "train", "--seed", "3", "-o"])
+        .arg(&model)
+        .args(args)
+        .assert()
+        .success();
+    model
+}
+
+fn compress(model: &Path, out: &Path) -> Value {
+    let text = stdout_of(
+        csvnn()
+            .args(["compress", "--int8", "--format", "json", "--model"])
+            .arg(model)
+            .arg("-o")
+            .arg(out),
+    );
+    serde_json::from_str(&text).unwrap()
+}
+
+fn chile(dir: &Path) -> PathBuf {
+    train(
+        dir,
+        "f32.json",
+        &[
+            "--data",
+            &data("chile_vote.train.csv"),
+            "--target",
+            "vote",
+            "--categorical",
+            "region,sex,education",
+            "--hidden",
+            "64,64",
+            "--epochs",
+            "4",
+        ],
+    )
+}
+
+#[test]
+fn an_int8_classifier_scores_like_the_f32_one_and_every_command_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let f32_model = chile(dir.path());
+    let int8_model = dir.path().join("int8.json");
+    let summary = compress(&f32_model, &int8_model);
+    let note = &summary["compression"]["int8"];
+    assert_eq!(note["layers_int8"], 3);
+    assert_eq!(note["layers_f32"], serde_json::json!([]));
+    let (f32_bytes, int8_bytes) = (
+        note["f32_weight_bytes"].as_f64().unwrap(),
+        note["int8_weight_bytes"].as_f64().unwrap(),
+    );
+    assert!(int8_bytes <= 0.3 * f32_bytes, "{int8_bytes} vs {f32_bytes}");
+    let written = fs::metadata(&int8_model).unwrap().len();
+    assert_eq!(summary["output_bytes"].as_u64().unwrap(), written);
+    assert!(written < fs::metadata(&f32_model).unwrap().len() / 3);
+
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
+    assert_eq!(saved["format_version"], 4);
+    assert_eq!(saved["network"]["layers"][0]["type"], "dense_int8");
+    let plain: Value = serde_json::from_str(&fs::read_to_string(&f32_model).unwrap()).unwrap();
+    assert!(plain["format_version"].as_u64().unwrap() < 4);
+    assert!(plain.get("compression").is_none());
+
+    let test = data("chile_vote.test.csv");
+    let (a, b) = (
+        evaluate_json(&f32_model, &test),
+        evaluate_json(&int8_model, &test),
+    );
+    let acc = |r: &Value| r["accuracy"].as_f64().unwrap();
+    assert!(
+        (acc(&a) - acc(&b)).abs() <= 0.01,
+        "{} vs {}",
+        acc(&a),
+        acc(&b)
+    );
+
+    let inspect = stdout_of(csvnn().args(["inspect", "--model"]).arg(&int8_model));
+    assert!(inspect.contains("size:     "), "{inspect}");
+    assert!(
+        inspect.contains("compressed: int8 weights in 3 layers"),
+        "{inspect}"
+    );
+    assert!(inspect.contains("dense_int8"), "{inspect}");
+    let json: Value = serde_json::from_str(&stdout_of(
+        csvnn()
+            .args(["inspect", "--format", "json", "--model"])
+            .arg(&int8_model),
+    ))
+    .unwrap();
+    assert_eq!(json["compression"]["int8"]["layers_int8"], 3);
+    assert!(json["architecture"]["param_bytes"].as_u64().unwrap() > 0);
+
+    let predict = |threads: &str| {
+        stdout_of(
+            csvnn()
+                .args(["--threads", threads, "predict", "--proba", "--model"])
+                .arg(&int8_model)
+                .args(["--data", &test]),
+        )
+    };
+    assert_eq!(predict("1"), predict("3"));
+    let report = dir.path().join("report.html");
+    csvnn()
+        .args(["--quiet", "report", "--model"])
+        .arg(&int8_model)
+        .args(["--data", &test, "-o"])
+        .arg(&report)
+        .assert()
+        .success();
+    assert!(fs::read_to_string(&report).unwrap().contains("<svg"));
+    csvnn()
+        .args(["explain", "--repeats", "1", "--model"])
+        .arg(&int8_model)
+        .args(["--data", &test])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rank  column"));
+}
+
+#[test]
+fn an_int8_regressor_keeps_its_r2() {
+    let dir = tempfile::tempdir().unwrap();
+    let f32_model = train(
+        dir.path(),
+        "mpg.json",
+        &[
+            "--data",
+            &data("auto_mpg.train.csv"),
+            "--target",
+            "mpg",
+            "--drop",
+            "name",
+            "--epochs",
+            "30",
+        ],
+    );
+    let int8_model = dir.path().join("mpg8.json");
+    compress(&f32_model, &int8_model);
+    let test = data("auto_mpg.test.csv");
+    let r2 = |m: &Path| evaluate_json(m, &test)["r2"].as_f64().unwrap();
+    let (a, b) = (r2(&f32_model), r2(&int8_model));
+    assert!((a - b).abs() <= 0.01, "R² {a} vs {b}");
+}
+
+#[test]
+fn compress_refuses_what_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let f32_model = chile(dir.path());
+    let int8_model = dir.path().join("int8.json");
+    compress(&f32_model, &int8_model);
+    let out = dir.path().join("again.json");
+    let fails = |model: &Path, message: &str| {
+        csvnn()
+            .args(["compress", "--int8", "--model"])
+            .arg(model)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .code(predicate::ne(0))
+            .stderr(predicate::str::contains(message));
+        assert!(!out.exists());
+    };
+    fails(&int8_model, "the model's weights are already int8");
+    fails(&dir.path().join("missing.json"), "missing.json");
+    let not_model = dir.path().join("notes.json");
+    fs::write(&not_model, "{\"hello\": 1}").unwrap();
+    fails(&not_model, "not a csvnn model");
+    // Nothing asked: clap names the flags.
+    csvnn()
+        .args(["compress", "--model"])
+        .arg(&f32_model)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--int8"));
+}
+
+#[test]
+fn damaged_int8_layers_are_refused_with_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let f32_model = chile(dir.path());
+    let int8_model = dir.path().join("int8.json");
+    compress(&f32_model, &int8_model);
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
+    let cases: [(&str, Value, &str); 4] = [
+        (
+            "weights",
+            "not base64!".into(),
+            "dense_int8 layer: the weights are not base64 text",
+        ),
+        (
+            "weights",
+            "AAAA".into(),
+            "the int8 weights have 3 values; expected n_in x n_out",
+        ),
+        (
+            "scales",
+            serde_json::json!([1.0]),
+            "there are 1 scales; expected one per output, 64",
+        ),
+        (
+            "bias",
+            serde_json::json!([0.0]),
+            "bias has 1 values, expected n_out = 64",
+        ),
+    ];
+    for (key, value, message) in cases {
+        let mut broken = saved.clone();
+        broken["network"]["layers"][2][key] = value;
+        let path = dir.path().join("broken.json");
+        fs::write(&path, broken.to_string()).unwrap();
+        csvnn()
+            .args(["inspect", "--model"])
+            .arg(&path)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(message));
+    }
+    let mut zero = saved.clone();
+    let scales = zero["network"]["layers"][2]["scales"]
+        .as_array_mut()
+        .unwrap();
+    scales[4] = 0.into();
+    let path = dir.path().join("zero.json");
+    fs::write(&path, zero.to_string()).unwrap();
+    csvnn()
+        .args(["inspect", "--model"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "scale 5 is 0; expected a finite number above 0",
+        ));
+}
+
+#[test]
+fn an_int8_model_exports_as_matmulinteger_on_int8_weights() {
+    use csvnn::onnx::proto::ModelProto;
+    use prost::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let int8_model = dir.path().join("int8.json");
+    compress(&chile(dir.path()), &int8_model);
+    let onnx = dir.path().join("int8.onnx");
+    csvnn()
+        .args(["--quiet", "export", "--format", "onnx", "--model"])
+        .arg(&int8_model)
+        .arg("-o")
+        .arg(&onnx)
+        .assert()
+        .success();
+    let proto = ModelProto::decode(fs::read(&onnx).unwrap().as_slice()).unwrap();
+    let graph = proto.graph.unwrap();
+    let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+    assert_eq!(ops.iter().filter(|&&op| op == "MatMulInteger").count(), 3);
+    assert!(!ops.contains(&"Gemm"), "{ops:?}");
+    let weights = graph
+        .initializer
+        .iter()
+        .find(|t| t.name.ends_with("_weights_int8") && t.dims == [64, 64])
+        .expect("the hidden layer's int8 weights");
+    assert_eq!((weights.data_type, weights.raw_data.len()), (3, 64 * 64));
+}
