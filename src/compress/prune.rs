@@ -285,6 +285,7 @@ mod tests {
                 data: "d.csv".into(),
                 rows: 1,
             }),
+            int8: None,
         };
         assert_eq!(record.check(&mut net), Ok(()));
         net.visit_prunable(&mut |layer, w, _| {
