@@ -19,8 +19,9 @@ const MC: usize = 120;
 /// W2's 32 x 175 x 64 products made its epoch 0.35 s on two threads against 0.18 s on one).
 const PARALLEL_MIN: usize = 1_000_000;
 
-/// The longest rows of a row-major a that the kernel reads in place instead of packing.
-const DIRECT_K: usize = 128;
+/// The longest rows of a row-major a that the kernel always reads in place instead of
+/// packing (MR rows of them stay in L1).
+const DIRECT_K: usize = 64;
 
 thread_local! {
     /// Packing space of this thread; only grows.
@@ -133,10 +134,11 @@ impl<K: MicroKernel> Plan<K> {
             c: c.as_mut_ptr(),
             ldc: usize::try_from(c_rs).ok()?,
             beta,
-            // Read in place when a's columns are contiguous, or its rows are and short:
-            // MR rows of at most DIRECT_K values stay in L1, so packing them would only
-            // copy (the products behind attention heads and narrow layers).
-            a_direct: m == 1 || ra.rs == 1 || (ra.cs == 1 && k <= DIRECT_K),
+            // Read in place when a's columns are contiguous, or its rows are and either
+            // short (MR rows of at most DIRECT_K values stay in L1) or read once (one
+            // panel of b): packing would only copy. These are the products behind
+            // attention heads and narrow layers; wide ones (W1-wide's 128 x 256) still pack.
+            a_direct: m == 1 || ra.rs == 1 || (ra.cs == 1 && (k <= DIRECT_K || n <= K::NR)),
             b_direct: n == 1 || rb.cs == 1,
             kernel: PhantomData,
         })
