@@ -9,7 +9,6 @@ use std::sync::mpsc::sync_channel;
 
 use ndarray::{Array2, ArrayView2};
 
-use super::divergence::divergence;
 use super::fit::{build_network, metric_name, mlp_config, training_config};
 use super::notice::Notice;
 use super::settings::TrainSettings;
@@ -17,7 +16,7 @@ use super::settings_error::SettingsError;
 use super::stream_batches::{read_epoch, Piece};
 use super::stream_source::StreamPlan;
 use super::trainer::{
-    tally, Dataset, EpochRecord, Observer, OwnedTargets, TrainState, ValidationMetric,
+    close_epoch, tally, Dataset, EpochEnd, Observer, OwnedTargets, TrainState, ValidationMetric,
 };
 use crate::data::Rows;
 use crate::error::{Error, Result};
@@ -166,45 +165,13 @@ pub fn fit_stream(
         }
         let validation = validation.as_ref().filter(|v| v.n_rows() > 0);
         let tally = validation.map(|v| tally(&mut state.network, loss.as_ref(), v));
-        let monitored = tally
-            .as_ref()
-            .map(|t| t.value(config.monitor, metric.target_std()));
-        let record = EpochRecord {
+        let end = EpochEnd {
             epoch,
             train_loss: loss_sum / done_rows.max(1) as f64,
-            val_loss: tally.as_ref().map(|t| t.loss()),
-            val_metric: tally.as_ref().map(|t| metric.value(t)),
-            monitored: monitored.filter(|_| !config.monitor.is_loss()),
             lr,
+            tally,
         };
-        if let (Some(val_loss), Some(monitored)) = (record.val_loss, monitored) {
-            config
-                .schedule
-                .observe(&mut state.plateau, val_loss, config.min_delta);
-            if early_stopping {
-                let stop = state.early_stopping.update(
-                    monitored,
-                    config.monitor.higher_is_better(),
-                    epoch,
-                    &mut state.network,
-                    config.patience,
-                    config.min_delta,
-                );
-                state.stopped_early = stop && epoch < config.epochs;
-            }
-        }
-        state.epochs_done = epoch;
-        state.history.push(record.clone());
-        let losses = state.history.iter().map(|r| r.train_loss);
-        if let Some((how, reference)) = divergence(losses, state.initial_loss) {
-            return Err(Error::LossDiverged {
-                how,
-                epoch,
-                loss: record.train_loss,
-                reference,
-            });
-        }
-        observer.epoch_done(&record, config.epochs, &state)?;
+        close_epoch(&mut state, &config, metric, end, early_stopping, observer)?;
     }
     if early_stopping {
         state.early_stopping.restore_best(&mut state.network);

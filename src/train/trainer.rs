@@ -310,6 +310,72 @@ pub struct TrainData<'a> {
     pub metric: ValidationMetric,
 }
 
+/// How an epoch's steps ended: its mean training loss, its learning rate and the tally of
+/// the validation rows (none without them).
+pub(crate) struct EpochEnd {
+    pub(crate) epoch: usize,
+    pub(crate) train_loss: f64,
+    pub(crate) lr: f64,
+    pub(crate) tally: Option<Tally>,
+}
+
+/// The end of an epoch, shared by `train` and the streamed fit: its record, the plateau
+/// schedule, early stopping, the divergence check and the observer.
+pub(crate) fn close_epoch(
+    state: &mut TrainState,
+    config: &TrainConfig,
+    metric: ValidationMetric,
+    end: EpochEnd,
+    early_stopping: bool,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    let EpochEnd {
+        epoch,
+        train_loss,
+        lr,
+        tally,
+    } = end;
+    let monitored = tally
+        .as_ref()
+        .map(|t| t.value(config.monitor, metric.target_std()));
+    let record = EpochRecord {
+        epoch,
+        train_loss,
+        val_loss: tally.as_ref().map(Tally::loss),
+        val_metric: tally.as_ref().map(|t| metric.value(t)),
+        monitored: monitored.filter(|_| !config.monitor.is_loss()),
+        lr,
+    };
+    if let (Some(val_loss), Some(monitored)) = (record.val_loss, monitored) {
+        config
+            .schedule
+            .observe(&mut state.plateau, val_loss, config.min_delta);
+        if early_stopping {
+            let stop = state.early_stopping.update(
+                monitored,
+                config.monitor.higher_is_better(),
+                epoch,
+                &mut state.network,
+                config.patience,
+                config.min_delta,
+            );
+            state.stopped_early = stop && epoch < config.epochs;
+        }
+    }
+    state.epochs_done = epoch;
+    state.history.push(record.clone());
+    let losses = state.history.iter().map(|r| r.train_loss);
+    if let Some((how, reference)) = divergence(losses, state.initial_loss) {
+        return Err(Error::LossDiverged {
+            how,
+            epoch,
+            loss: record.train_loss,
+            reference,
+        });
+    }
+    observer.epoch_done(&record, config.epochs, state)
+}
+
 /// As `train`, holding the weights of `mask` at exactly zero: their gradient is zeroed
 /// before every optimizer step and the weights after it (the fine-tuning of a pruned
 /// network).
@@ -408,45 +474,13 @@ pub fn train_masked(
         }
 
         let tally = validation.map(|v| tally(&mut state.network, loss, v));
-        let monitored = tally
-            .as_ref()
-            .map(|t| t.value(config.monitor, metric.target_std()));
-        let record = EpochRecord {
+        let end = EpochEnd {
             epoch,
             train_loss: loss_sum / n as f64,
-            val_loss: tally.as_ref().map(Tally::loss),
-            val_metric: tally.as_ref().map(|t| metric.value(t)),
-            monitored: monitored.filter(|_| !config.monitor.is_loss()),
             lr,
+            tally,
         };
-        if let (Some(val_loss), Some(monitored)) = (record.val_loss, monitored) {
-            config
-                .schedule
-                .observe(&mut state.plateau, val_loss, config.min_delta);
-            if early_stopping {
-                let stop = state.early_stopping.update(
-                    monitored,
-                    config.monitor.higher_is_better(),
-                    epoch,
-                    &mut state.network,
-                    config.patience,
-                    config.min_delta,
-                );
-                state.stopped_early = stop && epoch < config.epochs;
-            }
-        }
-        state.epochs_done = epoch;
-        state.history.push(record.clone());
-        let losses = state.history.iter().map(|r| r.train_loss);
-        if let Some((how, reference)) = divergence(losses, state.initial_loss) {
-            return Err(Error::LossDiverged {
-                how,
-                epoch,
-                loss: record.train_loss,
-                reference,
-            });
-        }
-        observer.epoch_done(&record, config.epochs, state)?;
+        close_epoch(state, config, metric, end, early_stopping, observer)?;
     }
 
     if early_stopping {
