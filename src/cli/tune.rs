@@ -225,7 +225,8 @@ impl TuneArgs {
             space: match &self.space {
                 Some(path) => SearchSpace::from_file(path)?,
                 None => SearchSpace::default(),
-            },
+            }
+            .with_default_encoders(&base),
             budget: match self.time_budget {
                 Some(d) => Budget::Time(d),
                 None => Budget::Trials(self.trials.unwrap_or(DEFAULT_TRIALS)),

@@ -152,6 +152,7 @@ mod tests {
                 dropout: 0.123,
                 weight_decay: 1.7e-5,
                 batch_size: 64,
+                encoders: None,
             },
             epochs: 9,
             val_loss: Some(0.123_456_789_012_345),

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::nn::Activation;
-use crate::train::{OptimizerChoice, TrainSettings};
+use crate::train::{
+    AttentionLayers, Cell, EncoderSettings, OptimizerChoice, Pooling, RecurrentLayer, TextEncoder,
+    TrainSettings,
+};
 
 /// A range of numbers, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -40,6 +43,12 @@ pub struct SearchSpace {
     pub batch_size: Vec<usize>,
     /// Optimizers. Default: adam, sgd.
     pub optimizer: Vec<OptimizerChoice>,
+    /// Encoders of the series and text blocks (each as `train`'s encoder flags give
+    /// them; `{}` is csvnn's default). Empty: not searched, the study's own encoders
+    /// serve (and nothing is drawn, so studies without it keep their trials). See
+    /// `with_default_encoders`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub encoders: Vec<EncoderSettings>,
 }
 
 impl Default for SearchSpace {
@@ -59,6 +68,7 @@ impl Default for SearchSpace {
             },
             batch_size: vec![32, 64, 128, 256],
             optimizer: vec![OptimizerChoice::Adam, OptimizerChoice::Sgd],
+            encoders: Vec::new(),
         }
     }
 }
@@ -80,6 +90,9 @@ pub struct TrialSettings {
     pub weight_decay: f32,
     /// Rows per mini-batch.
     pub batch_size: usize,
+    /// The encoders of the series and text blocks, when the space searches them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoders: Option<EncoderSettings>,
 }
 
 impl TrialSettings {
@@ -93,6 +106,10 @@ impl TrialSettings {
             dropout: self.dropout,
             weight_decay: self.weight_decay,
             batch_size: self.batch_size,
+            encoders: self
+                .encoders
+                .clone()
+                .unwrap_or_else(|| base.encoders.clone()),
             ..base.clone()
         }
     }
@@ -108,8 +125,12 @@ impl TrialSettings {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        let encoder = match &self.encoders {
+            Some(e) => format!(" encoder={}", encoder_label(e)),
+            None => String::new(),
+        };
         format!(
-            "{optimizer} lr={:.3e} {} {activation} dropout={:.2} wd={:.1e} batch={}",
+            "{optimizer} lr={:.3e} {} {activation} dropout={:.2} wd={:.1e} batch={}{encoder}",
             self.lr,
             hidden.join("-"),
             self.dropout,
@@ -119,8 +140,44 @@ impl TrialSettings {
     }
 }
 
+/// Encoders in the words of `train`'s flags: `gru:64`, `attention:4:32:1+mean`,
+/// `text:gru`; `default` for csvnn's own.
+pub fn encoder_label(e: &EncoderSettings) -> String {
+    let mut parts = Vec::new();
+    if let Some(rnn) = &e.rnn {
+        let layers: Vec<String> = rnn
+            .iter()
+            .map(|l| format!("{}:{}", l.cell.name(), l.hidden))
+            .collect();
+        parts.push(layers.join(","));
+    }
+    if let Some(a) = &e.attention {
+        parts.push(format!("attention:{}:{}:{}", a.heads, a.dim, a.layers));
+    }
+    if e.text_encoder != TextEncoder::Bag {
+        let name = serde_json::to_value(e.text_encoder)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        parts.push(format!("text:{name}"));
+    }
+    let mut label = if parts.is_empty() {
+        "default".to_string()
+    } else {
+        parts.join(" ")
+    };
+    if let Some(pool) = e.pool {
+        let name = serde_json::to_value(pool)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        label += &format!("+{name}");
+    }
+    label
+}
+
 /// The keys a space file may hold, in the order problems are looked for.
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "lr",
     "layers",
     "widths",
@@ -129,6 +186,7 @@ const KEYS: [&str; 8] = [
     "weight_decay",
     "batch_size",
     "optimizer",
+    "encoder",
 ];
 
 impl SearchSpace {
@@ -182,6 +240,11 @@ impl SearchSpace {
                 "activation" => {
                     space.activation = serde_json::from_value(v.clone())
                         .map_err(|_| shape("a list of relu, leaky_relu, tanh, sigmoid"))?;
+                }
+                "encoder" => {
+                    space.encoders = serde_json::from_value(v.clone()).map_err(|_| {
+                        shape("a list of encoder objects, e.g. [{}, {\"rnn\": [{\"cell\": \"gru\", \"hidden\": 64}]}, {\"attention\": {\"heads\": 4, \"dim\": 32, \"layers\": 1}}, {\"text_encoder\": \"gru\"}]")
+                    })?;
                 }
                 _ => {
                     space.optimizer = serde_json::from_value(v.clone())
@@ -284,6 +347,9 @@ impl SearchSpace {
         } as f32;
         let weight_decay = log_uniform(rng, self.weight_decay) as f32;
         let batch_size = self.batch_size[rng.gen_range(0..self.batch_size.len())];
+        // Drawn last and only when searched, so that other studies keep their trials.
+        let encoders = (!self.encoders.is_empty())
+            .then(|| self.encoders[rng.gen_range(0..self.encoders.len())].clone());
         TrialSettings {
             optimizer,
             lr,
@@ -292,7 +358,49 @@ impl SearchSpace {
             dropout,
             weight_decay,
             batch_size,
+            encoders,
         }
+    }
+
+    /// This space, searching the encoders too when `base` has a series or declared text
+    /// columns and neither the space nor `base` names encoders: csvnn's default, a GRU of
+    /// 64 and one attention block (4 heads of 32, mean pooling) for a series; the bag and
+    /// a token GRU for text.
+    pub fn with_default_encoders(mut self, base: &TrainSettings) -> SearchSpace {
+        if !self.encoders.is_empty() || !base.encoders.is_unset() {
+            return self;
+        }
+        let default = EncoderSettings::new();
+        if base.kinds.sequence_shape.is_some() {
+            self.encoders = vec![
+                default.clone(),
+                EncoderSettings {
+                    rnn: Some(vec![RecurrentLayer {
+                        cell: Cell::Gru,
+                        hidden: 64,
+                    }]),
+                    ..default.clone()
+                },
+                EncoderSettings {
+                    attention: Some(AttentionLayers {
+                        heads: 4,
+                        dim: 32,
+                        layers: 1,
+                    }),
+                    pool: Some(Pooling::Mean),
+                    ..default
+                },
+            ];
+        } else if !base.kinds.text.is_empty() {
+            self.encoders = vec![
+                default.clone(),
+                EncoderSettings {
+                    text_encoder: TextEncoder::Gru,
+                    ..default
+                },
+            ];
+        }
+        self
     }
 }
 
@@ -354,6 +462,49 @@ mod tests {
                 .unwrap()
                 .weight_decay,
             Range { min: 0.0, max: 0.0 }
+        );
+    }
+
+    #[test]
+    fn encoders_are_searched_for_series_and_text_only() {
+        let plain = SearchSpace::default().with_default_encoders(&TrainSettings::default());
+        assert!(plain.encoders.is_empty());
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        assert_eq!(plain.sample(&mut rng).encoders, None);
+        let mut series = TrainSettings::default();
+        series.kinds.sequence_shape = Some("25x12".parse().unwrap());
+        let space = SearchSpace::default().with_default_encoders(&series);
+        let labels: Vec<String> = space.encoders.iter().map(encoder_label).collect();
+        assert_eq!(labels, ["default", "gru:64", "attention:4:32:1+mean"]);
+        // The draws before the encoder are those of a space that does not search it.
+        let (mut a, mut b) = (ChaCha8Rng::seed_from_u64(5), ChaCha8Rng::seed_from_u64(5));
+        let (with, without) = (space.sample(&mut a), plain.sample(&mut b));
+        assert_eq!(with.lr, without.lr);
+        assert_eq!(with.hidden, without.hidden);
+        assert!(with.encoders.is_some());
+        assert!(with.summary().contains(" encoder="), "{}", with.summary());
+        let mut text = TrainSettings::default();
+        text.kinds.text = vec!["tweet".into()];
+        let space = SearchSpace::default().with_default_encoders(&text);
+        let labels: Vec<String> = space.encoders.iter().map(encoder_label).collect();
+        assert_eq!(labels, ["default", "text:gru"]);
+        // Encoders the study was given are not searched.
+        series.encoders.rnn = Some(vec![RecurrentLayer {
+            cell: Cell::Lstm,
+            hidden: 8,
+        }]);
+        assert!(SearchSpace::default()
+            .with_default_encoders(&series)
+            .encoders
+            .is_empty());
+        // A space file names them as train's settings do; a bad shape says what it expects.
+        let space =
+            SearchSpace::from_json(r#"{"encoder": [{}, {"text_encoder": "lstm"}]}"#).unwrap();
+        assert_eq!(space.encoders.len(), 2);
+        let err = SearchSpace::from_json(r#"{"encoder": ["gru"]}"#).unwrap_err();
+        assert!(
+            err.starts_with("`encoder`: expected a list of encoder objects"),
+            "{err}"
         );
     }
 }

@@ -219,6 +219,7 @@ mod tests {
                 dropout: 0.0,
                 weight_decay: 0.0,
                 batch_size: 32,
+                encoders: None,
             },
             epochs: 3,
             val_loss: Some(val_loss),

@@ -206,7 +206,7 @@ fn bad_spaces_and_flags_are_usage_errors() {
         ),
         (
             r#"{"epochs": 3}"#,
-            "unknown key `epochs`; expected some of lr, layers, widths, activation, dropout, weight_decay, batch_size, optimizer",
+            "unknown key `epochs`; expected some of lr, layers, widths, activation, dropout, weight_decay, batch_size, optimizer, encoder",
         ),
     ] {
         let path = dir.path().join("space.json");
@@ -347,4 +347,54 @@ fn column_and_task_flags_reach_every_trial_and_the_model() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("nmae"), "{stderr}");
     assert!(!dir.path().join("bad.json").exists());
+}
+
+#[test]
+fn a_series_table_searches_the_encoders_and_the_model_has_the_best_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("series.json");
+    let jv = format!(
+        "{}/tests/fixtures/sequences/jv.csv",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = csvnn()
+        .args(["--quiet", "tune", "--format", "json", "--data", &jv])
+        .args(["--target", "label", "--sequence-shape", "25x12"])
+        .args(["--trials", "6", "--min-epochs", "1", "--max-epochs", "2"])
+        .args(["--seed", "1", "-o"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["leaderboard"].as_array().unwrap();
+    // Every trial drew an encoder; the six drew more than one kind.
+    let drawn: std::collections::BTreeSet<String> = rows
+        .iter()
+        .map(|r| r["settings"]["encoders"].to_string())
+        .collect();
+    assert!(rows.iter().all(|r| r["settings"].get("encoders").is_some()));
+    assert!(drawn.len() > 1, "{drawn:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r["summary"].as_str().unwrap().contains(" encoder=")),
+        "{rows:?}"
+    );
+    // The saved model has the best trial's encoder.
+    let best = &rows[0]["settings"]["encoders"];
+    let text = std::fs::read_to_string(&model).unwrap();
+    assert_eq!(
+        text.contains(r#""type":"gru""#),
+        best.get("rnn").is_some(),
+        "{best}"
+    );
+    assert_eq!(
+        text.contains(r#""type":"transformer_encoder""#),
+        best.get("attention").is_some() || best.as_object().unwrap().is_empty(),
+        "{best}"
+    );
 }
