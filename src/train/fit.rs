@@ -7,6 +7,7 @@ use super::augmenter::AugmentLayout;
 use super::choices::{ClassWeights, OptimizerChoice};
 use super::distill::{distilled_dataset, DistillLoss, DistillSettings};
 use super::encoder_plan::{describe_plan, encoder_plans};
+use super::monitor::Monitor;
 use super::notice::Notice;
 use super::prepare::{prepare, Prepared};
 use super::schedule::{PlateauConfig, ScheduleConfig};
@@ -103,6 +104,33 @@ pub fn mlp_config(settings: &TrainSettings, pipeline: &Pipeline) -> MlpConfig {
         n_outputs: pipeline.target_encoder.n_outputs(),
         activation: settings.activation.resolve(plain),
         dropout: settings.dropout,
+    }
+}
+
+/// The notices at the end of a fit: which epoch's weights were kept (when early stopping
+/// chose one; `run` is the epochs run, the kept epoch, whether it stopped early), and the
+/// kept weights' validation scores.
+pub(crate) fn notice_kept(
+    observer: &mut dyn Observer,
+    monitor: Monitor,
+    (epochs_run, best_epoch, stopped_early): (usize, Option<usize>, bool),
+    validation: Option<&ValidationMetrics>,
+    metric: &'static str,
+) {
+    if let Some(best_epoch) = best_epoch {
+        observer.notice(Notice::BestEpochKept {
+            monitor,
+            epochs_run,
+            best_epoch,
+            stopped_early,
+        });
+    }
+    if let Some(m) = validation {
+        observer.notice(Notice::Validation {
+            loss: m.loss,
+            metric,
+            value: m.accuracy.or(m.rmse).unwrap_or(f64::NAN),
+        });
     }
 }
 
@@ -298,21 +326,17 @@ pub fn train_model(
             rmse: (metric_name == "rmse").then_some(metric_value),
         }
     });
-    if let Some(best_epoch) = outcome.best_epoch {
-        observer.notice(Notice::BestEpochKept {
-            monitor: settings.monitor,
-            epochs_run: state.history.len(),
-            best_epoch,
-            stopped_early: outcome.stopped_early,
-        });
-    }
-    if let Some(m) = &validation_metrics {
-        observer.notice(Notice::Validation {
-            loss: m.loss,
-            metric: metric_name,
-            value: m.accuracy.or(m.rmse).unwrap_or(f64::NAN),
-        });
-    }
+    notice_kept(
+        observer,
+        settings.monitor,
+        (
+            state.history.len(),
+            outcome.best_epoch,
+            outcome.stopped_early,
+        ),
+        validation_metrics.as_ref(),
+        metric_name,
+    );
     let training = TrainingRecord {
         task_reason: source.task_reason.clone(),
         hidden: mlp.hidden.clone(),

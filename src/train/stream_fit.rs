@@ -9,7 +9,7 @@ use std::sync::mpsc::sync_channel;
 
 use ndarray::{Array2, ArrayView2};
 
-use super::fit::{build_network, metric_name, mlp_config, training_config};
+use super::fit::{build_network, metric_name, mlp_config, notice_kept, training_config};
 use super::notice::Notice;
 use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
@@ -192,21 +192,13 @@ pub fn fit_stream(
             rmse: (name == "rmse").then_some(value),
         }
     });
-    if let Some(best_epoch) = best_epoch {
-        observer.notice(Notice::BestEpochKept {
-            monitor: settings.monitor,
-            epochs_run: state.history.len(),
-            best_epoch,
-            stopped_early: state.stopped_early,
-        });
-    }
-    if let Some(m) = &validation_metrics {
-        observer.notice(Notice::Validation {
-            loss: m.loss,
-            metric: name,
-            value: m.accuracy.or(m.rmse).unwrap_or(f64::NAN),
-        });
-    }
+    notice_kept(
+        observer,
+        settings.monitor,
+        (state.history.len(), best_epoch, state.stopped_early),
+        validation_metrics.as_ref(),
+        name,
+    );
     let training = TrainingRecord {
         task_reason: plan.task_reason.clone(),
         hidden: mlp.hidden.clone(),
