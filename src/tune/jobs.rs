@@ -131,7 +131,7 @@ pub fn collect(
         }));
     }
     let source = Source::load(&settings.base, observer)?;
-    refit(&settings, &source, all, observer).map(|outcome| Collected::Done(Box::new(outcome)))
+    refit(&settings, &source, all, None, observer).map(|outcome| Collected::Done(Box::new(outcome)))
 }
 
 /// The records of the plan's rung, in entry order, after checking that every result is

@@ -3,6 +3,9 @@
 //! trials, training one trial-rung into a record, choosing who goes on after a rung of a
 //! synchronous study, and refitting the best trial on all rows.
 
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -126,12 +129,37 @@ pub(super) fn promoted(
     (!alive.is_empty()).then_some(alive)
 }
 
+/// When a refit under a time budget has to end, and how long each trial's refit is
+/// expected to take (by trial index).
+pub(super) struct RefitClock {
+    pub deadline: Instant,
+    pub estimates: BTreeMap<usize, Duration>,
+}
+
+impl RefitClock {
+    /// The fallback after a diverged refit: the first of `rows` (leaderboard order) whose
+    /// refit is expected to end in time, else the quickest (the budget is overrun
+    /// least). `None` when `rows` is empty.
+    fn pick<'r>(&self, rows: &[&'r LeaderRow]) -> Option<&'r LeaderRow> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let estimate =
+            |row: &LeaderRow| self.estimates.get(&row.trial).copied().unwrap_or_default();
+        rows.iter()
+            .find(|row| estimate(row) <= left)
+            .or_else(|| rows.iter().min_by_key(|row| estimate(row)))
+            .copied()
+    }
+}
+
 /// Rank `records` and train the best trial's settings on all rows of `source` for the
-/// epochs it reached, without a validation split; the model notes the study.
+/// epochs it reached, without a validation split; the model notes the study. After a
+/// diverged refit the next best is refitted; with a `clock`, the next best that is
+/// expected to end in time.
 pub(super) fn refit(
     settings: &TuneSettings,
     source: &Source,
     records: Vec<TrialRecord>,
+    clock: Option<&RefitClock>,
     observer: &mut dyn TuneObserver,
 ) -> Result<TuneOutcome> {
     let board = leaderboard(&records);
@@ -146,10 +174,12 @@ pub(super) fn refit(
     }
     // A trial that held on 80% of the rows can still diverge on all of them (a high
     // learning rate, more steps per epoch): then the next best is refitted, in the
-    // leaderboard's order, so the result stays the same on every run.
-    let mut finished = board.iter().filter(|row| row.val_loss.is_some()).peekable();
+    // leaderboard's order, so the result stays the same on every run (under a time
+    // budget, skipping those whose refit would overrun it).
+    let mut left: Vec<&LeaderRow> = board.iter().filter(|row| row.val_loss.is_some()).collect();
+    let mut next = left.remove(0);
     let (best, mut model) = loop {
-        let row = finished.next().expect("the first row finished");
+        let row = next;
         observer.refit_started(row);
         let refit = TrainSettings {
             epochs: row.epochs,
@@ -160,10 +190,13 @@ pub(super) fn refit(
         let prepared = prepare(&refit, source, &source.rows, observer)?;
         match train_model(&refit, source, &prepared, None, observer) {
             Ok(model) => break (row.clone(), model),
-            Err(e @ (Error::Diverged { .. } | Error::LossDiverged { .. }))
-                if finished.peek().is_some() =>
-            {
-                observer.refit_diverged(row, &e)
+            Err(e @ (Error::Diverged { .. } | Error::LossDiverged { .. })) if !left.is_empty() => {
+                observer.refit_diverged(row, &e);
+                next = match clock {
+                    Some(clock) => clock.pick(&left).expect("rows are left"),
+                    None => left[0],
+                };
+                left.retain(|r| r.trial != next.trial);
             }
             Err(e) => return Err(e),
         }
@@ -241,17 +274,79 @@ mod tests {
         let (source, _) = load(&settings, &mut Heard::default()).unwrap();
         let records = vec![record(0, 1e6, 0.1), record(1, 1e-3, 0.2)];
         let mut heard = Heard::default();
-        let outcome = refit(&settings, &source, records, &mut heard).unwrap();
+        let outcome = refit(&settings, &source, records, None, &mut heard).unwrap();
         assert_eq!((heard.started, heard.diverged), (vec![0, 1], vec![0]));
         let note = outcome.model.training.tuned.unwrap();
         assert_eq!((note.best_trial, note.val_loss), (1, 0.2));
 
         let mut heard = Heard::default();
-        let error = refit(&settings, &source, vec![record(0, 1e6, 0.1)], &mut heard).unwrap_err();
+        let error = refit(
+            &settings,
+            &source,
+            vec![record(0, 1e6, 0.1)],
+            None,
+            &mut heard,
+        )
+        .unwrap_err();
         assert!(
             matches!(error, Error::Diverged { .. } | Error::LossDiverged { .. }),
             "{error}"
         );
         assert_eq!(heard.diverged, Vec::<usize>::new());
+    }
+
+    /// Under a time budget the fallback is the next best trial expected to end in time
+    /// (trial 1's refit would take an hour, trial 2's a moment); when none is, the
+    /// quickest.
+    #[test]
+    fn a_fallback_under_a_budget_skips_trials_that_would_overrun_it() {
+        let base = TrainSettings::new("data/auto_mpg.train.csv", "mpg");
+        let settings = TuneSettings::new(TrainSettings {
+            drop: vec!["name".into()],
+            ..base
+        });
+        let (source, _) = load(&settings, &mut Heard::default()).unwrap();
+        let records = || {
+            vec![
+                record(0, 1e6, 0.1),
+                record(1, 1e-3, 0.2),
+                record(2, 1e-3, 0.3),
+            ]
+        };
+        let clock = |hour_for_1: bool| RefitClock {
+            deadline: Instant::now() + Duration::from_secs(60),
+            estimates: BTreeMap::from([
+                (0, Duration::from_secs(1)),
+                (1, Duration::from_secs(if hour_for_1 { 3600 } else { 1 })),
+                (2, Duration::from_secs(if hour_for_1 { 1 } else { 7200 })),
+            ]),
+        };
+        let mut heard = Heard::default();
+        refit(
+            &settings,
+            &source,
+            records(),
+            Some(&clock(true)),
+            &mut heard,
+        )
+        .unwrap();
+        assert_eq!((heard.started, heard.diverged), (vec![0, 2], vec![0]));
+
+        let mut heard = Heard::default();
+        refit(
+            &settings,
+            &source,
+            records(),
+            Some(&clock(false)),
+            &mut heard,
+        )
+        .unwrap();
+        assert_eq!(heard.started, vec![0, 1]);
+
+        let mut slow = clock(true);
+        slow.estimates.insert(2, Duration::from_secs(5000));
+        let mut heard = Heard::default();
+        refit(&settings, &source, records(), Some(&slow), &mut heard).unwrap();
+        assert_eq!(heard.started, vec![0, 1], "none fits: the quickest");
     }
 }

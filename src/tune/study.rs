@@ -14,7 +14,9 @@ use super::leaderboard::leaderboard;
 use super::schedule::{best_of, Schedule};
 use super::settings::{Budget, TuneSettings};
 use super::space::TrialSettings;
-use super::steps::{load, promoted, refit, train_record, trial_rng, TuneObserver, TuneOutcome};
+use super::steps::{
+    load, promoted, refit, train_record, trial_rng, RefitClock, TuneObserver, TuneOutcome,
+};
 use super::trial::{Evaluation, TrialRun};
 use crate::error::{Error, Result};
 
@@ -41,11 +43,20 @@ pub fn tune(
         runs: BTreeMap::new(),
         rows: source.rows.len(),
     };
-    match settings.budget {
-        Budget::Trials(n) => study.synchronous(n, observer)?,
-        Budget::Time(budget) => study.asynchronous(start, budget, observer)?,
-    }
-    refit(settings, &source, study.records, observer)
+    let clock = match settings.budget {
+        Budget::Trials(n) => {
+            study.synchronous(n, observer)?;
+            None
+        }
+        Budget::Time(budget) => {
+            study.asynchronous(start, budget, observer)?;
+            Some(RefitClock {
+                deadline: start + budget,
+                estimates: study.refit_estimates(),
+            })
+        }
+    };
+    refit(settings, &source, study.records, clock.as_ref(), observer)
 }
 
 /// Whether a rung was trained (or reused) or the time ran out.
@@ -210,23 +221,39 @@ impl Study<'_> {
             .retain(|t, (rung, _)| *rung != k || kept.contains(t));
     }
 
-    /// How long the refit of the current best trial will take, from its own pace (its
-    /// seconds per row-epoch), with a fifth more for preparing the data.
+    /// How long the refit of the current best trial will take (zero before any result).
     fn refit_estimate(&self) -> Duration {
         let board = leaderboard(&self.records);
-        let Some(best) = board.first().filter(|b| b.val_loss.is_some()) else {
-            return Duration::ZERO;
-        };
+        board
+            .first()
+            .filter(|b| b.val_loss.is_some())
+            .map_or(Duration::ZERO, |best| {
+                self.estimate(best.trial, best.epochs)
+            })
+    }
+
+    /// How long each finished trial's refit will take, by trial index.
+    fn refit_estimates(&self) -> BTreeMap<usize, Duration> {
+        leaderboard(&self.records)
+            .iter()
+            .filter(|row| row.val_loss.is_some())
+            .map(|row| (row.trial, self.estimate(row.trial, row.epochs)))
+            .collect()
+    }
+
+    /// How long training trial `t` on all rows for `epochs` will take, from its own pace
+    /// (its seconds per row-epoch), with a fifth more for preparing the data.
+    fn estimate(&self, t: usize, epochs: usize) -> Duration {
         let (seconds, work) = self
             .records
             .iter()
             .zip(&self.work)
-            .filter(|(r, _)| r.trial == best.trial)
+            .filter(|(r, _)| r.trial == t)
             .fold((0.0, 0.0), |(s, w), (r, &rw)| (s + r.seconds, w + rw));
         if work <= 0.0 {
             return Duration::ZERO;
         }
-        let estimate = 1.2 * seconds / work * (best.epochs * self.rows) as f64;
+        let estimate = 1.2 * seconds / work * (epochs * self.rows) as f64;
         Duration::from_secs_f64(estimate.min(1e9))
     }
 }
