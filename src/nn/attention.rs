@@ -25,6 +25,7 @@ use std::ops::Range;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 use super::gemm::matmul;
+use super::softmax::{softmax_backward_rows, softmax_rows};
 use super::{Buffer, Dense, Layer};
 use crate::parallel::{self, SharedMut};
 
@@ -96,7 +97,7 @@ struct Scratch {
     probs: Vec<f32>,
     /// d loss / d [Q | K | V], (rows, 3·d_model).
     grad_qkv: Buffer,
-    /// d loss / d P, one (steps, steps) block per thread.
+    /// d loss / d P and a transposed head, one (steps, steps + d_head) block per thread.
     grad_probs: Vec<f32>,
 }
 
@@ -191,11 +192,13 @@ impl SelfAttention {
     ) {
         let d = self.d_model();
         let longest = segments.len.iter().copied().max().unwrap_or(0);
+        // Each part's scratch: dP (L, L) and a transposed head (d_head, L).
+        let block = longest * (longest + d / self.heads);
         self.out_proj
             .backward(self.scratch.heads_out.view(), grad_out, true);
         let s = &mut self.scratch;
         let threads = parallel::current_threads();
-        s.grad_probs.resize(threads * longest * longest, 0.0);
+        s.grad_probs.resize(threads * block, 0.0);
         s.grad_qkv.resize(x.nrows(), 3 * d);
         let qkv = self.in_proj.output();
         let qkv = qkv.as_slice().expect("a dense output is contiguous");
@@ -209,9 +212,7 @@ impl SelfAttention {
         let heads = self.heads;
         for_each_part(segments.len.len(), threads, &|part, sequences| {
             // SAFETY: each part has its own block of `grad_probs`.
-            let dp = unsafe {
-                grad_probs.range(part * longest * longest..(part + 1) * longest * longest)
-            };
+            let dp = unsafe { grad_probs.range(part * block..(part + 1) * block) };
             for b in sequences {
                 let range = segments.range(b);
                 let rows3 = range.start * 3 * d..range.end * 3 * d;
@@ -293,26 +294,24 @@ impl Sequence<'_> {
     }
 
     /// `grad_heads`: d loss / d O of this sequence, (L, d); `p`: (heads, L, L), the
-    /// probabilities (overwritten); `dp`: scratch of at least L·L; `dqkv`: (L, 3·d), all
-    /// written.
+    /// probabilities (overwritten); `dp`: scratch of at least L·(L + d_head); `dqkv`:
+    /// (L, 3·d), all written.
     fn backward(&self, grad_heads: &[f32], p: &mut [f32], dp: &mut [f32], dqkv: &mut [f32]) {
         let (l, d, dh) = (self.steps(), self.d, self.d / self.heads);
         if l == 0 {
             return;
         }
-        let dp = &mut dp[..l * l];
+        let (dp, transposed) = dp[..l * (l + dh)].split_at_mut(l * l);
         for h in 0..self.heads {
             let p = &mut p[h * l * l..(h + 1) * l * l];
             let d_o = strided(grad_heads, h * dh, (l, dh), d);
             let (q, k, v) = (self.part(0, h), self.part(1, h), self.part(2, h));
-            // dV = Pᵀ·dO
+            // dVᵀ = dOᵀ·P: d_head rows of L columns use the kernel's lanes where dV = Pᵀ·dO,
+            // L rows of d_head columns, would fill half of each vector (the same sums in
+            // the same order, so the same bits).
             let p_view = ArrayView2::from_shape((l, l), &*p).expect("L x L");
-            matmul(
-                p_view.t(),
-                d_o,
-                0.0,
-                strided_mut(dqkv, 2 * d + h * dh, (l, dh), 3 * d),
-            );
+            matmul(d_o.t(), p_view, 0.0, row_major(transposed, (dh, l)));
+            put_transposed(transposed, (dh, l), dqkv, 2 * d + h * dh, 3 * d);
             // dP = dO·Vᵀ
             matmul(
                 d_o,
@@ -323,14 +322,31 @@ impl Sequence<'_> {
             // dS = P ∘ (dP - Σ_j P·dP) · scale, into P's place.
             softmax_backward_rows(p, dp, l, self.scale());
             let ds = ArrayView2::from_shape((l, l), &*p).expect("L x L");
-            // dQ = dS·K, dK = dSᵀ·Q
+            // dQ = dS·K, dKᵀ = Qᵀ·dS (as dV)
             matmul(ds, k, 0.0, strided_mut(dqkv, h * dh, (l, dh), 3 * d));
-            matmul(
-                ds.t(),
-                q,
-                0.0,
-                strided_mut(dqkv, d + h * dh, (l, dh), 3 * d),
-            );
+            matmul(q.t(), ds, 0.0, row_major(transposed, (dh, l)));
+            put_transposed(transposed, (dh, l), dqkv, d + h * dh, 3 * d);
+        }
+    }
+}
+
+/// `data` as a row-major (rows, cols) matrix.
+fn row_major(data: &mut [f32], (rows, cols): (usize, usize)) -> ArrayViewMut2<'_, f32> {
+    ArrayViewMut2::from_shape((rows, cols), &mut data[..rows * cols]).expect("rows x cols")
+}
+
+/// Write the row-major (rows, cols) matrix `from` transposed into `to`, whose rows are
+/// `stride` apart, starting at column `start`: to[j·stride + start + i] = from[i·cols + j].
+fn put_transposed(
+    from: &[f32],
+    (rows, cols): (usize, usize),
+    to: &mut [f32],
+    start: usize,
+    stride: usize,
+) {
+    for (j, row) in to.chunks_mut(stride).take(cols).enumerate() {
+        for (i, out) in row[start..start + rows].iter_mut().enumerate() {
+            *out = from[i * cols + j];
         }
     }
 }
@@ -356,120 +372,6 @@ fn forward_sequence(qkv: &[f32], heads: usize, d: usize, out: &mut [f32], p: &mu
             0.0,
             strided_mut(out, h * dh, (l, dh), d),
         );
-    }
-}
-
-/// Each `l`-long row of `s` into softmax(row · scale), in place (`scale` > 0). Compiled
-/// a second time for AVX-512 where the CPU has it: the same operations in the same order,
-/// so both give the same values.
-fn softmax_rows(s: &mut [f32], l: usize, scale: f32) {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F is available.
-        unsafe { softmax_rows_avx512(s, l, scale) };
-        return;
-    }
-    softmax_rows_portable(s, l, scale);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn softmax_rows_avx512(s: &mut [f32], l: usize, scale: f32) {
-    softmax_rows_portable(s, l, scale);
-}
-
-/// Lanes of the partial maxima and sums: a fixed split of each row, whatever the vector
-/// width the compiler chooses.
-const LANES: usize = 16;
-
-#[inline(always)]
-fn softmax_rows_portable(s: &mut [f32], l: usize, scale: f32) {
-    for row in s.chunks_exact_mut(l) {
-        let max = lane_fold(row, f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
-        for v in row.iter_mut() {
-            *v = exp((*v - max) * scale);
-        }
-        let inv = 1.0 / lane_fold(row, 0.0, |a, v| a + v);
-        row.iter_mut().for_each(|v| *v *= inv);
-    }
-}
-
-/// `f` folded over `values` in `LANES` interleaved partial results, then over those.
-#[inline(always)]
-fn lane_fold(values: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut lanes = [init; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane = f(*lane, v);
-        }
-    }
-    let partial = rest.iter().fold(init, |a, &v| f(a, v));
-    lanes.iter().fold(partial, |a, &v| f(a, v))
-}
-
-/// e^x for x <= 0 to within a few units in the last place, in plain arithmetic that the
-/// compiler vectorises (libm's `expf` is a call per value): x = n·ln 2 + r with n whole
-/// and |r| <= ln 2 / 2, e^r by Cephes' polynomial, 2^n written into the exponent bits.
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    // Adding 1.5·2^23 rounds to a whole number, which then sits in the low mantissa bits.
-    const ROUND: f32 = 12_582_912.0;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let x = x.max(-87.0);
-    let shifted = x * LOG2E + ROUND;
-    let n = shifted - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
-        * r
-        + 1.666_666_5e-1)
-        * r
-        + 0.5;
-    let e_r = poly * r * r + r + 1.0;
-    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
-    e_r * f32::from_bits(((n_bits + 127) << 23) as u32)
-}
-
-/// dS = P ∘ (dP - rowsum(P ∘ dP)) · scale for each of the `l`-long rows, into `p`.
-fn softmax_backward_rows(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F is available.
-        unsafe { softmax_backward_avx512(p, dp, l, scale) };
-        return;
-    }
-    softmax_backward_portable(p, dp, l, scale);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn softmax_backward_avx512(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
-    softmax_backward_portable(p, dp, l, scale);
-}
-
-#[inline(always)]
-fn softmax_backward_portable(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
-    for (p, dp) in p.chunks_exact_mut(l).zip(dp.chunks_exact(l)) {
-        let mut lanes = [0.0f32; LANES];
-        let (chunks, rest) = (p.chunks_exact(LANES), dp.chunks_exact(LANES));
-        let tail: f32 = chunks
-            .remainder()
-            .iter()
-            .zip(rest.remainder())
-            .map(|(&p, &g)| p * g)
-            .sum();
-        for (pc, gc) in chunks.zip(rest) {
-            for ((lane, &p), &g) in lanes.iter_mut().zip(pc).zip(gc) {
-                *lane += p * g;
-            }
-        }
-        let dot = lanes.iter().fold(tail, |a, &v| a + v);
-        p.iter_mut()
-            .zip(dp)
-            .for_each(|(p, &g)| *p *= (g - dot) * scale);
     }
 }
 

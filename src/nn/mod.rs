@@ -29,6 +29,7 @@ mod quantized_dense;
 mod recurrent;
 mod seq_pool;
 mod sequence;
+mod softmax;
 mod time_dense;
 mod validate;
 
