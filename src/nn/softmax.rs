@@ -1,11 +1,10 @@
-//! Row-wise softmax and its backward pass for attention's (L, L) blocks, in plain
-//! arithmetic the compiler vectorises, compiled again for the vector extensions the CPU
-//! has; every build gives the same values.
+//! Row-wise softmax and its backward pass for attention's (L, L) blocks. The element-wise
+//! work is plain arithmetic the compiler vectorises; the sums over a row go through
+//! `Reduce`, written out with AVX-512 intrinsics where the CPU has them (the compiler's
+//! own vectorisation of them was a chain of dependent steps per row). Every build adds in
+//! the same order, so every build gives the same values.
 
-/// Each `l`-long row of `s` into softmax(row · scale), in place (`scale` > 0). Compiled
-/// again for AVX-512 and for AVX2 with FMA where the CPU has them: the same operations in
-/// the same order (the fused multiply-adds of `exp` are `mul_add`, exact in every build),
-/// so every build gives the same values.
+/// Each `l`-long row of `s` into softmax(row · scale), in place (`scale` > 0).
 pub(super) fn softmax_rows(s: &mut [f32], l: usize, scale: f32) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx512f") {
@@ -19,50 +18,226 @@ pub(super) fn softmax_rows(s: &mut [f32], l: usize, scale: f32) {
         unsafe { softmax_rows_avx2(s, l, scale) };
         return;
     }
-    softmax_rows_portable(s, l, scale);
+    softmax_rows_with::<Lanes>(s, l, scale);
+}
+
+/// dS = P ∘ (dP - rowsum(P ∘ dP)) · scale for each of the `l`-long rows, into `p`.
+pub(super) fn softmax_backward_rows(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is available.
+        unsafe { softmax_backward_avx512(p, dp, l, scale) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: AVX2 and FMA are available.
+        unsafe { softmax_backward_avx2(p, dp, l, scale) };
+        return;
+    }
+    softmax_backward_with::<Lanes>(p, dp, l, scale);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn softmax_rows_avx512(s: &mut [f32], l: usize, scale: f32) {
-    softmax_rows_portable(s, l, scale);
+    softmax_rows_with::<avx512::Avx512>(s, l, scale);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn softmax_rows_avx2(s: &mut [f32], l: usize, scale: f32) {
-    softmax_rows_portable(s, l, scale);
+    softmax_rows_with::<Lanes>(s, l, scale);
 }
 
-/// Lanes of the partial maxima and sums: a fixed split of each row, whatever the vector
-/// width the compiler chooses.
-const LANES: usize = 16;
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_backward_avx512(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    softmax_backward_with::<avx512::Avx512>(p, dp, l, scale);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn softmax_backward_avx2(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    softmax_backward_with::<Lanes>(p, dp, l, scale);
+}
 
 #[inline(always)]
-fn softmax_rows_portable(s: &mut [f32], l: usize, scale: f32) {
+fn softmax_rows_with<R: Reduce>(s: &mut [f32], l: usize, scale: f32) {
     for row in s.chunks_exact_mut(l) {
-        let max = lane_fold(row, f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
+        let max = R::max(row);
         for v in row.iter_mut() {
             *v = exp((*v - max) * scale);
         }
-        let inv = 1.0 / lane_fold(row, 0.0, |a, v| a + v);
+        let inv = 1.0 / R::sum(row);
         row.iter_mut().for_each(|v| *v *= inv);
     }
 }
 
-/// `f` folded over `values` in `LANES` interleaved partial results, then over those.
 #[inline(always)]
-fn lane_fold(values: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut lanes = [init; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane = f(*lane, v);
+fn softmax_backward_with<R: Reduce>(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
+    for (p, dp) in p.chunks_exact_mut(l).zip(dp.chunks_exact(l)) {
+        let dot = R::dot(p, dp);
+        p.iter_mut()
+            .zip(dp)
+            .for_each(|(p, &g)| *p *= (g - dot) * scale);
+    }
+}
+
+/// Lanes of the partial maxima and sums: a fixed split of each row, whatever the vector
+/// width.
+const LANES: usize = 16;
+
+/// Reductions over one row. The sums keep `LANES` partial sums, lane i taking elements i,
+/// i + 16, i + 32, ... in order (a last short chunk adds into the first lanes), then
+/// fold them pairwise: lane i with i + 8, then i + 4, i + 2, i + 1.
+trait Reduce {
+    /// The largest value (exact in any order).
+    fn max(row: &[f32]) -> f32;
+    /// The sum.
+    fn sum(row: &[f32]) -> f32;
+    /// Σ a·b, each product fused into its lane's sum.
+    fn dot(a: &[f32], b: &[f32]) -> f32;
+}
+
+/// The reductions in plain arithmetic, for any CPU.
+struct Lanes;
+
+impl Lanes {
+    #[inline(always)]
+    fn fold(mut lanes: [f32; LANES]) -> f32 {
+        let mut width = LANES / 2;
+        while width > 0 {
+            for i in 0..width {
+                lanes[i] += lanes[i + width];
+            }
+            width /= 2;
+        }
+        lanes[0]
+    }
+}
+
+impl Reduce for Lanes {
+    #[inline(always)]
+    fn max(row: &[f32]) -> f32 {
+        row.iter()
+            .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+    }
+
+    #[inline(always)]
+    fn sum(row: &[f32]) -> f32 {
+        let mut lanes = [0.0f32; LANES];
+        for chunk in row.chunks(LANES) {
+            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                *lane += v;
+            }
+        }
+        Lanes::fold(lanes)
+    }
+
+    #[inline(always)]
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let mut lanes = [0.0f32; LANES];
+        for (a, b) in a.chunks(LANES).zip(b.chunks(LANES)) {
+            for ((lane, &a), &b) in lanes.iter_mut().zip(a).zip(b) {
+                *lane = a.mul_add(b, *lane);
+            }
+        }
+        Lanes::fold(lanes)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{Reduce, LANES};
+
+    /// The reductions in AVX-512 registers: one 16-lane vector of partial results, the
+    /// last short chunk loaded under a mask.
+    pub(super) struct Avx512;
+
+    /// The first `n` (at most 16) lanes.
+    #[inline(always)]
+    fn mask(n: usize) -> __mmask16 {
+        if n >= LANES {
+            0xffff
+        } else {
+            (1u16 << n) - 1
         }
     }
-    let partial = rest.iter().fold(init, |a, &v| f(a, v));
-    lanes.iter().fold(partial, |a, &v| f(a, v))
+
+    /// `row`'s chunk at `i` (a short last one padded with `fill`).
+    ///
+    /// # Safety
+    /// AVX-512F is available; `i < row.len()`.
+    #[inline(always)]
+    unsafe fn load(row: &[f32], i: usize, fill: __m512) -> __m512 {
+        let m = mask(row.len() - i);
+        // SAFETY: the masked lanes lie inside `row` (caller).
+        unsafe { _mm512_mask_loadu_ps(fill, m, row.as_ptr().add(i)) }
+    }
+
+    /// Lane i plus lane i + 8, then i + 4, i + 2, i + 1, as `Lanes::fold`.
+    #[inline(always)]
+    unsafe fn fold(v: __m512) -> f32 {
+        // SAFETY: AVX-512F is available (caller).
+        unsafe {
+            let halves = _mm256_add_ps(
+                _mm512_castps512_ps256(v),
+                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))),
+            );
+            let fours = _mm_add_ps(
+                _mm256_castps256_ps128(halves),
+                _mm256_extractf128_ps::<1>(halves),
+            );
+            let twos = _mm_add_ps(fours, _mm_movehl_ps(fours, fours));
+            let one = _mm_add_ss(twos, _mm_movehdup_ps(twos));
+            _mm_cvtss_f32(one)
+        }
+    }
+
+    impl Reduce for Avx512 {
+        #[inline(always)]
+        fn max(row: &[f32]) -> f32 {
+            // SAFETY: only compiled into the AVX-512 build, run on such CPUs.
+            unsafe {
+                let fill = _mm512_set1_ps(f32::NEG_INFINITY);
+                let mut acc = fill;
+                for i in (0..row.len()).step_by(LANES) {
+                    acc = _mm512_max_ps(acc, load(row, i, fill));
+                }
+                _mm512_reduce_max_ps(acc)
+            }
+        }
+
+        #[inline(always)]
+        fn sum(row: &[f32]) -> f32 {
+            // SAFETY: as `max`.
+            unsafe {
+                let zero = _mm512_setzero_ps();
+                let mut acc = zero;
+                for i in (0..row.len()).step_by(LANES) {
+                    acc = _mm512_add_ps(acc, load(row, i, zero));
+                }
+                fold(acc)
+            }
+        }
+
+        #[inline(always)]
+        fn dot(a: &[f32], b: &[f32]) -> f32 {
+            debug_assert_eq!(a.len(), b.len());
+            // SAFETY: as `max`; `b` is as long as `a`.
+            unsafe {
+                let zero = _mm512_setzero_ps();
+                let mut acc = zero;
+                for i in (0..a.len()).step_by(LANES) {
+                    acc = _mm512_fmadd_ps(load(a, i, zero), load(b, i, zero), acc);
+                }
+                fold(acc)
+            }
+        }
+    }
 }
 
 /// e^x for x <= 0 to within a few units in the last place, in plain arithmetic that the
@@ -93,46 +268,6 @@ fn exp(x: f32) -> f32 {
     let e_r = (poly * r).mul_add(r, r) + 1.0;
     let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
     e_r * f32::from_bits(((n_bits + 127) << 23) as u32)
-}
-
-/// dS = P ∘ (dP - rowsum(P ∘ dP)) · scale for each of the `l`-long rows, into `p`.
-pub(super) fn softmax_backward_rows(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F is available.
-        unsafe { softmax_backward_avx512(p, dp, l, scale) };
-        return;
-    }
-    softmax_backward_portable(p, dp, l, scale);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn softmax_backward_avx512(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
-    softmax_backward_portable(p, dp, l, scale);
-}
-
-#[inline(always)]
-fn softmax_backward_portable(p: &mut [f32], dp: &[f32], l: usize, scale: f32) {
-    for (p, dp) in p.chunks_exact_mut(l).zip(dp.chunks_exact(l)) {
-        let mut lanes = [0.0f32; LANES];
-        let (chunks, rest) = (p.chunks_exact(LANES), dp.chunks_exact(LANES));
-        let tail: f32 = chunks
-            .remainder()
-            .iter()
-            .zip(rest.remainder())
-            .map(|(&p, &g)| p * g)
-            .sum();
-        for (pc, gc) in chunks.zip(rest) {
-            for ((lane, &p), &g) in lanes.iter_mut().zip(pc).zip(gc) {
-                *lane += p * g;
-            }
-        }
-        let dot = lanes.iter().fold(tail, |a, &v| a + v);
-        p.iter_mut()
-            .zip(dp)
-            .for_each(|(p, &g)| *p *= (g - dot) * scale);
-    }
 }
 
 #[cfg(test)]
@@ -183,6 +318,39 @@ mod tests {
                 (numeric - ds[i] as f64).abs() < 1e-3,
                 "{i}: {numeric} vs {}",
                 ds[i]
+            );
+        }
+    }
+
+    /// The AVX-512 reductions give the bits of the portable ones, for every tail length.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn every_build_reduces_to_the_same_bits() {
+        if !is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        for n in 1..50 {
+            let a: Vec<f32> = (0..n)
+                .map(|i| ((i * 7919 % 101) as f32 - 50.0) / 7.0)
+                .collect();
+            let b: Vec<f32> = (0..n)
+                .map(|i| ((i * 104_729 % 89) as f32 - 44.0) / 3.0)
+                .collect();
+            type Fast = avx512::Avx512;
+            assert_eq!(
+                Fast::max(&a).to_bits(),
+                Lanes::max(&a).to_bits(),
+                "max, {n}"
+            );
+            assert_eq!(
+                Fast::sum(&a).to_bits(),
+                Lanes::sum(&a).to_bits(),
+                "sum, {n}"
+            );
+            assert_eq!(
+                Fast::dot(&a, &b).to_bits(),
+                Lanes::dot(&a, &b).to_bits(),
+                "dot, {n}"
             );
         }
     }
