@@ -13,6 +13,21 @@ use super::NetworkError;
 /// PyTorch's default epsilon.
 pub const LAYER_NORM_EPS: f32 = 1e-5;
 
+/// Partial sums per row: a row's sums run in this many interleaved lanes, folded as a
+/// tree at the end (one chain of `width` dependent additions would cost more than the
+/// rest of the row's work).
+const LANES: usize = 8;
+
+/// Feed `chunks` (each at most `LANES` long) to `add`, which adds each chunk into the
+/// lanes, then fold the lanes pairwise: lane i with i + 4, then i + 2, then i + 1.
+#[inline(always)]
+fn lane_sum<T>(chunks: impl Iterator<Item = T>, add: impl Fn(&mut [f32; LANES], T)) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    chunks.for_each(|chunk| add(&mut lanes, chunk));
+    let fours: [f32; 4] = std::array::from_fn(|i| lanes[i] + lanes[i + 4]);
+    (fours[0] + fours[2]) + (fours[1] + fours[3])
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "LayerNormSpec", try_from = "LayerNormSpec")]
 /// A layer normalisation's parameters, their gradients, and what backward needs of the
@@ -83,17 +98,16 @@ impl LayerNorm {
         for (((x, out), hat), inv_std) in rows_in.zip(rows_out).zip(rows_hat).zip(&mut self.inv_std)
         {
             // Two passes, as PyTorch: the variance of the centred values.
-            let mean = x.iter().sum::<f32>() / width as f32;
-            let var = x.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / width as f32;
+            let mean = lane_sum(x.chunks(LANES), |lanes, chunk| {
+                lanes.iter_mut().zip(chunk).for_each(|(l, &v)| *l += v)
+            }) / width as f32;
+            hat.iter_mut().zip(x).for_each(|(h, &v)| *h = v - mean);
+            let var = lane_sum(hat.chunks(LANES), |lanes, chunk| {
+                lanes.iter_mut().zip(chunk).for_each(|(l, &c)| *l += c * c)
+            }) / width as f32;
             *inv_std = 1.0 / (var + LAYER_NORM_EPS).sqrt();
-            for ((((o, h), &v), &w), &b) in out
-                .iter_mut()
-                .zip(hat.iter_mut())
-                .zip(x)
-                .zip(weight)
-                .zip(bias)
-            {
-                *h = (v - mean) * *inv_std;
+            for (((o, h), &w), &b) in out.iter_mut().zip(hat.iter_mut()).zip(weight).zip(bias) {
+                *h *= *inv_std;
                 *o = *h * w + b;
             }
         }
@@ -118,20 +132,27 @@ impl LayerNorm {
             .chunks_exact_mut(width)
             .zip(self.normalized.chunks_exact(width));
         for ((g, hat), &inv_std) in rows.zip(&self.inv_std) {
-            let (mut sum_g, mut sum_gh) = (0.0f32, 0.0f32);
-            for ((((&gi, &h), &w), gw), gb) in g
+            for (((&gi, &h), gw), gb) in g
                 .iter()
                 .zip(hat)
-                .zip(weight)
                 .zip(grad_weight.iter_mut())
                 .zip(grad_bias.iter_mut())
             {
                 *gw += gi * h;
                 *gb += gi;
-                let g_hat = gi * w;
-                sum_g += g_hat;
-                sum_gh += g_hat * h;
             }
+            // Σ ĝ and Σ ĝ·x̂ with ĝ = g · weight.
+            let chunks = || g.chunks(LANES).zip(weight.chunks(LANES));
+            let sum_g = lane_sum(chunks(), |lanes, (g, w)| {
+                for ((l, &gi), &wi) in lanes.iter_mut().zip(g).zip(w) {
+                    *l += gi * wi;
+                }
+            });
+            let sum_gh = lane_sum(chunks().zip(hat.chunks(LANES)), |lanes, ((g, w), h)| {
+                for (((l, &gi), &wi), &hi) in lanes.iter_mut().zip(g).zip(w).zip(h) {
+                    *l += gi * wi * hi;
+                }
+            });
             let (mean_g, mean_gh) = (sum_g / width as f32, sum_gh / width as f32);
             for ((gi, &h), &w) in g.iter_mut().zip(hat).zip(weight) {
                 *gi = inv_std * (*gi * w - mean_g - h * mean_gh);
