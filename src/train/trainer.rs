@@ -20,7 +20,7 @@ use super::notice::Notice;
 use super::schedule::{PlateauState, ScheduleConfig};
 use crate::error::{Error, Result};
 use crate::nn::{Adam, AdamConfig, AnyOptimizer, Buffer, Loss, Network, Optimizer, Sgd, SgdConfig};
-use crate::parallel::FlushDenormals;
+use crate::parallel::{FlushDenormals, StepThreads};
 
 /// The optimizer and its settings, as recorded in the model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -412,6 +412,7 @@ pub fn train_masked(
     // Mixup's second targets and gradient; augmentation draws from its own streams.
     let (mut partners, mut partner_grad) = (Batcher::default(), Buffer::default());
     let mut augmenter = Augmenter::new(&config.augment, &config.augment_layout, config.seed);
+    let mut threads = StepThreads::new();
 
     while state.epochs_done < config.epochs && !state.stopped_early {
         let epoch = state.epochs_done + 1;
@@ -426,6 +427,7 @@ pub fn train_masked(
         order.shuffle(&mut state.rng);
         let mut loss_sum = 0.0;
         for (batch, rows) in order.chunks(batch_size).enumerate() {
+            let _threads = threads.step();
             batcher.fill(train_data, rows);
             let mixup = augmenter.apply(batcher.x.view_mut(), rows, epoch, batch + 1);
             if mixup.is_some() {
