@@ -90,7 +90,11 @@ impl HeldRow {
     }
 
     fn cell(&self, column: usize) -> &str {
-        let start = if column == 0 { 0 } else { self.ends[column - 1] };
+        let start = if column == 0 {
+            0
+        } else {
+            self.ends[column - 1]
+        };
         &self.text[start..self.ends[column]]
     }
 }
@@ -216,7 +220,10 @@ mod tests {
                 assert_eq!(t.columns[c].text_at(r), whole.columns[c].text_at(id));
             }
         }
-        assert_eq!(t.columns[2].stores_numbers(), whole.columns[2].stores_numbers());
+        assert_eq!(
+            t.columns[2].stores_numbers(),
+            whole.columns[2].stores_numbers()
+        );
         // The same seed draws the same rows; another seed other rows.
         let again = sample_table(&path, &options, 100, 9).unwrap();
         assert_eq!(again.table.lines, t.lines);

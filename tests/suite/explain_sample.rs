@@ -12,7 +12,9 @@ use serde_json::Value;
 fn model(dir: &Path) -> PathBuf {
     let model = dir.join("model.json");
     csvnn()
-        .args(["--quiet", "train", "--target", "vote", "--epochs", "2", "-o"])
+        .args([
+            "--quiet", "train", "--target", "vote", "--epochs", "2", "-o",
+        ])
         .arg(&model)
         .args(["--data", &data("chile_vote.train.csv")])
         .assert()
@@ -135,10 +137,13 @@ fn a_file_too_big_for_memory_is_sampled_with_the_seed_stated() {
     let model = model(dir.path());
     let test = data("chile_vote.test.csv");
     let size = std::fs::metadata(&test).unwrap().len() as f64;
-    let assert = explain(&model, &["--data", &test, "--seed", "5", "--format", "json"])
-        .env("CSVNN_AVAILABLE_MEMORY", "1000")
-        .assert()
-        .success();
+    let assert = explain(
+        &model,
+        &["--data", &test, "--seed", "5", "--format", "json"],
+    )
+    .env("CSVNN_AVAILABLE_MEMORY", "1000")
+    .assert()
+    .success();
     let out = assert.get_output();
     assert_eq!(
         String::from_utf8(out.stderr.clone()).unwrap(),
