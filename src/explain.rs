@@ -28,6 +28,23 @@ pub struct ExplainConfig {
     pub repeats: usize,
     /// Seed of the one RNG all shuffles are drawn from.
     pub seed: u64,
+    /// The sample the rows were drawn as, recorded in the result; `None` for a whole
+    /// input.
+    pub sample: Option<RowSample>,
+}
+
+/// The rows an importance was computed on, when they were drawn as a sample of the
+/// input (`data::sample_table`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowSample {
+    /// The sample size asked for.
+    pub requested: usize,
+    /// Rows in the sample: the size asked for, or every row of a smaller input.
+    pub rows: u64,
+    /// Data rows in the input.
+    pub of_rows: u64,
+    /// The seed of the sample's draws.
+    pub seed: u64,
 }
 
 /// The importance of one input column.
@@ -58,6 +75,9 @@ pub struct Importance {
     pub repeats: usize,
     /// The seed the shuffles were drawn with.
     pub seed: u64,
+    /// The sample the rows were drawn as; `None` (null) when they are the whole input.
+    #[serde(default)]
+    pub sample: Option<RowSample>,
     /// Sorted by mean drop, largest first (ties by column order in the model).
     pub columns: Vec<ColumnImportance>,
 }
@@ -158,6 +178,7 @@ pub fn permutation_importance(
             rows: rows.len(),
             repeats: config.repeats,
             seed: config.seed,
+            sample: config.sample,
             columns,
         },
         unknown_categories: transformed.unknown_categories,
@@ -177,6 +198,22 @@ impl Importance {
              baseline {metric} {:.4} on {} rows; {} repeats, seed {}\n\n",
             self.baseline, self.rows, self.repeats, self.seed
         );
+        if let Some(sample) = &self.sample {
+            out.pop();
+            if sample.rows < sample.of_rows {
+                let _ = writeln!(
+                    out,
+                    "computed on a uniform sample of {} of {} rows, sample seed {}\n",
+                    sample.rows, sample.of_rows, sample.seed
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "computed on all {} rows (a sample of {} was asked for)\n",
+                    sample.of_rows, sample.requested
+                );
+            }
+        }
         let width = self
             .columns
             .iter()

@@ -12,6 +12,7 @@ mod parquet_cells;
 mod parquet_kind;
 mod reader;
 mod records;
+mod reservoir;
 mod shuffle_buffer;
 mod source;
 mod split;
@@ -27,6 +28,7 @@ pub use memory::{
     available_memory, memory_shortfall, MemoryShortfall, AVAILABLE_MEMORY_VAR, MEMORY_PER_FILE_BYTE,
 };
 pub use reader::{read_owned_table_from, read_table, read_table_from, CsvOptions};
+pub use reservoir::{sample_table, Reservoir, SampledTable};
 pub use shuffle_buffer::{Rows, ShuffleBuffer};
 pub use source::{read_nonempty, CsvSource};
 pub use split::{shuffled_split, stratified_split};

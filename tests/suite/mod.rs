@@ -11,6 +11,7 @@ mod data_quality;
 mod defaults;
 mod distill;
 mod explain;
+mod explain_sample;
 mod export;
 mod export_raw;
 mod export_sequences;

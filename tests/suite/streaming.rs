@@ -229,7 +229,7 @@ fn a_file_too_big_for_memory_suggests_streaming() {
         .success();
     let line = format!(
         "csvnn: {path} looks too big to read whole (about {:.1} GB needed, 0.0 GB available); --streaming reads it in chunks with bounded memory\n",
-        size * 1.8 / 1e9
+        size * csvnn::data::MEMORY_PER_FILE_BYTE / 1e9
     );
     assert!(
         stderr_of(&assert).starts_with(&line),
