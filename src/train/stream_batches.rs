@@ -1,14 +1,16 @@
-//! `read_epoch`: one pass of a streamed fit, meant for its own thread. It reads the file
-//! in chunks, encodes them with the fitted pipeline, sends the training rows through a
+//! `read_epoch`: one pass of a streamed fit, meant for its own thread. It takes the file
+//! in chunks parsed ahead on two more threads (`with_chunks`), encodes them with the
+//! fitted pipeline, sends the training rows through a
 //! seeded shuffle buffer and on in pieces of whole batches, and (when asked) the
 //! evaluated validation rows. Pieces travel through a bounded channel and come back
 //! empty for reuse, so memory stays bounded whatever the file's size.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender};
 
+use super::stream_read::with_chunks;
 use super::stream_source::{mix, unit, visit_rows, LabelTexts, StreamPlan};
-use crate::data::{RawTable, Rows, ShuffleBuffer, TableChunks};
+use crate::data::{RawTable, Rows, ShuffleBuffer};
 use crate::error::{Error, Location, Result};
 use crate::preprocess::{EncodedTargets, Pipeline, TargetEncoder};
 
@@ -76,25 +78,7 @@ fn read(
     );
     let (mut next, mut seen_train) = (0u64, 0usize);
     let mut labels = LabelTexts::default();
-    let mode: usize = std::env::var("CSVNN_STREAM_PARSE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
-    let finished = std::thread::scope(|scope| -> Result<bool> {
-        let (chunk_tx, chunk_rx) = sync_channel::<Result<RawTable>>(2);
-        let mut inline = None;
-        if mode == 0 {
-            inline = Some(TableChunks::open(&plan.path, &plan.options, chunk_rows)?);
-            drop(chunk_tx);
-        } else {
-            scope.spawn(move || parse_chunks(plan, mode, &chunk_tx));
-        }
-        let mut next_chunk = || -> Result<Option<RawTable>> {
-            match &mut inline {
-                Some(chunks) => chunks.next_chunk(),
-                None => chunk_rx.recv().ok().transpose(),
-            }
-        };
+    let finished = with_chunks(&plan.path, &plan.options, chunk_rows, |next_chunk| {
         while let Some(chunk) = next_chunk()? {
             train_rows.clear();
             val_rows.clear();
@@ -171,31 +155,6 @@ fn read(
         let _ = out.send(Ok(Piece::Train(piece)));
     }
     Ok(())
-}
-
-/// Read `plan`'s file a chunk at a time into `out`, on `threads` threads (records split
-/// here, cells typed on a second); stops quietly when the receiver is gone.
-fn parse_chunks(plan: &StreamPlan, threads: usize, out: &SyncSender<Result<RawTable>>) {
-    let _pool = crate::parallel::install(threads);
-    let mut chunks = match TableChunks::open(&plan.path, &plan.options, plan.stream.chunk_rows) {
-        Ok(chunks) => chunks,
-        Err(e) => {
-            let _ = out.send(Err(e));
-            return;
-        }
-    };
-    loop {
-        let chunk = chunks.next_chunk().transpose();
-        let stop = !matches!(chunk, Some(Ok(_)));
-        if let Some(chunk) = chunk {
-            if out.send(chunk).is_err() {
-                return;
-            }
-        }
-        if stop {
-            return;
-        }
-    }
 }
 
 /// The class index of a label, found once per row from the text the split already

@@ -14,6 +14,7 @@ use super::notice::Notice;
 use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
 use super::source::Source;
+use super::stream_read::with_chunks;
 use super::trainer::Observer;
 use crate::data::{Column, CsvOptions, RawTable, TableChunks};
 use crate::error::{Error, Location, Result};
@@ -307,28 +308,30 @@ pub fn plan_stream(
     )?;
     let mut split = RowSplit::new(settings.validation_split, settings.seed, sample.task);
     let (mut next, mut rows_validation) = (0u64, 0usize);
-    let mut chunks = TableChunks::open(&path, &options, stream.chunk_rows)?;
     let mut train_rows = Vec::with_capacity(stream.chunk_rows);
     let mut labels = LabelTexts::default();
-    while let Some(chunk) = chunks.next_chunk()? {
-        train_rows.clear();
-        visit_rows(
-            &chunk,
-            &settings.target,
-            &template.na_values,
-            &mut split,
-            (&mut next, &mut labels),
-            |row, _, is_validation, _| {
-                if is_validation {
-                    rows_validation += 1;
-                } else {
-                    train_rows.push(row);
-                }
-                Ok(())
-            },
-        )?;
-        fit.add_rows(&chunk, &train_rows)?;
-    }
+    with_chunks(&path, &options, stream.chunk_rows, |next_chunk| {
+        while let Some(chunk) = next_chunk()? {
+            train_rows.clear();
+            visit_rows(
+                &chunk,
+                &settings.target,
+                &template.na_values,
+                &mut split,
+                (&mut next, &mut labels),
+                |row, _, is_validation, _| {
+                    if is_validation {
+                        rows_validation += 1;
+                    } else {
+                        train_rows.push(row);
+                    }
+                    Ok(())
+                },
+            )?;
+            fit.add_rows(&chunk, &train_rows)?;
+        }
+        Ok(())
+    })?;
     stamp.check(&path)?;
     let rows_train = fit.rows() as usize;
     if settings.validation_split > 0.0 && (rows_train == 0 || rows_validation == 0) {
