@@ -1,6 +1,6 @@
 //! `fit_stream`: the epochs of a streamed fit and the model they make. Each epoch a
-//! reader thread (`read_epoch`) parses, encodes and shuffles the file while this thread
-//! trains on the batches it sends; the validation rows are gathered in the first epoch
+//! reader thread (`read_epoch`, with two parsing threads of its own) encodes and
+//! shuffles the file while this thread trains on the batches it sends; the validation rows are gathered in the first epoch
 //! (of a run or of a resumed run) and evaluated after each. The loop's rules (schedule,
 //! early stopping, divergence, checkpoints through `Observer::epoch_done`) are those of
 //! `train`; the batches differ, so the model differs from an in-memory run's.
