@@ -14,8 +14,8 @@ use csvnn::nn::{GemmChoice, GemmKernel, GEMM_ENV};
 use csvnn::number_text::{agree, rows};
 use csvnn::preprocess::{Pipeline, Task};
 use csvnn::train::{
-    metric_name, write_checkpoint, write_epoch_log, EpochRecord, Notice, Observer, TrainSettings,
-    TrainState, SMALL_TABLE_ROWS,
+    metric_name, write_checkpoint, write_epoch_log, EpochRecord, Notice, Observer, StreamSettings,
+    TrainSettings, TrainState, SMALL_TABLE_ROWS,
 };
 use csvnn::Error;
 
@@ -158,6 +158,8 @@ pub struct RunObserver<'a> {
     files: RunFiles<'a>,
     seconds: Vec<f64>,
     epoch_start: Instant,
+    /// How a streamed run reads its rows, recorded in its checkpoints.
+    pub streaming: Option<StreamSettings>,
 }
 
 impl<'a> RunObserver<'a> {
@@ -180,6 +182,7 @@ impl<'a> RunObserver<'a> {
             files,
             seconds,
             epoch_start: Instant::now(),
+            streaming: None,
         }
     }
 }
@@ -219,7 +222,14 @@ impl Observer for RunObserver<'_> {
             write_epoch_log(path, &state.history, &self.seconds)?;
         }
         if let Some(dir) = self.files.checkpoint_dir {
-            write_checkpoint(dir, self.settings, self.pipeline, &self.seconds, state)?;
+            write_checkpoint(
+                dir,
+                self.settings,
+                self.pipeline,
+                &self.seconds,
+                self.streaming.as_ref(),
+                state,
+            )?;
         }
         Ok(())
     }

@@ -179,8 +179,10 @@ pub fn run(args: TrainArgs, ui: &Ui, level: Level) -> anyhow::Result<()> {
             dir.display()
         ));
     }
-    if args.stream.streaming {
-        return super::train_stream::run(&args, settings, checkpoint, ui, level);
+    let streaming = super::train_stream::stream_settings(&args.stream, checkpoint.as_ref())
+        .map_err(Error::from)?;
+    if let Some(stream) = streaming {
+        return super::train_stream::run(&args, settings, stream, checkpoint, ui, level);
     }
     super::train_stream::suggest_streaming(ui, &settings.data.path);
     let mut notices = UiNotices(ui);

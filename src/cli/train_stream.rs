@@ -9,7 +9,10 @@ use super::notices::{RunFiles, RunObserver, UiNotices};
 use super::progress::Level;
 use super::train::TrainArgs;
 use csvnn::data::memory_shortfall;
-use csvnn::train::{fit_stream, plan_stream, Checkpoint, StreamSettings, TrainSettings};
+use csvnn::train::{
+    fit_stream, plan_stream, Checkpoint, SettingDifference, SettingsError, StreamSettings,
+    TrainSettings,
+};
 
 /// The streaming flags of `csvnn train`.
 #[derive(Debug, Clone, Args)]
@@ -35,21 +38,54 @@ pub fn suggest_streaming(ui: &Ui, path: &str) {
     }
 }
 
-/// Train with `--streaming`, from `checkpoint` when resuming.
+/// How the run reads its rows: `None` to read the table whole. A resumed run reads them
+/// as its checkpoint records (`--streaming` may be left out); a flag that disagrees with
+/// the checkpoint is refused.
+pub fn stream_settings(
+    args: &StreamArgs,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Option<StreamSettings>, SettingsError> {
+    let differs = |setting: &str, now: String, then: String| {
+        Err(SettingsError::ResumeSettingsDiffer {
+            differences: vec![SettingDifference {
+                setting: setting.to_string(),
+                now,
+                then,
+            }],
+        })
+    };
+    match checkpoint {
+        None => Ok(args.streaming.then(|| StreamSettings {
+            shuffle_buffer: args
+                .shuffle_buffer
+                .unwrap_or(StreamSettings::default().shuffle_buffer),
+            ..StreamSettings::default()
+        })),
+        Some(Checkpoint {
+            streaming: Some(then),
+            ..
+        }) => match args.shuffle_buffer {
+            Some(now) if now != then.shuffle_buffer => differs(
+                "shuffle_buffer",
+                now.to_string(),
+                then.shuffle_buffer.to_string(),
+            ),
+            _ => Ok(Some(*then)),
+        },
+        Some(_) if args.streaming => differs("streaming", "true".into(), "false".into()),
+        Some(_) => Ok(None),
+    }
+}
+
+/// Train with `--streaming` (reading as `stream` says), from `checkpoint` when resuming.
 pub fn run(
     args: &TrainArgs,
     settings: TrainSettings,
+    stream: StreamSettings,
     checkpoint: Option<Checkpoint>,
     ui: &Ui,
     level: Level,
 ) -> anyhow::Result<()> {
-    let stream = StreamSettings {
-        shuffle_buffer: args
-            .stream
-            .shuffle_buffer
-            .unwrap_or(StreamSettings::default().shuffle_buffer),
-        ..StreamSettings::default()
-    };
     let plan = plan_stream(&settings, &stream, &mut UiNotices(ui))?;
     ui.info(&format!(
         "first pass: {} training rows, {} validation rows held out",
@@ -69,6 +105,7 @@ pub fn run(
         checkpoint_dir: args.checkpoint_dir.as_deref().or(args.resume.as_deref()),
     };
     let mut observer = RunObserver::new(ui, level, &settings, &plan.pipeline, files, seconds);
+    observer.streaming = Some(stream);
     let model = fit_stream(&settings, &plan, state, &mut observer);
     observer.progress.finish();
     let model = model?;

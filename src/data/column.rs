@@ -247,6 +247,20 @@ impl Column {
         }
     }
 
+    /// For a cell stored as a number whose text its value rebuilds: the value's bits and
+    /// its digits after the point, which decide `text_at` (a key to keep that text
+    /// formatted once); `None` for any other cell.
+    pub fn number_key(&self, row: usize) -> Option<(u64, u8)> {
+        match &self.0 {
+            Repr::Numbers(n) if n.exception(row).is_none() => {
+                let value = n.value(row);
+                let decimals = n.decimals.get(row).copied().unwrap_or(0);
+                (!value.is_nan()).then_some((value.to_bits(), decimals))
+            }
+            _ => None,
+        }
+    }
+
     /// The cell's value when it is stored as a finite number (the value its text parses
     /// to); `None` for anything else.
     pub fn stored_number(&self, row: usize) -> Option<f64> {

@@ -12,7 +12,7 @@ use super::ordinal::OrdinalColumn;
 use super::pipeline::{Feature, Pipeline};
 use super::target::TargetEncoder;
 use super::target_values::parse_target_value;
-use crate::data::{Cell, NaValues, RawTable};
+use crate::data::{Cell, Cells, NaValues, RawTable};
 use crate::error::{Error, Location, Result};
 
 /// Running mean and population variance (Welford), and the largest magnitude.
@@ -202,55 +202,79 @@ impl RunningFit {
     /// Add `row` of `table` (a training row with a target). A numeric column's cell that
     /// is not a number is an error: the first rows typed the column.
     pub fn add_row(&mut self, table: &RawTable, row: usize) -> Result<()> {
-        let na: &NaValues = &self.template.na_values;
-        for (index, stats) in &mut self.columns {
-            let column = &table.columns[*index];
-            match stats {
-                ColumnStats::Numeric { values, non_finite } => {
-                    match column.cells(na).get(row) {
-                        Cell::Missing => {}
-                        Cell::Number(v) => values.add(v),
-                        Cell::NonFinite => *non_finite += 1,
-                        Cell::Text(text) => {
-                            return Err(Error::data(
-                                table.location(row, *index),
-                                format!("'{text}' is not a number, but the column held only numbers in the first rows, which decide a column's kind when the data are streamed; expected a number, or the column declared categorical"),
-                            ))
+        self.add_rows(table, &[row])
+    }
+
+    /// Add `rows` of `table` in turn, as `add_row` does; each column's cells are looked
+    /// at once per call, not once per row.
+    pub fn add_rows(&mut self, table: &RawTable, rows: &[usize]) -> Result<()> {
+        let RunningFit {
+            template,
+            columns,
+            target,
+            target_stats,
+            rows: count,
+            ..
+        } = self;
+        let na: &NaValues = &template.na_values;
+        let cells: Vec<Option<Cells>> = columns
+            .iter()
+            .map(|(index, stats)| {
+                matches!(stats, ColumnStats::Numeric { .. })
+                    .then(|| table.columns[*index].cells(na))
+            })
+            .collect();
+        for &row in rows {
+            for ((index, stats), cells) in columns.iter_mut().zip(&cells) {
+                let column = &table.columns[*index];
+                match stats {
+                    ColumnStats::Numeric { values, non_finite } => {
+                        let cells = cells.as_ref().expect("cells of each numeric column");
+                        match cells.get(row) {
+                            Cell::Missing => {}
+                            Cell::Number(v) => values.add(v),
+                            Cell::NonFinite => *non_finite += 1,
+                            Cell::Text(text) => {
+                                return Err(Error::data(
+                                    table.location(row, *index),
+                                    format!("'{text}' is not a number, but the column held only numbers in the first rows, which decide a column's kind when the data are streamed; expected a number, or the column declared categorical"),
+                                ))
+                            }
+                        }
+                    }
+                    ColumnStats::Categorical(counts) => {
+                        let text = column.text_at(row);
+                        if !na.is_missing(&text) {
+                            counts.add(&text);
+                        }
+                    }
+                    ColumnStats::Ordinal { column: o, indices } => {
+                        let text = column.text_at(row);
+                        if let Some(i) = o.index(&text) {
+                            o.counts[i] += 1;
+                            indices.add(i as f64);
                         }
                     }
                 }
-                ColumnStats::Categorical(counts) => {
-                    let text = column.text_at(row);
-                    if !na.is_missing(&text) {
-                        counts.add(&text);
+            }
+            match target_stats {
+                TargetStats::Labels(labels) => {
+                    let label = table.columns[*target].text_at(row);
+                    if let Some(c) = labels.get_mut(label.as_ref()) {
+                        *c += 1;
+                    } else if labels.len() < MAX_STREAM_LABELS {
+                        labels.insert(label.into_owned(), 1);
+                    } else {
+                        return Err(Error::data(
+                            table.location(row, *target),
+                            format!("the target has more than {MAX_STREAM_LABELS} distinct labels; expected a classification target with fewer classes"),
+                        ));
                     }
                 }
-                ColumnStats::Ordinal { column: o, indices } => {
-                    let text = column.text_at(row);
-                    if let Some(i) = o.index(&text) {
-                        o.counts[i] += 1;
-                        indices.add(i as f64);
-                    }
-                }
+                TargetStats::Values(values) => values.add(parse_target_value(table, *target, row)?),
             }
+            *count += 1;
         }
-        match &mut self.target_stats {
-            TargetStats::Labels(labels) => {
-                let label = table.columns[self.target].text_at(row);
-                if let Some(c) = labels.get_mut(label.as_ref()) {
-                    *c += 1;
-                } else if labels.len() < MAX_STREAM_LABELS {
-                    labels.insert(label.into_owned(), 1);
-                } else {
-                    return Err(Error::data(
-                        table.location(row, self.target),
-                        format!("the target has more than {MAX_STREAM_LABELS} distinct labels; expected a classification target with fewer classes"),
-                    ));
-                }
-            }
-            TargetStats::Values(values) => values.add(parse_target_value(table, self.target, row)?),
-        }
-        self.rows += 1;
         Ok(())
     }
 

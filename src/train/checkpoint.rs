@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::settings::TrainSettings;
+use super::stream_source::StreamSettings;
 use super::trainer::TrainState;
 use crate::atomic::write_atomically;
 use crate::error::{Error, Location, Result};
@@ -52,6 +53,10 @@ pub struct Checkpoint {
     pub pipeline: Pipeline,
     /// Wall-clock seconds of each epoch so far (for the epoch log; never in the model).
     pub seconds: Vec<f64>,
+    /// How a streamed run reads its rows (they decide its batches); `None` for a run
+    /// that read its table whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<StreamSettings>,
     /// Everything that changes during training.
     pub state: TrainState,
 }
@@ -65,6 +70,8 @@ struct CheckpointRef<'a> {
     settings: &'a TrainSettings,
     pipeline: &'a Pipeline,
     seconds: &'a [f64],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    streaming: Option<&'a StreamSettings>,
     state: &'a TrainState,
 }
 
@@ -74,12 +81,13 @@ pub fn checkpoint_path(dir: &Path) -> PathBuf {
 }
 
 /// Write the checkpoint of a run into `dir` (created if missing), atomically, without
-/// copying the state.
+/// copying the state; `streaming`: how a streamed run reads its rows.
 pub fn write_checkpoint(
     dir: &Path,
     settings: &TrainSettings,
     pipeline: &Pipeline,
     seconds: &[f64],
+    streaming: Option<&StreamSettings>,
     state: &TrainState,
 ) -> Result<()> {
     let shown = dir.display().to_string();
@@ -92,6 +100,7 @@ pub fn write_checkpoint(
         settings,
         pipeline,
         seconds,
+        streaming,
         state,
     };
     write_atomically(&path, |out| {

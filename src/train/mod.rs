@@ -30,6 +30,7 @@ mod settings_error;
 mod source;
 mod stream_batches;
 mod stream_fit;
+mod stream_read;
 mod stream_source;
 mod trainer;
 

@@ -1,6 +1,6 @@
 //! `fit_stream`: the epochs of a streamed fit and the model they make. Each epoch a
-//! reader thread (`read_epoch`) parses, encodes and shuffles the file while this thread
-//! trains on the batches it sends; the validation rows are gathered in the first epoch
+//! reader thread (`read_epoch`, with two parsing threads of its own) encodes and
+//! shuffles the file while this thread trains on the batches it sends; the validation rows are gathered in the first epoch
 //! (of a run or of a resumed run) and evaluated after each. The loop's rules (schedule,
 //! early stopping, divergence, checkpoints through `Observer::epoch_done`) are those of
 //! `train`; the batches differ, so the model differs from an in-memory run's.
@@ -22,11 +22,14 @@ use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::model::{Model, TrainingRecord, ValidationMetrics};
 use crate::nn::{Buffer, Loss, Mse, Optimizer, SoftmaxCrossEntropy, Targets};
-use crate::parallel::FlushDenormals;
+use crate::parallel::{current_threads, FlushDenormals};
 use crate::preprocess::{TargetEncoder, Task};
 
 /// Batches per piece the reader sends.
 const BATCHES_PER_PIECE: usize = 64;
+
+/// Threads of the reader: one splits records, one types cells, one encodes and shuffles.
+const READER_THREADS: usize = 3;
 
 /// Train on `plan`'s file from `state` (or fresh weights) and assemble the model.
 pub fn fit_stream(
@@ -78,6 +81,9 @@ pub fn fit_stream(
     let n_batches = n.div_ceil(batch_size);
     let base_lr = config.optimizer.lr() as f64;
     let early_stopping = config.patience > 0 && plan.rows_validation > 0;
+    // The reader's three threads (splitting, typing, encoding) take cores of their own;
+    // the steps get the rest (a busy pool's spinning workers would slow the reader).
+    let _pool = crate::parallel::install(current_threads().saturating_sub(READER_THREADS).max(1));
     let _flush_denormals = FlushDenormals::new();
     let mut validation: Option<Dataset> = None;
     let mut grad = Buffer::default();

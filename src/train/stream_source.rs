@@ -4,20 +4,25 @@
 //! (`RunningFit`) and counts the rows. The validation rows are fixed by `RowSplit`, so
 //! every later pass picks the same ones.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
 
 use super::notice::Notice;
 use super::settings::TrainSettings;
 use super::settings_error::SettingsError;
 use super::source::Source;
+use super::stream_read::with_chunks;
 use super::trainer::Observer;
-use crate::data::{CsvOptions, RawTable, TableChunks};
+use crate::data::{Column, CsvOptions, RawTable, TableChunks};
 use crate::error::{Error, Location, Result};
 use crate::preprocess::{FitOptions, Pipeline, RunningFit, Task};
 
-/// How a streamed fit reads and holds rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a streamed fit reads and holds rows (recorded in its checkpoints, since the
+/// rows it reads decide its batches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamSettings {
     /// Rows of the seeded shuffle buffer (at least 1).
     pub shuffle_buffer: usize,
@@ -170,29 +175,55 @@ pub struct StreamPlan {
     pub stream: StreamSettings,
 }
 
-/// Call `visit(row, row_number, is_validation)` for each row with a target of
+/// The texts of a numeric target's few distinct cells, formatted once: formatting a
+/// float to its digits per row cost a tenth of a streamed epoch.
+#[derive(Debug, Default)]
+pub(crate) struct LabelTexts(Vec<((u64, u8), String)>);
+
+/// Distinct texts kept; a target with more (a regression's) is formatted per cell.
+const LABEL_TEXTS: usize = 64;
+
+impl LabelTexts {
+    /// The trimmed text of `row` of `column`, as `Column::text_at`.
+    fn text<'a>(&'a mut self, column: &'a Column, row: usize) -> Cow<'a, str> {
+        let Some(key) = column.number_key(row) else {
+            return column.text_at(row);
+        };
+        if let Some(i) = self.0.iter().position(|(k, _)| *k == key) {
+            return Cow::Borrowed(&self.0[i].1);
+        }
+        let text = column.text_at(row);
+        if self.0.len() == LABEL_TEXTS {
+            return text;
+        }
+        self.0.push((key, text.into_owned()));
+        Cow::Borrowed(&self.0[self.0.len() - 1].1)
+    }
+}
+
+/// Call `visit(row, row_number, is_validation, label)` for each row with a target of
 /// `chunk`; `next` counts rows with a target across chunks.
 pub(crate) fn visit_rows(
     chunk: &RawTable,
     pipeline_target: &str,
     na: &crate::data::NaValues,
     split: &mut RowSplit,
-    next: &mut u64,
-    mut visit: impl FnMut(usize, u64, bool) -> Result<()>,
+    (next, labels): (&mut u64, &mut LabelTexts),
+    mut visit: impl FnMut(usize, u64, bool, &str) -> Result<()>,
 ) -> Result<()> {
     let target = chunk
         .column_index(pipeline_target)
         .ok_or_else(|| Error::data(Location::file(&chunk.source), "the target column is gone"))?;
     let column = &chunk.columns[target];
     for row in 0..chunk.n_rows() {
-        let label = column.text_at(row);
+        let label = labels.text(column, row);
         if na.is_missing(&label) {
             continue;
         }
         let number = *next;
         let is_validation = split.is_validation(number, &label);
         *next += 1;
-        visit(row, number, is_validation)?;
+        visit(row, number, is_validation, &label)?;
     }
     Ok(())
 }
@@ -277,24 +308,30 @@ pub fn plan_stream(
     )?;
     let mut split = RowSplit::new(settings.validation_split, settings.seed, sample.task);
     let (mut next, mut rows_validation) = (0u64, 0usize);
-    let mut chunks = TableChunks::open(&path, &options, stream.chunk_rows)?;
-    while let Some(chunk) = chunks.next_chunk()? {
-        visit_rows(
-            &chunk,
-            &settings.target,
-            &template.na_values,
-            &mut split,
-            &mut next,
-            |row, _, is_validation| {
-                if is_validation {
-                    rows_validation += 1;
+    let mut train_rows = Vec::with_capacity(stream.chunk_rows);
+    let mut labels = LabelTexts::default();
+    with_chunks(&path, &options, stream.chunk_rows, |next_chunk| {
+        while let Some(chunk) = next_chunk()? {
+            train_rows.clear();
+            visit_rows(
+                &chunk,
+                &settings.target,
+                &template.na_values,
+                &mut split,
+                (&mut next, &mut labels),
+                |row, _, is_validation, _| {
+                    if is_validation {
+                        rows_validation += 1;
+                    } else {
+                        train_rows.push(row);
+                    }
                     Ok(())
-                } else {
-                    fit.add_row(&chunk, row)
-                }
-            },
-        )?;
-    }
+                },
+            )?;
+            fit.add_rows(&chunk, &train_rows)?;
+        }
+        Ok(())
+    })?;
     stamp.check(&path)?;
     let rows_train = fit.rows() as usize;
     if settings.validation_split > 0.0 && (rows_train == 0 || rows_validation == 0) {

@@ -95,13 +95,22 @@ fn two_streamed_runs_write_the_same_bytes_and_the_buffer_matters() {
 
 #[test]
 fn a_killed_streamed_run_resumes_to_the_uninterrupted_bytes() {
+    // The checkpoint records --streaming and --shuffle-buffer: the resumed run is given
+    // neither, and a default buffer (65,536 rows: a full shuffle of these 7,200) would
+    // give other bytes.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ck = d.join("ck");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_csvnn"))
         .args(["--quiet", "train", "--data", &data("default.train.csv")])
         .args(["--target", "default", "--streaming", "--epochs", "500"])
-        .args(["--patience", "0", "--checkpoint-dir"])
+        .args([
+            "--shuffle-buffer",
+            "100",
+            "--patience",
+            "0",
+            "--checkpoint-dir",
+        ])
         .arg(&ck)
         .arg("-o")
         .arg(d.join("never.json"))
@@ -118,11 +127,16 @@ fn a_killed_streamed_run_resumes_to_the_uninterrupted_bytes() {
     let saved: serde_json::Value = serde_json::from_slice(&fs::read(&checkpoint).unwrap()).unwrap();
     let done = saved["epochs_done"].as_u64().unwrap();
     assert!((1..500).contains(&done), "{done}");
+    assert_eq!(
+        saved["streaming"]["shuffle_buffer"], 100,
+        "{}",
+        saved["streaming"]
+    );
     let epochs = (done + 2).to_string();
 
     let resumed = d.join("resumed.json");
     csvnn()
-        .args(["train", "--streaming", "--epochs", &epochs, "--resume"])
+        .args(["train", "--epochs", &epochs, "--resume"])
         .arg(&ck)
         .arg("-o")
         .arg(&resumed)
@@ -132,8 +146,80 @@ fn a_killed_streamed_run_resumes_to_the_uninterrupted_bytes() {
             "csvnn: resuming after epoch {done}"
         )));
     let straight = d.join("straight.json");
-    train_streaming(&straight, &["--epochs", &epochs, "--patience", "0"]);
-    assert!(fs::read(&resumed).unwrap() == fs::read(&straight).unwrap());
+    train_streaming(
+        &straight,
+        &[
+            "--epochs",
+            &epochs,
+            "--patience",
+            "0",
+            "--shuffle-buffer",
+            "100",
+        ],
+    );
+    let other_buffer = d.join("other.json");
+    train_streaming(&other_buffer, &["--epochs", &epochs, "--patience", "0"]);
+    let resumed = fs::read(&resumed).unwrap();
+    assert!(resumed == fs::read(&straight).unwrap());
+    assert!(resumed != fs::read(&other_buffer).unwrap());
+}
+
+#[test]
+fn resuming_refuses_reading_flags_that_differ_from_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (streamed, whole) = (d.join("streamed"), d.join("whole"));
+    for (ck, extra) in [
+        (&streamed, &["--streaming", "--shuffle-buffer", "100"][..]),
+        (&whole, &[][..]),
+    ] {
+        csvnn()
+            .args(["--quiet", "train", "--data", &data("default.train.csv")])
+            .args(["--target", "default", "--epochs", "1", "--checkpoint-dir"])
+            .arg(ck)
+            .arg("-o")
+            .arg(d.join("m.json"))
+            .args(extra)
+            .assert()
+            .success();
+    }
+    let saved: serde_json::Value =
+        serde_json::from_slice(&fs::read(whole.join("checkpoint.json")).unwrap()).unwrap();
+    assert!(saved.get("streaming").is_none(), "{saved}");
+    for (ck, extra, message) in [
+        (
+            &streamed,
+            &["--streaming", "--shuffle-buffer", "50"][..],
+            "--shuffle-buffer 50 (checkpoint: 100)",
+        ),
+        (
+            &whole,
+            &["--streaming"][..],
+            "--streaming true (checkpoint: false)",
+        ),
+    ] {
+        let assert = csvnn()
+            .args(["train", "--epochs", "2", "--resume"])
+            .arg(ck)
+            .arg("-o")
+            .arg(d.join("r.json"))
+            .args(extra)
+            .assert()
+            .code(2);
+        assert_eq!(
+            stderr_of(&assert),
+            format!("csvnn: error: --resume needs the flags of the checkpointed run; these differ: {message}\n")
+        );
+    }
+    // The same buffer given again is no conflict.
+    csvnn()
+        .args(["--quiet", "train", "--epochs", "2", "--streaming"])
+        .args(["--shuffle-buffer", "100", "--resume"])
+        .arg(&streamed)
+        .arg("-o")
+        .arg(d.join("r.json"))
+        .assert()
+        .success();
 }
 
 #[test]
