@@ -252,6 +252,14 @@ impl Column {
         let Repr::Numbers(numbers) = &mut self.0 else {
             return false;
         };
+        // Small integers (pixels, counts, codes) in an f32 column with no decimals yet:
+        // the value `push_number` would store, without the checks it needs for others.
+        if let (Values::F32(values), true) = (&mut numbers.values, numbers.decimals.is_empty()) {
+            if let Some(value) = small_integer(bytes) {
+                values.push(value);
+                return true;
+            }
+        }
         match canonical_decimal(bytes) {
             Some((value, decimals)) => {
                 numbers.push_number(value, decimals);
@@ -393,6 +401,29 @@ impl Column {
     }
 }
 
+/// A canonical integer (`canonical_decimal` without a fraction) of at most 7 digits, so
+/// below 2^24 and exact as an f32.
+#[inline]
+fn small_integer(bytes: &[u8]) -> Option<f32> {
+    let (negative, digits) = match bytes.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 7 || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let mut value = 0u32;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        value = value * 10 + d as u32;
+    }
+    let value = value as f32;
+    Some(if negative { -value } else { value })
+}
+
 /// A column read with a set of missing markers: `get` says what a cell holds, as
 /// `parse_cell` would on its text, without parsing a stored number again.
 pub struct Cells<'a> {
@@ -442,6 +473,27 @@ impl<'a> Cells<'a> {
             return Cell::Missing;
         }
         Cell::Number(value)
+    }
+
+    /// The values of `rows` into `out` (NaN for a missing cell) when the column is plain
+    /// numbers (every cell a number or empty, no missing marker that is a number): the
+    /// values `get` gives, for loops that need no per-cell branch. `false`, with `out`
+    /// untouched, otherwise.
+    pub fn plain_values(&self, rows: &[usize], out: &mut [f64]) -> bool {
+        match self.plain {
+            Plain::F32(values) => {
+                for (o, &row) in out.iter_mut().zip(rows) {
+                    *o = values[row] as f64;
+                }
+            }
+            Plain::F64(values) => {
+                for (o, &row) in out.iter_mut().zip(rows) {
+                    *o = values[row];
+                }
+            }
+            Plain::No => return false,
+        }
+        true
     }
 
     /// True when the cell of `row` is empty or a missing marker.
@@ -593,6 +645,35 @@ mod tests {
             for row in 0..all.len() {
                 assert_eq!(joined.text_at(row), all[row]);
                 assert_eq!(a.get(row), b.get(row), "{all:?} row {row}");
+            }
+        }
+    }
+
+    #[test]
+    fn raw_numbers_are_stored_as_their_text_would_be() {
+        let mut cells: Vec<String> = [
+            "0", "-0", "7", "255", "1234567", "12345678", "-9999999", "16777217", "007", "00",
+            "-", "1.0", "+1", "2.50", "-0.0", "99999999", "1e3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        cells.extend((0..2_000).map(|i| format!("{}", i * 7919 % 10_000_019)));
+        cells.extend((0..2_000).map(|i| format!("-{}", i * 31)));
+        let (mut raw, mut text) = (Column::default(), Column::default());
+        for cell in &cells {
+            if !raw.try_push_number(cell.as_bytes()) {
+                raw.push(cell);
+            }
+            text.push(cell);
+        }
+        let na = NaValues::default();
+        let (a, b) = (raw.cells(&na), text.cells(&na));
+        for (row, cell) in cells.iter().enumerate() {
+            assert_eq!(raw.text_at(row), cell.as_str());
+            match (a.get(row), b.get(row)) {
+                (Cell::Number(x), Cell::Number(y)) => assert_eq!(x.to_bits(), y.to_bits(), "{cell}"),
+                (x, y) => assert_eq!(x, y, "{cell}"),
             }
         }
     }
