@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::str_column::StrColumn;
-use super::value::{canonical_decimal, parse_cell, plain_number, Cell, NaValues};
+use super::value::{canonical_decimal, parse_cell, plain_number, small_integer, Cell, NaValues};
 
 /// One column's cells: numbers stored as values, the rest as text; `Default` is an empty
 /// column that stores numbers while it can.
@@ -401,29 +401,6 @@ impl Column {
     }
 }
 
-/// A canonical integer (`canonical_decimal` without a fraction) of at most 7 digits, so
-/// below 2^24 and exact as an f32.
-#[inline]
-fn small_integer(bytes: &[u8]) -> Option<f32> {
-    let (negative, digits) = match bytes.split_first()? {
-        (b'-', rest) => (true, rest),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() || digits.len() > 7 || (digits.len() > 1 && digits[0] == b'0') {
-        return None;
-    }
-    let mut value = 0u32;
-    for &b in digits {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        value = value * 10 + d as u32;
-    }
-    let value = value as f32;
-    Some(if negative { -value } else { value })
-}
-
 /// A column read with a set of missing markers: `get` says what a cell holds, as
 /// `parse_cell` would on its text, without parsing a stored number again.
 pub struct Cells<'a> {
@@ -652,8 +629,8 @@ mod tests {
     #[test]
     fn raw_numbers_are_stored_as_their_text_would_be() {
         let mut cells: Vec<String> = [
-            "0", "-0", "7", "255", "1234567", "12345678", "-9999999", "16777217", "007", "00",
-            "-", "1.0", "+1", "2.50", "-0.0", "99999999", "1e3",
+            "0", "-0", "7", "255", "1234567", "12345678", "-9999999", "16777217", "007", "00", "-",
+            "1.0", "+1", "2.50", "-0.0", "99999999", "1e3",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -672,7 +649,9 @@ mod tests {
         for (row, cell) in cells.iter().enumerate() {
             assert_eq!(raw.text_at(row), cell.as_str());
             match (a.get(row), b.get(row)) {
-                (Cell::Number(x), Cell::Number(y)) => assert_eq!(x.to_bits(), y.to_bits(), "{cell}"),
+                (Cell::Number(x), Cell::Number(y)) => {
+                    assert_eq!(x.to_bits(), y.to_bits(), "{cell}")
+                }
                 (x, y) => assert_eq!(x, y, "{cell}"),
             }
         }

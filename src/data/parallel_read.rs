@@ -442,7 +442,9 @@ impl Layout<'_> {
             start = end + 1;
             field
         });
-        push_fields(&mut part.columns, cells, self.name, self.headers, || line_no)
+        push_fields(&mut part.columns, cells, self.name, self.headers, || {
+            line_no
+        })
     }
 }
 
@@ -516,10 +518,12 @@ mod tests {
                 4 => format!(" {} ", i),
                 _ => format!("-{}", i * 7),
             };
-            let late = if i > rows * 3 / 4 { format!("w{i}") } else { i.to_string() };
-            text.extend_from_slice(
-                format!("{i},{x},{}.25,w{},{late}\n", i % 13, i % 5).as_bytes(),
-            );
+            let late = if i > rows * 3 / 4 {
+                format!("w{i}")
+            } else {
+                i.to_string()
+            };
+            text.extend_from_slice(format!("{i},{x},{}.25,w{},{late}\n", i % 13, i % 5).as_bytes());
             if i % 97 == 0 {
                 text.extend_from_slice(b"\n   \n");
             }

@@ -271,7 +271,14 @@ fn width_error(split: &Split<'_>, line: u64, record: &csv::ByteRecord) -> Error 
     } else {
         Hint::SkipBadRows
     };
-    counted_width_error(split.name, headers, line, fields, "one per column name given", hint)
+    counted_width_error(
+        split.name,
+        headers,
+        line,
+        fields,
+        "one per column name given",
+        hint,
+    )
 }
 
 /// The error for a row of `fields` fields in a file whose header names `headers`.

@@ -32,7 +32,8 @@ impl StrColumn {
             return false;
         }
         self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|&end| end + base as u32));
+        self.ends
+            .extend(other.ends.iter().map(|&end| end + base as u32));
         true
     }
 

@@ -957,11 +957,26 @@ fn failed_runs_leave_existing_output_files_untouched() {
 /// `preprocess` on `data` (a file name in the setup's folder, or `-` with `stdin`) on
 /// `threads` threads: the exit code, stderr with the file's name as `F`, and the
 /// preprocessor written.
-fn preprocess_big(s: &Setup, data: &str, stdin: Option<&[u8]>, threads: &str) -> (i32, String, String) {
-    let out = s.path(&format!("prep-{threads}-{}.json", data.replace('-', "stdin")));
+fn preprocess_big(
+    s: &Setup,
+    data: &str,
+    stdin: Option<&[u8]>,
+    threads: &str,
+) -> (i32, String, String) {
+    let out = s.path("prep.json");
+    let _ = fs::remove_file(&out);
     let mut cmd = csvnn();
     cmd.current_dir(s.dir.path())
-        .args(["--threads", threads, "preprocess", "--data", data, "--target", "y", "-o"])
+        .args([
+            "--threads",
+            threads,
+            "preprocess",
+            "--data",
+            data,
+            "--target",
+            "y",
+            "-o",
+        ])
         .arg(&out);
     if let Some(stdin) = stdin {
         cmd.write_stdin(stdin.to_vec());
@@ -971,7 +986,11 @@ fn preprocess_big(s: &Setup, data: &str, stdin: Option<&[u8]>, threads: &str) ->
         .replace("big.csv", "F")
         .replace("<stdin>", "F");
     let written = fs::read_to_string(&out).unwrap_or_default();
-    (output.status.code().unwrap(), stderr, written.replace("big.csv", "F").replace("<stdin>", "F"))
+    (
+        output.status.code().unwrap(),
+        stderr,
+        written.replace("big.csv", "F").replace("<stdin>", "F"),
+    )
 }
 
 /// A file big enough to be read in two ranges on two threads (issue 19) reports what the
@@ -980,12 +999,15 @@ fn preprocess_big(s: &Setup, data: &str, stdin: Option<&[u8]>, threads: &str) ->
 #[test]
 fn a_file_read_in_ranges_reads_and_fails_as_the_csv_reader_does() {
     let s = Setup::new();
-    let rows = 300_000; // about 9 MB: two ranges of at least 4 MiB
+    let rows = 400_000; // about 13 MB: two ranges of at least 4 MiB
     let lines: Vec<Vec<u8>> = (0..rows)
-        .map(|i| format!("{i},{}.5,w{},{}\n", i % 13, i % 7, i % 2).into_bytes())
+        .map(|i| {
+            let x = i as u64 * 7919 % 1_000_003;
+            format!("{i},{}.5,w{},{x}.{},{}\n", i % 13, i % 7, x % 997, i % 2).into_bytes()
+        })
         .collect();
     let with = |changes: &[(usize, &[u8])]| -> Vec<u8> {
-        let mut text = b"a,b,w,y\n".to_vec();
+        let mut text = b"a,b,w,x,y\n".to_vec();
         for (i, line) in lines.iter().enumerate() {
             for (at, line) in changes {
                 if *at == i {
@@ -998,21 +1020,33 @@ fn a_file_read_in_ranges_reads_and_fails_as_the_csv_reader_does() {
     };
     let cases: [&[(usize, &[u8])]; 5] = [
         &[(290_000, b"1,2\n")],
-        &[(240_000, b"1,\xff,w,1\n"), (280_000, b"1,2\n")],
-        &[(100_000, b"1,2,3\n"), (250_000, b"1,\xff,w,1\n")],
-        &[(150_001, b"1,2.5,\"w\n0\",1\n"), (150_003, b"1,2.5,\"w\n1\",0\n")],
+        &[(240_000, b"1,\xff,w,1,1\n"), (280_000, b"1,2\n")],
+        &[(100_000, b"1,2,3\n"), (250_000, b"1,\xff,w,1,1\n")],
+        &[
+            (200_001, b"1,2.5,\"w\n0\",1.5,1\n"),
+            (200_003, b"1,2.5,\"w\n1\",2.5,0\n"),
+        ],
         &[],
     ];
     for (k, changes) in cases.iter().enumerate() {
         let text = with(changes);
+        assert!(text.len() > 9 << 20, "{} bytes", text.len());
         fs::write(s.path("big.csv"), &text).unwrap();
         let expected = preprocess_big(&s, "-", Some(&text), "1");
         assert_eq!(expected.0, if k < 3 { 1 } else { 0 }, "{}", expected.1);
         if k < 3 {
-            assert!(expected.1.starts_with("csvnn: error: F: line "), "{}", expected.1);
+            assert!(
+                expected.1.starts_with("csvnn: error: F: line "),
+                "{}",
+                expected.1
+            );
         }
         for threads in ["1", "2"] {
-            assert_eq!(preprocess_big(&s, "big.csv", None, threads), expected, "case {k}");
+            assert_eq!(
+                preprocess_big(&s, "big.csv", None, threads),
+                expected,
+                "case {k}"
+            );
         }
     }
 }
