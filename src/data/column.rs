@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::str_column::StrColumn;
-use super::value::{canonical_decimal, parse_cell, plain_number, Cell, NaValues};
+use super::value::{canonical_decimal, parse_cell, plain_number, small_integer, Cell, NaValues};
 
 /// One column's cells: numbers stored as values, the rest as text; `Default` is an empty
 /// column that stores numbers while it can.
@@ -156,6 +156,33 @@ impl Numbers {
             .then_some(text)
     }
 
+    /// Append the cells of `other` (read after this column's).
+    fn append(&mut self, other: Numbers) {
+        let len = self.len();
+        match (&mut self.values, other.values) {
+            (Values::F32(v), Values::F32(w)) => v.extend_from_slice(&w),
+            (Values::F64(v), Values::F32(w)) => v.extend(w.iter().map(|&x| x as f64)),
+            (Values::F64(v), Values::F64(w)) => v.extend_from_slice(&w),
+            (Values::F32(v), Values::F64(w)) => {
+                let mut wide: Vec<f64> = Vec::with_capacity(v.len() + w.len());
+                wide.extend(v.iter().map(|&x| x as f64));
+                wide.extend_from_slice(&w);
+                self.values = Values::F64(wide);
+            }
+        }
+        if !other.decimals.is_empty() || !self.decimals.is_empty() {
+            self.decimals.resize(len, 0);
+            self.decimals.extend_from_slice(&other.decimals);
+            self.decimals.resize(self.len(), 0);
+        }
+        self.exception_rows
+            .extend(other.exception_rows.iter().map(|&row| row + len as u32));
+        assert!(
+            self.exception_text.try_append(&other.exception_text),
+            "within the text limit (checked by the caller)"
+        );
+    }
+
     fn shrink_to_fit(&mut self) {
         match &mut self.values {
             Values::F32(v) => v.shrink_to_fit(),
@@ -225,12 +252,30 @@ impl Column {
         let Repr::Numbers(numbers) = &mut self.0 else {
             return false;
         };
+        // Small integers (pixels, counts, codes) in an f32 column with no decimals yet:
+        // the value `push_number` would store, without the checks it needs for others.
+        if let (Values::F32(values), true) = (&mut numbers.values, numbers.decimals.is_empty()) {
+            if let Some(value) = small_integer(bytes) {
+                values.push(value);
+                return true;
+            }
+        }
         match canonical_decimal(bytes) {
             Some((value, decimals)) => {
                 numbers.push_number(value, decimals);
                 true
             }
             None => false,
+        }
+    }
+
+    /// Room for `additional` more cells of numbers without reallocating.
+    pub fn reserve(&mut self, additional: usize) {
+        if let Repr::Numbers(n) = &mut self.0 {
+            match &mut n.values {
+                Values::F32(v) => v.reserve(additional),
+                Values::F64(v) => v.reserve(additional),
+            }
         }
     }
 
@@ -327,6 +372,41 @@ impl Column {
         }
     }
 
+    /// Append the cells of `other`, a column read after this one: the same cells, and
+    /// the same texts and values, as one column given every cell in turn. `false` (this
+    /// column then in an unspecified state) when the text would pass `MAX_COLUMN_BYTES`.
+    pub fn try_append(&mut self, other: Column) -> bool {
+        match (&mut self.0, other.0) {
+            (Repr::Numbers(n), Repr::Numbers(m)) => {
+                let total_text = n.exception_text.text_len() + m.exception_text.text_len();
+                if total_text > super::str_column::MAX_COLUMN_BYTES {
+                    return false;
+                }
+                n.append(m);
+                if !n.has_many_exceptions() {
+                    return true;
+                }
+                match n.to_text() {
+                    Some(text) => {
+                        self.0 = Repr::Text(text);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            (Repr::Text(s), Repr::Text(t)) => s.try_append(&t),
+            (Repr::Text(s), Repr::Numbers(m)) => m.to_text().is_some_and(|t| s.try_append(&t)),
+            (Repr::Numbers(n), Repr::Text(t)) => match n.to_text() {
+                Some(mut s) => {
+                    let appended = s.try_append(&t);
+                    self.0 = Repr::Text(s);
+                    appended
+                }
+                None => false,
+            },
+        }
+    }
+
     /// Give back spare capacity once the column is complete.
     pub fn shrink_to_fit(&mut self) {
         if let Repr::Numbers(n) = &mut self.0 {
@@ -384,6 +464,27 @@ impl<'a> Cells<'a> {
             return Cell::Missing;
         }
         Cell::Number(value)
+    }
+
+    /// The values of `rows` into `out` (NaN for a missing cell) when the column is plain
+    /// numbers (every cell a number or empty, no missing marker that is a number): the
+    /// values `get` gives, for loops that need no per-cell branch. `false`, with `out`
+    /// untouched, otherwise.
+    pub fn plain_values(&self, rows: &[usize], out: &mut [f64]) -> bool {
+        match self.plain {
+            Plain::F32(values) => {
+                for (o, &row) in out.iter_mut().zip(rows) {
+                    *o = values[row] as f64;
+                }
+            }
+            Plain::F64(values) => {
+                for (o, &row) in out.iter_mut().zip(rows) {
+                    *o = values[row];
+                }
+            }
+            Plain::No => return false,
+        }
+        true
     }
 
     /// True when the cell of `row` is empty or a missing marker.
@@ -499,6 +600,74 @@ mod tests {
         for (row, cell) in cells.iter().enumerate() {
             assert_eq!(column.text_at(row), cell.as_str());
             assert_eq!(reader.get(row), parse_cell(cell, &na), "{cell}");
+        }
+    }
+
+    #[test]
+    fn appended_columns_hold_what_one_column_given_every_cell_holds() {
+        let many_words: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+        let words: Vec<&str> = many_words.iter().map(String::as_str).collect();
+        let parts: [&[&str]; 6] = [
+            &["1", "2", "3"],
+            &["0.5", "", "NA", "007"],
+            &["16777217", "-4"],
+            &words,
+            &["1.25", "x"],
+            &[],
+        ];
+        let na = NaValues::default();
+        // Every pair of parts in either order, and all of them in turn.
+        let mut sequences: Vec<Vec<&[&str]>> = Vec::new();
+        for a in &parts {
+            for b in &parts {
+                sequences.push(vec![a, b]);
+            }
+        }
+        sequences.push(parts.to_vec());
+        for sequence in sequences {
+            let all: Vec<&str> = sequence.iter().flat_map(|p| p.iter().copied()).collect();
+            let whole = column_of(&all);
+            let mut joined = column_of(sequence[0]);
+            for part in &sequence[1..] {
+                assert!(joined.try_append(column_of(part)));
+            }
+            assert_eq!(joined.len(), all.len());
+            let (a, b) = (whole.cells(&na), joined.cells(&na));
+            for row in 0..all.len() {
+                assert_eq!(joined.text_at(row), all[row]);
+                assert_eq!(a.get(row), b.get(row), "{all:?} row {row}");
+            }
+        }
+    }
+
+    #[test]
+    fn raw_numbers_are_stored_as_their_text_would_be() {
+        let mut cells: Vec<String> = [
+            "0", "-0", "7", "255", "1234567", "12345678", "-9999999", "16777217", "007", "00", "-",
+            "1.0", "+1", "2.50", "-0.0", "99999999", "1e3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        cells.extend((0..2_000).map(|i| format!("{}", i * 7919 % 10_000_019)));
+        cells.extend((0..2_000).map(|i| format!("-{}", i * 31)));
+        let (mut raw, mut text) = (Column::default(), Column::default());
+        for cell in &cells {
+            if !raw.try_push_number(cell.as_bytes()) {
+                raw.push(cell);
+            }
+            text.push(cell);
+        }
+        let na = NaValues::default();
+        let (a, b) = (raw.cells(&na), text.cells(&na));
+        for (row, cell) in cells.iter().enumerate() {
+            assert_eq!(raw.text_at(row), cell.as_str());
+            match (a.get(row), b.get(row)) {
+                (Cell::Number(x), Cell::Number(y)) => {
+                    assert_eq!(x.to_bits(), y.to_bits(), "{cell}")
+                }
+                (x, y) => assert_eq!(x, y, "{cell}"),
+            }
         }
     }
 }

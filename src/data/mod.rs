@@ -7,6 +7,7 @@ mod input;
 mod iso_time;
 mod line_endings;
 mod memory;
+mod parallel_read;
 mod parquet;
 mod parquet_cells;
 mod parquet_kind;

@@ -36,7 +36,7 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Bytes read at a time from a file, and from input already in memory (a served request
 /// body: a file's buffer, zeroed on first use, would cost more than reading one row).
-const FILE_BUFFER: usize = 1 << 16;
+pub(super) const FILE_BUFFER: usize = 1 << 16;
 const MEMORY_BUFFER: usize = 1 << 12;
 
 /// A field as text: valid UTF-8 without NUL bytes (which only binary files contain).
@@ -72,6 +72,9 @@ pub fn read_table(path: &str, options: &CsvOptions) -> Result<RawTable> {
     if is_parquet(path) {
         refuse_columns_for_parquet(path, options)?;
         return ParquetRows::open(path)?.read_chunk(usize::MAX);
+    }
+    if let Some(table) = super::parallel_read::read_plain_file(path, options)? {
+        return Ok(table);
     }
     let input = open_input(path)?;
     read_table_from(input, &display_name(path), options)
@@ -133,7 +136,7 @@ impl<'a> CsvRows<'a> {
     }
 
     /// Open `input`, read `buffer` bytes at a time.
-    fn from_input(
+    pub(super) fn from_input(
         mut input: Box<dyn BufRead + 'a>,
         name: &str,
         options: &CsvOptions,

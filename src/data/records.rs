@@ -224,7 +224,20 @@ fn push_record(
     blank_lines: u64,
 ) -> Result<()> {
     let line = || record.position().map(|p| p.line()).unwrap_or(0) + blank_lines;
-    for ((field, column), header) in record.iter().zip(columns.iter_mut()).zip(headers) {
+    push_fields(columns, record.iter(), name, headers, line)
+}
+
+/// Store a row's fields (as many as `columns`) in `columns`; `line` is where the row
+/// starts, for a message.
+#[inline]
+pub(super) fn push_fields<'f>(
+    columns: &mut [Column],
+    fields: impl Iterator<Item = &'f [u8]>,
+    name: &str,
+    headers: &[String],
+    line: impl Fn() -> u64,
+) -> Result<()> {
+    for ((field, column), header) in fields.zip(columns.iter_mut()).zip(headers) {
         // Plain numbers, the bulk of most files, are ASCII: no text checks needed.
         if column.try_push_number(field) {
             continue;
@@ -244,31 +257,56 @@ fn push_record(
 /// number of names given).
 fn width_error(split: &Split<'_>, line: u64, record: &csv::ByteRecord) -> Error {
     let (headers, fields) = (split.headers, record.len());
-    let (hint, as_in) = if split.headerless {
-        let one_field = !split.delimiter_given && fields == 1 && headers.len() > 1;
-        let broken = record
-            .iter()
-            .any(|f| f.contains(&b'"') || f.contains(&b'\n'));
-        (
-            if broken {
-                Hint::CutInsideRecord
-            } else if one_field {
-                Hint::AnotherDelimiter
-            } else {
-                Hint::SkipBadRows
-            },
-            "one per column name given",
-        )
-    } else if !split.delimiter_given && headers.len() == 1 {
-        (Hint::AnotherDelimiter, "as in the header")
+    if !split.headerless {
+        return header_width_error(split.name, headers, split.delimiter_given, line, fields);
+    }
+    let one_field = !split.delimiter_given && fields == 1 && headers.len() > 1;
+    let broken = record
+        .iter()
+        .any(|f| f.contains(&b'"') || f.contains(&b'\n'));
+    let hint = if broken {
+        Hint::CutInsideRecord
+    } else if one_field {
+        Hint::AnotherDelimiter
     } else {
-        (
-            delimiter_hint(headers).unwrap_or(Hint::SkipBadRows),
-            "as in the header",
-        )
+        Hint::SkipBadRows
     };
+    counted_width_error(
+        split.name,
+        headers,
+        line,
+        fields,
+        "one per column name given",
+        hint,
+    )
+}
+
+/// The error for a row of `fields` fields in a file whose header names `headers`.
+pub(super) fn header_width_error(
+    name: &str,
+    headers: &[String],
+    delimiter_given: bool,
+    line: u64,
+    fields: usize,
+) -> Error {
+    let hint = if !delimiter_given && headers.len() == 1 {
+        Hint::AnotherDelimiter
+    } else {
+        delimiter_hint(headers).unwrap_or(Hint::SkipBadRows)
+    };
+    counted_width_error(name, headers, line, fields, "as in the header", hint)
+}
+
+fn counted_width_error(
+    name: &str,
+    headers: &[String],
+    line: u64,
+    fields: usize,
+    as_in: &str,
+    hint: Hint,
+) -> Error {
     Error::data(
-        Location::file(split.name).line(line),
+        Location::file(name).line(line),
         format!(
             "{} fields expected ({as_in}), {fields} found",
             headers.len()

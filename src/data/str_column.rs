@@ -24,6 +24,19 @@ impl StrColumn {
         true
     }
 
+    /// Append every cell of `other`; `false` (and nothing appended) when the column
+    /// would pass `MAX_COLUMN_BYTES`.
+    pub fn try_append(&mut self, other: &StrColumn) -> bool {
+        let base = self.text.len();
+        if base + other.text.len() > MAX_COLUMN_BYTES {
+            return false;
+        }
+        self.text.push_str(&other.text);
+        self.ends
+            .extend(other.ends.iter().map(|&end| end + base as u32));
+        true
+    }
+
     /// Append a cell of a column known to be small (tests, generated tables).
     pub fn push(&mut self, cell: &str) {
         assert!(self.try_push(cell), "a column holds at most 4 GiB of text");
@@ -37,6 +50,11 @@ impl StrColumn {
             self.ends[row - 1] as usize
         };
         &self.text[start..self.ends[row] as usize]
+    }
+
+    /// Bytes of text held.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
     }
 
     /// The number of cells.

@@ -119,6 +119,29 @@ pub fn canonical_decimal(bytes: &[u8]) -> Option<(f64, u8)> {
     Some((if negative { -value } else { value }, fraction as u8))
 }
 
+/// A canonical integer (`canonical_decimal` without a fraction) of at most 7 digits, so
+/// below 2^24 and exact as an f32.
+#[inline]
+pub(super) fn small_integer(bytes: &[u8]) -> Option<f32> {
+    let (negative, digits) = match bytes.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 7 || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let mut value = 0u32;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        value = value * 10 + d as u32;
+    }
+    let value = value as f32;
+    Some(if negative { -value } else { value })
+}
+
 /// Rust's float parser, restricted to what people write as numbers in CSV files
 /// (it would also accept "infinity" and "NaN" spelled in any case).
 fn fast_float_like(cell: &str) -> Option<f64> {

@@ -952,6 +952,105 @@ fn failed_runs_leave_existing_output_files_untouched() {
     assert_eq!(names, ["model.json", "predictions.csv", "prep.json"]);
 }
 
+// ---------------------------------------------------------------------------- big files
+
+/// `preprocess` on `data` (a file name in the setup's folder, or `-` with `stdin`) on
+/// `threads` threads: the exit code, stderr with the file's name as `F`, and the
+/// preprocessor written.
+fn preprocess_big(
+    s: &Setup,
+    data: &str,
+    stdin: Option<&[u8]>,
+    threads: &str,
+) -> (i32, String, String) {
+    let out = s.path("prep.json");
+    let _ = fs::remove_file(&out);
+    let mut cmd = csvnn();
+    cmd.current_dir(s.dir.path())
+        .args([
+            "--threads",
+            threads,
+            "preprocess",
+            "--data",
+            data,
+            "--target",
+            "y",
+            "-o",
+        ])
+        .arg(&out);
+    if let Some(stdin) = stdin {
+        cmd.write_stdin(stdin.to_vec());
+    }
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr)
+        .replace("big.csv", "F")
+        .replace("<stdin>", "F");
+    let written = fs::read_to_string(&out).unwrap_or_default();
+    (
+        output.status.code().unwrap(),
+        stderr,
+        written.replace("big.csv", "F").replace("<stdin>", "F"),
+    )
+}
+
+/// A file big enough to be read in two ranges on two threads (issue 19) reports what the
+/// csv reader (which reads stdin) reports: an error in its second half with its line,
+/// the first of two errors, and a quoted line break near the middle read as a value.
+#[test]
+fn a_file_read_in_ranges_reads_and_fails_as_the_csv_reader_does() {
+    let s = Setup::new();
+    let rows = 400_000; // about 13 MB: two ranges of at least 4 MiB
+    let lines: Vec<Vec<u8>> = (0..rows)
+        .map(|i| {
+            let x = i as u64 * 7919 % 1_000_003;
+            format!("{i},{}.5,w{},{x}.{},{}\n", i % 13, i % 7, x % 997, i % 2).into_bytes()
+        })
+        .collect();
+    let with = |changes: &[(usize, &[u8])]| -> Vec<u8> {
+        let mut text = b"a,b,w,x,y\n".to_vec();
+        for (i, line) in lines.iter().enumerate() {
+            for (at, line) in changes {
+                if *at == i {
+                    text.extend_from_slice(line);
+                }
+            }
+            text.extend_from_slice(line);
+        }
+        text
+    };
+    let cases: [&[(usize, &[u8])]; 5] = [
+        &[(290_000, b"1,2\n")],
+        &[(240_000, b"1,\xff,w,1,1\n"), (280_000, b"1,2\n")],
+        &[(100_000, b"1,2,3\n"), (250_000, b"1,\xff,w,1,1\n")],
+        &[
+            (200_001, b"1,2.5,\"w\n0\",1.5,1\n"),
+            (200_003, b"1,2.5,\"w\n1\",2.5,0\n"),
+        ],
+        &[],
+    ];
+    for (k, changes) in cases.iter().enumerate() {
+        let text = with(changes);
+        assert!(text.len() > 9 << 20, "{} bytes", text.len());
+        fs::write(s.path("big.csv"), &text).unwrap();
+        let expected = preprocess_big(&s, "-", Some(&text), "1");
+        assert_eq!(expected.0, if k < 3 { 1 } else { 0 }, "{}", expected.1);
+        if k < 3 {
+            assert!(
+                expected.1.starts_with("csvnn: error: F: line "),
+                "{}",
+                expected.1
+            );
+        }
+        for threads in ["1", "2"] {
+            assert_eq!(
+                preprocess_big(&s, "big.csv", None, threads),
+                expected,
+                "case {k}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------- garbage
 
 #[test]
