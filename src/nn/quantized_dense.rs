@@ -66,6 +66,20 @@ impl QuantizedDense {
     pub fn bias(&self) -> &Array1<f32> {
         &self.bias
     }
+
+    /// x·W without the bias into the output buffer: the first half of a forward pass
+    /// fused with the activation after (`Network::forward`), which adds the bias.
+    pub(crate) fn forward_linear(&mut self, x: ArrayView2<f32>) {
+        self.output.resize(x.nrows(), self.n_out());
+        int8_affine(
+            int8_kernel(),
+            x,
+            &self.matrix,
+            None,
+            &mut self.scratch,
+            self.output.view_mut(),
+        );
+    }
 }
 
 impl Layer for QuantizedDense {
@@ -76,7 +90,7 @@ impl Layer for QuantizedDense {
             int8_kernel(),
             x,
             &self.matrix,
-            bias,
+            Some(bias),
             &mut self.scratch,
             self.output.view_mut(),
         );
