@@ -75,12 +75,8 @@ pub fn quantize_rows(
     } else {
         0
     };
-    for ((x_row, q_row), s) in x
-        .rows()
-        .into_iter()
-        .zip(q.chunks_exact_mut(k4.max(1)))
-        .zip(scales.iter_mut())
-    {
+    for (r, (x_row, s)) in x.rows().into_iter().zip(scales.iter_mut()).enumerate() {
+        let q_row = &mut q[r * k4..(r + 1) * k4];
         let values = match x_row.to_slice() {
             Some(v) => v,
             None => {
