@@ -133,11 +133,6 @@ mod x86 {
 
     use super::{max_skip_nan, quantize_scalar, Q_MAX, ROUNDER};
 
-    /// The lanes of `m` folded with `max_skip_nan` (none is NaN).
-    fn fold_lanes(lanes: &[f32], m: f32) -> f32 {
-        lanes.iter().fold(m, |m, &v| max_skip_nan(v, m))
-    }
-
     /// # Safety
     /// The CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
@@ -152,16 +147,24 @@ mod x86 {
             // max(v, m) keeps m where v is NaN, as `max_skip_nan`.
             m = _mm512_max_ps(_mm512_abs_ps(v), m);
         }
-        let mut lanes = [0.0f32; 16];
-        // SAFETY: 16 floats.
-        unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), m) };
-        fold_lanes(&lanes, 0.0)
+        // The lanes are finite or +inf and never NaN, so any order of folding is exact.
+        _mm512_reduce_max_ps(m)
     }
 
+    /// Like `quantize`, but `v / scale` is first taken as `v · (1 / scale)` (a division
+    /// costs as much as a small layer's products): that is within 2 ulp of the quotient,
+    /// so it rounds to the same integer unless it lies within 2^-20 · |c| of a half;
+    /// a vector with such a lane, and a row whose scale has no normal reciprocal, is
+    /// divided exactly.
+    ///
     /// # Safety
     /// The CPU has AVX-512F; `out` is as long as `row`.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn quantize_avx512(row: &[f32], scale: f32, flip: u8, out: &mut [i8]) {
+        let inverse = 1.0 / scale;
+        let divide_all = !(inverse.is_normal() && scale.is_normal());
+        let y = _mm512_set1_ps(inverse);
+        let (half, margin) = (_mm512_set1_ps(0.5), _mm512_set1_ps(1.0 / (1 << 20) as f32));
         let s = _mm512_set1_ps(scale);
         let (lo, hi) = (_mm512_set1_ps(-Q_MAX), _mm512_set1_ps(Q_MAX));
         let rounder = _mm512_set1_ps(ROUNDER);
@@ -171,7 +174,19 @@ mod x86 {
             let mask = (((1u32 << n) - 1) & 0xFFFF) as __mmask16;
             // SAFETY: masked to the n values of row and out from start.
             unsafe {
-                let c = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, row.as_ptr().add(start)), s);
+                let v = _mm512_maskz_loadu_ps(mask, row.as_ptr().add(start));
+                let mut c = _mm512_mul_ps(v, y);
+                let nearest =
+                    _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(c);
+                let from_half = _mm512_abs_ps(_mm512_sub_ps(
+                    _mm512_abs_ps(_mm512_sub_ps(c, nearest)),
+                    half,
+                ));
+                let tolerance = _mm512_mul_ps(_mm512_abs_ps(c), margin);
+                let close = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(from_half, tolerance);
+                if divide_all || close != 0 {
+                    c = _mm512_div_ps(v, s);
+                }
                 // NaN to 0, as `quantize` (a NaN survives clamp, and `as i32` gives 0).
                 let c = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_ORD_Q>(c, c), c);
                 let c = _mm512_min_ps(_mm512_max_ps(c, lo), hi);
@@ -195,11 +210,12 @@ mod x86 {
             let v = unsafe { _mm256_loadu_ps(chunk.as_ptr()) };
             m = _mm256_max_ps(_mm256_andnot_ps(sign, v), m);
         }
-        let mut lanes = [0.0f32; 8];
-        // SAFETY: 8 floats.
-        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), m) };
         let t = tail.iter().fold(0.0, |m, &v| max_skip_nan(v.abs(), m));
-        fold_lanes(&lanes, t)
+        // A tree over the lanes (never NaN, so the order does not matter), then the tail.
+        let h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
+        let h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        let h = _mm_max_ss(h, _mm_shuffle_ps::<0b01>(h, h));
+        max_skip_nan(_mm_cvtss_f32(h), t)
     }
 
     /// # Safety
@@ -277,10 +293,19 @@ mod tests {
                 x.row_mut(1).fill(0.0);
                 x[[2, n_in - 1]] = f32::NAN;
             }
-            // Scales that put values exactly on halves: max |x| = 127 · 0.5.
+            // Scales that put values exactly on halves: max |x| = 127 · 0.5; integers
+            // over a max of 2 (quotients near 63.5) and of 254 (exact halves).
             if n_in > 2 {
                 x.row_mut(3).fill(0.25);
                 x[[3, 0]] = 63.5;
+                x.row_mut(4)
+                    .iter_mut()
+                    .for_each(|v| *v = rng.gen_range(-2i32..=2) as f32);
+                x[[4, 0]] = 2.0;
+                x.row_mut(5)
+                    .iter_mut()
+                    .for_each(|v| *v = rng.gen_range(-254i32..=254) as f32);
+                x[[5, 1]] = -254.0;
             }
             let k4 = n_in.div_ceil(4) * 4;
             let view = x.view();
@@ -303,6 +328,33 @@ mod tests {
                             );
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Many rows of values of every magnitude, and of integers over random maxima (near
+    /// halves), give the bytes of the scalar division on every kernel (the AVX-512 path
+    /// multiplies by the reciprocal and must divide where that could round otherwise).
+    #[test]
+    fn the_reciprocal_shortcut_never_changes_a_byte() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let (rows, n_in) = (3000, 37);
+        let x = Array2::from_shape_fn((rows, n_in), |(r, _)| match r % 3 {
+            0 => rng.gen_range(-1.0f32..1.0) * 10f32.powi(rng.gen_range(-38..38)),
+            1 => rng.gen_range(-300i32..300) as f32,
+            _ => rng.gen_range(-4.0f32..4.0),
+        });
+        for kernel in Int8Kernel::ALL.into_iter().filter(|k| k.is_available()) {
+            let (mut q, mut s) = (vec![0i8; rows * 40], vec![0.0; rows]);
+            quantize_rows(kernel, x.view(), 0, &mut q, &mut s, &mut Vec::new());
+            for r in 0..rows {
+                for i in 0..n_in {
+                    assert_eq!(
+                        q[r * 40 + i],
+                        quantize(x[[r, i]], s[r]),
+                        "{kernel:?} ({r}, {i})"
+                    );
                 }
             }
         }
