@@ -59,11 +59,10 @@ pub fn product(
     assert!(n_pad.is_multiple_of(LANES));
     assert_eq!(w.len(), n_pad / LANES * groups * GROUP_BYTES);
     let k4 = groups * GROUP;
-    let rows = if k4 > 0 {
-        x.len() / k4
-    } else {
-        acc.len() / n_pad.max(1)
-    };
+    let rows = x
+        .len()
+        .checked_div(k4)
+        .unwrap_or_else(|| acc.len() / n_pad.max(1));
     assert_eq!(x.len(), rows * k4);
     assert_eq!(acc.len(), rows * n_pad);
     assert!(

@@ -222,27 +222,49 @@ pub fn int8_affine(
         &m.col_sums,
         &mut scratch.acc,
     );
+    if let Some(o) = out.as_slice_mut() {
+        let bias = bias.unwrap_or(&[]);
+        dequantize(o, &scratch.acc, &scratch.x_scales, &m.scales, bias, n_pad);
+        return;
+    }
     for ((mut out_row, acc_row), &sx) in out
         .rows_mut()
         .into_iter()
         .zip(scratch.acc.chunks_exact(n_pad))
         .zip(&scratch.x_scales)
     {
-        match (out_row.as_slice_mut(), bias) {
-            (Some(o), Some(bias)) => {
-                for (((o, &a), &sw), &b) in o.iter_mut().zip(acc_row).zip(&m.scales).zip(bias) {
-                    *o = (a as f32 * sx) * sw + b;
-                }
-            }
-            (Some(o), None) => {
-                for ((o, &a), &sw) in o.iter_mut().zip(acc_row).zip(&m.scales) {
+        for (j, o) in out_row.iter_mut().enumerate() {
+            let y = (acc_row[j] as f32 * sx) * m.scales[j];
+            *o = bias.map_or(y, |b| y + b[j]);
+        }
+    }
+}
+
+crate::nn::fast_math::vectorised_fn! {
+    /// `out` (rows, n_out) contiguous = `(acc · s_x) · s_j (+ b_j)` for `acc` (rows, n_pad);
+    /// no bias when `bias` is empty. In AVX-512 where the CPU has it (the same bits: no
+    /// operation is fused).
+    fn dequantize(
+        out: &mut [f32],
+        acc: &[i32],
+        x_scales: &[f32],
+        scales: &[f32],
+        bias: &[f32],
+        n_pad: usize,
+    ) {
+        let n_out = scales.len();
+        for ((o, a), &sx) in out
+            .chunks_exact_mut(n_out)
+            .zip(acc.chunks_exact(n_pad))
+            .zip(x_scales)
+        {
+            if bias.is_empty() {
+                for ((o, &a), &sw) in o.iter_mut().zip(a).zip(scales) {
                     *o = (a as f32 * sx) * sw;
                 }
-            }
-            (None, _) => {
-                for (j, o) in out_row.iter_mut().enumerate() {
-                    let y = (acc_row[j] as f32 * sx) * m.scales[j];
-                    *o = bias.map_or(y, |b| y + b[j]);
+            } else {
+                for (((o, &a), &sw), &b) in o.iter_mut().zip(a).zip(scales).zip(bias) {
+                    *o = (a as f32 * sx) * sw + b;
                 }
             }
         }

@@ -59,64 +59,70 @@ pub fn max_abs(row: &[f32]) -> f32 {
 }
 
 /// Quantize every row of `x` (rows, n_in) into `q` (rows, k4 ≥ n_in; the padding set to
-/// quantized zero), XORed with `flip`, its scale into `scales`; `row` holds a strided
-/// row while it is read.
+/// quantized zero), XORed with `flip`, its scale into `scales`; `copy` holds the batch
+/// when `x` is not in standard layout. The batch goes in two passes, all the maxima then
+/// all the rows, so that the rows' short chains of dependent steps overlap.
 pub fn quantize_rows(
     kernel: Int8Kernel,
     x: ArrayView2<f32>,
     flip: u8,
     q: &mut [i8],
     scales: &mut [f32],
-    row: &mut Vec<f32>,
+    copy: &mut Vec<f32>,
 ) {
-    let n_in = x.ncols();
-    let k4 = if x.nrows() > 0 {
-        q.len() / x.nrows()
-    } else {
-        0
+    let data = match x.to_slice() {
+        Some(d) => d,
+        None => {
+            copy.clear();
+            copy.extend(x.iter());
+            copy.as_slice()
+        }
     };
-    for (r, (x_row, s)) in x.rows().into_iter().zip(scales.iter_mut()).enumerate() {
-        let q_row = &mut q[r * k4..(r + 1) * k4];
-        let values = match x_row.to_slice() {
-            Some(v) => v,
-            None => {
-                row.clear();
-                row.extend(x_row.iter());
-                row.as_slice()
-            }
-        };
-        let (used, pad) = q_row.split_at_mut(n_in);
-        *s = scale_of(row_max(kernel, values));
-        quantize_row(kernel, values, *s, flip, used);
-        pad.fill(flip as i8);
-    }
-}
-
-/// `max_abs` on `kernel`'s vector unit.
-fn row_max(kernel: Int8Kernel, row: &[f32]) -> f32 {
+    let batch = Batch {
+        data,
+        n_in: x.ncols(),
+        flip,
+    };
+    assert_eq!(scales.len(), x.nrows());
     match kernel {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the VNNI kernel is only chosen on CPUs with AVX-512F.
-        Int8Kernel::Vnni => unsafe { x86::max_abs_avx512(row) },
+        Int8Kernel::Vnni => unsafe { x86::batch_avx512(&batch, q, scales) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the AVX2 kernel is only chosen on CPUs with AVX2.
-        Int8Kernel::Avx2 => unsafe { x86::max_abs_avx2(row) },
-        _ => max_abs(row),
+        Int8Kernel::Avx2 => unsafe { x86::batch_avx2(&batch, q, scales) },
+        _ => batch.run(q, scales, max_abs, quantize_scalar),
     }
 }
 
-/// `quantize` of every value of `row` into `out`, XORed with `flip`, on `kernel`'s
-/// vector unit.
-fn quantize_row(kernel: Int8Kernel, row: &[f32], scale: f32, flip: u8, out: &mut [i8]) {
-    assert_eq!(row.len(), out.len());
-    match kernel {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `row_max`; `out` is as long as `row`.
-        Int8Kernel::Vnni => unsafe { x86::quantize_avx512(row, scale, flip, out) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Int8Kernel::Avx2 => unsafe { x86::quantize_avx2(row, scale, flip, out) },
-        _ => quantize_scalar(row, scale, flip, out),
+/// The rows of one batch: (rows, n_in) row-major.
+struct Batch<'a> {
+    data: &'a [f32],
+    n_in: usize,
+    flip: u8,
+}
+
+impl Batch<'_> {
+    /// Both passes with a kernel's `max` and `quant` (inlined into the callers, which
+    /// enable the vector units).
+    #[inline(always)]
+    fn run(
+        &self,
+        q: &mut [i8],
+        scales: &mut [f32],
+        max: impl Fn(&[f32]) -> f32,
+        quant: impl Fn(&[f32], f32, u8, &mut [i8]),
+    ) {
+        let n_in = self.n_in;
+        let k4 = q.len().checked_div(scales.len()).unwrap_or(0);
+        for (r, s) in scales.iter_mut().enumerate() {
+            *s = scale_of(max(&self.data[r * n_in..(r + 1) * n_in]));
+        }
+        for (r, &s) in scales.iter().enumerate() {
+            let (used, pad) = q[r * k4..(r + 1) * k4].split_at_mut(n_in);
+            quant(&self.data[r * n_in..(r + 1) * n_in], s, self.flip, used);
+            pad.fill(self.flip as i8);
+        }
     }
 }
 
@@ -131,12 +137,41 @@ fn quantize_scalar(row: &[f32], scale: f32, flip: u8, out: &mut [i8]) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{max_skip_nan, quantize_scalar, Q_MAX, ROUNDER};
+    use super::{max_skip_nan, quantize_scalar, Batch, Q_MAX, ROUNDER};
 
     /// # Safety
     /// The CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn max_abs_avx512(row: &[f32]) -> f32 {
+    pub unsafe fn batch_avx512(batch: &Batch, q: &mut [i8], scales: &mut [f32]) {
+        batch.run(
+            q,
+            scales,
+            // SAFETY: this function's features.
+            |row| unsafe { max_abs_avx512(row) },
+            // SAFETY: as above; `run` passes an `out` as long as the row.
+            |row, s, flip, out| unsafe { quantize_avx512(row, s, flip, out) },
+        )
+    }
+
+    /// # Safety
+    /// The CPU has AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn batch_avx2(batch: &Batch, q: &mut [i8], scales: &mut [f32]) {
+        batch.run(
+            q,
+            scales,
+            // SAFETY: this function's features.
+            |row| unsafe { max_abs_avx2(row) },
+            // SAFETY: as above; `run` passes an `out` as long as the row.
+            |row, s, flip, out| unsafe { quantize_avx2(row, s, flip, out) },
+        )
+    }
+
+    /// # Safety
+    /// The CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn max_abs_avx512(row: &[f32]) -> f32 {
         let mut m = _mm512_setzero_ps();
         for start in (0..row.len()).step_by(16) {
             let n = (row.len() - start).min(16);
@@ -160,7 +195,8 @@ mod x86 {
     /// # Safety
     /// The CPU has AVX-512F; `out` is as long as `row`.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn quantize_avx512(row: &[f32], scale: f32, flip: u8, out: &mut [i8]) {
+    #[inline]
+    unsafe fn quantize_avx512(row: &[f32], scale: f32, flip: u8, out: &mut [i8]) {
         let inverse = 1.0 / scale;
         let divide_all = !(inverse.is_normal() && scale.is_normal());
         let y = _mm512_set1_ps(inverse);
@@ -200,7 +236,8 @@ mod x86 {
     /// # Safety
     /// The CPU has AVX2.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn max_abs_avx2(row: &[f32]) -> f32 {
+    #[inline]
+    unsafe fn max_abs_avx2(row: &[f32]) -> f32 {
         let sign = _mm256_set1_ps(-0.0);
         let mut m = _mm256_setzero_ps();
         let chunks = row.chunks_exact(8);
@@ -221,7 +258,8 @@ mod x86 {
     /// # Safety
     /// The CPU has AVX2; `out` is as long as `row`.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn quantize_avx2(row: &[f32], scale: f32, flip: u8, out: &mut [i8]) {
+    #[inline]
+    unsafe fn quantize_avx2(row: &[f32], scale: f32, flip: u8, out: &mut [i8]) {
         let s = _mm256_set1_ps(scale);
         let (lo, hi) = (_mm256_set1_ps(-Q_MAX), _mm256_set1_ps(Q_MAX));
         let rounder = _mm256_set1_ps(ROUNDER);
