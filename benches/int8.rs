@@ -1,6 +1,7 @@
-//! f32 against int8 (`compress --int8`) prediction, one thread: the forward pass of a
-//! 784-1024-1024-10 MLP (1.86M parameters) and of a 20-64-64-2 one (tabular size), on
-//! 1024-row batches (predict's chunk). Throughput in rows.
+//! f32 against int8 (`compress --int8`) prediction, one thread, on 1024-row batches
+//! (predict's chunk): the forward pass of the default network on satellite's 36 inputs
+//! (36-64-6), of `--hidden 256,256` (36-256-256-6) and of a 784-1024-512-10 MLP (1.33M
+//! parameters, Fashion-MNIST size). Throughput in rows.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::Array2;
@@ -38,8 +39,9 @@ fn bench_pair(c: &mut Criterion, name: &str, n_inputs: usize, hidden: Vec<usize>
 
 fn int8(c: &mut Criterion) {
     let _pool = csvnn::parallel::install(1);
-    bench_pair(c, "mlp_784_1024_1024_10", 784, vec![1024, 1024], 10);
-    bench_pair(c, "mlp_20_64_64_2", 20, vec![64, 64], 2);
+    bench_pair(c, "mlp_36_64_6", 36, vec![64], 6);
+    bench_pair(c, "mlp_36_256_256_6", 36, vec![256, 256], 6);
+    bench_pair(c, "mlp_784_1024_512_10", 784, vec![1024, 512], 10);
 }
 
 criterion_group!(benches, int8);

@@ -184,9 +184,9 @@ impl Network {
 
     /// `x`: (batch, n_inputs) -> (batch, n_outputs), a view of the last layer's buffer.
     ///
-    /// A dense layer followed by an activation runs fused: the dense layer's buffer gets
-    /// x·W and the activation adds the bias as it applies f, in one pass over memory (so
-    /// that dense layer's own `output()` then lacks its bias; nothing reads it).
+    /// A dense layer (f32 or int8) followed by an activation runs fused: the dense layer's
+    /// buffer gets x·W and the activation adds the bias as it applies f, in one pass over
+    /// memory (so that dense layer's own `output()` then lacks its bias; nothing reads it).
     pub fn forward<'a>(&'a mut self, x: ArrayView2<'a, f32>, train: bool) -> ArrayView2<'a, f32> {
         let mut i = 0;
         while i < self.layers.len() {
@@ -197,6 +197,11 @@ impl Network {
             };
             match rest {
                 [AnyLayer::Dense(dense), AnyLayer::Activation(activation), ..] => {
+                    dense.forward_linear(input);
+                    activation.forward_biased(dense.output(), dense.bias());
+                    i += 2;
+                }
+                [AnyLayer::DenseInt8(dense), AnyLayer::Activation(activation), ..] => {
                     dense.forward_linear(input);
                     activation.forward_biased(dense.output(), dense.bias());
                     i += 2;

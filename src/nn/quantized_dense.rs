@@ -66,6 +66,20 @@ impl QuantizedDense {
     pub fn bias(&self) -> &Array1<f32> {
         &self.bias
     }
+
+    /// x·W without the bias into the output buffer: the first half of a forward pass
+    /// fused with the activation after (`Network::forward`), which adds the bias.
+    pub(crate) fn forward_linear(&mut self, x: ArrayView2<f32>) {
+        self.output.resize(x.nrows(), self.n_out());
+        int8_affine(
+            int8_kernel(),
+            x,
+            &self.matrix,
+            None,
+            &mut self.scratch,
+            self.output.view_mut(),
+        );
+    }
 }
 
 impl Layer for QuantizedDense {
@@ -76,7 +90,7 @@ impl Layer for QuantizedDense {
             int8_kernel(),
             x,
             &self.matrix,
-            bias,
+            Some(bias),
             &mut self.scratch,
             self.output.view_mut(),
         );
@@ -216,5 +230,44 @@ mod tests {
             .contains("1 scales; expected one per output, 6"));
         assert!(broken("scales", serde_json::json!([1, 1, 0, 1, 1, 1])).contains("scale 3 is 0"));
         assert!(broken("bias", serde_json::json!([1.0])).contains("bias has 1 values"));
+    }
+
+    /// A network's int8 dense layers fused with their activations (`Network::forward`)
+    /// give the values of the layers run one by one (bias, then f), for every activation.
+    #[test]
+    fn fused_forward_matches_the_layers_one_by_one() {
+        use crate::nn::{Activation, AnyLayer, MlpConfig, Network};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        let x = Array2::from_shape_fn((29, 37), |_| rng.gen_range(-2.0f32..2.0));
+        for activation in [Activation::Relu, Activation::Tanh, Activation::Sigmoid] {
+            let config = MlpConfig {
+                n_inputs: 37,
+                hidden: vec![70, 18],
+                n_outputs: 3,
+                activation,
+                dropout: 0.0,
+            };
+            let mut f32_net = Network::mlp(&config, 5).unwrap();
+            // Biases away from zero, so that a lost bias shows.
+            f32_net.visit_params(&mut |p, _| {
+                p.iter_mut().for_each(|v| *v = rng.gen_range(-0.5f32..0.5))
+            });
+            let (mut net, _) = crate::compress::quantize_network(&f32_net).unwrap();
+            assert!(net
+                .layers
+                .iter()
+                .any(|l| matches!(l, AnyLayer::DenseInt8(_))));
+            let fused = net.forward(x.view(), false).to_owned();
+            let mut current = x.clone();
+            for layer in &mut net.layers {
+                layer.forward(current.view(), false);
+                current = layer.output().to_owned();
+            }
+            let worst = fused
+                .iter()
+                .zip(&current)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(worst <= 1e-6, "{activation:?}: {worst}");
+        }
     }
 }

@@ -1,84 +1,132 @@
-//! The int8 products: `acc[r, j] = Σ_k x[r, k] · w[j, k]` in i32, for `x` (rows, k) and the
-//! transposed weights `w` (n_out, k), both row-major with `k` a multiple of `K_ALIGN`
-//! (zero padded). Sums wrap like the vector instructions; with at most `MAX_INT8_INPUTS`
-//! inputs no sum can wrap, so every kernel gives the exact product.
+//! The int8 products: `acc[r, j] = Σ_k x[r, k] · w[k, j]` in i32, on weights packed with
+//! the outputs along the vector lanes, so a kernel never sums across a register:
+//! blocks of `LANES` outputs, each a run of groups of `GROUP` inputs, each group 64 bytes
+//! (`LANES` outputs x `GROUP` inputs). One row's `GROUP` input bytes, broadcast, meet a
+//! whole group in one instruction (`vpdpbusd`: 16 outputs x 4 inputs). Inputs are padded
+//! to a multiple of `GROUP` and outputs to a multiple of `LANES`, with zero weights.
+//! Sums wrap like the vector instructions; with at most `MAX_INT8_INPUTS` inputs no sum
+//! can wrap, so every kernel gives the exact product.
 
 use super::Int8Kernel;
 
-/// Rows of `x` and `w` are padded to a multiple of this many bytes (one AVX-512 register).
-pub const K_ALIGN: usize = 64;
+/// Outputs per block: the i32 lanes of one AVX-512 register.
+pub const LANES: usize = 16;
+/// Inputs per group: the bytes `vpdpbusd` sums into one i32 lane.
+pub const GROUP: usize = 4;
+/// Bytes of one group of one block.
+const GROUP_BYTES: usize = LANES * GROUP;
 
-/// `acc` (rows, n_out) = x · wᵀ with `kernel`; `col_sums[j]` = 128 · Σ_k w[j, k] (the
-/// correction the VNNI kernel needs for its unsigned operand). Panics when `kernel` is
-/// not available on this CPU (a programming error: callers take `int8_kernel()`).
+/// The byte the quantized inputs are XORed with for `kernel`: the VNNI kernel multiplies
+/// unsigned inputs (`q + 128`, the top bit flipped) by signed weights.
+pub fn input_flip(kernel: Int8Kernel) -> u8 {
+    match kernel {
+        Int8Kernel::Vnni => 0x80,
+        _ => 0,
+    }
+}
+
+/// `values` (n_in, n_out) row-major packed for the kernels (blocks x groups x outputs x
+/// inputs, zero padded), and 128 · Σ_k w[k, j] per padded output (the VNNI correction).
+pub fn pack(values: &[i8], n_in: usize, n_out: usize) -> (Vec<i8>, Vec<i32>) {
+    let groups = n_in.div_ceil(GROUP);
+    let blocks = n_out.div_ceil(LANES);
+    let mut packed = vec![0i8; blocks * groups * GROUP_BYTES];
+    let mut sums = vec![0i32; blocks * LANES];
+    for (k, row) in values.chunks_exact(n_out.max(1)).take(n_in).enumerate() {
+        let (g, t) = (k / GROUP, k % GROUP);
+        for (j, &v) in row.iter().enumerate() {
+            let (b, lane) = (j / LANES, j % LANES);
+            packed[((b * groups + g) * LANES + lane) * GROUP + t] = v;
+            sums[j] += 128 * v as i32;
+        }
+    }
+    (packed, sums)
+}
+
+/// `acc` (rows, n_pad) = x · W with `kernel`: `x` (rows, groups · `GROUP`) quantized and
+/// XORed with `input_flip(kernel)`, `w` from `pack`, `col_sums` its sums (n_pad). Panics
+/// when `kernel` is not available on this CPU (a programming error: callers take
+/// `int8_kernel()`) or the sizes disagree.
 pub fn product(
     kernel: Int8Kernel,
     x: &[i8],
+    groups: usize,
     w: &[i8],
-    k: usize,
     col_sums: &[i32],
     acc: &mut [i32],
 ) {
-    assert!(k > 0 && k.is_multiple_of(K_ALIGN));
-    assert!(x.len().is_multiple_of(k) && w.len().is_multiple_of(k));
-    let (rows, n_out) = (x.len() / k, w.len() / k);
-    assert_eq!(acc.len(), rows * n_out);
-    assert_eq!(col_sums.len(), n_out);
+    let n_pad = col_sums.len();
+    assert!(n_pad.is_multiple_of(LANES));
+    assert_eq!(w.len(), n_pad / LANES * groups * GROUP_BYTES);
+    let k4 = groups * GROUP;
+    let rows = x
+        .len()
+        .checked_div(k4)
+        .unwrap_or_else(|| acc.len() / n_pad.max(1));
+    assert_eq!(x.len(), rows * k4);
+    assert_eq!(acc.len(), rows * n_pad);
     assert!(
         kernel.is_available(),
         "the {} kernel needs a CPU that has it",
         kernel.name()
     );
+    if rows == 0 || n_pad == 0 {
+        return;
+    }
+    let shape = Shape {
+        rows,
+        groups,
+        n_pad,
+    };
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has the features (checked above); the slices hold rows x k and
-        // n_out x k bytes, which is all the kernels read.
-        Int8Kernel::Vnni => unsafe { x86::vnni(x, w, k, col_sums, acc) },
+        // SAFETY: the CPU has the features (checked above); the slices have the sizes
+        // checked above, which is all the kernels read and write.
+        Int8Kernel::Vnni => unsafe { x86::vnni(x, w, col_sums, acc, shape) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
-        Int8Kernel::Avx2 => unsafe { x86::avx2(x, w, k, acc) },
-        _ => portable(x, w, k, acc),
+        Int8Kernel::Avx2 => unsafe { x86::avx2(x, w, acc, shape) },
+        _ => portable(x, w, acc, shape),
     }
 }
 
-/// Plain loops: each output one dot product of i8 values in i32.
-fn portable(x: &[i8], w: &[i8], k: usize, acc: &mut [i32]) {
-    let n_out = w.len() / k;
-    for (x_row, acc_row) in x.chunks_exact(k).zip(acc.chunks_exact_mut(n_out.max(1))) {
-        for (w_row, a) in w.chunks_exact(k).zip(acc_row.iter_mut()) {
-            *a = x_row
-                .iter()
-                .zip(w_row)
-                .fold(0i32, |s, (&p, &q)| s.wrapping_add(p as i32 * q as i32));
-        }
-    }
-}
-
-/// Outputs per block of columns: their weights (64 x k bytes) stay in L2 while every row
-/// passes over them, instead of all the weights streaming once per tile of rows.
-const COL_BLOCK: usize = 64;
-
-/// Run `block(r, j, full)` over tiles of `R` x `C` outputs (`full`), block of columns by
-/// block of columns, the edges output by output.
-fn tiles<const R: usize, const C: usize>(
+/// The sizes of one product.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
     rows: usize,
-    n_out: usize,
-    mut block: impl FnMut(usize, usize, bool),
-) {
-    for jb in (0..n_out).step_by(COL_BLOCK) {
-        let j_end = (jb + COL_BLOCK).min(n_out);
-        for r0 in (0..rows).step_by(R) {
-            for j0 in (jb..j_end).step_by(C) {
-                if r0 + R <= rows && j0 + C <= j_end {
-                    block(r0, j0, true);
-                } else {
-                    for r in r0..(r0 + R).min(rows) {
-                        for j in j0..(j0 + C).min(j_end) {
-                            block(r, j, false);
-                        }
-                    }
+    groups: usize,
+    n_pad: usize,
+}
+
+/// Plain loops over the packed layout: 16 running sums per block.
+fn portable(x: &[i8], w: &[i8], acc: &mut [i32], shape: Shape) {
+    let Shape { groups, n_pad, .. } = shape;
+    if groups == 0 {
+        acc.fill(0);
+        return;
+    }
+    for (x_row, acc_row) in x
+        .chunks_exact(groups * GROUP)
+        .zip(acc.chunks_exact_mut(n_pad))
+    {
+        for (block, out) in w
+            .chunks_exact(groups * GROUP_BYTES)
+            .zip(acc_row.chunks_exact_mut(LANES))
+        {
+            let mut sums = [0i32; LANES];
+            for (xg, wg) in x_row
+                .chunks_exact(GROUP)
+                .zip(block.chunks_exact(GROUP_BYTES))
+            {
+                for (s, wl) in sums.iter_mut().zip(wg.chunks_exact(GROUP)) {
+                    let dot = xg
+                        .iter()
+                        .zip(wl)
+                        .fold(0i32, |d, (&p, &q)| d + p as i32 * q as i32);
+                    *s = s.wrapping_add(dot);
                 }
             }
+            out.copy_from_slice(&sums);
         }
     }
 }
@@ -87,136 +135,186 @@ fn tiles<const R: usize, const C: usize>(
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::tiles;
+    use super::{Shape, GROUP, GROUP_BYTES, LANES};
 
-    /// Rows x columns of one VNNI tile: 16 accumulators, 4 + 4 operands of 32 registers.
-    const VR: usize = 4;
+    /// Rows x blocks of one VNNI tile: 24 accumulators, 4 weight registers, 1 broadcast.
+    const VR: usize = 6;
     const VC: usize = 4;
-    /// Rows x columns of one AVX2 tile: 8 accumulators, 4 + 1 operands of 16 registers.
+    /// Rows of one AVX2 tile (of one block): 8 accumulators, 4 weight registers.
     const AR: usize = 2;
-    const AC: usize = 4;
 
-    /// # Safety
-    /// The CPU has AVX-512F, BW and VNNI; `x`, `w` hold whole rows of `k` bytes, `k` a
-    /// multiple of 64.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub unsafe fn vnni(x: &[i8], w: &[i8], k: usize, col_sums: &[i32], acc: &mut [i32]) {
-        let (rows, n_out) = (x.len() / k, w.len() / k);
-        tiles::<VR, VC>(rows, n_out, |r0, j0, full| {
-            // SAFETY: the caller's guarantees; tiles stay inside rows x n_out.
-            unsafe {
-                if full {
-                    vnni_tile::<VR, VC>(x, w, k, col_sums, acc, n_out, r0, j0)
-                } else {
-                    vnni_tile::<1, 1>(x, w, k, col_sums, acc, n_out, r0, j0)
-                }
-            }
-        });
+    /// Where one tile reads and writes: its first row of x, its first block of w, its
+    /// first output's correction and accumulator.
+    struct Tile {
+        x: *const i8,
+        w: *const i8,
+        sums: *const i32,
+        acc: *mut i32,
+        /// Bytes per row of x, i32 per row of acc, groups per block of w.
+        k4: usize,
+        n_pad: usize,
+        groups: usize,
     }
 
-    /// One `R` x `C` tile of VNNI products: x is shifted to unsigned (x + 128, a flip of
-    /// the top bit) for `vpdpbusd`, and 128 · Σ w is taken back off at the end.
+    /// Tiles over `VC` blocks (a panel of weights that stays in L2 while every row passes),
+    /// `VR` rows at a time; the edges in smaller tiles.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F, BW and VNNI; the slices hold the sizes of `shape`.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn vnni_tile<const R: usize, const C: usize>(
-        x: &[i8],
-        w: &[i8],
-        k: usize,
-        col_sums: &[i32],
-        acc: &mut [i32],
-        n_out: usize,
-        r0: usize,
-        j0: usize,
-    ) {
-        let flip = _mm512_set1_epi8(-128);
-        let mut sums = [[_mm512_setzero_si512(); C]; R];
-        let (xp, wp) = (x.as_ptr(), w.as_ptr());
-        for kk in (0..k).step_by(64) {
-            let mut wv = [_mm512_setzero_si512(); C];
-            for (c, v) in wv.iter_mut().enumerate() {
-                // SAFETY: row j0 + c of w has k bytes from kk.
-                *v = unsafe { _mm512_loadu_si512(wp.add((j0 + c) * k + kk).cast()) };
-            }
-            for (r, row) in sums.iter_mut().enumerate() {
-                // SAFETY: row r0 + r of x has k bytes from kk.
-                let xv = unsafe { _mm512_loadu_si512(xp.add((r0 + r) * k + kk).cast()) };
-                let xu = _mm512_xor_si512(xv, flip);
-                for (s, &wc) in row.iter_mut().zip(&wv) {
-                    *s = _mm512_dpbusd_epi32(*s, xu, wc);
+    pub unsafe fn vnni(x: &[i8], w: &[i8], sums: &[i32], acc: &mut [i32], shape: Shape) {
+        let Shape {
+            rows,
+            groups,
+            n_pad,
+        } = shape;
+        let (k4, blocks) = (groups * GROUP, n_pad / LANES);
+        for jb in (0..blocks).step_by(VC) {
+            let cb = (blocks - jb).min(VC);
+            for r0 in (0..rows).step_by(VR) {
+                let rr = (rows - r0).min(VR);
+                // SAFETY: rows r0.. and blocks jb.. are inside the slices.
+                unsafe {
+                    let t = Tile {
+                        x: x.as_ptr().add(r0 * k4),
+                        w: w.as_ptr().add(jb * groups * GROUP_BYTES),
+                        sums: sums.as_ptr().add(jb * LANES),
+                        acc: acc.as_mut_ptr().add(r0 * n_pad + jb * LANES),
+                        k4,
+                        n_pad,
+                        groups,
+                    };
+                    match cb {
+                        1 => vnni_rows::<1>(&t, rr),
+                        2 => vnni_rows::<2>(&t, rr),
+                        3 => vnni_rows::<3>(&t, rr),
+                        _ => vnni_rows::<VC>(&t, rr),
+                    }
                 }
-            }
-        }
-        for (r, row) in sums.iter().enumerate() {
-            for (c, s) in row.iter().enumerate() {
-                acc[(r0 + r) * n_out + j0 + c] =
-                    _mm512_reduce_add_epi32(*s).wrapping_sub(col_sums[j0 + c]);
             }
         }
     }
 
     /// # Safety
-    /// The CPU has AVX2; `x`, `w` hold whole rows of `k` bytes, `k` a multiple of 16.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn avx2(x: &[i8], w: &[i8], k: usize, acc: &mut [i32]) {
-        let (rows, n_out) = (x.len() / k, w.len() / k);
-        tiles::<AR, AC>(rows, n_out, |r0, j0, full| {
-            // SAFETY: the caller's guarantees; tiles stay inside rows x n_out.
-            unsafe {
-                if full {
-                    avx2_tile::<AR, AC>(x, w, k, acc, n_out, r0, j0)
-                } else {
-                    avx2_tile::<1, 1>(x, w, k, acc, n_out, r0, j0)
-                }
-            }
-        });
-    }
-
-    /// One `R` x `C` tile: 16 bytes at a time widened to i16, multiplied and summed in
-    /// pairs into i32 by `vpmaddwd` (exact: |x · w| ≤ 127², two of them fit).
-    #[target_feature(enable = "avx2")]
-    unsafe fn avx2_tile<const R: usize, const C: usize>(
-        x: &[i8],
-        w: &[i8],
-        k: usize,
-        acc: &mut [i32],
-        n_out: usize,
-        r0: usize,
-        j0: usize,
-    ) {
-        let mut sums = [[_mm256_setzero_si256(); C]; R];
-        let (xp, wp) = (x.as_ptr(), w.as_ptr());
-        for kk in (0..k).step_by(16) {
-            let mut wv = [_mm256_setzero_si256(); C];
-            for (c, v) in wv.iter_mut().enumerate() {
-                // SAFETY: row j0 + c of w has k bytes from kk.
-                *v = _mm256_cvtepi8_epi16(unsafe {
-                    _mm_loadu_si128(wp.add((j0 + c) * k + kk).cast())
-                });
-            }
-            for (r, row) in sums.iter_mut().enumerate() {
-                // SAFETY: row r0 + r of x has k bytes from kk.
-                let xv = _mm256_cvtepi8_epi16(unsafe {
-                    _mm_loadu_si128(xp.add((r0 + r) * k + kk).cast())
-                });
-                for (s, &wc) in row.iter_mut().zip(&wv) {
-                    *s = _mm256_add_epi32(*s, _mm256_madd_epi16(xv, wc));
-                }
-            }
-        }
-        for (r, row) in sums.iter().enumerate() {
-            for (c, s) in row.iter().enumerate() {
-                acc[(r0 + r) * n_out + j0 + c] = hsum256(*s);
+    /// As `vnni`; the tile has `rr` rows and `C` blocks.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn vnni_rows<const C: usize>(t: &Tile, rr: usize) {
+        // SAFETY: the caller's.
+        unsafe {
+            match rr {
+                1 => vnni_tile::<1, C>(t),
+                2 => vnni_tile::<2, C>(t),
+                3 => vnni_tile::<3, C>(t),
+                4 => vnni_tile::<4, C>(t),
+                5 => vnni_tile::<5, C>(t),
+                _ => vnni_tile::<VR, C>(t),
             }
         }
     }
 
-    /// The sum of the eight i32 lanes (wrapping).
+    /// One tile of `R` rows x `C` blocks: per group, each row's 4 input bytes broadcast
+    /// against each block's 16 x 4 weights; 128 · Σ w taken off at the end.
+    ///
+    /// # Safety
+    /// As `vnni_rows`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn vnni_tile<const R: usize, const C: usize>(t: &Tile) {
+        let mut acc = [[_mm512_setzero_si512(); C]; R];
+        let block = t.groups * GROUP_BYTES;
+        // SAFETY: every read is inside the tile's rows of x and blocks of w (the caller's).
+        unsafe {
+            for g in 0..t.groups {
+                let mut wv = [_mm512_setzero_si512(); C];
+                for (c, v) in wv.iter_mut().enumerate() {
+                    *v = _mm512_loadu_si512(t.w.add(c * block + g * GROUP_BYTES).cast());
+                }
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let bytes = t.x.add(r * t.k4 + g * GROUP).cast::<i32>().read_unaligned();
+                    let xb = _mm512_set1_epi32(bytes);
+                    for (a, &wc) in row.iter_mut().zip(&wv) {
+                        *a = _mm512_dpbusd_epi32(*a, xb, wc);
+                    }
+                }
+            }
+            for (r, row) in acc.iter().enumerate() {
+                for (c, a) in row.iter().enumerate() {
+                    let s = _mm512_loadu_si512(t.sums.add(c * LANES).cast());
+                    let out = t.acc.add(r * t.n_pad + c * LANES);
+                    _mm512_storeu_si512(out.cast(), _mm512_sub_epi32(*a, s));
+                }
+            }
+        }
+    }
+
+    /// Tiles of `AR` rows x one block.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; the slices hold the sizes of `shape`.
     #[target_feature(enable = "avx2")]
-    fn hsum256(v: __m256i) -> i32 {
-        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
-        _mm_cvtsi128_si32(s)
+    pub unsafe fn avx2(x: &[i8], w: &[i8], acc: &mut [i32], shape: Shape) {
+        let Shape {
+            rows,
+            groups,
+            n_pad,
+        } = shape;
+        let k4 = groups * GROUP;
+        for jb in 0..n_pad / LANES {
+            for r0 in (0..rows).step_by(AR) {
+                // SAFETY: row r0.. and block jb are inside the slices.
+                unsafe {
+                    let t = Tile {
+                        x: x.as_ptr().add(r0 * k4),
+                        w: w.as_ptr().add(jb * groups * GROUP_BYTES),
+                        sums: std::ptr::null(),
+                        acc: acc.as_mut_ptr().add(r0 * n_pad + jb * LANES),
+                        k4,
+                        n_pad,
+                        groups,
+                    };
+                    if rows - r0 >= AR {
+                        avx2_tile::<AR>(&t)
+                    } else {
+                        avx2_tile::<1>(&t)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One tile of `R` rows x one block: a group's 64 bytes widened to i16 (4 registers of
+    /// 4 outputs x 4 inputs), each row's 4 inputs widened and broadcast, `vpmaddwd` summing
+    /// pairs (exact: |x · w| ≤ 127², two fit); the pairs of each output added at the end.
+    ///
+    /// # Safety
+    /// As `avx2`; the tile has `R` rows.
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2_tile<const R: usize>(t: &Tile) {
+        let mut acc = [[_mm256_setzero_si256(); 4]; R];
+        // SAFETY: every read is inside the tile's rows of x and block of w (the caller's).
+        unsafe {
+            for g in 0..t.groups {
+                let wp = t.w.add(g * GROUP_BYTES);
+                let mut wv = [_mm256_setzero_si256(); 4];
+                for (q, v) in wv.iter_mut().enumerate() {
+                    *v = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(16 * q).cast()));
+                }
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let bytes = t.x.add(r * t.k4 + g * GROUP).cast::<i32>().read_unaligned();
+                    let xv = _mm256_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(bytes)));
+                    for (a, &wq) in row.iter_mut().zip(&wv) {
+                        *a = _mm256_add_epi32(*a, _mm256_madd_epi16(xv, wq));
+                    }
+                }
+            }
+            for (r, row) in acc.iter().enumerate() {
+                let out = t.acc.add(r * t.n_pad);
+                // hadd gives outputs (0 1 4 5 | 2 3 6 7); the permute puts them in order.
+                let lo = _mm256_permute4x64_epi64::<0xD8>(_mm256_hadd_epi32(row[0], row[1]));
+                let hi = _mm256_permute4x64_epi64::<0xD8>(_mm256_hadd_epi32(row[2], row[3]));
+                _mm256_storeu_si256(out.cast(), lo);
+                _mm256_storeu_si256(out.add(8).cast(), hi);
+            }
+        }
     }
 }
 
@@ -226,51 +324,66 @@ mod tests {
 
     use super::*;
 
-    /// Random rows with the extremes (-128 cannot come from quantization but must not
-    /// break the kernels either) and zero padding past `used` of every `k`.
-    fn random(rows: usize, k: usize, used: usize, rng: &mut impl Rng) -> Vec<i8> {
-        let mut v = vec![0i8; rows * k];
-        for row in v.chunks_exact_mut(k) {
-            for b in &mut row[..used] {
-                *b = match rng.gen_range(0..10) {
-                    0 => 127,
-                    1 => -127,
-                    _ => rng.gen_range(-127..=127),
-                };
-            }
-        }
-        v
+    /// Random values with the extremes (-128 cannot come from quantization but must not
+    /// break the kernels either).
+    fn random(n: usize, rng: &mut impl Rng) -> Vec<i8> {
+        (0..n)
+            .map(|_| match rng.gen_range(0..10) {
+                0 => 127,
+                1 => -127,
+                2 => -128,
+                _ => rng.gen_range(-127..=127),
+            })
+            .collect()
     }
 
+    /// Every kernel against i64 sums, on sizes around the tiles and the vector widths:
+    /// rows not a multiple of 6 or 2, inputs not a multiple of 4, outputs not a multiple
+    /// of 16 or of 64 (partial panels).
     #[test]
     fn every_kernel_gives_the_exact_product() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for (rows, n_out, used) in [
+        for (rows, n_in, n_out) in [
             (1usize, 1usize, 1usize),
             (5, 7, 50),
             (9, 13, 130),
             (4, 8, 64),
             (3, 33, 200),
+            (13, 36, 6),
+            (7, 0, 5),
+            (12, 64, 16),
+            (1, 130, 17),
+            (25, 5, 113),
+            (6, 4, 0),
         ] {
-            let k = used.div_ceil(K_ALIGN) * K_ALIGN;
-            let x = random(rows, k, used, &mut rng);
-            let w = random(n_out, k, used, &mut rng);
-            let col_sums: Vec<i32> = w
-                .chunks_exact(k)
-                .map(|r| 128 * r.iter().map(|&v| v as i32).sum::<i32>())
-                .collect();
+            let x = random(rows * n_in, &mut rng);
+            let values = random(n_in * n_out, &mut rng);
+            let (w, sums) = pack(&values, n_in, n_out);
+            let groups = n_in.div_ceil(GROUP);
+            let n_pad = sums.len();
             let mut expected = vec![0i32; rows * n_out];
             for r in 0..rows {
                 for j in 0..n_out {
-                    expected[r * n_out + j] = (0..used)
-                        .map(|i| x[r * k + i] as i64 * w[j * k + i] as i64)
+                    expected[r * n_out + j] = (0..n_in)
+                        .map(|i| x[r * n_in + i] as i64 * values[i * n_out + j] as i64)
                         .sum::<i64>() as i32;
                 }
             }
             for kernel in Int8Kernel::ALL.into_iter().filter(|k| k.is_available()) {
-                let mut acc = vec![0i32; rows * n_out];
-                product(kernel, &x, &w, k, &col_sums, &mut acc);
-                assert_eq!(acc, expected, "{kernel:?} on {rows}x{used}x{n_out}");
+                let flip = input_flip(kernel);
+                // Padding of 7 (any value): the padded weights are zero.
+                let mut xq = vec![7i8; rows * groups * GROUP];
+                for r in 0..rows {
+                    for i in 0..n_in {
+                        xq[r * groups * GROUP + i] = (x[r * n_in + i] as u8 ^ flip) as i8;
+                    }
+                }
+                let mut acc = vec![-1i32; rows * n_pad];
+                product(kernel, &xq, groups, &w, &sums, &mut acc);
+                let got: Vec<i32> = (0..rows)
+                    .flat_map(|r| acc[r * n_pad..r * n_pad + n_out].to_vec())
+                    .collect();
+                assert_eq!(got, expected, "{kernel:?} on {rows}x{n_in}x{n_out}");
             }
         }
     }

@@ -9,47 +9,17 @@
 mod base64;
 mod choice;
 mod kernels;
+mod quantize;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 pub use base64::{decode as base64_decode, encode as base64_encode};
 pub use choice::{int8_kernel, Int8Kernel, INT8_ENV};
-use kernels::K_ALIGN;
+use kernels::GROUP;
+use quantize::{quantize, quantize_rows, scale_of};
 
 /// Most inputs of an int8 product: beyond, an i32 sum of 127 · 127 products could wrap.
 pub const MAX_INT8_INPUTS: usize = 1 << 17;
-
-/// Largest magnitude of a quantized value (symmetric: -128 is never used).
-const Q_MAX: f32 = 127.0;
-
-/// The scale of a vector whose largest magnitude is `max`: `max / 127`, or 1 for a vector
-/// of zeros (or one that is not finite), whose values then quantize to 0 (or clamp).
-fn scale_of(max: f32) -> f32 {
-    let s = max / Q_MAX;
-    if s > 0.0 && s.is_finite() {
-        s
-    } else {
-        1.0
-    }
-}
-
-/// 1.5 · 2^23: added to and taken off a value of magnitude below 2^22, it leaves the
-/// value rounded to an integer, half to even (the FPU's rounding), in a form the compiler
-/// vectorises (`round_ties_even` is a library call on baseline x86-64).
-const ROUNDER: f32 = 12_582_912.0;
-
-/// `v / scale` clamped to ±127 and rounded half to even (NaN gives 0).
-#[inline(always)]
-fn quantize(v: f32, scale: f32) -> i8 {
-    let c = (v / scale).clamp(-Q_MAX, Q_MAX);
-    ((c + ROUNDER) - ROUNDER) as i32 as i8
-}
-
-/// The largest |v| of `row` (NaN ignored), in a form the compiler vectorises.
-fn max_abs(row: &[f32]) -> f32 {
-    row.iter()
-        .fold(0.0f32, |m, &v| if v.abs() > m { v.abs() } else { m })
-}
 
 /// Quantize `w` (n_in, n_out) per output column: the values row-major (n_in, n_out) and
 /// one scale per column.
@@ -82,11 +52,11 @@ pub struct Int8Matrix {
     values: Vec<i8>,
     /// One per output column, finite and positive.
     scales: Vec<f32>,
-    /// Transposed (n_out, k_pad), each row zero padded to `k_pad`.
+    /// The kernels' layout (`kernels::pack`): outputs along the vector lanes.
     packed: Vec<i8>,
-    /// Row length of `packed`: n_in rounded up to `K_ALIGN`.
-    k_pad: usize,
-    /// 128 · Σ_k q[k, j] per column (the VNNI kernel's correction).
+    /// Groups of `GROUP` inputs: n_in rounded up, over `GROUP`.
+    groups: usize,
+    /// 128 · Σ_k q[k, j] per output, padded to a multiple of 16 (the VNNI correction).
     col_sums: Vec<i32>,
 }
 
@@ -151,24 +121,14 @@ impl Int8Matrix {
         if scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
             return Err(Int8Problem::BadScale);
         }
-        let k_pad = n_in.div_ceil(K_ALIGN).max(1) * K_ALIGN;
-        let mut packed = vec![0i8; n_out * k_pad];
-        for (i, row) in values.chunks_exact(n_out.max(1)).enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                packed[j * k_pad + i] = v;
-            }
-        }
-        let col_sums = packed
-            .chunks_exact(k_pad)
-            .map(|r| 128 * r.iter().map(|&v| v as i32).sum::<i32>())
-            .collect();
+        let (packed, col_sums) = kernels::pack(&values, n_in, n_out);
         Ok(Int8Matrix {
             n_in,
             n_out,
             values,
             scales,
             packed,
-            k_pad,
+            groups: n_in.div_ceil(GROUP),
             col_sums,
         })
     }
@@ -213,103 +173,110 @@ impl Int8Matrix {
     }
 }
 
-/// The buffers of one int8 product, kept by the layer from batch to batch.
+/// The buffers of one int8 product, kept by the layer from batch to batch (they grow to
+/// the largest batch and are reused).
 #[derive(Debug, Clone, Default)]
 pub struct Int8Scratch {
-    /// Quantized rows (rows, k_pad).
+    /// Quantized rows (rows, groups · `GROUP`), XORed with the kernel's input flip.
     x: Vec<i8>,
     /// One scale per row.
     x_scales: Vec<f32>,
-    /// The i32 products (rows, n_out).
+    /// The i32 products (rows, n_out padded to 16).
     acc: Vec<i32>,
     /// One row of a strided input, copied so that it is contiguous.
     row: Vec<f32>,
 }
 
 /// `out` (rows, n_out) = x · W + bias through int8: `x` (rows, n_in) quantized per row,
-/// the product in i32 on `kernel`, then `(acc · s_x) · s_j + b_j`.
+/// the product in i32 on `kernel`, then `(acc · s_x) · s_j + b_j` (without `+ b_j` when
+/// `bias` is None: the caller adds it, as `(acc · s_x) · s_j` then `+ b_j` in f32).
 pub fn int8_affine(
     kernel: Int8Kernel,
     x: ArrayView2<f32>,
     m: &Int8Matrix,
-    bias: &[f32],
+    bias: Option<&[f32]>,
     scratch: &mut Int8Scratch,
     mut out: ArrayViewMut2<f32>,
 ) {
     let rows = x.nrows();
-    let k = m.k_pad;
-    scratch.x.resize(rows * k, 0);
-    scratch.x_scales.resize(rows, 1.0);
-    scratch.acc.resize(rows * m.n_out, 0);
-    for (r, (q, s)) in scratch
-        .x
-        .chunks_exact_mut(k)
-        .zip(&mut scratch.x_scales)
-        .enumerate()
-    {
-        let row = x.row(r);
-        let row = match row.as_slice() {
-            Some(row) => row,
-            None => {
-                scratch.row.clear();
-                scratch.row.extend(row.iter());
-                &scratch.row
-            }
-        };
-        *s = scale_of(max_abs(row));
-        let scale = *s;
-        for (q, &v) in q.iter_mut().zip(row) {
-            *q = quantize(v, scale);
-        }
-        q[row.len()..].fill(0);
+    let n_pad = m.col_sums.len();
+    if rows == 0 || m.n_out == 0 {
+        return;
     }
+    scratch.x.resize(rows * m.groups * GROUP, 0);
+    scratch.x_scales.resize(rows, 1.0);
+    scratch.acc.resize(rows * n_pad, 0);
+    quantize_rows(
+        kernel,
+        x,
+        kernels::input_flip(kernel),
+        &mut scratch.x,
+        &mut scratch.x_scales,
+        &mut scratch.row,
+    );
     kernels::product(
         kernel,
         &scratch.x,
+        m.groups,
         &m.packed,
-        k,
         &m.col_sums,
         &mut scratch.acc,
     );
-    let n_out = m.n_out.max(1);
+    if let Some(o) = out.as_slice_mut() {
+        let bias = bias.unwrap_or(&[]);
+        dequantize(o, &scratch.acc, &scratch.x_scales, &m.scales, bias, n_pad);
+        return;
+    }
     for ((mut out_row, acc_row), &sx) in out
         .rows_mut()
         .into_iter()
-        .zip(scratch.acc.chunks_exact(n_out))
+        .zip(scratch.acc.chunks_exact(n_pad))
         .zip(&scratch.x_scales)
     {
-        let terms = acc_row.iter().zip(&m.scales).zip(bias);
-        match out_row.as_slice_mut() {
-            Some(o) => o
-                .iter_mut()
-                .zip(terms)
-                .for_each(|(o, ((&a, &sw), &b))| *o = (a as f32 * sx) * sw + b),
-            None => out_row
-                .iter_mut()
-                .zip(terms)
-                .for_each(|(o, ((&a, &sw), &b))| *o = (a as f32 * sx) * sw + b),
+        for (j, o) in out_row.iter_mut().enumerate() {
+            let y = (acc_row[j] as f32 * sx) * m.scales[j];
+            *o = bias.map_or(y, |b| y + b[j]);
+        }
+    }
+}
+
+crate::nn::fast_math::vectorised_fn! {
+    /// `out` (rows, n_out) contiguous = `(acc · s_x) · s_j (+ b_j)` for `acc` (rows, n_pad);
+    /// no bias when `bias` is empty. In AVX-512 where the CPU has it (the same bits: no
+    /// operation is fused).
+    fn dequantize(
+        out: &mut [f32],
+        acc: &[i32],
+        x_scales: &[f32],
+        scales: &[f32],
+        bias: &[f32],
+        n_pad: usize,
+    ) {
+        let n_out = scales.len();
+        for ((o, a), &sx) in out
+            .chunks_exact_mut(n_out)
+            .zip(acc.chunks_exact(n_pad))
+            .zip(x_scales)
+        {
+            if bias.is_empty() {
+                for ((o, &a), &sw) in o.iter_mut().zip(a).zip(scales) {
+                    *o = (a as f32 * sx) * sw;
+                }
+            } else {
+                for (((o, &a), &sw), &b) in o.iter_mut().zip(a).zip(scales).zip(bias) {
+                    *o = (a as f32 * sx) * sw + b;
+                }
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use ndarray::Array2;
+    use ndarray::{Array2, ShapeBuilder};
     use rand::{Rng, SeedableRng};
 
     use super::*;
-
-    #[test]
-    fn rounding_is_half_to_even_and_symmetric() {
-        assert_eq!(quantize(2.5, 1.0), 2);
-        assert_eq!(quantize(3.5, 1.0), 4);
-        assert_eq!(quantize(-2.5, 1.0), -2);
-        assert_eq!(quantize(1000.0, 1.0), 127);
-        assert_eq!(quantize(-1000.0, 1.0), -127);
-        assert_eq!(quantize(f32::NAN, 1.0), 0);
-        assert_eq!(scale_of(0.0), 1.0);
-        assert_eq!(scale_of(f32::INFINITY), 1.0);
-    }
 
     #[test]
     fn matrices_with_bad_counts_or_scales_are_refused() {
@@ -338,63 +305,82 @@ mod tests {
     #[test]
     fn the_affine_map_stays_within_the_quantization_error_on_every_kernel() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let (rows, n_in, n_out) = (37, 75, 21);
-        let x = Array2::from_shape_fn((rows, n_in), |_| rng.gen_range(-3.0f32..3.0));
-        let w = Array2::from_shape_fn((n_in, n_out), |_| rng.gen_range(-0.5f32..0.5));
-        let bias: Vec<f32> = (0..n_out).map(|j| j as f32 * 0.1).collect();
-        let m = Int8Matrix::quantize(w.view()).unwrap();
-        let exact = x.dot(&w);
-        let mut reference: Option<Array2<f32>> = None;
-        for kernel in Int8Kernel::ALL.into_iter().filter(|k| k.is_available()) {
-            let mut out = Array2::zeros((rows, n_out));
-            let mut scratch = Int8Scratch::default();
-            int8_affine(kernel, x.view(), &m, &bias, &mut scratch, out.view_mut());
-            for r in 0..rows {
-                let sx = scale_of(x.row(r).iter().fold(0.0f32, |a, v| a.max(v.abs())));
-                for j in 0..n_out {
-                    let bound: f32 = (0..n_in)
-                        .map(|i| 0.5 * sx * w[[i, j]].abs() + 0.5 * m.scales[j] * x[[r, i]].abs())
-                        .sum::<f32>()
-                        + 1e-4;
-                    let diff = (out[[r, j]] - bias[j] - exact[[r, j]]).abs();
-                    assert!(diff <= bound, "{kernel:?} ({r}, {j}): {diff} > {bound}");
+        for (rows, n_in, n_out) in [(37usize, 75usize, 21usize), (13, 36, 70), (8, 130, 16)] {
+            let x = Array2::from_shape_fn((rows, n_in), |_| rng.gen_range(-3.0f32..3.0));
+            let w = Array2::from_shape_fn((n_in, n_out), |_| rng.gen_range(-0.5f32..0.5));
+            let bias: Vec<f32> = (0..n_out).map(|j| j as f32 * 0.1).collect();
+            let m = Int8Matrix::quantize(w.view()).unwrap();
+            let exact = x.dot(&w);
+            let mut reference: Option<Array2<f32>> = None;
+            for kernel in Int8Kernel::ALL.into_iter().filter(|k| k.is_available()) {
+                let mut out = Array2::zeros((rows, n_out));
+                let mut scratch = Int8Scratch::default();
+                int8_affine(
+                    kernel,
+                    x.view(),
+                    &m,
+                    Some(&bias),
+                    &mut scratch,
+                    out.view_mut(),
+                );
+                for r in 0..rows {
+                    let sx = scale_of(x.row(r).iter().fold(0.0f32, |a, v| a.max(v.abs())));
+                    for j in 0..n_out {
+                        let bound: f32 = (0..n_in)
+                            .map(|i| {
+                                0.5 * sx * w[[i, j]].abs() + 0.5 * m.scales[j] * x[[r, i]].abs()
+                            })
+                            .sum::<f32>()
+                            + 1e-4;
+                        let diff = (out[[r, j]] - bias[j] - exact[[r, j]]).abs();
+                        assert!(diff <= bound, "{kernel:?} ({r}, {j}): {diff} > {bound}");
+                    }
                 }
-            }
-            match &reference {
-                None => reference = Some(out),
-                Some(first) => assert!(
-                    first
-                        .iter()
-                        .zip(&out)
-                        .all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "{kernel:?} differs from the first kernel"
-                ),
+                match &reference {
+                    None => reference = Some(out),
+                    Some(first) => assert!(
+                        first
+                            .iter()
+                            .zip(&out)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{kernel:?} differs from the first kernel"
+                    ),
+                }
             }
         }
     }
 
+    /// Each kernel gives every row the same bits alone, in the whole batch, in batches of
+    /// 7 and through a strided (column-major) view; sizes off the tiles and vector widths.
     #[test]
     fn a_row_gives_the_same_bits_alone_or_in_a_batch() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-        let x = Array2::from_shape_fn((10, 30), |_| rng.gen_range(-1.0f32..1.0));
-        let w = Array2::from_shape_fn((30, 5), |_| rng.gen_range(-1.0f32..1.0));
-        let m = Int8Matrix::quantize(w.view()).unwrap();
-        let bias = vec![0.0; 5];
-        let mut scratch = Int8Scratch::default();
-        let mut all = Array2::zeros((10, 5));
-        int8_affine(
-            int8_kernel(),
-            x.view(),
-            &m,
-            &bias,
-            &mut scratch,
-            all.view_mut(),
-        );
-        for r in 0..10 {
-            let mut one = Array2::zeros((1, 5));
-            let row = x.slice(ndarray::s![r..r + 1, ..]);
-            int8_affine(int8_kernel(), row, &m, &bias, &mut scratch, one.view_mut());
-            assert_eq!(one.row(0), all.row(r));
+        for (rows, n_in, n_out) in [(10usize, 30usize, 5usize), (23, 37, 70), (13, 130, 16)] {
+            let x = Array2::from_shape_fn((rows, n_in), |_| rng.gen_range(-1.0f32..1.0));
+            let w = Array2::from_shape_fn((n_in, n_out), |_| rng.gen_range(-1.0f32..1.0));
+            let m = Int8Matrix::quantize(w.view()).unwrap();
+            let bias: Vec<f32> = (0..n_out).map(|j| j as f32).collect();
+            let mut fortran = Array2::zeros((rows, n_in).f());
+            fortran.assign(&x);
+            for kernel in Int8Kernel::ALL.into_iter().filter(|k| k.is_available()) {
+                let mut scratch = Int8Scratch::default();
+                let run = |x: ArrayView2<f32>, scratch: &mut Int8Scratch| {
+                    let mut out = Array2::zeros((x.nrows(), n_out));
+                    int8_affine(kernel, x, &m, Some(&bias), scratch, out.view_mut());
+                    out
+                };
+                let all = run(x.view(), &mut scratch);
+                assert_eq!(run(fortran.view(), &mut scratch), all, "{kernel:?} strided");
+                for start in (0..rows).step_by(7) {
+                    let part = x.slice(ndarray::s![start..(start + 7).min(rows), ..]);
+                    let got = run(part, &mut scratch);
+                    assert_eq!(got, all.slice(ndarray::s![start..start + got.nrows(), ..]));
+                }
+                for r in 0..rows {
+                    let one = run(x.slice(ndarray::s![r..r + 1, ..]), &mut scratch);
+                    assert_eq!(one.row(0), all.row(r), "{kernel:?} row {r}");
+                }
+            }
         }
     }
 }
