@@ -5,8 +5,9 @@
 //! twice as long as on one when the OS runs something else on the worker's core, and for
 //! small networks the joins can cost more than the split saves. So the steps alternate
 //! between the two in short windows (a probe), the faster one (the pool only when it is
-//! clearly faster) runs the following steps, and the probe is repeated every second of
-//! wall time, since the machine's load drifts. Results are the same for any thread count,
+//! clearly faster) runs the following steps, and the probe is repeated every quarter of a
+//! second of wall time (or eight probes' time, when steps are long), since the machine's
+//! load drifts. Results are the same for any thread count,
 //! so the choice changes the speed only.
 
 use std::cell::Cell;
@@ -22,8 +23,14 @@ thread_local! {
 /// Steps in one probe window of each mode; a probe runs two windows of each, alternately.
 const WINDOW: u32 = 8;
 
-/// How long the chosen mode runs before the next probe.
-const EXPLOIT: Duration = Duration::from_secs(1);
+/// Steps on the pool before the first probe: the first steps warm caches and scratch
+/// buffers, and would make either mode look slow.
+const WARMUP: u32 = 16;
+
+/// The chosen mode runs this long before the next probe, and at least `EXPLOIT_PROBES`
+/// times the probe's own duration (so probing costs a few percent at most).
+const EXPLOIT: Duration = Duration::from_millis(250);
+const EXPLOIT_PROBES: u32 = 8;
 
 /// The pool must take at most this share of the time of the thread alone to be chosen:
 /// a tie goes to one thread, which leaves the other core to the rest of the machine.
@@ -63,6 +70,8 @@ enum Mode {
 #[derive(Debug)]
 pub struct StepThreads {
     adaptive: bool,
+    /// Steps left before the first probe.
+    warmup: u32,
     /// Step of the current probe (0 .. 4·WINDOW), or `None` while exploiting.
     probe_step: Option<u32>,
     /// Seconds spent in each mode during the current probe: pool, alone.
@@ -83,7 +92,8 @@ impl StepThreads {
         let adaptive = ADAPTIVE.with(Cell::get) && current().is_some();
         StepThreads {
             adaptive,
-            probe_step: adaptive.then_some(0),
+            warmup: WARMUP,
+            probe_step: None,
             probe_seconds: [0.0; 2],
             mode: Mode::Pool,
             exploit_until: Instant::now(),
@@ -110,6 +120,10 @@ impl StepThreads {
 
     fn next_mode(&mut self) -> Mode {
         if !self.adaptive {
+            return Mode::Pool;
+        }
+        if self.warmup > 0 {
+            self.warmup -= 1;
             return Mode::Pool;
         }
         match self.probe_step {
@@ -146,7 +160,8 @@ impl StepThreads {
             Mode::Alone
         };
         self.probe_step = None;
-        self.exploit_until = Instant::now() + EXPLOIT;
+        let probe = Duration::from_secs_f64(pool + alone);
+        self.exploit_until = Instant::now() + EXPLOIT.max(probe * EXPLOIT_PROBES);
     }
 }
 
@@ -187,6 +202,10 @@ mod tests {
     fn a_slow_pool_is_set_aside_after_the_probe() {
         let (_pool, _choice) = (install(2), choose_step_threads());
         let mut threads = StepThreads::new();
+        for _ in 0..WARMUP {
+            let _step = threads.step();
+            assert_eq!(current_threads(), 2, "warming up on the pool");
+        }
         let mut seen = Vec::new();
         for _ in 0..(4 * WINDOW + 5) {
             let _step = threads.step();
@@ -213,7 +232,7 @@ mod tests {
     fn a_faster_pool_is_kept() {
         let (_pool, _choice) = (install(2), choose_step_threads());
         let mut threads = StepThreads::new();
-        for _ in 0..(4 * WINDOW + 5) {
+        for _ in 0..(WARMUP + 4 * WINDOW + 5) {
             let _step = threads.step();
             if current_threads() == 1 {
                 std::thread::sleep(Duration::from_micros(300));
