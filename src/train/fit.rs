@@ -180,6 +180,38 @@ pub(crate) fn build_network(
     }
 }
 
+/// Stop when `settings.monitor` names a value `task` does not report.
+pub(crate) fn check_monitor(settings: &TrainSettings, task: Task) -> Result<()> {
+    if settings.monitor.fits(task) {
+        return Ok(());
+    }
+    Err(SettingsError::MonitorDoesNotFitTask {
+        monitor: settings.monitor,
+        task,
+    }
+    .into())
+}
+
+/// The loss, the validation metric and the loss's name for `encoder`'s task; a
+/// classifier's loss weighs its classes by `class_weights` (`None`: all 1).
+pub(crate) fn loss_for(
+    encoder: &TargetEncoder,
+    class_weights: Option<Vec<f32>>,
+) -> (Box<dyn Loss>, ValidationMetric, &'static str) {
+    match encoder {
+        TargetEncoder::Classification { .. } => (
+            Box::new(SoftmaxCrossEntropy { class_weights }),
+            ValidationMetric::Accuracy,
+            "cross_entropy",
+        ),
+        TargetEncoder::Regression { std, .. } => (
+            Box::new(Mse),
+            ValidationMetric::Rmse { target_std: *std },
+            "mse",
+        ),
+    }
+}
+
 /// Class weights over the training rows, in label order.
 fn class_weights(
     settings: &TrainSettings,
@@ -252,29 +284,10 @@ pub fn train_model(
     let mut config = training_config(settings);
     config.augment_layout = AugmentLayout::new(&settings.augment, pipeline, settings.image_shape)?;
     let task = pipeline.task();
-    if !settings.monitor.fits(task) {
-        return Err(SettingsError::MonitorDoesNotFitTask {
-            monitor: settings.monitor,
-            task,
-        }
-        .into());
-    }
+    check_monitor(settings, task)?;
     let mlp = mlp_config(settings, pipeline);
     let weights = class_weights(settings, &pipeline.target_encoder, train_data)?;
-    let (loss, metric, loss_name): (Box<dyn Loss>, _, _) = match &pipeline.target_encoder {
-        TargetEncoder::Classification { .. } => (
-            Box::new(SoftmaxCrossEntropy {
-                class_weights: weights.clone(),
-            }),
-            ValidationMetric::Accuracy,
-            "cross_entropy",
-        ),
-        TargetEncoder::Regression { std, .. } => (
-            Box::new(Mse),
-            ValidationMetric::Rmse { target_std: *std },
-            "mse",
-        ),
-    };
+    let (loss, metric, loss_name) = loss_for(&pipeline.target_encoder, weights.clone());
     // The teacher scores the rows anew on every call, a resumed run's too.
     let distilled = match &settings.distill {
         Some(d) => Some(distilled_dataset(

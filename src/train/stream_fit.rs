@@ -9,21 +9,20 @@ use std::sync::mpsc::sync_channel;
 
 use ndarray::{Array2, ArrayView2};
 
-use super::fit::{build_network, metric_name, mlp_config, notice_kept, training_config};
+use super::fit::{
+    build_network, check_monitor, loss_for, metric_name, mlp_config, notice_kept, training_config,
+};
 use super::notice::Notice;
 use super::settings::TrainSettings;
-use super::settings_error::SettingsError;
 use super::stream_batches::{read_epoch, Piece};
 use super::stream_source::StreamPlan;
-use super::trainer::{
-    close_epoch, tally, Dataset, EpochEnd, Observer, OwnedTargets, TrainState, ValidationMetric,
-};
+use super::trainer::{close_epoch, tally, Dataset, EpochEnd, Observer, OwnedTargets, TrainState};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::model::{Model, TrainingRecord, ValidationMetrics};
-use crate::nn::{Buffer, Loss, Mse, Optimizer, SoftmaxCrossEntropy, Targets};
+use crate::nn::{Buffer, Optimizer, Targets};
 use crate::parallel::{current_threads, FlushDenormals};
-use crate::preprocess::{TargetEncoder, Task};
+use crate::preprocess::Task;
 
 /// Batches per piece the reader sends.
 const BATCHES_PER_PIECE: usize = 64;
@@ -41,26 +40,9 @@ pub fn fit_stream(
     let pipeline = &plan.pipeline;
     let config = training_config(settings);
     let task = pipeline.task();
-    if !settings.monitor.fits(task) {
-        return Err(SettingsError::MonitorDoesNotFitTask {
-            monitor: settings.monitor,
-            task,
-        }
-        .into());
-    }
+    check_monitor(settings, task)?;
     let mlp = mlp_config(settings, pipeline);
-    let (loss, metric, loss_name): (Box<dyn Loss>, _, _) = match &pipeline.target_encoder {
-        TargetEncoder::Classification { .. } => (
-            Box::new(SoftmaxCrossEntropy::default()),
-            ValidationMetric::Accuracy,
-            "cross_entropy",
-        ),
-        TargetEncoder::Regression { std, .. } => (
-            Box::new(Mse),
-            ValidationMetric::Rmse { target_std: *std },
-            "mse",
-        ),
-    };
+    let (loss, metric, loss_name) = loss_for(&pipeline.target_encoder, None);
     let mut state = match state {
         Some(state) => state,
         None => TrainState::new(build_network(settings, pipeline, &mlp)?, &config),
