@@ -7,6 +7,7 @@ mod buffer;
 mod conv;
 mod dense;
 mod dropout;
+mod elementwise;
 mod embedding;
 mod encoder_block;
 mod encoder_weights;
