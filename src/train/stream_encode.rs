@@ -21,8 +21,57 @@ enum Action<'a> {
     Skip,
     Target,
     Numeric(&'a NumericColumn, usize),
-    Categorical(&'a CategoricalColumn, usize),
+    Categorical(&'a CategoricalColumn, usize, ShortSlots),
     Ordinal(&'a OrdinalColumn, usize),
+}
+
+/// A text of at most 7 bytes as one number (its bytes, then its length), compared
+/// in one instruction where a string comparison calls `memcmp`.
+fn short_key(t: &[u8]) -> Option<u64> {
+    if t.len() > 7 {
+        return None;
+    }
+    let mut k = [0u8; 8];
+    k[..t.len()].copy_from_slice(t);
+    k[7] = t.len() as u8;
+    Some(u64::from_le_bytes(k))
+}
+
+/// The slots of a categorical column's short values and missing markers, by
+/// `short_key` (sorted): what `CategoricalColumn::slot` gives them, found without
+/// string comparisons.
+struct ShortSlots {
+    keys: Vec<u64>,
+    slots: Vec<Slot>,
+}
+
+impl ShortSlots {
+    fn new(f: &CategoricalColumn, na: &NaValues) -> Self {
+        let mut pairs: Vec<(u64, Slot)> = f
+            .categories
+            .iter()
+            .chain(&na.0)
+            .filter_map(|t| {
+                let slot = if na.is_missing(t) {
+                    f.slot(None)
+                } else {
+                    f.slot(Some(t))
+                };
+                short_key(t.as_bytes()).map(|k| (k, slot))
+            })
+            .collect();
+        pairs.sort_by_key(|&(k, _)| k);
+        pairs.dedup_by_key(|&mut (k, _)| k);
+        ShortSlots {
+            keys: pairs.iter().map(|&(k, _)| k).collect(),
+            slots: pairs.iter().map(|&(_, s)| s).collect(),
+        }
+    }
+
+    fn get(&self, t: &[u8]) -> Option<Slot> {
+        let i = self.keys.binary_search(&short_key(t)?).ok()?;
+        Some(self.slots[i])
+    }
 }
 
 /// A pipeline's encoding of one line's fields (see the module docs).
@@ -34,6 +83,9 @@ pub(crate) struct RowEncoder<'a> {
     na: &'a NaValues,
     /// Some missing marker is a number ("-999"): numbers must be compared to them.
     numeric_na: bool,
+    /// The `short_key`s of the missing markers and of the empty text; `None` when a
+    /// marker is longer.
+    na_keys: Option<Vec<u64>>,
     /// The target's mean and std (regression); `None`: classes.
     regression: Option<(f64, f64)>,
 }
@@ -57,6 +109,8 @@ pub(crate) struct Block {
     pub(crate) y: Vec<f32>,
     /// The distinct target texts of the block (classification).
     pub(crate) labels: Vec<String>,
+    /// Their `short_key`s (`u64::MAX` for a longer text).
+    label_keys: Vec<u64>,
 }
 
 impl Block {
@@ -109,7 +163,9 @@ impl<'a> RowEncoder<'a> {
             }
             actions[i] = match feature {
                 Feature::Numeric(f) => Action::Numeric(f, offset),
-                Feature::Categorical(f) => Action::Categorical(f, offset),
+                Feature::Categorical(f) => {
+                    Action::Categorical(f, offset, ShortSlots::new(f, &pipeline.na_values))
+                }
                 Feature::Ordinal(f) => Action::Ordinal(f, offset),
                 _ => return None,
             };
@@ -126,6 +182,10 @@ impl<'a> RowEncoder<'a> {
             width: offset,
             delimiter,
             numeric_na: na.0.iter().any(|t| crate::data::plain_number(t).is_some()),
+            na_keys: std::iter::once("")
+                .chain(na.0.iter().map(String::as_str))
+                .map(|t| short_key(t.as_bytes()))
+                .collect(),
             na,
             regression,
         })
@@ -137,6 +197,7 @@ impl<'a> RowEncoder<'a> {
         block.x.clear();
         block.y.clear();
         block.labels.clear();
+        block.label_keys.clear();
         block.newlines = 0;
         block.regular = false;
         let bytes = std::mem::take(&mut block.bytes);
@@ -175,10 +236,16 @@ impl<'a> RowEncoder<'a> {
         };
         // The target first: a row without one is not kept.
         let target = field(self.target);
+        // Valid: the block is, and fields end at ASCII bytes.
         let Ok(label) = std::str::from_utf8(target) else {
             return false;
         };
-        if self.na.is_missing(label) {
+        let key = short_key(target);
+        let missing = match (key, &self.na_keys) {
+            (Some(k), Some(keys)) => keys.contains(&k),
+            _ => self.na.is_missing(label),
+        };
+        if missing {
             return true;
         }
         let y = match self.regression {
@@ -186,14 +253,21 @@ impl<'a> RowEncoder<'a> {
                 Some((v, _)) if !self.numeric_na => ((v - mean) / std) as f32,
                 _ => return false,
             },
-            None => match block.labels.iter().position(|l| l == label) {
-                Some(i) => i as f32,
-                None if block.labels.len() < MAX_LABELS => {
-                    block.labels.push(label.to_string());
-                    (block.labels.len() - 1) as f32
+            None => {
+                let found = match key {
+                    Some(k) => block.label_keys.iter().position(|&l| l == k),
+                    None => block.labels.iter().position(|l| l == label),
+                };
+                match found {
+                    Some(i) => i as f32,
+                    None if block.labels.len() < MAX_LABELS => {
+                        block.labels.push(label.to_string());
+                        block.label_keys.push(key.unwrap_or(u64::MAX));
+                        (block.labels.len() - 1) as f32
+                    }
+                    None => return false,
                 }
-                None => return false,
-            },
+            }
         };
         let base = block.x.len();
         block.x.resize(base + self.width, 0.0);
@@ -202,12 +276,21 @@ impl<'a> RowEncoder<'a> {
             let ok = match action {
                 Action::Skip | Action::Target => Some(()),
                 Action::Numeric(f, at) => self.numeric(f, field(i)).map(|v| row[*at] = v),
-                Action::Categorical(f, at) => std::str::from_utf8(field(i)).ok().map(|t| {
-                    let value = (!self.na.is_missing(t)).then_some(t);
-                    if let Slot::Known(p) | Slot::Other(p) = f.slot(value) {
-                        row[at + p] = 1.0;
-                    }
-                }),
+                Action::Categorical(f, at, short) => {
+                    let t = field(i);
+                    let slot = match short.get(t) {
+                        Some(slot) => Some(slot),
+                        None => std::str::from_utf8(t).ok().map(|t| {
+                            let value = (!self.na.is_missing(t)).then_some(t);
+                            f.slot(value)
+                        }),
+                    };
+                    slot.map(|slot| {
+                        if let Slot::Known(p) | Slot::Other(p) = slot {
+                            row[at + p] = 1.0;
+                        }
+                    })
+                }
                 Action::Ordinal(f, at) => std::str::from_utf8(field(i)).ok().map(|t| {
                     let index = if self.na.is_missing(t) {
                         None
