@@ -11,6 +11,7 @@ mod parallel_read;
 mod parquet;
 mod parquet_cells;
 mod parquet_kind;
+mod plain_file;
 mod reader;
 mod records;
 mod reservoir;
@@ -29,7 +30,8 @@ pub(crate) use line_endings::is_blank;
 pub use memory::{
     available_memory, memory_shortfall, MemoryShortfall, AVAILABLE_MEMORY_VAR, MEMORY_PER_FILE_BYTE,
 };
-pub(crate) use parallel_read::{field_ends, plain_file, PlainFile};
+pub(crate) use parallel_read::field_ends;
+pub(crate) use plain_file::{plain_file, PlainFile};
 pub use reader::{read_owned_table_from, read_table, read_table_from, CsvOptions};
 pub use reservoir::{sample_table, Reservoir, SampledTable};
 pub use shuffle_buffer::{Rows, ShuffleBuffer};
