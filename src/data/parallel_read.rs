@@ -210,9 +210,9 @@ fn append_columns(columns: &mut [Column], later: Vec<Vec<Column>>) {
 }
 
 /// `ReadAt` as `Read`, from an offset on.
-struct Reader<'a, S: ?Sized> {
-    source: &'a S,
-    at: u64,
+pub(super) struct Reader<'a, S: ?Sized> {
+    pub(super) source: &'a S,
+    pub(super) at: u64,
 }
 
 impl<S: ReadAt + ?Sized> io::Read for Reader<'_, S> {
@@ -225,7 +225,7 @@ impl<S: ReadAt + ?Sized> io::Read for Reader<'_, S> {
 
 /// The offset after the `lines`-th line end; `len` when the input has fewer; `None`
 /// when a carriage return comes first (line ends are then not all `\n`).
-fn line_start(
+pub(super) fn line_start(
     source: &(impl ReadAt + ?Sized),
     len: u64,
     lines: u64,
@@ -277,7 +277,7 @@ fn next_line_start(
 }
 
 /// One read at `at`; an I/O error becomes an error of the file `name`.
-fn read_some(
+pub(super) fn read_some(
     source: &(impl ReadAt + ?Sized),
     buf: &mut [u8],
     at: u64,
@@ -293,7 +293,7 @@ fn read_some(
 
 /// The offset of each `delimiter` in `line`, then `line.len()`, into `ends`. Eight bytes
 /// at a time: most fields are a few characters long, too short for `memchr` to pay off.
-fn field_ends(line: &[u8], delimiter: u8, ends: &mut Vec<usize>) {
+pub(crate) fn field_ends(line: &[u8], delimiter: u8, ends: &mut Vec<usize>) {
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     ends.clear();
@@ -320,7 +320,7 @@ fn field_ends(line: &[u8], delimiter: u8, ends: &mut Vec<usize>) {
 
 /// An error found in a range, its line counted from the range's first line, moved to
 /// the file's line numbers.
-fn shifted(mut error: Error, first_line: u64) -> Error {
+pub(super) fn shifted(mut error: Error, first_line: u64) -> Error {
     if let Error::Data { location, .. } = &mut error {
         if let Some(line) = &mut location.line {
             *line += first_line;

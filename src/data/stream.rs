@@ -5,16 +5,23 @@
 //! input. A Parquet file is read the same way, a chunk at a time within
 //! each row group.
 
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
+
+use super::input::display_name;
+use super::parallel_read::shifted;
 use super::parquet::{is_parquet, ParquetRows};
-use super::reader::{refuse_columns_for_parquet, CsvRows};
+use super::reader::{refuse_columns_for_parquet, CsvRows, FILE_BUFFER};
 use super::{CsvOptions, RawTable};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// An input read a chunk of rows at a time; memory is bounded by the chunk size.
 pub struct TableChunks {
     rows: Rows,
     chunk_rows: usize,
     done: bool,
+    /// Lines before the input's first row that it did not read (`open_at`).
+    line_shift: u64,
 }
 
 enum Rows {
@@ -36,6 +43,30 @@ impl TableChunks {
             rows,
             chunk_rows: chunk_rows.max(1),
             done: false,
+            line_shift: 0,
+        })
+    }
+
+    /// Open the CSV file `path` from `offset`, a line start after its header (outside
+    /// any quoted field): `head`, the bytes before its rows, is read first, then the
+    /// file from `offset`; chunks and errors name the file's lines, `line_shift` being
+    /// the line ends between the head and `offset`.
+    pub(crate) fn open_at(
+        path: &str,
+        options: &CsvOptions,
+        chunk_rows: usize,
+        (head, offset, line_shift): (Vec<u8>, u64, u64),
+    ) -> Result<TableChunks> {
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io(path, e))?;
+        let input = BufReader::with_capacity(FILE_BUFFER, Cursor::new(head).chain(file));
+        let rows = CsvRows::from_input(Box::new(input), &display_name(path), options, FILE_BUFFER)?;
+        Ok(TableChunks {
+            rows: Rows::Csv(rows),
+            chunk_rows: chunk_rows.max(1),
+            done: false,
+            line_shift,
         })
     }
 
@@ -74,10 +105,16 @@ impl TableChunks {
         if self.done {
             return Ok(None);
         }
-        let chunk = match &mut self.rows {
-            Rows::Csv(rows) => rows.read_chunk(self.chunk_rows)?,
-            Rows::Parquet(rows) => rows.read_chunk(self.chunk_rows)?,
-        };
+        let shift = self.line_shift;
+        let mut chunk = match &mut self.rows {
+            Rows::Csv(rows) => rows.read_chunk(self.chunk_rows),
+            Rows::Parquet(rows) => rows.read_chunk(self.chunk_rows),
+        }
+        .map_err(|e| shifted(e, shift))?;
+        if shift > 0 {
+            chunk.lines.iter_mut().for_each(|l| *l += shift);
+            chunk.skipped.iter_mut().for_each(|s| s.line += shift);
+        }
         if chunk.n_rows() < self.chunk_rows {
             self.done = true;
         }

@@ -29,6 +29,8 @@ mod settings;
 mod settings_error;
 mod source;
 mod stream_batches;
+mod stream_blocks;
+mod stream_encode;
 mod stream_fit;
 mod stream_read;
 mod stream_source;

@@ -14,7 +14,7 @@ use super::fit::{
 };
 use super::notice::Notice;
 use super::settings::TrainSettings;
-use super::stream_batches::{read_epoch, Piece};
+use super::stream_batches::{read_epoch, Piece, Reading};
 use super::stream_source::StreamPlan;
 use super::trainer::{close_epoch, tally, Dataset, EpochEnd, Observer, OwnedTargets, TrainState};
 use crate::data::Rows;
@@ -65,6 +65,7 @@ pub fn fit_stream(
     let early_stopping = config.patience > 0 && plan.rows_validation > 0;
     // The reader's three threads (splitting, typing, encoding) take cores of their own;
     // the steps get the rest (a busy pool's spinning workers would slow the reader).
+    let reading = Reading::on(current_threads());
     let _pool = crate::parallel::install(current_threads().saturating_sub(READER_THREADS).max(1));
     let _flush_denormals = FlushDenormals::new();
     let mut validation: Option<Dataset> = None;
@@ -88,12 +89,11 @@ pub fn fit_stream(
             scope.spawn(move || {
                 read_epoch(
                     plan,
-                    config.seed,
-                    epoch,
+                    (config.seed, epoch),
                     piece_rows,
                     with_validation,
-                    &tx,
-                    &back_rx,
+                    reading,
+                    (&tx, &back_rx),
                 )
             });
             for piece in rx.iter() {

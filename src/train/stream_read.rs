@@ -22,9 +22,17 @@ pub(crate) fn with_chunks<T>(
     chunk_rows: usize,
     work: impl FnOnce(&mut dyn FnMut() -> Result<Option<RawTable>>) -> Result<T>,
 ) -> Result<T> {
+    with_chunks_from(|| TableChunks::open(path, options, chunk_rows), work)
+}
+
+/// `with_chunks` on the chunks `open` gives (called on the parsing thread).
+pub(crate) fn with_chunks_from<T>(
+    open: impl FnOnce() -> Result<TableChunks> + Send,
+    work: impl FnOnce(&mut dyn FnMut() -> Result<Option<RawTable>>) -> Result<T>,
+) -> Result<T> {
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<Result<RawTable>>(CHUNKS_AHEAD);
-        scope.spawn(move || parse_chunks(path, options, chunk_rows, &tx));
+        scope.spawn(move || parse_chunks(open, &tx));
         let mut next = move || next_chunk(&rx);
         // When `work` returns early, `rx` is dropped and the parsing thread stops.
         work(&mut next)
@@ -36,16 +44,11 @@ fn next_chunk(rx: &Receiver<Result<RawTable>>) -> Result<Option<RawTable>> {
     rx.recv().ok().transpose()
 }
 
-/// Read `path` a chunk at a time into `out`, until its end, an error (sent on) or the
+/// Read the chunks `open` gives into `out`, until its end, an error (sent on) or the
 /// receiver's end.
-fn parse_chunks(
-    path: &str,
-    options: &CsvOptions,
-    chunk_rows: usize,
-    out: &SyncSender<Result<RawTable>>,
-) {
+fn parse_chunks(open: impl FnOnce() -> Result<TableChunks>, out: &SyncSender<Result<RawTable>>) {
     let _pool = crate::parallel::install(PARSE_THREADS);
-    let mut chunks = match TableChunks::open(path, options, chunk_rows) {
+    let mut chunks = match open() {
         Ok(chunks) => chunks,
         Err(e) => {
             let _ = out.send(Err(e));
