@@ -6,6 +6,7 @@
 use ndarray::{ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::fast_math::vectorised_fn;
 use super::{Buffer, ImageShape, Layer, NetworkError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,50 +65,25 @@ impl MaxPool2D {
 impl Layer for MaxPool2D {
     fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
         let (n, out_len) = (x.nrows(), self.output_shape.len());
-        let (w, c) = (self.input.width, self.input.channels);
-        let (oh, ow) = (self.output_shape.height, self.output_shape.width);
-        let size = self.size;
         self.output.resize(n, out_len);
         self.argmax.resize(n * out_len, 0);
         let x = x.as_standard_layout();
         let x = x.as_slice().expect("standard layout is contiguous");
         let mut out = self.output.view_mut();
         let out = out.as_slice_mut().expect("buffer rows are contiguous");
+        let window = Window {
+            width: self.input.width,
+            channels: self.input.channels,
+            out_height: self.output_shape.height,
+            out_width: self.output_shape.width,
+            size: self.size,
+        };
         for ((image, y), argmax) in x
             .chunks_exact(self.input.len())
             .zip(out.chunks_exact_mut(out_len))
             .zip(self.argmax.chunks_exact_mut(out_len))
         {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let o = (oy * ow + ox) * c;
-                    let (y, argmax) = (&mut y[o..o + c], &mut argmax[o..o + c]);
-                    // The window's pixels in row-major order; the first maximum wins ties.
-                    for ky in 0..size {
-                        for kx in 0..size {
-                            let base = ((oy * size + ky) * w + ox * size + kx) * c;
-                            let pixel = &image[base..base + c];
-                            if ky == 0 && kx == 0 {
-                                y.copy_from_slice(pixel);
-                                for (ch, a) in argmax.iter_mut().enumerate() {
-                                    *a = (base + ch) as u32;
-                                }
-                                continue;
-                            }
-                            for (ch, (&v, (best, a))) in pixel
-                                .iter()
-                                .zip(y.iter_mut().zip(argmax.iter_mut()))
-                                .enumerate()
-                            {
-                                if v > *best {
-                                    *best = v;
-                                    *a = (base + ch) as u32;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            pool_image(image, y, argmax, window);
         }
     }
 
@@ -137,6 +113,47 @@ impl Layer for MaxPool2D {
 
     fn grad_in(&self) -> ArrayView2<'_, f32> {
         self.grad_input.view()
+    }
+}
+
+/// The geometry of one pooling: input width and channels, output height and width, and
+/// the window's side.
+#[derive(Clone, Copy)]
+struct Window {
+    width: usize,
+    channels: usize,
+    out_height: usize,
+    out_width: usize,
+    size: usize,
+}
+
+vectorised_fn! {
+    /// The maxima of one image's windows into `y` and the index (within the image) of the
+    /// value each took into `argmax`: the window's pixels in row-major order, the first
+    /// maximum winning ties. Written as selects over the channels, so that the loop
+    /// vectorises.
+    fn pool_image(image: &[f32], y: &mut [f32], argmax: &mut [u32], window: Window) {
+        let Window { width: w, channels: c, out_height: oh, out_width: ow, size } = window;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let o = (oy * ow + ox) * c;
+                let (y, argmax) = (&mut y[o..o + c], &mut argmax[o..o + c]);
+                for ky in 0..size {
+                    for kx in 0..size {
+                        let base = ((oy * size + ky) * w + ox * size + kx) * c;
+                        let pixel = &image[base..base + c];
+                        let first = ky == 0 && kx == 0;
+                        for (ch, ((&v, best), a)) in
+                            pixel.iter().zip(y.iter_mut()).zip(argmax.iter_mut()).enumerate()
+                        {
+                            let take = first || v > *best;
+                            *best = if take { v } else { *best };
+                            *a = if take { (base + ch) as u32 } else { *a };
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -236,6 +253,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn relu_after_pooling_equals_relu_before_it_bit_for_bit() {
+        // Why `Network::cnn` pools before its ReLU: the same values and gradients, with ties
+        // (zeros, repeated values) and all-negative windows included.
+        use crate::nn::{Activation, ActivationLayer};
+        use rand::Rng;
+        let shape = ImageShape::new(6, 7, 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let x = Array2::from_shape_fn((4, shape.len()), |_| {
+            [0.0f32, -1.0, 0.5, rng.gen_range(-1.0f32..1.0)][rng.gen_range(0..4)]
+        });
+        let mut pool = MaxPool2D::new(shape, 2).unwrap();
+        let g = Array2::from_shape_fn((4, pool.output_shape().len()), |_| {
+            rng.gen_range(-1.0f32..1.0)
+        });
+        let mut relu = ActivationLayer::new(Activation::Relu);
+        // ReLU, then pooling.
+        relu.forward(x.view(), true);
+        let relu_x = relu.output().to_owned();
+        pool.forward(relu_x.view(), true);
+        let before = pool.output().to_owned();
+        pool.backward(relu_x.view(), g.view(), true);
+        let pool_g = pool.grad_in().to_owned();
+        relu.backward(x.view(), pool_g.view(), true);
+        let grad_before = relu.grad_in().to_owned();
+        // Pooling, then ReLU.
+        pool.forward(x.view(), true);
+        let pooled = pool.output().to_owned();
+        relu.forward(pooled.view(), true);
+        assert_eq!(relu.output(), before.view());
+        relu.backward(pooled.view(), g.view(), true);
+        let relu_g = relu.grad_in().to_owned();
+        pool.backward(x.view(), relu_g.view(), true);
+        assert_eq!(pool.grad_in(), grad_before.view());
     }
 
     #[test]
