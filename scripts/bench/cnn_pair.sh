@@ -4,21 +4,24 @@
 # no validation split. Interleaved: each round runs csvnn then PyTorch at 2 threads, then
 # both at 1 thread. Prints one line per round and thread count (csvnn's median s/epoch over
 # its epochs, PyTorch's median after a warm-up epoch, the ratio csvnn / PyTorch) and the
-# median ratio per thread count.
-# Usage: scripts/bench/cnn_pair.sh [ROUNDS] [TRAIN_CSV]
+# median ratio per thread count. With BASE=path/to/an/older/csvnn, each round also runs
+# that binary first (column base_s), for before/after in the same rounds.
+# Usage: [BASE=...] [EPOCHS=3] [TORCH_EPOCHS=2] scripts/bench/cnn_pair.sh [ROUNDS] [TRAIN_CSV]
 #   (needs target/release/csvnn and torch; TRAIN_CSV from
 #    scripts/fashion_mnist.py --train-per-class 400, 4,000 rows)
 set -eu
 ROUNDS=${1:-5}
 DATA=${2:-data/large/fashion_mnist/train.csv}
 BIN=${BIN:-target/release/csvnn}
-EPOCHS=${EPOCHS:-4}
+EPOCHS=${EPOCHS:-3}
+TORCH_EPOCHS=${TORCH_EPOCHS:-2}
+BASE=${BASE:-}
 BATCH=${BATCH:-32}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-csvnn_epoch() { # threads -> median seconds per epoch from the epoch log
-    "$BIN" -q --threads "$1" train --data "$DATA" --target label --image-shape 28x28x1 \
+csvnn_epoch() { # binary threads -> median seconds per epoch from the epoch log
+    "$1" -q --threads "$2" train --data "$DATA" --target label --image-shape 28x28x1 \
         --conv 32:3 --hidden 64 --batch-size "$BATCH" --epochs "$EPOCHS" \
         --validation-split 0 --seed 0 -o "$OUT/m.json" --log "$OUT/log.csv" >/dev/null
     python3 -c '
@@ -28,16 +31,18 @@ print(statistics.median(float(r["seconds"]) for r in csv.DictReader(open(sys.arg
 
 torch_epoch() { # threads
     python3 scripts/bench/cnn_peers.py --data "$DATA" --threads "$1" --batch-size "$BATCH" \
-        --epochs "$EPOCHS" | python3 -c 'import json, sys; print(json.load(sys.stdin)["seconds_per_epoch"])'
+        --epochs "$TORCH_EPOCHS" | python3 -c 'import json, sys; print(json.load(sys.stdin)["seconds_per_epoch"])'
 }
 
-echo "round threads csvnn_s torch_s ratio"
+echo "round threads csvnn_s torch_s ratio base_s"
 for round in $(seq 1 "$ROUNDS"); do
     for threads in 2 1; do
-        c=$(csvnn_epoch "$threads")
+        b=nan
+        if [ -n "$BASE" ]; then b=$(csvnn_epoch "$BASE" "$threads"); fi
+        c=$(csvnn_epoch "$BIN" "$threads")
         t=$(torch_epoch "$threads")
         r=$(python3 -c "print(f'{$c / $t:.3f}')")
-        printf '%s %s %.4f %.4f %s\n' "$round" "$threads" "$c" "$t" "$r" | tee -a "$OUT/rows"
+        printf '%s %s %.4f %.4f %s %s\n' "$round" "$threads" "$c" "$t" "$r" "$b" | tee -a "$OUT/rows"
     done
 done
 python3 - "$OUT/rows" <<'PY'
@@ -48,5 +53,7 @@ for t in ("2", "1"):
     c = [float(x[2]) for x in rows if x[1] == t]
     p = [float(x[3]) for x in rows if x[1] == t]
     print(f"threads {t}: median csvnn {statistics.median(c):.4f} s, torch {statistics.median(p):.4f} s, "
-          f"median ratio {statistics.median(r):.3f}, worst {max(r):.3f}")
+          f"median ratio {statistics.median(r):.3f}, worst {max(r):.3f}", end="")
+    b = [float(x[5]) for x in rows if x[1] == t and x[5] != "nan"]
+    print(f", base {statistics.median(b):.4f} s" if b else "")
 PY

@@ -51,12 +51,18 @@ pub struct Conv2D {
     direct: Direct,
 }
 
+/// The environment variable that, set to `im2col`, keeps conv layers on im2col + GEMM
+/// (for measuring the direct kernels against it; read once).
+const CONV_ENV: &str = "CSVNN_CONV";
+
 /// True when the products run on the AVX-512 kernels, so the direct ones (which give the
-/// same bits) may replace im2col + GEMM.
+/// same bits) may replace im2col + GEMM, unless `CONV_ENV` asks for im2col.
 fn use_direct() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        gemm_kernel() == GemmKernel::Avx512 && conv_direct::available()
+        static IM2COL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let im2col = *IM2COL.get_or_init(|| std::env::var(CONV_ENV).is_ok_and(|v| v == "im2col"));
+        !im2col && gemm_kernel() == GemmKernel::Avx512 && conv_direct::available()
     }
     #[cfg(not(target_arch = "x86_64"))]
     false
