@@ -3,7 +3,7 @@
 //! size x size with stride `size` (2 x 2 in `Network::cnn`); a trailing row or column that
 //! does not fill a window is dropped, as PyTorch and ONNX do by default.
 
-use ndarray::{ArrayView2, Axis};
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::fast_math::vectorised_fn;
@@ -60,24 +60,28 @@ impl MaxPool2D {
     pub fn size(&self) -> usize {
         self.size
     }
+
+    fn window(&self) -> Window {
+        Window {
+            width: self.input.width,
+            channels: self.input.channels,
+            out_height: self.output_shape.height,
+            out_width: self.output_shape.width,
+            size: self.size,
+        }
+    }
 }
 
 impl Layer for MaxPool2D {
     fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
         let (n, out_len) = (x.nrows(), self.output_shape.len());
+        let window = self.window();
         self.output.resize(n, out_len);
         self.argmax.resize(n * out_len, 0);
         let x = x.as_standard_layout();
         let x = x.as_slice().expect("standard layout is contiguous");
         let mut out = self.output.view_mut();
         let out = out.as_slice_mut().expect("buffer rows are contiguous");
-        let window = Window {
-            width: self.input.width,
-            channels: self.input.channels,
-            out_height: self.output_shape.height,
-            out_width: self.output_shape.width,
-            size: self.size,
-        };
         for ((image, y), argmax) in x
             .chunks_exact(self.input.len())
             .zip(out.chunks_exact_mut(out_len))
@@ -95,19 +99,22 @@ impl Layer for MaxPool2D {
         if !need_grad_in {
             return;
         }
-        let out_len = self.output_shape.len();
+        let (out_len, window) = (self.output_shape.len(), self.window());
         self.grad_input.resize(x.nrows(), self.input.len());
+        let grad_out = grad_out.as_standard_layout();
+        let grad_out = grad_out.as_slice().expect("standard layout is contiguous");
         let mut grad_in = self.grad_input.view_mut();
-        grad_in.fill(0.0);
-        // Each output's gradient goes to the input value that forward chose.
-        for ((mut gi, g), argmax) in grad_in
-            .axis_iter_mut(Axis(0))
-            .zip(grad_out.axis_iter(Axis(0)))
+        let grad_in = grad_in.as_slice_mut().expect("buffer rows are contiguous");
+        // Values outside every window (a trailing row or column) get no gradient.
+        if self.input.height % self.size != 0 || self.input.width % self.size != 0 {
+            grad_in.fill(0.0);
+        }
+        for ((gi, g), argmax) in grad_in
+            .chunks_exact_mut(self.input.len())
+            .zip(grad_out.chunks_exact(out_len))
             .zip(self.argmax.chunks_exact(out_len))
         {
-            for (&gv, &i) in g.iter().zip(argmax) {
-                gi[i as usize] += gv;
-            }
+            unpool_image(g, argmax, gi, window);
         }
     }
 
@@ -149,6 +156,32 @@ vectorised_fn! {
                             let take = first || v > *best;
                             *best = if take { v } else { *best };
                             *a = if take { (base + ch) as u32 } else { *a };
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+vectorised_fn! {
+    /// Each output's gradient `g` to the input value that `argmax` names, zero to the other
+    /// values of its window, in one pass over the windows (they do not overlap). `+ 0.0`
+    /// turns a -0 into the +0 that adding it to a zeroed buffer gave.
+    fn unpool_image(g: &[f32], argmax: &[u32], grad_in: &mut [f32], window: Window) {
+        let Window { width: w, channels: c, out_height: oh, out_width: ow, size } = window;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let o = (oy * ow + ox) * c;
+                let (g, argmax) = (&g[o..o + c], &argmax[o..o + c]);
+                for ky in 0..size {
+                    for kx in 0..size {
+                        let base = ((oy * size + ky) * w + ox * size + kx) * c;
+                        let pixel = &mut grad_in[base..base + c];
+                        for (ch, ((d, &gv), &a)) in
+                            pixel.iter_mut().zip(g).zip(argmax).enumerate()
+                        {
+                            *d = if a as usize == base + ch { gv + 0.0 } else { 0.0 };
                         }
                     }
                 }
