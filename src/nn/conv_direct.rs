@@ -49,6 +49,14 @@ unsafe impl Sync for Shared {}
 // SAFETY: as above.
 unsafe impl Send for Shared {}
 
+impl Shared {
+    /// The pointer (a method, so that a closure captures the whole `Shared`, which is
+    /// `Sync`, rather than its field).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// True when this CPU runs the kernels.
 pub(super) fn available() -> bool {
     is_x86_feature_detected!("avx512f")
@@ -134,7 +142,6 @@ impl Direct {
         let img_len = images.len() / n.max(1);
         let out_ptr = Shared(out.as_mut_ptr());
         let run = |t: usize| {
-            let out_ptr = out_ptr;
             for i in n * t / n_threads..n * (t + 1) / n_threads {
                 for oy in 0..oh {
                     let a = &images[i * img_len + oy * row_step * c..];
@@ -160,7 +167,7 @@ impl Direct {
                                     weights[j..].as_ptr(),
                                     c_out,
                                     bias[j..].as_ptr(),
-                                    out_ptr.0.add(at),
+                                    out_ptr.get().add(at),
                                     c_out,
                                     Pixels::default(),
                                 )
@@ -208,7 +215,6 @@ impl Direct {
         };
         let gw = Shared(grad_weights.as_mut_ptr());
         let run = |t: usize| {
-            let gw = gw;
             for task in (t..tasks).step_by(n_threads) {
                 let r0 = task * per_task;
                 let rows = per_task.min(patch - r0);
@@ -227,7 +233,7 @@ impl Direct {
                             grad_out[j..].as_ptr(),
                             c_out,
                             std::ptr::null(),
-                            gw.0.add(r0 * c_out + j),
+                            gw.get().add(r0 * c_out + j),
                             c_out,
                             pixels,
                         )

@@ -106,7 +106,9 @@ impl Layer for MaxPool2D {
         let mut grad_in = self.grad_input.view_mut();
         let grad_in = grad_in.as_slice_mut().expect("buffer rows are contiguous");
         // Values outside every window (a trailing row or column) get no gradient.
-        if self.input.height % self.size != 0 || self.input.width % self.size != 0 {
+        if !self.input.height.is_multiple_of(self.size)
+            || !self.input.width.is_multiple_of(self.size)
+        {
             grad_in.fill(0.0);
         }
         for ((gi, g), argmax) in grad_in
