@@ -10,8 +10,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use csvnn::nn::{
-    matmul, Activation, Adam, AdamConfig, EncoderBlock, Gru, Layer, Loss, Lstm, MlpConfig, Network,
-    Optimizer, SeqShape, SoftmaxCrossEntropy, Targets,
+    matmul, Activation, Adam, AdamConfig, CnnConfig, Conv2D, ConvSpec, EncoderBlock, Gru,
+    ImageShape, Layer, Loss, Lstm, MaxPool2D, MlpConfig, Network, Optimizer, SeqShape,
+    SoftmaxCrossEntropy, Targets,
 };
 use csvnn::parallel::{self, FlushDenormals};
 
@@ -238,12 +239,100 @@ fn recurrent(c: &mut Criterion) {
     }
 }
 
+/// The CNN of `csvnn train --image-shape 28x28x1 --conv 32:3 --hidden 64` (batch 32): its
+/// conv layer's forward and weight gradient (a first layer: no input gradient), a second
+/// conv layer's (14x14x32 -> 64 filters, with the input gradient), the 2x2 max-pool, and
+/// the whole network's forward + backward, on one thread and on a pool of two; and, for
+/// the rate to compare with, a square product of 512 on one thread. Throughput in
+/// floating-point operations (2 per multiply-add) where the work is a product.
+/// scripts/bench/cnn_pair.sh times whole epochs against PyTorch.
+fn cnn(c: &mut Criterion) {
+    let batch = 32;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut random =
+        |r: usize, c: usize| Array2::from_shape_fn((r, c), |_| rng.gen_range(-1.0f32..1.0));
+    {
+        let _pool = parallel::install(1);
+        let (a, b, mut out) = (
+            random(512, 512),
+            random(512, 512),
+            Array2::zeros((512, 512)),
+        );
+        let mut group = c.benchmark_group("cnn/gemm512");
+        group.throughput(Throughput::Elements(2 * 512 * 512 * 512));
+        group.bench_function("threads1", |bench| {
+            bench.iter(|| matmul(a.view(), b.view(), 0.0, out.view_mut()))
+        });
+        group.finish();
+    }
+    // (name, image, filters, need the input gradient)
+    let layers = [
+        ("conv1", ImageShape::new(28, 28, 1), 32, false),
+        ("conv2", ImageShape::new(14, 14, 32), 64, true),
+    ];
+    for (name, image, filters, grad_in) in layers {
+        let patch = 9 * image.channels;
+        let bias = random(1, filters).row(0).to_owned();
+        let mut conv = Conv2D::new(image, 3, 1, 1, random(patch, filters), bias).expect("a conv");
+        let x = random(batch, image.len());
+        let g = random(batch, conv.output_shape().len());
+        let madds = batch * image.height * image.width * patch * filters;
+        for n_threads in [1, 2] {
+            let _pool = parallel::install(n_threads);
+            let mut group = c.benchmark_group(format!("cnn/{name}/threads{n_threads}"));
+            group.throughput(Throughput::Elements(2 * madds as u64));
+            group.bench_function("forward", |b| b.iter(|| conv.forward(x.view(), true)));
+            group.throughput(Throughput::Elements(
+                (2 * madds * if grad_in { 2 } else { 1 }) as u64,
+            ));
+            group.bench_function("backward", |b| {
+                b.iter(|| conv.backward(x.view(), g.view(), grad_in))
+            });
+            group.finish();
+        }
+    }
+    let image = ImageShape::new(28, 28, 32);
+    let mut pool = MaxPool2D::new(image, 2).expect("a pool");
+    let x = random(batch, image.len());
+    let g = random(batch, pool.output_shape().len());
+    c.bench_function("cnn/maxpool/forward", |b| {
+        b.iter(|| pool.forward(x.view(), true))
+    });
+    c.bench_function("cnn/maxpool/backward", |b| {
+        b.iter(|| pool.backward(x.view(), g.view(), true))
+    });
+    let config = CnnConfig {
+        image: ImageShape::new(28, 28, 1),
+        conv: vec![ConvSpec::same(32, 3)],
+        hidden: vec![64],
+        n_outputs: 10,
+        activation: Activation::Relu,
+        dropout: 0.0,
+    };
+    let mut network = Network::cnn(&config, 1).expect("a valid CNN");
+    let x = random(batch, 784);
+    let grad = random(batch, 10);
+    for n_threads in [1, 2] {
+        let _pool = parallel::install(n_threads);
+        let _flush = FlushDenormals::new();
+        c.bench_function(
+            &format!("cnn/network/threads{n_threads}/forward_backward"),
+            |b| {
+                b.iter(|| {
+                    network.forward(x.view(), true);
+                    network.backward(x.view(), grad.view());
+                })
+            },
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(30)
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = dense, gemm, encoder, recurrent
+    targets = dense, gemm, encoder, recurrent, cnn
 }
 criterion_main!(benches);

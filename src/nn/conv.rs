@@ -8,58 +8,14 @@
 //! reusable buffer, in `forward` and again in `backward`, so memory does not grow with the
 //! batch size and the steady-state training step allocates nothing.
 
-use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::gemm::matmul;
+#[cfg(target_arch = "x86_64")]
+use super::conv_direct::{self, Direct};
+use super::gemm::{gemm_kernel, matmul, GemmKernel};
 use super::layer::visit_weights_and_bias;
-use super::{Buffer, Layer, NetworkError};
-
-/// The shape of one image: `height` x `width` x `channels`, stored row-major (the channel
-/// varies fastest), as the pixel columns of a CSV row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageShape {
-    /// Rows of pixels.
-    pub height: usize,
-    /// Pixels per row.
-    pub width: usize,
-    /// Values per pixel.
-    pub channels: usize,
-}
-
-impl ImageShape {
-    /// A `height` x `width` x `channels` image shape.
-    pub fn new(height: usize, width: usize, channels: usize) -> Self {
-        ImageShape {
-            height,
-            width,
-            channels,
-        }
-    }
-
-    /// Values per image: height * width * channels.
-    pub fn len(&self) -> usize {
-        self.height * self.width * self.channels
-    }
-
-    /// Values per image, or `None` when the product overflows (a damaged file's shape).
-    pub fn checked_len(&self) -> Option<usize> {
-        self.height
-            .checked_mul(self.width)?
-            .checked_mul(self.channels)
-    }
-
-    /// True when the image holds no value.
-    pub fn is_empty(&self) -> bool {
-        self.height == 0 || self.width == 0 || self.channels == 0
-    }
-}
-
-impl std::fmt::Display for ImageShape {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}x{}x{}", self.height, self.width, self.channels)
-    }
-}
+use super::{Buffer, ImageShape, Layer, NetworkError};
 
 /// Rows of the weight matrix: kernel * kernel * c_in, or `None` when it overflows.
 fn patch_len(kernel: usize, channels: usize) -> Option<usize> {
@@ -90,6 +46,26 @@ pub struct Conv2D {
     grad_cols: Vec<f32>,
     output: Buffer,
     grad_input: Buffer,
+    /// The kernels that read the images in place (AVX-512 only).
+    #[cfg(target_arch = "x86_64")]
+    direct: Direct,
+}
+
+/// The environment variable that, set to `im2col`, keeps conv layers on im2col + GEMM
+/// (for measuring the direct kernels against it; read once).
+const CONV_ENV: &str = "CSVNN_CONV";
+
+/// True when the products run on the AVX-512 kernels, so the direct ones (which give the
+/// same bits) may replace im2col + GEMM, unless `CONV_ENV` asks for im2col.
+fn use_direct() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static IM2COL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let im2col = *IM2COL.get_or_init(|| std::env::var(CONV_ENV).is_ok_and(|v| v == "im2col"));
+        !im2col && gemm_kernel() == GemmKernel::Avx512 && conv_direct::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 impl Conv2D {
@@ -158,6 +134,8 @@ impl Conv2D {
             grad_cols: Vec::new(),
             output: Buffer::default(),
             grad_input: Buffer::default(),
+            #[cfg(target_arch = "x86_64")]
+            direct: Direct::new(input, output_shape, kernel, stride, padding),
         })
     }
 
@@ -299,11 +277,25 @@ fn per_pixel(view: ArrayViewMut2<f32>, c: usize) -> ArrayViewMut2<f32> {
         .expect("buffer rows are contiguous")
 }
 
-impl Layer for Conv2D {
-    fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
+impl Conv2D {
+    /// `forward`, by the direct kernels or by im2col + GEMM (`direct` only where
+    /// `use_direct()` allows it).
+    fn forward_with(&mut self, x: ArrayView2<f32>, direct: bool) {
         let (n, c_out) = (x.nrows(), self.output_shape.channels);
         let patch = self.weights.nrows();
         self.output.resize(n, self.output_shape.len());
+        #[cfg(target_arch = "x86_64")]
+        if direct {
+            let x = x.as_standard_layout();
+            let mut out = self.output.view_mut();
+            self.direct.forward(
+                x.as_slice().expect("standard layout is contiguous"),
+                self.weights.as_slice().expect("weights are contiguous"),
+                self.bias.as_slice().expect("the bias is contiguous"),
+                out.as_slice_mut().expect("buffer rows are contiguous"),
+            );
+            return;
+        }
         let chunk = self.chunk_images();
         for start in (0..n).step_by(chunk) {
             let end = (start + chunk).min(n);
@@ -317,11 +309,14 @@ impl Layer for Conv2D {
         }
     }
 
-    fn output(&self) -> ArrayView2<'_, f32> {
-        self.output.view()
-    }
-
-    fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
+    /// `backward`, the weight gradient by the direct kernel or by im2col + GEMM.
+    fn backward_with(
+        &mut self,
+        x: ArrayView2<f32>,
+        grad_out: ArrayView2<f32>,
+        need_grad_in: bool,
+        direct: bool,
+    ) {
         let (n, c_out) = (x.nrows(), self.output_shape.channels);
         let patch = self.weights.nrows();
         self.grad_weights.fill(0.0);
@@ -331,24 +326,41 @@ impl Layer for Conv2D {
             self.grad_input.view_mut().fill(0.0);
         }
         let grad_out = grad_out.as_standard_layout();
+        #[cfg(target_arch = "x86_64")]
+        if direct {
+            let x = x.as_standard_layout();
+            self.direct.weight_grad(
+                x.as_slice().expect("standard layout is contiguous"),
+                grad_out.as_slice().expect("standard layout is contiguous"),
+                self.grad_weights
+                    .as_slice_mut()
+                    .expect("gradients are contiguous"),
+            );
+        }
         let chunk = self.chunk_images();
         for start in (0..n).step_by(chunk) {
             let end = (start + chunk).min(n);
             let rows = (end - start) * self.n_pixels();
-            self.im2col(x.slice(s![start..end, ..]));
             // g: (rows, c_out), one row per output pixel.
             let g = grad_out
                 .slice(s![start..end, ..])
                 .into_shape_with_order((rows, c_out))
                 .expect("standard layout reshapes");
-            let cols = ArrayView2::from_shape((rows, patch), &self.cols).expect("cols fit");
-            // dW += patchesᵀ · g: (patch, rows)·(rows, c_out)
-            matmul(cols.t(), g, 1.0, self.grad_weights.view_mut());
+            if !direct {
+                self.im2col(x.slice(s![start..end, ..]));
+                let cols = ArrayView2::from_shape((rows, patch), &self.cols).expect("cols fit");
+                // dW += patchesᵀ · g: (patch, rows)·(rows, c_out)
+                matmul(cols.t(), g, 1.0, self.grad_weights.view_mut());
+            }
             // db += column sums of g
-            for row in g.axis_iter(Axis(0)) {
-                Zip::from(&mut self.grad_bias)
-                    .and(&row)
-                    .for_each(|b, &v| *b += v);
+            // (over slices: an ndarray Zip per row cost more than the sums themselves)
+            let grad_bias = self.grad_bias.as_slice_mut().expect("bias is contiguous");
+            for row in g
+                .as_slice()
+                .expect("standard layout is contiguous")
+                .chunks_exact(c_out)
+            {
+                grad_bias.iter_mut().zip(row).for_each(|(b, &v)| *b += v);
             }
             if need_grad_in {
                 // d patches = g · Wᵀ: (rows, c_out)·(c_out, patch), then scattered back.
@@ -363,6 +375,20 @@ impl Layer for Conv2D {
                 self.grad_input = grad_input;
             }
         }
+    }
+}
+
+impl Layer for Conv2D {
+    fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
+        self.forward_with(x, use_direct());
+    }
+
+    fn output(&self) -> ArrayView2<'_, f32> {
+        self.output.view()
+    }
+
+    fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
+        self.backward_with(x, grad_out, need_grad_in, use_direct());
     }
 
     fn grad_in(&self) -> ArrayView2<'_, f32> {
@@ -598,6 +624,44 @@ mod tests {
     }
 
     #[test]
+    fn direct_kernels_give_the_im2col_bits_on_any_thread_count() {
+        if !use_direct() {
+            return; // no AVX-512 here: im2col + GEMM is the only path
+        }
+        // SHAPES, then the first layer of the bench (28x28x1, 32 filters), 40 filters
+        // (a masked half vector) and a 288-row patch (several blocks of patch rows).
+        let more = [
+            (28, 28, 1, 32, 3, 1, 1),
+            (9, 9, 3, 40, 3, 1, 1),
+            (14, 14, 32, 20, 3, 1, 1),
+        ];
+        for (seed, &(h, w, c, f, k, s, p)) in SHAPES.iter().chain(&more).enumerate() {
+            let mut layer = conv(ImageShape::new(h, w, c), f, k, s, p, seed as u64 + 40);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed as u64 + 50);
+            let x = random_matrix(8, h * w * c, &mut rng);
+            let g = random_matrix(8, layer.output_shape().len(), &mut rng);
+            layer.forward_with(x.view(), false);
+            layer.backward_with(x.view(), g.view(), true, false);
+            let expected = (
+                layer.output().to_owned(),
+                layer.grad_weights.clone(),
+                layer.grad_bias.clone(),
+                layer.grad_in().to_owned(),
+            );
+            for threads in [1, 2] {
+                let _pool = crate::parallel::install(threads);
+                layer.forward_with(x.view(), true);
+                layer.backward_with(x.view(), g.view(), true, true);
+                let shape = (h, w, c, f, k, s, p, threads);
+                assert_eq!(layer.output(), expected.0, "output {shape:?}");
+                assert_eq!(layer.grad_weights, expected.1, "dW {shape:?}");
+                assert_eq!(layer.grad_bias, expected.2, "db {shape:?}");
+                assert_eq!(layer.grad_in(), expected.3, "dx {shape:?}");
+            }
+        }
+    }
+
+    #[test]
     fn round_trips_through_json_and_refuses_bad_shapes() {
         let layer = conv(ImageShape::new(5, 4, 2), 3, 3, 2, 1, 1);
         let text = serde_json::to_string(&layer).unwrap();
@@ -701,7 +765,7 @@ mod tests {
             dropout: 0.1,
         };
         let mut net = Network::cnn(&config, 9).unwrap();
-        // conv, relu, pool, conv, relu, pool, dense, relu, dropout, dense
+        // conv, pool, relu, conv, pool, relu, dense, relu, dropout, dense
         assert_eq!(net.layers.len(), 10);
         let x = random_matrix(5, 128, &mut ChaCha8Rng::seed_from_u64(1));
         let before = net.predict(x.view(), 2);

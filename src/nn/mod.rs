@@ -5,6 +5,8 @@ mod attention;
 mod branches;
 mod buffer;
 mod conv;
+#[cfg(target_arch = "x86_64")]
+mod conv_direct;
 mod dense;
 mod dropout;
 mod elementwise;
@@ -16,6 +18,7 @@ mod error;
 mod fast_math;
 mod gemm;
 mod gru;
+mod image_shape;
 mod init;
 mod int8;
 mod layer;
@@ -44,7 +47,7 @@ pub use activation::{Activation, ActivationLayer};
 pub use attention::{Segments, SelfAttention};
 pub use branches::{Branch, Branches};
 pub(crate) use buffer::Buffer;
-pub use conv::{Conv2D, ImageShape};
+pub use conv::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
@@ -56,6 +59,7 @@ pub use gemm::{
     gemm_choice, gemm_kernel, matmul, own_kernel, set_gemm_kernel, GemmChoice, GemmKernel, GEMM_ENV,
 };
 pub use gru::Gru;
+pub use image_shape::ImageShape;
 pub use init::Init;
 pub use int8::{int8_kernel, quantize_columns, Int8Kernel, Int8Matrix, INT8_ENV, MAX_INT8_INPUTS};
 pub use layer::{AnyLayer, Layer};

@@ -149,9 +149,11 @@ impl Network {
             .map_err(|e| in_conv_layer(i, e))?;
             let pool = MaxPool2D::new(conv.output_shape(), 2).map_err(|e| in_conv_layer(i, e))?;
             shape = pool.output_shape();
+            // Pooling before the ReLU: max and ReLU commute (values and gradients alike),
+            // and the ReLU then sees a quarter of the values.
             layers.push(AnyLayer::Conv2D(conv));
-            layers.push(AnyLayer::Activation(ActivationLayer::new(Activation::Relu)));
             layers.push(AnyLayer::MaxPool2D(pool));
+            layers.push(AnyLayer::Activation(ActivationLayer::new(Activation::Relu)));
         }
         let head = Network::mlp(
             &MlpConfig {

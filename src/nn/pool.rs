@@ -3,9 +3,10 @@
 //! size x size with stride `size` (2 x 2 in `Network::cnn`); a trailing row or column that
 //! does not fill a window is dropped, as PyTorch and ONNX do by default.
 
-use ndarray::{ArrayView2, Axis};
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use super::fast_math::vectorised_fn;
 use super::{Buffer, ImageShape, Layer, NetworkError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,14 +60,22 @@ impl MaxPool2D {
     pub fn size(&self) -> usize {
         self.size
     }
+
+    fn window(&self) -> Window {
+        Window {
+            width: self.input.width,
+            channels: self.input.channels,
+            out_height: self.output_shape.height,
+            out_width: self.output_shape.width,
+            size: self.size,
+        }
+    }
 }
 
 impl Layer for MaxPool2D {
     fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
         let (n, out_len) = (x.nrows(), self.output_shape.len());
-        let (w, c) = (self.input.width, self.input.channels);
-        let (oh, ow) = (self.output_shape.height, self.output_shape.width);
-        let size = self.size;
+        let window = self.window();
         self.output.resize(n, out_len);
         self.argmax.resize(n * out_len, 0);
         let x = x.as_standard_layout();
@@ -78,36 +87,7 @@ impl Layer for MaxPool2D {
             .zip(out.chunks_exact_mut(out_len))
             .zip(self.argmax.chunks_exact_mut(out_len))
         {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let o = (oy * ow + ox) * c;
-                    let (y, argmax) = (&mut y[o..o + c], &mut argmax[o..o + c]);
-                    // The window's pixels in row-major order; the first maximum wins ties.
-                    for ky in 0..size {
-                        for kx in 0..size {
-                            let base = ((oy * size + ky) * w + ox * size + kx) * c;
-                            let pixel = &image[base..base + c];
-                            if ky == 0 && kx == 0 {
-                                y.copy_from_slice(pixel);
-                                for (ch, a) in argmax.iter_mut().enumerate() {
-                                    *a = (base + ch) as u32;
-                                }
-                                continue;
-                            }
-                            for (ch, (&v, (best, a))) in pixel
-                                .iter()
-                                .zip(y.iter_mut().zip(argmax.iter_mut()))
-                                .enumerate()
-                            {
-                                if v > *best {
-                                    *best = v;
-                                    *a = (base + ch) as u32;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            pool_image(image, y, argmax, window);
         }
     }
 
@@ -119,24 +99,96 @@ impl Layer for MaxPool2D {
         if !need_grad_in {
             return;
         }
-        let out_len = self.output_shape.len();
+        let (out_len, window) = (self.output_shape.len(), self.window());
         self.grad_input.resize(x.nrows(), self.input.len());
+        let grad_out = grad_out.as_standard_layout();
+        let grad_out = grad_out.as_slice().expect("standard layout is contiguous");
         let mut grad_in = self.grad_input.view_mut();
-        grad_in.fill(0.0);
-        // Each output's gradient goes to the input value that forward chose.
-        for ((mut gi, g), argmax) in grad_in
-            .axis_iter_mut(Axis(0))
-            .zip(grad_out.axis_iter(Axis(0)))
+        let grad_in = grad_in.as_slice_mut().expect("buffer rows are contiguous");
+        // Values outside every window (a trailing row or column) get no gradient.
+        if !self.input.height.is_multiple_of(self.size)
+            || !self.input.width.is_multiple_of(self.size)
+        {
+            grad_in.fill(0.0);
+        }
+        for ((gi, g), argmax) in grad_in
+            .chunks_exact_mut(self.input.len())
+            .zip(grad_out.chunks_exact(out_len))
             .zip(self.argmax.chunks_exact(out_len))
         {
-            for (&gv, &i) in g.iter().zip(argmax) {
-                gi[i as usize] += gv;
-            }
+            unpool_image(g, argmax, gi, window);
         }
     }
 
     fn grad_in(&self) -> ArrayView2<'_, f32> {
         self.grad_input.view()
+    }
+}
+
+/// The geometry of one pooling: input width and channels, output height and width, and
+/// the window's side.
+#[derive(Clone, Copy)]
+struct Window {
+    width: usize,
+    channels: usize,
+    out_height: usize,
+    out_width: usize,
+    size: usize,
+}
+
+vectorised_fn! {
+    /// The maxima of one image's windows into `y` and the index (within the image) of the
+    /// value each took into `argmax`: the window's pixels in row-major order, the first
+    /// maximum winning ties. Written as selects over the channels, so that the loop
+    /// vectorises.
+    fn pool_image(image: &[f32], y: &mut [f32], argmax: &mut [u32], window: Window) {
+        let Window { width: w, channels: c, out_height: oh, out_width: ow, size } = window;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let o = (oy * ow + ox) * c;
+                let (y, argmax) = (&mut y[o..o + c], &mut argmax[o..o + c]);
+                for ky in 0..size {
+                    for kx in 0..size {
+                        let base = ((oy * size + ky) * w + ox * size + kx) * c;
+                        let pixel = &image[base..base + c];
+                        let first = ky == 0 && kx == 0;
+                        for (ch, ((&v, best), a)) in
+                            pixel.iter().zip(y.iter_mut()).zip(argmax.iter_mut()).enumerate()
+                        {
+                            let take = first || v > *best;
+                            *best = if take { v } else { *best };
+                            *a = if take { (base + ch) as u32 } else { *a };
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+vectorised_fn! {
+    /// Each output's gradient `g` to the input value that `argmax` names, zero to the other
+    /// values of its window, in one pass over the windows (they do not overlap). `+ 0.0`
+    /// turns a -0 into the +0 that adding it to a zeroed buffer gave.
+    fn unpool_image(g: &[f32], argmax: &[u32], grad_in: &mut [f32], window: Window) {
+        let Window { width: w, channels: c, out_height: oh, out_width: ow, size } = window;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let o = (oy * ow + ox) * c;
+                let (g, argmax) = (&g[o..o + c], &argmax[o..o + c]);
+                for ky in 0..size {
+                    for kx in 0..size {
+                        let base = ((oy * size + ky) * w + ox * size + kx) * c;
+                        let pixel = &mut grad_in[base..base + c];
+                        for (ch, ((d, &gv), &a)) in
+                            pixel.iter_mut().zip(g).zip(argmax).enumerate()
+                        {
+                            *d = if a as usize == base + ch { gv + 0.0 } else { 0.0 };
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -236,6 +288,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn relu_after_pooling_equals_relu_before_it_bit_for_bit() {
+        // Why `Network::cnn` pools before its ReLU: the same values and gradients, with ties
+        // (zeros, repeated values) and all-negative windows included.
+        use crate::nn::{Activation, ActivationLayer};
+        use rand::Rng;
+        let shape = ImageShape::new(6, 7, 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let x = Array2::from_shape_fn((4, shape.len()), |_| {
+            [0.0f32, -1.0, 0.5, rng.gen_range(-1.0f32..1.0)][rng.gen_range(0..4)]
+        });
+        let mut pool = MaxPool2D::new(shape, 2).unwrap();
+        let g = Array2::from_shape_fn((4, pool.output_shape().len()), |_| {
+            rng.gen_range(-1.0f32..1.0)
+        });
+        let mut relu = ActivationLayer::new(Activation::Relu);
+        // ReLU, then pooling.
+        relu.forward(x.view(), true);
+        let relu_x = relu.output().to_owned();
+        pool.forward(relu_x.view(), true);
+        let before = pool.output().to_owned();
+        pool.backward(relu_x.view(), g.view(), true);
+        let pool_g = pool.grad_in().to_owned();
+        relu.backward(x.view(), pool_g.view(), true);
+        let grad_before = relu.grad_in().to_owned();
+        // Pooling, then ReLU.
+        pool.forward(x.view(), true);
+        let pooled = pool.output().to_owned();
+        relu.forward(pooled.view(), true);
+        assert_eq!(relu.output(), before.view());
+        relu.backward(pooled.view(), g.view(), true);
+        let relu_g = relu.grad_in().to_owned();
+        pool.backward(x.view(), relu_g.view(), true);
+        assert_eq!(pool.grad_in(), grad_before.view());
     }
 
     #[test]

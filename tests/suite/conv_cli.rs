@@ -75,8 +75,8 @@ fn a_small_cnn_trains_predicts_and_is_saved() {
         kinds,
         [
             "conv2d",
-            "activation",
             "max_pool2d",
+            "activation",
             "dense",
             "activation",
             "dense"

@@ -164,7 +164,7 @@ fn image_layers_must_chain() {
     layers(&mut model)[0]["padding"] = json!(1000);
     assert_refused(
         &model,
-        "layer 3 (max_pool2d): takes 6x6x4 images (144 values) but receives 16064064",
+        "layer 2 (max_pool2d): takes 6x6x4 images (144 values) but receives 16064064",
     );
 }
 
