@@ -12,6 +12,7 @@
 //! the patch, then + bias; the sum over the pixels in batch order, then + the old value),
 //! so the results equal the im2col path's bit for bit, for any thread count.
 
+#[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 use super::ImageShape;
@@ -59,7 +60,10 @@ impl Shared {
 
 /// True when this CPU runs the kernels.
 pub(super) fn available() -> bool {
-    is_x86_feature_detected!("avx512f")
+    #[cfg(target_arch = "x86_64")]
+    return is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 impl Direct {
@@ -270,6 +274,7 @@ struct Pixels {
 }
 
 /// The first `lanes` (0 to 16) lanes.
+#[cfg(target_arch = "x86_64")]
 fn mask(lanes: usize) -> __mmask16 {
     if lanes >= 16 {
         0xffff
@@ -278,11 +283,35 @@ fn mask(lanes: usize) -> __mmask16 {
     }
 }
 
+/// Elsewhere `available()` is false, so no block is ever run.
+///
+/// # Safety
+/// Never called.
+#[cfg(not(target_arch = "x86_64"))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn block(
+    _: Kind,
+    _: usize,
+    _: usize,
+    _: *const f32,
+    _: usize,
+    _: &[usize],
+    _: *const f32,
+    _: usize,
+    _: *const f32,
+    _: *mut f32,
+    _: usize,
+    _: Pixels,
+) {
+    unreachable!("the direct conv kernels run only where available() is true")
+}
+
 /// Dispatch to the kernel compiled for this many rows and vectors.
 ///
 /// # Safety
 /// AVX-512F is available; 1 <= rows <= 12, 1 <= cols <= 32; the reads and writes of the
 /// kernels lie inside their buffers.
+#[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn block(
     kind: Kind,
@@ -327,6 +356,7 @@ unsafe fn block(
 ///
 /// # Safety
 /// AVX-512F is available; the elements named above lie inside their buffers.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn forward_rv<const R: usize, const V: usize>(
@@ -380,6 +410,7 @@ unsafe fn forward_rv<const R: usize, const V: usize>(
 /// # Safety
 /// AVX-512F is available; every window of `pixels` plus each offset lies inside a, b holds
 /// one row of ldb values per pixel (the selected lanes read), the block of c is inside it.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn weight_grad_rv<const R: usize, const V: usize>(
