@@ -18,6 +18,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,27 +32,34 @@ from defaults import ROOT, column_flags, tabular_sets  # noqa: E402
 THREADS = [1, None]
 
 
+def cpu_seconds():
+    """User + system seconds of the children waited for so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run(binary, model, data, threads):
+    """(wall seconds, CPU seconds) of one `predict`."""
     cmd = [binary, "predict", "--model", model, "--data", data, "-o", "/dev/null"]
     if threads:
         cmd += ["--threads", str(threads)]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_seconds()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, cpu_seconds() - c
 
 
 def measure(binary, cases, rounds):
-    """{(name, threads, kind): [(µs per row, whole seconds, load)]}, rounds interleaved."""
+    """{(name, threads, kind): [(µs per row, whole seconds, load, CPU µs per row)]}, rounds
+    interleaved."""
     res = {}
     for _ in range(rounds):
         for name, f32m, i8m, big, one, rows in cases:
             for th in THREADS:
                 for kind, model in (("f32", f32m), ("int8", i8m)):
-                    tb = run(binary, model, big, th)
-                    to = run(binary, model, one, th)
+                    (tb, cb), (to, co) = run(binary, model, big, th), run(binary, model, one, th)
                     load = os.getloadavg()[0]
                     res.setdefault((name, th, kind), []).append(
-                        ((tb - to) / (rows - 1) * 1e6, tb, load))
+                        ((tb - to) / (rows - 1) * 1e6, tb, load, (cb - co) / (rows - 1) * 1e6))
     return res
 
 
@@ -71,8 +79,11 @@ def report_lines(cases, res):
 
 
 def report_table(cases, res, shapes):
-    print("| set (network) | threads | f32 rows/s | int8 rows/s | int8/f32, median (rounds) | load |")
-    print("|---|---|---|---|---|---|")
+    """Wall-clock rows/s and their ratio, then the same from CPU time (user + system of
+    the process, steadier than the wall clock on a shared machine)."""
+    print("| set (network) | threads | f32 rows/s | int8 rows/s | int8/f32, median (rounds) "
+          "| CPU: f32 µs/row | int8 µs/row | int8/f32 speed, median (rounds) | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, *_ in cases:
         for th in THREADS:
             f = res[(name, th, "f32")]
@@ -81,8 +92,11 @@ def report_table(cases, res, shapes):
             fr = 1e6 / statistics.median(x[0] for x in f)
             qr = 1e6 / statistics.median(x[0] for x in q)
             loads = [x[2] for x in f + q]
+            cpu = [a[3] / b[3] for a, b in zip(f, q)]
             print(f"| {name} ({shapes[name]}) | {th or 'default'} | {fr:,.0f} | {qr:,.0f} | "
                   f"{statistics.median(ratios):.2f}x ({', '.join(f'{r:.2f}' for r in ratios)}) | "
+                  f"{statistics.median(x[3] for x in f):.2f} | {statistics.median(x[3] for x in q):.2f} | "
+                  f"{statistics.median(cpu):.2f}x ({', '.join(f'{r:.2f}' for r in cpu)}) | "
                   f"{min(loads):.1f}-{max(loads):.1f} |", flush=True)
 
 
@@ -109,7 +123,7 @@ def build_cases(binary, args, extra, workdir):
                         "--seed", "0", "--epochs", str(args.epochs), "-o", f32]
                        + column_flags(spec) + extra, check=True)
         subprocess.run([binary, "--quiet", "compress", "--int8", "--model", f32, "-o", int8],
-                       check=True)
+                       check=True, stdout=subprocess.DEVNULL)
         opener = gzip.open if test.endswith(".gz") else open
         with opener(test, "rt") as src:
             header, *lines = src.read().splitlines()

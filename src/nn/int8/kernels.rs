@@ -382,12 +382,12 @@ mod x86 {
             let mut sw = [_mm512_setzero_ps(); C];
             let mut bias = [_mm512_setzero_ps(); C];
             let mut masks = [0 as __mmask16; C];
-            for c in 0..C {
+            for (c, ((m, w), b)) in masks.iter_mut().zip(&mut sw).zip(&mut bias).enumerate() {
                 let n = (o.left - c * LANES).min(LANES);
-                masks[c] = (((1u32 << n) - 1) & 0xFFFF) as __mmask16;
-                sw[c] = _mm512_maskz_loadu_ps(masks[c], o.scales.add(c * LANES));
+                *m = (((1u32 << n) - 1) & 0xFFFF) as __mmask16;
+                *w = _mm512_maskz_loadu_ps(*m, o.scales.add(c * LANES));
                 if !o.bias.is_null() {
-                    bias[c] = _mm512_maskz_loadu_ps(masks[c], o.bias.add(c * LANES));
+                    *b = _mm512_maskz_loadu_ps(*m, o.bias.add(c * LANES));
                 }
             }
             for (r, row) in acc.iter().enumerate() {

@@ -187,11 +187,10 @@ mod x86 {
             }
             for i in 0..n {
                 let r = r0 + i;
-                let (used, pad) = q[r * k4..(r + 1) * k4].split_at_mut(n_in);
+                let out = &mut q[r * k4..(r + 1) * k4];
                 let divide_all = divide & (1 << i) != 0;
-                // SAFETY: this function's features; `used` is as long as the row.
-                unsafe { quantize_avx512(row(r), sv[i], iv[i], divide_all, batch.flip, used) };
-                pad.fill(batch.flip as i8);
+                // SAFETY: this function's features; `out` is at least as long as the row.
+                unsafe { quantize_avx512(row(r), sv[i], iv[i], divide_all, batch.flip, out) };
             }
         }
     }
@@ -242,10 +241,12 @@ mod x86 {
     /// (a constant margin, so no |c| to take; 1 lane in 4,000 of random values), and
     /// every vector when `divide_all` (a scale without a normal reciprocal), is divided
     /// exactly. Above 128 (only a row whose maximum is not finite, of scale 1, where the
-    /// product is exact) both clamp to 127.
+    /// product is exact) both clamp to 127. `out` may be longer than `row` (the padding
+    /// of the kernels' groups): the lanes past the row load as 0 and are stored as a
+    /// quantized 0, so the padding costs no separate pass.
     ///
     /// # Safety
-    /// The CPU has AVX-512F; `out` is as long as `row`.
+    /// The CPU has AVX-512F; `out` is at least as long as `row`.
     #[target_feature(enable = "avx512f")]
     #[inline]
     unsafe fn quantize_avx512(
@@ -261,21 +262,31 @@ mod x86 {
         let near_half = _mm512_set1_ps(0.5 - 1.0 / (1 << 13) as f32);
         let s = _mm512_set1_ps(scale);
         let (lo, hi) = (_mm512_set1_ps(-Q_MAX), _mm512_set1_ps(Q_MAX));
+        let pad_byte = flip as i8;
         let flip = _mm512_set1_epi32(flip as i32);
         const NEAREST: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-        let tail = row.len() % 16;
-        let tail_mask = if tail == 0 {
-            0xFFFF
-        } else {
-            ((1u32 << tail) - 1) as __mmask16
+        let lanes = |n: usize| {
+            if n >= 16 {
+                0xFFFF
+            } else {
+                ((1u32 << n) - 1) as __mmask16
+            }
         };
+        let (load_tail, store_tail) = (lanes(row.len() % 16), lanes(out.len() % 16));
+        // What the vector stores cover: the row's vectors, as far as `out` goes.
+        let covered = (row.len().div_ceil(16) * 16).min(out.len());
         for start in (0..row.len()).step_by(16) {
             let mask = if start + 16 <= row.len() {
                 0xFFFF
             } else {
-                tail_mask
+                load_tail
             };
-            // SAFETY: masked to the values of row and out from start.
+            let store = if start + 16 <= out.len() {
+                0xFFFF
+            } else {
+                store_tail
+            };
+            // SAFETY: the loads masked to the row, the stores to `out`, from start.
             unsafe {
                 let v = _mm512_maskz_loadu_ps(mask, row.as_ptr().add(start));
                 let c = _mm512_mul_ps(v, y);
@@ -292,9 +303,10 @@ mod x86 {
                 // byte, the one stored, is 0: NaN gives 0, as `quantize`.
                 let n = _mm512_min_ps(hi, _mm512_max_ps(lo, nearest));
                 let q = _mm512_xor_si512(_mm512_cvttps_epi32(n), flip);
-                _mm512_mask_cvtepi32_storeu_epi8(out.as_mut_ptr().add(start).cast(), mask, q);
+                _mm512_mask_cvtepi32_storeu_epi8(out.as_mut_ptr().add(start).cast(), store, q);
             }
         }
+        out[covered..].fill(pad_byte);
     }
 
     /// # Safety
