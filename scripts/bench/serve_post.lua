@@ -9,7 +9,7 @@ wrk.headers["Content-Type"] = "text/csv"
 
 -- No `response` callback: wrk counts answers with a status of 400 and above itself
 -- (`errors.status` below), and a callback makes wrk copy every answer's headers and body
--- into Lua, which cost wrk a large part of its core at 40,000 requests/s.
+-- into Lua (measured: about 1 of wrk's 14-15 µs of CPU per request).
 
 function done(summary, latency, requests)
   local seconds = summary.duration / 1e6
