@@ -1,7 +1,9 @@
 //! f32 against int8 (`compress --int8`) prediction, one thread, on 1024-row batches
-//! (predict's chunk): the forward pass of the default network on satellite's 36 inputs
-//! (36-64-6), of `--hidden 256,256` (36-256-256-6) and of a 784-1024-512-10 MLP (1.33M
-//! parameters, Fashion-MNIST size). Throughput in rows.
+//! (predict's chunk): the forward pass of the default network (one hidden layer of 64,
+//! tanh) at the widths of every tabular set of ../shared/data (n_in and n_out as their
+//! pipelines give them), of `--hidden 256,256` (36-256-256-6, ReLU) and of a
+//! 784-1024-512-10 ReLU MLP (1.33M parameters, Fashion-MNIST size). Throughput in rows.
+//! `cargo bench --bench int8 -- NAME` runs one group (e.g. `satellite`).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::Array2;
@@ -13,12 +15,31 @@ use csvnn::nn::{Activation, MlpConfig, Network};
 
 const ROWS: usize = 1024;
 
-fn bench_pair(c: &mut Criterion, name: &str, n_inputs: usize, hidden: Vec<usize>, n_out: usize) {
+/// The default network's widths on each tabular set: (name, inputs, outputs).
+const SETS: [(&str, usize, usize); 8] = [
+    ("default", 4, 2),
+    ("nass_cds", 21, 2),
+    ("chile_vote", 14, 4),
+    ("satellite", 36, 6),
+    ("auto_mpg", 9, 1),
+    ("ames", 310, 1),
+    ("loans", 115, 1),
+    ("flights", 175, 1),
+];
+
+fn bench_pair(
+    c: &mut Criterion,
+    name: &str,
+    n_inputs: usize,
+    hidden: Vec<usize>,
+    n_out: usize,
+    activation: Activation,
+) {
     let config = MlpConfig {
         n_inputs,
         hidden,
         n_outputs: n_out,
-        activation: Activation::Relu,
+        activation,
         dropout: 0.0,
     };
     let f32_net = Network::mlp(&config, 1).expect("a valid network");
@@ -39,9 +60,26 @@ fn bench_pair(c: &mut Criterion, name: &str, n_inputs: usize, hidden: Vec<usize>
 
 fn int8(c: &mut Criterion) {
     let _pool = csvnn::parallel::install(1);
-    bench_pair(c, "mlp_36_64_6", 36, vec![64], 6);
-    bench_pair(c, "mlp_36_256_256_6", 36, vec![256, 256], 6);
-    bench_pair(c, "mlp_784_1024_512_10", 784, vec![1024, 512], 10);
+    for (set, n_in, n_out) in SETS {
+        let name = format!("{set}_{n_in}_64_{n_out}");
+        bench_pair(c, &name, n_in, vec![64], n_out, Activation::Tanh);
+    }
+    bench_pair(
+        c,
+        "mlp_36_256_256_6",
+        36,
+        vec![256, 256],
+        6,
+        Activation::Relu,
+    );
+    bench_pair(
+        c,
+        "mlp_784_1024_512_10",
+        784,
+        vec![1024, 512],
+        10,
+        Activation::Relu,
+    );
 }
 
 criterion_group!(benches, int8);

@@ -90,6 +90,68 @@ pub fn product(
     }
 }
 
+/// Where `product_f32` writes: `out` (rows, n_out) row-major gets `(acc · s_x) · s_j`,
+/// plus `b_j` when `bias` is not empty, the operations (and so the bits) of
+/// `int8::dequantize`.
+pub struct F32Out<'a> {
+    /// (rows, n_out), row-major.
+    pub out: &'a mut [f32],
+    /// One scale per row of x.
+    pub x_scales: &'a [f32],
+    /// One scale per output (n_out).
+    pub scales: &'a [f32],
+    /// One bias per output (n_out), or empty for none.
+    pub bias: &'a [f32],
+}
+
+/// True when `product_f32` runs on `kernel` (else the caller takes `product` and
+/// dequantizes the i32 sums itself).
+pub fn has_f32_out(kernel: Int8Kernel) -> bool {
+    kernel == Int8Kernel::Vnni
+}
+
+/// `product` with the dequantization done as each tile is stored, so that the i32 sums
+/// never go to memory (one pass over the batch fewer, the one that cost most in small
+/// layers). Only for kernels that `has_f32_out`; panics otherwise or when the sizes
+/// disagree.
+pub fn product_f32(
+    kernel: Int8Kernel,
+    x: &[i8],
+    groups: usize,
+    w: &[i8],
+    col_sums: &[i32],
+    dst: F32Out,
+) {
+    let n_pad = col_sums.len();
+    let n_out = dst.scales.len();
+    assert!(n_pad.is_multiple_of(LANES) && n_out <= n_pad && n_pad - n_out < LANES);
+    assert_eq!(w.len(), n_pad / LANES * groups * GROUP_BYTES);
+    let rows = dst.x_scales.len();
+    assert_eq!(x.len(), rows * groups * GROUP);
+    assert_eq!(dst.out.len(), rows * n_out);
+    assert!(dst.bias.is_empty() || dst.bias.len() == n_out);
+    assert!(
+        has_f32_out(kernel) && kernel.is_available(),
+        "the {} kernel has no f32 output here",
+        kernel.name()
+    );
+    if rows == 0 || n_out == 0 {
+        return;
+    }
+    let shape = Shape {
+        rows,
+        groups,
+        n_pad,
+    };
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the CPU has the features and the slices the sizes (checked above).
+    unsafe {
+        x86::vnni_f32(x, w, col_sums, dst, shape)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("no f32 output off x86-64: {shape:?} {:p}", dst.out.as_ptr());
+}
+
 /// The sizes of one product.
 #[derive(Debug, Clone, Copy)]
 struct Shape {
@@ -135,7 +197,7 @@ fn portable(x: &[i8], w: &[i8], acc: &mut [i32], shape: Shape) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{Shape, GROUP, GROUP_BYTES, LANES};
+    use super::{F32Out, Shape, GROUP, GROUP_BYTES, LANES};
 
     /// Rows x blocks of one VNNI tile: 24 accumulators, 4 weight registers, 1 broadcast.
     const VR: usize = 6;
@@ -154,6 +216,22 @@ mod x86 {
         k4: usize,
         n_pad: usize,
         groups: usize,
+        /// Where the tile's results go as f32 instead of `acc` (`product_f32`).
+        f32_out: Option<F32Tile>,
+    }
+
+    /// A tile's part of `F32Out`: its first row and output of `out`, its first row's
+    /// scale, its first output's scale and bias (null for none).
+    #[derive(Clone, Copy)]
+    struct F32Tile {
+        out: *mut f32,
+        x_scales: *const f32,
+        scales: *const f32,
+        bias: *const f32,
+        /// Floats per row of `out`.
+        n_out: usize,
+        /// Outputs from the tile's first to the last (`n_out`): the last block's mask.
+        left: usize,
     }
 
     /// Tiles over `VC` blocks (a panel of weights that stays in L2 while every row passes),
@@ -163,6 +241,47 @@ mod x86 {
     /// The CPU has AVX-512F, BW and VNNI; the slices hold the sizes of `shape`.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub unsafe fn vnni(x: &[i8], w: &[i8], sums: &[i32], acc: &mut [i32], shape: Shape) {
+        // SAFETY: the caller's.
+        unsafe { vnni_tiles(x, w, sums, acc.as_mut_ptr(), None, shape) }
+    }
+
+    /// `vnni` with the results dequantized into `dst` (`product_f32`).
+    ///
+    /// # Safety
+    /// As `vnni`; `dst` holds rows x n_out values, rows scales and n_out scales (and
+    /// biases, or none).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub unsafe fn vnni_f32(x: &[i8], w: &[i8], sums: &[i32], dst: F32Out, shape: Shape) {
+        let n_out = dst.scales.len();
+        let f32_out = F32Tile {
+            out: dst.out.as_mut_ptr(),
+            x_scales: dst.x_scales.as_ptr(),
+            scales: dst.scales.as_ptr(),
+            bias: if dst.bias.is_empty() {
+                std::ptr::null()
+            } else {
+                dst.bias.as_ptr()
+            },
+            n_out,
+            left: n_out,
+        };
+        // SAFETY: the caller's; no tile writes `acc` when it has an f32 output.
+        unsafe { vnni_tiles(x, w, sums, std::ptr::null_mut(), Some(f32_out), shape) }
+    }
+
+    /// The tiles of `vnni` and `vnni_f32`: results into `acc` (rows, n_pad) or `f32_out`.
+    ///
+    /// # Safety
+    /// As `vnni_f32`; `acc` holds rows x n_pad values when `f32_out` is None.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn vnni_tiles(
+        x: &[i8],
+        w: &[i8],
+        sums: &[i32],
+        acc: *mut i32,
+        f32_out: Option<F32Tile>,
+        shape: Shape,
+    ) {
         let Shape {
             rows,
             groups,
@@ -179,10 +298,22 @@ mod x86 {
                         x: x.as_ptr().add(r0 * k4),
                         w: w.as_ptr().add(jb * groups * GROUP_BYTES),
                         sums: sums.as_ptr().add(jb * LANES),
-                        acc: acc.as_mut_ptr().add(r0 * n_pad + jb * LANES),
+                        acc: acc.wrapping_add(r0 * n_pad + jb * LANES),
                         k4,
                         n_pad,
                         groups,
+                        f32_out: f32_out.map(|o| F32Tile {
+                            out: o.out.add(r0 * o.n_out + jb * LANES),
+                            x_scales: o.x_scales.add(r0),
+                            scales: o.scales.add(jb * LANES),
+                            bias: if o.bias.is_null() {
+                                o.bias
+                            } else {
+                                o.bias.add(jb * LANES)
+                            },
+                            n_out: o.n_out,
+                            left: o.n_out - jb * LANES,
+                        }),
                     };
                     match cb {
                         1 => vnni_rows::<1>(&t, rr),
@@ -236,11 +367,39 @@ mod x86 {
                     }
                 }
             }
+            let Some(o) = t.f32_out else {
+                for (r, row) in acc.iter().enumerate() {
+                    for (c, a) in row.iter().enumerate() {
+                        let s = _mm512_loadu_si512(t.sums.add(c * LANES).cast());
+                        let out = t.acc.add(r * t.n_pad + c * LANES);
+                        _mm512_storeu_si512(out.cast(), _mm512_sub_epi32(*a, s));
+                    }
+                }
+                return;
+            };
+            // (acc · s_x) · s_j (+ b_j), as `dequantize`: no operation fused, so the same
+            // bits. The last block is masked to the outputs that exist.
+            let mut sw = [_mm512_setzero_ps(); C];
+            let mut bias = [_mm512_setzero_ps(); C];
+            let mut masks = [0 as __mmask16; C];
+            for (c, ((m, w), b)) in masks.iter_mut().zip(&mut sw).zip(&mut bias).enumerate() {
+                let n = (o.left - c * LANES).min(LANES);
+                *m = (((1u32 << n) - 1) & 0xFFFF) as __mmask16;
+                *w = _mm512_maskz_loadu_ps(*m, o.scales.add(c * LANES));
+                if !o.bias.is_null() {
+                    *b = _mm512_maskz_loadu_ps(*m, o.bias.add(c * LANES));
+                }
+            }
             for (r, row) in acc.iter().enumerate() {
+                let sx = _mm512_set1_ps(o.x_scales.add(r).read());
                 for (c, a) in row.iter().enumerate() {
                     let s = _mm512_loadu_si512(t.sums.add(c * LANES).cast());
-                    let out = t.acc.add(r * t.n_pad + c * LANES);
-                    _mm512_storeu_si512(out.cast(), _mm512_sub_epi32(*a, s));
+                    let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(*a, s));
+                    let mut y = _mm512_mul_ps(_mm512_mul_ps(v, sx), sw[c]);
+                    if !o.bias.is_null() {
+                        y = _mm512_add_ps(y, bias[c]);
+                    }
+                    _mm512_mask_storeu_ps(o.out.add(r * o.n_out + c * LANES), masks[c], y);
                 }
             }
         }
@@ -270,6 +429,7 @@ mod x86 {
                         k4,
                         n_pad,
                         groups,
+                        f32_out: None,
                     };
                     if rows - r0 >= AR {
                         avx2_tile::<AR>(&t)

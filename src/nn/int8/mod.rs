@@ -187,9 +187,23 @@ pub struct Int8Scratch {
     row: Vec<f32>,
 }
 
+/// Rows quantized and multiplied at a time: few enough that the quantized rows, their
+/// sums and the outputs stay in L1 between the passes in a small layer, enough that the
+/// tiles of 6 rows run full and each panel of a large layer's weights serves many rows
+/// (see `chunk_rows`).
+const CHUNK_BYTES: usize = 24 << 10;
+
+/// Rows per chunk for rows of `k4` quantized inputs and `n_pad` sums: what fits in
+/// `CHUNK_BYTES` (quantized row, i32 sums and f32 outputs), a multiple of 6 from 48 to 240.
+fn chunk_rows(k4: usize, n_pad: usize) -> usize {
+    let per_row = k4 + 8 * n_pad;
+    (CHUNK_BYTES / per_row.max(1) / 6 * 6).clamp(48, 240)
+}
+
 /// `out` (rows, n_out) = x · W + bias through int8: `x` (rows, n_in) quantized per row,
 /// the product in i32 on `kernel`, then `(acc · s_x) · s_j + b_j` (without `+ b_j` when
 /// `bias` is None: the caller adds it, as `(acc · s_x) · s_j` then `+ b_j` in f32).
+/// The batch goes in chunks of rows (each row's result depends on that row alone).
 pub fn int8_affine(
     kernel: Int8Kernel,
     x: ArrayView2<f32>,
@@ -203,39 +217,54 @@ pub fn int8_affine(
     if rows == 0 || m.n_out == 0 {
         return;
     }
-    scratch.x.resize(rows * m.groups * GROUP, 0);
-    scratch.x_scales.resize(rows, 1.0);
-    scratch.acc.resize(rows * n_pad, 0);
-    quantize_rows(
-        kernel,
-        x,
-        kernels::input_flip(kernel),
-        &mut scratch.x,
-        &mut scratch.x_scales,
-        &mut scratch.row,
-    );
-    kernels::product(
-        kernel,
-        &scratch.x,
-        m.groups,
-        &m.packed,
-        &m.col_sums,
-        &mut scratch.acc,
-    );
-    if let Some(o) = out.as_slice_mut() {
-        let bias = bias.unwrap_or(&[]);
-        dequantize(o, &scratch.acc, &scratch.x_scales, &m.scales, bias, n_pad);
-        return;
+    let k4 = m.groups * GROUP;
+    let chunk = chunk_rows(k4, n_pad).min(rows);
+    scratch.x.resize(chunk * k4, 0);
+    scratch.x_scales.resize(chunk, 1.0);
+    let fused = kernels::has_f32_out(kernel) && out.is_standard_layout();
+    if !fused {
+        scratch.acc.resize(chunk * n_pad, 0);
     }
-    for ((mut out_row, acc_row), &sx) in out
-        .rows_mut()
-        .into_iter()
-        .zip(scratch.acc.chunks_exact(n_pad))
-        .zip(&scratch.x_scales)
-    {
-        for (j, o) in out_row.iter_mut().enumerate() {
-            let y = (acc_row[j] as f32 * sx) * m.scales[j];
-            *o = bias.map_or(y, |b| y + b[j]);
+    let bias = bias.unwrap_or(&[]);
+    for start in (0..rows).step_by(chunk) {
+        let end = (start + chunk).min(rows);
+        let n = end - start;
+        let (xq, sx) = (&mut scratch.x[..n * k4], &mut scratch.x_scales[..n]);
+        quantize_rows(
+            kernel,
+            x.slice(ndarray::s![start..end, ..]),
+            kernels::input_flip(kernel),
+            xq,
+            sx,
+            &mut scratch.row,
+        );
+        let mut out = out.slice_mut(ndarray::s![start..end, ..]);
+        if fused {
+            let dst = kernels::F32Out {
+                out: out.as_slice_mut().expect("standard layout"),
+                x_scales: sx,
+                scales: &m.scales,
+                bias,
+            };
+            kernels::product_f32(kernel, xq, m.groups, &m.packed, &m.col_sums, dst);
+            continue;
+        }
+        let acc = &mut scratch.acc[..n * n_pad];
+        kernels::product(kernel, xq, m.groups, &m.packed, &m.col_sums, acc);
+        if let Some(o) = out.as_slice_mut() {
+            dequantize(o, acc, sx, &m.scales, bias, n_pad);
+            continue;
+        }
+        for ((mut out_row, acc_row), &sx) in out
+            .rows_mut()
+            .into_iter()
+            .zip(acc.chunks_exact(n_pad))
+            .zip(sx.iter())
+        {
+            for (j, o) in out_row.iter_mut().enumerate() {
+                let y = (acc_row[j] as f32 * sx) * m.scales[j];
+                *o = bias.get(j).map_or(y, |b| y + b);
+            }
         }
     }
 }
@@ -312,6 +341,7 @@ mod tests {
             let m = Int8Matrix::quantize(w.view()).unwrap();
             let exact = x.dot(&w);
             let mut reference: Option<Array2<f32>> = None;
+            let mut reference_bare: Option<Vec<u32>> = None;
             for kernel in Int8Kernel::ALL.into_iter().filter(|k| k.is_available()) {
                 let mut out = Array2::zeros((rows, n_out));
                 let mut scratch = Int8Scratch::default();
@@ -336,6 +366,15 @@ mod tests {
                         assert!(diff <= bound, "{kernel:?} ({r}, {j}): {diff} > {bound}");
                     }
                 }
+                // Without the bias (the fused activation adds it): the same bits on
+                // every kernel too.
+                let mut bare = Array2::zeros((rows, n_out));
+                int8_affine(kernel, x.view(), &m, None, &mut scratch, bare.view_mut());
+                let bare_bits: Vec<u32> = bare.iter().map(|v| v.to_bits()).collect();
+                match &reference_bare {
+                    None => reference_bare = Some(bare_bits),
+                    Some(first) => assert!(first == &bare_bits, "{kernel:?} without bias"),
+                }
                 match &reference {
                     None => reference = Some(out),
                     Some(first) => assert!(
@@ -355,7 +394,13 @@ mod tests {
     #[test]
     fn a_row_gives_the_same_bits_alone_or_in_a_batch() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-        for (rows, n_in, n_out) in [(10usize, 30usize, 5usize), (23, 37, 70), (13, 130, 16)] {
+        // The last case spans three chunks (`chunk_rows`: 48 rows of 130 x 200).
+        for (rows, n_in, n_out) in [
+            (10usize, 30usize, 5usize),
+            (23, 37, 70),
+            (13, 130, 16),
+            (100, 130, 200),
+        ] {
             let x = Array2::from_shape_fn((rows, n_in), |_| rng.gen_range(-1.0f32..1.0));
             let w = Array2::from_shape_fn((n_in, n_out), |_| rng.gen_range(-1.0f32..1.0));
             let m = Int8Matrix::quantize(w.view()).unwrap();
