@@ -28,19 +28,4 @@ impl Buffer {
     pub fn view_mut(&mut self) -> ArrayViewMut2<'_, f32> {
         self.data.slice_mut(s![..self.rows, ..])
     }
-
-    /// The rows in use as one row-major slice (the rows are contiguous).
-    pub fn as_slice(&self) -> &[f32] {
-        let values = self.rows * self.data.ncols();
-        &self.data.as_slice().expect("a buffer is standard layout")[..values]
-    }
-
-    /// The rows in use as one mutable row-major slice.
-    pub fn as_slice_mut(&mut self) -> &mut [f32] {
-        let values = self.rows * self.data.ncols();
-        &mut self
-            .data
-            .as_slice_mut()
-            .expect("a buffer is standard layout")[..values]
-    }
 }

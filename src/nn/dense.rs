@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use super::gemm::matmul;
 use super::layer::visit_weights_and_bias;
 use super::{Buffer, Layer, NetworkError};
-use crate::parallel::{for_each_row_part, SharedMut};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "DenseSpec", try_from = "DenseSpec")]
@@ -67,47 +66,30 @@ impl Dense {
     }
 }
 
-/// `sums[j] = Σ_i g[i, j]`, row by row so that the additions run over contiguous memory;
-/// the columns split over the pool's threads (each column's sum runs over the rows in
-/// order whatever the thread count).
+/// `sums[j] = Σ_i g[i, j]`, row by row so that the additions run over contiguous memory.
 fn column_sums(g: ArrayView2<f32>, sums: &mut Array1<f32>) {
-    let columns = sums.len();
-    let sums = SharedMut::new(sums.as_slice_mut().expect("bias gradient is contiguous"));
-    for_each_row_part(columns, g.nrows(), &|part| {
-        // SAFETY: the parts' columns do not overlap.
-        let sums = unsafe { sums.range(part.clone()) };
-        sums.fill(0.0);
-        for row in g.rows() {
-            let row = row.slice(ndarray::s![part.clone()]);
-            match row.as_slice() {
-                Some(row) => sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v),
-                None => sums.iter_mut().zip(row.iter()).for_each(|(s, &v)| *s += v),
-            }
+    sums.fill(0.0);
+    let sums = sums.as_slice_mut().expect("bias gradient is contiguous");
+    for row in g.rows() {
+        match row.as_slice() {
+            Some(row) => sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v),
+            None => sums.iter_mut().zip(row.iter()).for_each(|(s, &v)| *s += v),
         }
-    });
-}
-
-/// Every row of `out` (rows, bias.len()) set to `bias`, the rows split over the pool.
-fn broadcast_rows(bias: &[f32], out: &mut Buffer) {
-    let (rows, width) = (out.view().nrows(), bias.len());
-    let out = SharedMut::new(out.as_slice_mut());
-    for_each_row_part(rows, width, &|part| {
-        // SAFETY: the parts' rows do not overlap.
-        let out = unsafe { out.rows(part, width) };
-        out.chunks_exact_mut(width)
-            .for_each(|row| row.copy_from_slice(bias));
-    });
+    }
 }
 
 impl Layer for Dense {
     fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
         self.output.resize(x.nrows(), self.n_out());
+        let mut out = self.output.view_mut();
         // Broadcast the bias first, then accumulate x·W on top of it (beta = 1).
-        broadcast_rows(
-            self.bias.as_slice().expect("bias is contiguous"),
-            &mut self.output,
+        out.assign(
+            &self
+                .bias
+                .broadcast(out.raw_dim())
+                .expect("bias has n_out entries"),
         );
-        matmul(x, self.weights.view(), 1.0, self.output.view_mut());
+        matmul(x, self.weights.view(), 1.0, out);
     }
 
     fn output(&self) -> ArrayView2<'_, f32> {

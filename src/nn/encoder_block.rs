@@ -25,9 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::attention::{Segments, SelfAttention};
 use super::layer_norm::LayerNorm;
 use super::sequence::batch_lengths;
-use super::{elementwise, Buffer, Dense, Init, Layer, NetworkError, SeqShape};
-use crate::parallel::{for_each_row_part, SharedMut};
-use std::ops::Range;
+use super::{Buffer, Dense, Init, Layer, NetworkError, SeqShape};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "EncoderBlockSpec", try_from = "EncoderBlockSpec")]
@@ -170,20 +168,21 @@ impl Layer for EncoderBlock {
             buffer.resize(rows, d);
         }
         s.hidden.resize(rows, f);
-        gather(x, &s.segments, d, s.x.as_slice_mut());
+        gather(x, &s.segments, d, slice_mut(&mut s.x));
 
         // x1 = LayerNorm1(x + SelfAttention(x))
         self.attention.forward(s.x.view(), &s.segments);
-        let attended = slice_of(self.attention.output());
-        elementwise::add(s.x.as_slice(), attended, s.sum.as_slice_mut());
-        self.norm1.forward(s.sum.as_slice(), s.x1.as_slice_mut());
+        add(s.x.view(), self.attention.output(), slice_mut(&mut s.sum));
+        self.norm1.forward(slice(&s.sum), slice_mut(&mut s.x1));
         // out = LayerNorm2(x1 + Linear2(ReLU(Linear1(x1))))
         self.linear1.forward(s.x1.view(), true);
-        elementwise::relu(slice_of(self.linear1.output()), s.hidden.as_slice_mut());
+        let hidden = slice_mut(&mut s.hidden);
+        for (h, &z) in hidden.iter_mut().zip(slice_of(self.linear1.output())) {
+            *h = z.max(0.0);
+        }
         self.linear2.forward(s.hidden.view(), true);
-        let fed_forward = slice_of(self.linear2.output());
-        elementwise::add(s.x1.as_slice(), fed_forward, s.sum.as_slice_mut());
-        self.norm2.forward(s.sum.as_slice(), s.y.as_slice_mut());
+        add(s.x1.view(), self.linear2.output(), slice_mut(&mut s.sum));
+        self.norm2.forward(slice(&s.sum), slice_mut(&mut s.y));
 
         s.output.resize(x.nrows(), 1 + t * d);
         scatter(s.y.view(), &s.segments, d, Some(x.column(0)), &mut s.output);
@@ -199,22 +198,27 @@ impl Layer for EncoderBlock {
         let rows = s.segments.rows();
         s.grad.resize(rows, d);
         s.grad_hidden.resize(rows, f);
-        gather(grad_out, &s.segments, d, s.grad.as_slice_mut());
+        gather(grad_out, &s.segments, d, slice_mut(&mut s.grad));
 
         // Through LayerNorm2: d sum2. The residual passes it to x1 unchanged.
-        self.norm2.backward(s.grad.as_slice_mut());
+        self.norm2.backward(slice_mut(&mut s.grad));
         self.linear2.backward(s.hidden.view(), s.grad.view(), true);
-        let upstream = slice_of(self.linear2.grad_in());
-        elementwise::relu_backward(s.hidden.as_slice(), upstream, s.grad_hidden.as_slice_mut());
+        let grad_hidden = slice_mut(&mut s.grad_hidden);
+        let relu = slice(&s.hidden)
+            .iter()
+            .zip(slice_of(self.linear2.grad_in()));
+        for (g, (&h, &dh)) in grad_hidden.iter_mut().zip(relu) {
+            *g = if h > 0.0 { dh } else { 0.0 };
+        }
         self.linear1
             .backward(s.x1.view(), s.grad_hidden.view(), true);
-        elementwise::add_assign(s.grad.as_slice_mut(), slice_of(self.linear1.grad_in()));
+        add_assign(slice_mut(&mut s.grad), self.linear1.grad_in());
         // Through LayerNorm1: d sum1, which reaches x directly and through the attention.
-        self.norm1.backward(s.grad.as_slice_mut());
+        self.norm1.backward(slice_mut(&mut s.grad));
         self.attention
             .backward(s.x.view(), &s.segments, s.grad.view(), need_grad_in);
         if need_grad_in {
-            elementwise::add_assign(s.grad.as_slice_mut(), slice_of(self.attention.grad_in()));
+            add_assign(slice_mut(&mut s.grad), self.attention.grad_in());
             s.grad_input.resize(x.nrows(), 1 + t * d);
             scatter(s.grad.view(), &s.segments, d, None, &mut s.grad_input);
         }
@@ -240,38 +244,49 @@ impl Layer for EncoderBlock {
     }
 }
 
+/// A buffer's rows in use, as one slice (buffers are row-major and contiguous).
+fn slice(buffer: &Buffer) -> &[f32] {
+    // The view of a Buffer is its first rows: contiguous.
+    buffer
+        .view()
+        .to_slice()
+        .expect("a buffer's rows are contiguous")
+}
+
+fn slice_mut(buffer: &mut Buffer) -> &mut [f32] {
+    buffer
+        .view_mut()
+        .into_slice()
+        .expect("a buffer's rows are contiguous")
+}
+
 fn slice_of<'a>(view: ArrayView2<'a, f32>) -> &'a [f32] {
     view.to_slice().expect("a layer's buffer is contiguous")
 }
 
-/// The valid steps of each row of `block` (batch, 1 + T·D) into the packed `out` (rows, D),
-/// the sequences split over the pool's threads.
-fn gather(block: ArrayView2<f32>, segments: &Segments, d: usize, out: &mut [f32]) {
-    let out = SharedMut::new(out);
-    for_each_row_part(block.nrows(), block.ncols(), &|batches| {
-        let Some(packed) = packed_rows(segments, &batches) else {
-            return;
-        };
-        // SAFETY: the parts' sequences, and so their packed rows, do not overlap.
-        let out = unsafe { out.rows(packed.clone(), d) };
-        for b in batches {
-            let range = segments.range(b);
-            let dst = &mut out[(range.start - packed.start) * d..(range.end - packed.start) * d];
-            let row = block.row(b);
-            let src = row.slice(ndarray::s![1..1 + dst.len()]);
-            match src.as_slice() {
-                Some(src) => dst.copy_from_slice(src),
-                None => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s),
-            }
-        }
-    });
+/// out = a + b, all (rows, D).
+fn add(a: ArrayView2<f32>, b: ArrayView2<f32>, out: &mut [f32]) {
+    for ((o, &a), &b) in out.iter_mut().zip(slice_of(a)).zip(slice_of(b)) {
+        *o = a + b;
+    }
 }
 
-/// The packed rows of the sequences `batches` (consecutive sequences lie next to each
-/// other), or `None` for no sequence.
-fn packed_rows(segments: &Segments, batches: &Range<usize>) -> Option<Range<usize>> {
-    let last = batches.end.checked_sub(1).filter(|&l| l >= batches.start)?;
-    Some(segments.range(batches.start).start..segments.range(last).end)
+/// a += b.
+fn add_assign(a: &mut [f32], b: ArrayView2<f32>) {
+    a.iter_mut().zip(slice_of(b)).for_each(|(a, &b)| *a += b);
+}
+
+/// The valid steps of each row of `block` (batch, 1 + T·D) into the packed `out` (rows, D).
+fn gather(block: ArrayView2<f32>, segments: &Segments, d: usize, out: &mut [f32]) {
+    for (b, row) in block.rows().into_iter().enumerate() {
+        let range = segments.range(b);
+        let dst = &mut out[range.start * d..range.end * d];
+        let src = row.slice(ndarray::s![1..1 + dst.len()]);
+        match src.as_slice() {
+            Some(src) => dst.copy_from_slice(src),
+            None => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s),
+        }
+    }
 }
 
 /// The packed `rows` (rows, D) back into a sequence block `out` (batch, 1 + T·D): padding
@@ -284,20 +299,15 @@ fn scatter(
     out: &mut Buffer,
 ) {
     let rows = slice_of(rows);
-    let width = out.view().ncols();
-    let batch = out.view().nrows();
-    let out = SharedMut::new(out.as_slice_mut());
-    for_each_row_part(batch, width, &|batches| {
-        // SAFETY: the parts' rows do not overlap.
-        let out = unsafe { out.rows(batches.clone(), width) };
-        for (b, row) in batches.zip(out.chunks_exact_mut(width)) {
-            let range = segments.range(b);
-            let valid = range.len() * d;
-            row[0] = lengths.map_or(0.0, |l| l[b]);
-            row[1..1 + valid].copy_from_slice(&rows[range.start * d..range.end * d]);
-            row[1 + valid..].fill(0.0);
-        }
-    });
+    let mut out = out.view_mut();
+    for (b, mut row) in out.rows_mut().into_iter().enumerate() {
+        let row = row.as_slice_mut().expect("a buffer's rows are contiguous");
+        let range = segments.range(b);
+        let valid = range.len() * d;
+        row[0] = lengths.map_or(0.0, |l| l[b]);
+        row[1..1 + valid].copy_from_slice(&rows[range.start * d..range.end * d]);
+        row[1 + valid..].fill(0.0);
+    }
 }
 
 /// Sizes a block can have: positive, D divisible by the heads, T·D countable.

@@ -9,7 +9,6 @@ use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
 use super::NetworkError;
-use crate::parallel::{for_each_row_part, SharedMut};
 
 /// PyTorch's default epsilon.
 pub const LAYER_NORM_EPS: f32 = 1e-5;
@@ -81,8 +80,7 @@ impl LayerNorm {
         &self.bias
     }
 
-    /// Normalise each row of `x` (rows · width, row-major) into `out` (same size), the
-    /// rows split over the current pool's threads.
+    /// Normalise each row of `x` (rows · width, row-major) into `out` (same size).
     pub fn forward(&mut self, x: &[f32], out: &mut [f32]) {
         let width = self.width();
         assert_eq!(x.len(), out.len(), "input and output of one size");
@@ -94,21 +92,25 @@ impl LayerNorm {
             self.weight.as_slice().unwrap(),
             self.bias.as_slice().unwrap(),
         );
-        let out = SharedMut::new(out);
-        let normalized = SharedMut::new(&mut self.normalized[..]);
-        let inv_std = SharedMut::new(&mut self.inv_std[..]);
-        for_each_row_part(rows, width, &|part| {
-            // SAFETY: the parts' rows do not overlap.
-            let (out, hat, inv_std) = unsafe {
-                (
-                    out.rows(part.clone(), width),
-                    normalized.rows(part.clone(), width),
-                    inv_std.range(part.clone()),
-                )
-            };
-            let x = &x[part.start * width..part.end * width];
-            normalize_rows(x, weight, bias, out, hat, inv_std);
-        });
+        let rows_in = x.chunks_exact(width);
+        let rows_out = out.chunks_exact_mut(width);
+        let rows_hat = self.normalized.chunks_exact_mut(width);
+        for (((x, out), hat), inv_std) in rows_in.zip(rows_out).zip(rows_hat).zip(&mut self.inv_std)
+        {
+            // Two passes, as PyTorch: the variance of the centred values.
+            let mean = lane_sum(x.chunks(LANES), |lanes, chunk| {
+                lanes.iter_mut().zip(chunk).for_each(|(l, &v)| *l += v)
+            }) / width as f32;
+            hat.iter_mut().zip(x).for_each(|(h, &v)| *h = v - mean);
+            let var = lane_sum(hat.chunks(LANES), |lanes, chunk| {
+                lanes.iter_mut().zip(chunk).for_each(|(l, &c)| *l += c * c)
+            }) / width as f32;
+            *inv_std = 1.0 / (var + LAYER_NORM_EPS).sqrt();
+            for (((o, h), &w), &b) in out.iter_mut().zip(hat.iter_mut()).zip(weight).zip(bias) {
+                *h *= *inv_std;
+                *o = *h * w + b;
+            }
+        }
     }
 
     /// Turn `grad` (d loss / d output of the last `forward`, rows · width) into d loss / d
@@ -121,41 +123,41 @@ impl LayerNorm {
             self.normalized.len(),
             "gradient of the last forward"
         );
-        let rows = grad.len() / width.max(1);
+        self.grad_weight.fill(0.0);
+        self.grad_bias.fill(0.0);
         let weight = self.weight.as_slice().unwrap();
-        let normalized = &self.normalized[..];
-        // dweight = Σ g·x̂ and dbias = Σ g over the rows: split by columns, so that each
-        // column's sum runs over the rows in order whatever the thread count.
-        let grad_weight = SharedMut::new(self.grad_weight.as_slice_mut().unwrap());
-        let grad_bias = SharedMut::new(self.grad_bias.as_slice_mut().unwrap());
-        let g = &*grad;
-        for_each_row_part(width, rows, &|columns| {
-            // SAFETY: the parts' columns do not overlap.
-            let (gw, gb) = unsafe {
-                (
-                    grad_weight.range(columns.clone()),
-                    grad_bias.range(columns.clone()),
-                )
-            };
-            gw.fill(0.0);
-            gb.fill(0.0);
-            for (g, hat) in g.chunks_exact(width).zip(normalized.chunks_exact(width)) {
-                let (g, hat) = (&g[columns.clone()], &hat[columns.clone()]);
-                for (((&gi, &h), gw), gb) in g.iter().zip(hat).zip(gw.iter_mut()).zip(gb.iter_mut())
-                {
-                    *gw += gi * h;
-                    *gb += gi;
-                }
+        let grad_weight = self.grad_weight.as_slice_mut().unwrap();
+        let grad_bias = self.grad_bias.as_slice_mut().unwrap();
+        let rows = grad
+            .chunks_exact_mut(width)
+            .zip(self.normalized.chunks_exact(width));
+        for ((g, hat), &inv_std) in rows.zip(&self.inv_std) {
+            for (((&gi, &h), gw), gb) in g
+                .iter()
+                .zip(hat)
+                .zip(grad_weight.iter_mut())
+                .zip(grad_bias.iter_mut())
+            {
+                *gw += gi * h;
+                *gb += gi;
             }
-        });
-        let grad = SharedMut::new(grad);
-        let inv_std = &self.inv_std[..];
-        for_each_row_part(rows, width, &|part| {
-            // SAFETY: the parts' rows do not overlap.
-            let grad = unsafe { grad.rows(part.clone(), width) };
-            let hat = &normalized[part.start * width..part.end * width];
-            input_gradients(grad, hat, &inv_std[part], weight);
-        });
+            // Σ ĝ and Σ ĝ·x̂ with ĝ = g · weight.
+            let chunks = || g.chunks(LANES).zip(weight.chunks(LANES));
+            let sum_g = lane_sum(chunks(), |lanes, (g, w)| {
+                for ((l, &gi), &wi) in lanes.iter_mut().zip(g).zip(w) {
+                    *l += gi * wi;
+                }
+            });
+            let sum_gh = lane_sum(chunks().zip(hat.chunks(LANES)), |lanes, ((g, w), h)| {
+                for (((l, &gi), &wi), &hi) in lanes.iter_mut().zip(g).zip(w).zip(h) {
+                    *l += gi * wi * hi;
+                }
+            });
+            let (mean_g, mean_gh) = (sum_g / width as f32, sum_gh / width as f32);
+            for ((gi, &h), &w) in g.iter_mut().zip(hat).zip(weight) {
+                *gi = inv_std * (*gi * w - mean_g - h * mean_gh);
+            }
+        }
     }
 
     /// Visit the weight, then the bias, with their gradients.
@@ -168,62 +170,6 @@ impl LayerNorm {
             self.bias.as_slice_mut().unwrap(),
             self.grad_bias.as_slice().unwrap(),
         );
-    }
-}
-
-/// Normalise the rows of `x` into `out`, keeping x̂ in `hat` and 1 / std in `inv_std`.
-fn normalize_rows(
-    x: &[f32],
-    weight: &[f32],
-    bias: &[f32],
-    out: &mut [f32],
-    hat: &mut [f32],
-    inv_std: &mut [f32],
-) {
-    let width = weight.len();
-    let rows = x
-        .chunks_exact(width)
-        .zip(out.chunks_exact_mut(width))
-        .zip(hat.chunks_exact_mut(width));
-    for (((x, out), hat), inv_std) in rows.zip(inv_std) {
-        // Two passes, as PyTorch: the variance of the centred values.
-        let mean = lane_sum(x.chunks(LANES), |lanes, chunk| {
-            lanes.iter_mut().zip(chunk).for_each(|(l, &v)| *l += v)
-        }) / width as f32;
-        hat.iter_mut().zip(x).for_each(|(h, &v)| *h = v - mean);
-        let var = lane_sum(hat.chunks(LANES), |lanes, chunk| {
-            lanes.iter_mut().zip(chunk).for_each(|(l, &c)| *l += c * c)
-        }) / width as f32;
-        *inv_std = 1.0 / (var + LAYER_NORM_EPS).sqrt();
-        for (((o, h), &w), &b) in out.iter_mut().zip(hat.iter_mut()).zip(weight).zip(bias) {
-            *h *= *inv_std;
-            *o = *h * w + b;
-        }
-    }
-}
-
-/// Turn each row of `grad` into d loss / d input in place:
-/// dx = inv_std · (ĝ - mean(ĝ) - x̂ · mean(ĝ · x̂)) with ĝ = g · weight.
-fn input_gradients(grad: &mut [f32], hat: &[f32], inv_std: &[f32], weight: &[f32]) {
-    let width = weight.len();
-    let rows = grad.chunks_exact_mut(width).zip(hat.chunks_exact(width));
-    for ((g, hat), &inv_std) in rows.zip(inv_std) {
-        // Σ ĝ and Σ ĝ·x̂ with ĝ = g · weight.
-        let chunks = || g.chunks(LANES).zip(weight.chunks(LANES));
-        let sum_g = lane_sum(chunks(), |lanes, (g, w)| {
-            for ((l, &gi), &wi) in lanes.iter_mut().zip(g).zip(w) {
-                *l += gi * wi;
-            }
-        });
-        let sum_gh = lane_sum(chunks().zip(hat.chunks(LANES)), |lanes, ((g, w), h)| {
-            for (((l, &gi), &wi), &hi) in lanes.iter_mut().zip(g).zip(w).zip(h) {
-                *l += gi * wi * hi;
-            }
-        });
-        let (mean_g, mean_gh) = (sum_g / width as f32, sum_gh / width as f32);
-        for ((gi, &h), &w) in g.iter_mut().zip(hat).zip(weight) {
-            *gi = inv_std * (*gi * w - mean_g - h * mean_gh);
-        }
     }
 }
 

@@ -9,7 +9,6 @@ mod conv;
 mod conv_direct;
 mod dense;
 mod dropout;
-mod elementwise;
 mod embedding;
 mod encoder_block;
 mod encoder_weights;

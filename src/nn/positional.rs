@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::error::sequence_shape;
 use super::{valid_steps, Buffer, Layer, NetworkError, SeqShape};
-use crate::parallel::{for_each_row_part, SharedMut};
 
 /// The standard deviation of the initial table.
 const INIT_STD: f64 = 0.02;
@@ -65,34 +64,21 @@ impl PositionalEmbedding {
 impl Layer for PositionalEmbedding {
     fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
         assert_eq!(x.ncols(), self.shape.width(), "positional input width");
-        let (steps, dim, width) = (self.shape.steps, self.shape.channels, self.shape.width());
-        self.output.resize(x.nrows(), width);
+        let (steps, dim) = (self.shape.steps, self.shape.channels);
+        self.output.resize(x.nrows(), self.shape.width());
         let table = self.table.as_slice().expect("the table is contiguous");
-        let out = SharedMut::new(self.output.as_slice_mut());
-        for_each_row_part(x.nrows(), width, &|part| {
-            // SAFETY: the parts' rows do not overlap.
-            let out = unsafe { out.rows(part.clone(), width) };
-            for (b, y) in part.zip(out.chunks_exact_mut(width)) {
-                let xr = x.row(b);
-                y[0] = xr[0];
-                let valid = valid_steps(xr[0], steps) * dim;
-                let (y_valid, y_padding) = y[1..].split_at_mut(valid);
-                let x_valid = xr.slice(ndarray::s![1..1 + valid]);
-                match x_valid.as_slice() {
-                    Some(xs) => y_valid
-                        .iter_mut()
-                        .zip(xs)
-                        .zip(table)
-                        .for_each(|((y, &xv), &p)| *y = xv + p),
-                    None => y_valid
-                        .iter_mut()
-                        .zip(&x_valid)
-                        .zip(table)
-                        .for_each(|((y, &xv), &p)| *y = xv + p),
-                }
-                y_padding.fill(0.0);
+        let mut out = self.output.view_mut();
+        for (xr, mut y) in x.rows().into_iter().zip(out.rows_mut()) {
+            let y = y.as_slice_mut().expect("buffer rows are contiguous");
+            y[0] = xr[0];
+            let valid = valid_steps(xr[0], steps) * dim;
+            let (y_valid, y_padding) = y[1..].split_at_mut(valid);
+            let x_valid = xr.slice(ndarray::s![1..1 + valid]);
+            for ((y, &xv), &p) in y_valid.iter_mut().zip(&x_valid).zip(table) {
+                *y = xv + p;
             }
-        });
+            y_padding.fill(0.0);
+        }
     }
 
     fn output(&self) -> ArrayView2<'_, f32> {
@@ -100,43 +86,37 @@ impl Layer for PositionalEmbedding {
     }
 
     fn backward(&mut self, x: ArrayView2<f32>, grad_out: ArrayView2<f32>, need_grad_in: bool) {
-        let (steps, dim, width) = (self.shape.steps, self.shape.channels, self.shape.width());
-        // dP_t = Σ over the rows where t is valid of g_t: split by table entries, so that
-        // each entry's sum runs over the rows in order whatever the thread count.
-        let grad_table = SharedMut::new(self.grad_table.as_slice_mut().expect("contiguous"));
-        for_each_row_part(steps * dim, x.nrows(), &|entries| {
-            // SAFETY: the parts' entries do not overlap.
-            let grad_table = unsafe { grad_table.range(entries.clone()) };
-            grad_table.fill(0.0);
-            for (xr, g) in x.rows().into_iter().zip(grad_out.rows()) {
-                let valid = (valid_steps(xr[0], steps) * dim).clamp(entries.start, entries.end);
-                let g = g.slice(ndarray::s![1 + entries.start..1 + valid]);
-                let sums = &mut grad_table[..valid - entries.start];
-                match g.as_slice() {
-                    Some(g) => sums.iter_mut().zip(g).for_each(|(gp, &gv)| *gp += gv),
-                    None => sums.iter_mut().zip(&g).for_each(|(gp, &gv)| *gp += gv),
-                }
-            }
-        });
+        let steps = self.shape.steps;
+        let dim = self.shape.channels;
+        // dP_t = Σ over the rows where t is valid of g_t.
+        self.grad_table.fill(0.0);
+        let grad_table = self.grad_table.as_slice_mut().expect("contiguous");
+        for (xr, g) in x.rows().into_iter().zip(grad_out.rows()) {
+            let valid = valid_steps(xr[0], steps) * dim;
+            let g = g.slice(ndarray::s![1..1 + valid]);
+            grad_table
+                .iter_mut()
+                .zip(&g)
+                .for_each(|(gp, &gv)| *gp += gv);
+        }
         if need_grad_in {
             // dx = g at valid steps, 0 at padding and in the length column.
-            self.grad_input.resize(x.nrows(), width);
-            let grad_in = SharedMut::new(self.grad_input.as_slice_mut());
-            for_each_row_part(x.nrows(), width, &|part| {
-                // SAFETY: the parts' rows do not overlap.
-                let grad_in = unsafe { grad_in.rows(part.clone(), width) };
-                for (b, gi) in part.zip(grad_in.chunks_exact_mut(width)) {
-                    gi[0] = 0.0;
-                    let valid = valid_steps(x[[b, 0]], steps) * dim;
-                    let (gi_valid, gi_padding) = gi[1..].split_at_mut(valid);
-                    let g = grad_out.slice(ndarray::s![b, 1..1 + valid]);
-                    match g.as_slice() {
-                        Some(g) => gi_valid.copy_from_slice(g),
-                        None => gi_valid.iter_mut().zip(&g).for_each(|(d, &s)| *d = s),
-                    }
-                    gi_padding.fill(0.0);
-                }
-            });
+            self.grad_input.resize(x.nrows(), self.shape.width());
+            let mut grad_in = self.grad_input.view_mut();
+            for ((xr, g), mut gi) in x
+                .rows()
+                .into_iter()
+                .zip(grad_out.rows())
+                .zip(grad_in.rows_mut())
+            {
+                let gi = gi.as_slice_mut().expect("buffer rows are contiguous");
+                gi[0] = 0.0;
+                let valid = valid_steps(xr[0], steps) * dim;
+                let (gi_valid, gi_padding) = gi[1..].split_at_mut(valid);
+                let g = g.slice(ndarray::s![1..1 + valid]);
+                gi_valid.iter_mut().zip(&g).for_each(|(d, &s)| *d = s);
+                gi_padding.fill(0.0);
+            }
         }
     }
 

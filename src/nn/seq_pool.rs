@@ -5,12 +5,11 @@
 //! reads the series' shape). A row with no valid step gives zeros and passes no gradient.
 //! Padding steps never count.
 
-use ndarray::ArrayView2;
+use ndarray::{ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::error::sequence_shape;
 use super::{batch_lengths, Buffer, Layer, NetworkError, SeqShape};
-use crate::parallel::{for_each_row_part, SharedMut};
 
 /// How `SequencePool` reduces the valid steps; `last`, `mean` or `max` in a model file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,66 +89,52 @@ impl Layer for SequencePool {
         if self.mode == PoolMode::Max {
             self.argmax.resize(x.nrows() * c, 0);
         }
-        let (mode, n_out, lengths) = (self.mode, self.n_out(), &self.lengths[..]);
-        let out = SharedMut::new(self.output.as_slice_mut());
-        let argmax = SharedMut::new(&mut self.argmax[..]);
-        // The sequences split over the pool's threads; each row is pooled by one thread.
-        for_each_row_part(x.nrows(), x.ncols(), &|batches| {
-            // SAFETY: the parts' rows do not overlap.
-            let out = unsafe { out.rows(batches.clone(), n_out) };
-            let argmax_rows = match mode {
-                // SAFETY: as above.
-                PoolMode::Max => unsafe { argmax.rows(batches.clone(), c) },
-                _ => &mut [],
-            };
-            for (i, (b, y)) in batches.zip(out.chunks_exact_mut(n_out)).enumerate() {
-                let xr = x.row(b);
-                let length = lengths[b];
-                let step = |t: usize| xr.slice(ndarray::s![1 + t * c..1 + (t + 1) * c]);
-                if length == 0 {
+        let mut out = self.output.view_mut();
+        for (b, (xr, mut y)) in x.rows().into_iter().zip(out.rows_mut()).enumerate() {
+            let y = y.as_slice_mut().expect("buffer rows are contiguous");
+            let length = self.lengths[b];
+            let step = |t: usize| xr.slice(ndarray::s![1 + t * c..1 + (t + 1) * c]);
+            if length == 0 {
+                y.fill(0.0);
+                continue;
+            }
+            match self.mode {
+                PoolMode::Last => y
+                    .iter_mut()
+                    .zip(&step(length - 1))
+                    .for_each(|(y, &v)| *y = v),
+                PoolMode::Mean => {
                     y.fill(0.0);
-                    continue;
+                    for t in 0..length {
+                        y.iter_mut().zip(&step(t)).for_each(|(y, &v)| *y += v);
+                    }
+                    y.iter_mut().for_each(|y| *y /= length as f32);
                 }
-                match mode {
-                    PoolMode::Last => y
+                PoolMode::Flatten => {
+                    // The padding is zeros in a block's layout, but an earlier layer may
+                    // have written there: only the valid steps pass.
+                    let valid = length * c;
+                    y[..valid]
                         .iter_mut()
-                        .zip(&step(length - 1))
-                        .for_each(|(y, &v)| *y = v),
-                    PoolMode::Mean => {
-                        y.fill(0.0);
-                        for t in 0..length {
-                            y.iter_mut().zip(&step(t)).for_each(|(y, &v)| *y += v);
-                        }
-                        y.iter_mut().for_each(|y| *y /= length as f32);
-                    }
-                    PoolMode::Flatten => {
-                        // The padding is zeros in a block's layout, but an earlier layer may
-                        // have written there: only the valid steps pass.
-                        let valid = length * c;
-                        y[..valid]
-                            .iter_mut()
-                            .zip(xr.slice(ndarray::s![1..1 + valid]))
-                            .for_each(|(y, &v)| *y = v);
-                        y[valid..].fill(0.0);
-                    }
-                    PoolMode::Max => {
-                        let argmax = &mut argmax_rows[i * c..(i + 1) * c];
-                        y.iter_mut().zip(&step(0)).for_each(|(y, &v)| *y = v);
-                        argmax.fill(0);
-                        for t in 1..length {
-                            let values = step(t);
-                            let steps = y.iter_mut().zip(argmax.iter_mut()).zip(&values);
-                            for ((best, a), &v) in steps {
-                                if v > *best {
-                                    *best = v;
-                                    *a = t as u32;
-                                }
+                        .zip(xr.slice(ndarray::s![1..1 + valid]))
+                        .for_each(|(y, &v)| *y = v);
+                    y[valid..].fill(0.0);
+                }
+                PoolMode::Max => {
+                    let argmax = &mut self.argmax[b * c..(b + 1) * c];
+                    y.iter_mut().zip(&step(0)).for_each(|(y, &v)| *y = v);
+                    argmax.fill(0);
+                    for t in 1..length {
+                        for ((best, a), &v) in y.iter_mut().zip(argmax.iter_mut()).zip(&step(t)) {
+                            if v > *best {
+                                *best = v;
+                                *a = t as u32;
                             }
                         }
                     }
                 }
             }
-        });
+        }
     }
 
     fn output(&self) -> ArrayView2<'_, f32> {
@@ -160,47 +145,46 @@ impl Layer for SequencePool {
         if !need_grad_in {
             return;
         }
-        let (c, width) = (self.input.channels, self.input.width());
-        self.grad_input.resize(x.nrows(), width);
-        let (mode, lengths, argmax) = (self.mode, &self.lengths[..], &self.argmax[..]);
-        let grad_in = SharedMut::new(self.grad_input.as_slice_mut());
+        let c = self.input.channels;
+        self.grad_input.resize(x.nrows(), self.input.width());
+        let mut grad_in = self.grad_input.view_mut();
+        grad_in.fill(0.0);
         // The lengths and argmax are those of the last forward, on this `x`.
-        for_each_row_part(x.nrows(), width, &|batches| {
-            // SAFETY: the parts' rows do not overlap.
-            let grad_in = unsafe { grad_in.rows(batches.clone(), width) };
-            for (b, gi) in batches.zip(grad_in.chunks_exact_mut(width)) {
-                gi.fill(0.0);
-                let g = grad_out.row(b);
-                let length = lengths[b];
-                if length == 0 {
-                    continue;
-                }
-                let mut step = |t: usize, scale: f32| {
-                    let start = 1 + t * c;
-                    gi[start..start + c]
+        for (b, (g, mut gi)) in grad_out
+            .axis_iter(Axis(0))
+            .zip(grad_in.axis_iter_mut(Axis(0)))
+            .enumerate()
+        {
+            let gi = gi.as_slice_mut().expect("buffer rows are contiguous");
+            let length = self.lengths[b];
+            if length == 0 {
+                continue;
+            }
+            let mut step = |t: usize, scale: f32| {
+                let start = 1 + t * c;
+                gi[start..start + c]
+                    .iter_mut()
+                    .zip(&g)
+                    .for_each(|(d, &gv)| *d = gv * scale);
+            };
+            match self.mode {
+                PoolMode::Last => step(length - 1, 1.0),
+                PoolMode::Mean => (0..length).for_each(|t| step(t, 1.0 / length as f32)),
+                PoolMode::Flatten => {
+                    let valid = length * c;
+                    gi[1..1 + valid]
                         .iter_mut()
-                        .zip(&g)
-                        .for_each(|(d, &gv)| *d = gv * scale);
-                };
-                match mode {
-                    PoolMode::Last => step(length - 1, 1.0),
-                    PoolMode::Mean => (0..length).for_each(|t| step(t, 1.0 / length as f32)),
-                    PoolMode::Flatten => {
-                        let valid = length * c;
-                        gi[1..1 + valid]
-                            .iter_mut()
-                            .zip(g.iter())
-                            .for_each(|(d, &gv)| *d = gv);
-                    }
-                    PoolMode::Max => {
-                        let argmax = &argmax[b * c..(b + 1) * c];
-                        for (ch, (&t, &gv)) in argmax.iter().zip(&g).enumerate() {
-                            gi[1 + t as usize * c + ch] = gv;
-                        }
+                        .zip(g.iter())
+                        .for_each(|(d, &gv)| *d = gv);
+                }
+                PoolMode::Max => {
+                    let argmax = &self.argmax[b * c..(b + 1) * c];
+                    for (ch, (&t, &gv)) in argmax.iter().zip(&g).enumerate() {
+                        gi[1 + t as usize * c + ch] = gv;
                     }
                 }
             }
-        });
+        }
     }
 
     fn grad_in(&self) -> ArrayView2<'_, f32> {

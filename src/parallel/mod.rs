@@ -21,4 +21,4 @@ pub use installed::{current_threads, install, Installed};
 pub use pool::{ThreadPool, MAX_TASKS};
 
 pub(crate) use installed::current;
-pub(crate) use parts::{for_each_part, for_each_row_part, SharedMut};
+pub(crate) use parts::{for_each_part, SharedMut};

@@ -24,41 +24,23 @@ pub(crate) fn for_each_part(len: usize, min_part: usize, f: &(dyn Fn(Range<usize
     }
 }
 
-/// Values per part below which splitting rows over threads costs more than it saves (a
-/// pool's join is a few microseconds; a part should hold several times that of work).
-const MIN_PART_VALUES: usize = 16 * 1024;
-
-/// Call `f` on consecutive row ranges covering `0..rows` of a (rows, width) matrix, split
-/// over the current pool's threads when each part would hold enough values to pay for
-/// the join. Each row is computed by one call, so results do not depend on the split.
-pub(crate) fn for_each_row_part(rows: usize, width: usize, f: &(dyn Fn(Range<usize>) + Sync)) {
-    for_each_part(rows, MIN_PART_VALUES.div_ceil(width.max(1)), f)
-}
-
 /// A slice that tasks running at the same time write in disjoint ranges.
-pub(crate) struct SharedMut<'a, T = f32> {
-    ptr: *mut T,
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMut<'a> {
+    ptr: *mut f32,
     len: usize,
-    _slice: PhantomData<&'a mut [T]>,
+    _slice: PhantomData<&'a mut [f32]>,
 }
-
-impl<T> Clone for SharedMut<'_, T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T> Copy for SharedMut<'_, T> {}
 
 // SAFETY: `SharedMut` hands out only the ranges its users ask for; `range`'s contract makes
 // them disjoint across threads, so sharing the pointer is as safe as `split_at_mut`.
-unsafe impl<T: Send> Send for SharedMut<'_, T> {}
+unsafe impl Send for SharedMut<'_> {}
 // SAFETY: as above.
-unsafe impl<T: Send> Sync for SharedMut<'_, T> {}
+unsafe impl Sync for SharedMut<'_> {}
 
-impl<'a, T> SharedMut<'a, T> {
+impl<'a> SharedMut<'a> {
     /// All of `slice`, to be written by range.
-    pub(crate) fn new(slice: &'a mut [T]) -> Self {
+    pub(crate) fn new(slice: &'a mut [f32]) -> Self {
         SharedMut {
             ptr: slice.as_mut_ptr(),
             len: slice.len(),
@@ -71,23 +53,13 @@ impl<'a, T> SharedMut<'a, T> {
     /// # Safety
     /// No other live reference (from another `range` call included) overlaps `range`.
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn range(&self, range: Range<usize>) -> &'a mut [T] {
+    pub(crate) unsafe fn range(&self, range: Range<usize>) -> &'a mut [f32] {
         assert!(
             range.start <= range.end && range.end <= self.len,
             "range in bounds"
         );
         // SAFETY: in bounds (checked) and not aliased (the caller's contract).
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
-    }
-
-    /// Rows `rows` of a row-major matrix of `width` values a row.
-    ///
-    /// # Safety
-    /// As `range`: no other live reference overlaps these rows.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn rows(&self, rows: Range<usize>, width: usize) -> &'a mut [T] {
-        // SAFETY: the caller's contract.
-        unsafe { self.range(rows.start * width..rows.end * width) }
     }
 }
 
