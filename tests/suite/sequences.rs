@@ -331,7 +331,15 @@ fn a_seed_gives_the_same_model_bytes_on_one_or_two_threads() {
     let (tw, _) = tweets(d);
     let series = series_args(&jv, &["--rnn", "gru:16", "--seed", "5"]);
     let text = text_args(&tw, &["--seed", "5"]);
-    for (name, args) in [("series", &series), ("text", &text)] {
+    let attention = series_args(
+        &jv,
+        &["--attention", "2:16:1", "--pool", "mean", "--seed", "5"],
+    );
+    for (name, args) in [
+        ("series", &series),
+        ("text", &text),
+        ("attention", &attention),
+    ] {
         let one = d.join(format!("{name}1.json"));
         let two = d.join(format!("{name}2.json"));
         train(&["--threads", "1"], &one, args);
