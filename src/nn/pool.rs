@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::fast_math::vectorised_fn;
 use super::{Buffer, ImageShape, Layer, NetworkError};
+use crate::parallel::{for_each_part, SharedMut};
+
+/// Fewest images a thread pools at once (an image's windows take microseconds, a join
+/// about as long).
+const MIN_IMAGES_PER_PART: usize = 4;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "MaxPool2DSpec", try_from = "MaxPool2DSpec")]
@@ -80,15 +85,28 @@ impl Layer for MaxPool2D {
         self.argmax.resize(n * out_len, 0);
         let x = x.as_standard_layout();
         let x = x.as_slice().expect("standard layout is contiguous");
+        let in_len = self.input.len();
         let mut out = self.output.view_mut();
-        let out = out.as_slice_mut().expect("buffer rows are contiguous");
-        for ((image, y), argmax) in x
-            .chunks_exact(self.input.len())
-            .zip(out.chunks_exact_mut(out_len))
-            .zip(self.argmax.chunks_exact_mut(out_len))
-        {
-            pool_image(image, y, argmax, window);
-        }
+        let out = SharedMut::new(out.as_slice_mut().expect("buffer rows are contiguous"));
+        let argmax = SharedMut::new(&mut self.argmax[..]);
+        // Images split over the pool's threads; each is pooled by one thread alone.
+        for_each_part(n, MIN_IMAGES_PER_PART, &|images| {
+            // SAFETY: the parts' images do not overlap.
+            let (out, argmax) = unsafe {
+                (
+                    out.rows(images.clone(), out_len),
+                    argmax.rows(images.clone(), out_len),
+                )
+            };
+            let x = &x[images.start * in_len..images.end * in_len];
+            for ((image, y), argmax) in x
+                .chunks_exact(in_len)
+                .zip(out.chunks_exact_mut(out_len))
+                .zip(argmax.chunks_exact_mut(out_len))
+            {
+                pool_image(image, y, argmax, window);
+            }
+        });
     }
 
     fn output(&self) -> ArrayView2<'_, f32> {
@@ -111,13 +129,20 @@ impl Layer for MaxPool2D {
         {
             grad_in.fill(0.0);
         }
-        for ((gi, g), argmax) in grad_in
-            .chunks_exact_mut(self.input.len())
-            .zip(grad_out.chunks_exact(out_len))
-            .zip(self.argmax.chunks_exact(out_len))
-        {
-            unpool_image(g, argmax, gi, window);
-        }
+        let (in_len, argmax) = (self.input.len(), &self.argmax[..]);
+        let grad_in = SharedMut::new(grad_in);
+        for_each_part(x.nrows(), MIN_IMAGES_PER_PART, &|images| {
+            // SAFETY: the parts' images do not overlap.
+            let grad_in = unsafe { grad_in.rows(images.clone(), in_len) };
+            let rows = images.start * out_len..images.end * out_len;
+            for ((gi, g), argmax) in grad_in
+                .chunks_exact_mut(in_len)
+                .zip(grad_out[rows.clone()].chunks_exact(out_len))
+                .zip(argmax[rows].chunks_exact(out_len))
+            {
+                unpool_image(g, argmax, gi, window);
+            }
+        });
     }
 
     fn grad_in(&self) -> ArrayView2<'_, f32> {
@@ -238,6 +263,34 @@ mod tests {
         expected[[0, 8]] = 1.5;
         expected[[0, 1]] = -2.0;
         assert_eq!(pool.grad_in(), expected.view());
+    }
+
+    #[test]
+    fn images_split_over_threads_give_the_one_thread_values() {
+        // 13 images of 7x6x3 (a trailing row dropped): parts of 4, 4 and 5 images on
+        // three threads, and a remainder that does not divide evenly.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let x = separated(13, 7 * 6 * 3, &mut rng);
+        let g = separated(13, 3 * 3 * 3, &mut rng);
+        let run = |threads: usize| {
+            let _pool = crate::parallel::install(threads);
+            let mut pool = MaxPool2D::new(ImageShape::new(7, 6, 3), 2).unwrap();
+            pool.forward(x.view(), true);
+            pool.backward(x.view(), g.view(), true);
+            (pool.output().to_owned(), pool.grad_in().to_owned())
+        };
+        let (y1, g1) = run(1);
+        for threads in [2, 3] {
+            assert_eq!((y1.clone(), g1.clone()), run(threads), "{threads} threads");
+        }
+        // The values themselves: each output is its window's maximum.
+        assert_eq!(
+            y1[[12, 0]],
+            [0, 3, 18, 21]
+                .map(|i| x[[12, i]])
+                .into_iter()
+                .fold(f32::MIN, f32::max)
+        );
     }
 
     /// Distinct values 0.05 apart, shuffled: no finite difference step of 1e-2 changes which

@@ -25,22 +25,29 @@ pub(crate) fn for_each_part(len: usize, min_part: usize, f: &(dyn Fn(Range<usize
 }
 
 /// A slice that tasks running at the same time write in disjoint ranges.
-#[derive(Clone, Copy)]
-pub(crate) struct SharedMut<'a> {
-    ptr: *mut f32,
+pub(crate) struct SharedMut<'a, T = f32> {
+    ptr: *mut T,
     len: usize,
-    _slice: PhantomData<&'a mut [f32]>,
+    _slice: PhantomData<&'a mut [T]>,
 }
+
+impl<T> Clone for SharedMut<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for SharedMut<'_, T> {}
 
 // SAFETY: `SharedMut` hands out only the ranges its users ask for; `range`'s contract makes
 // them disjoint across threads, so sharing the pointer is as safe as `split_at_mut`.
-unsafe impl Send for SharedMut<'_> {}
+unsafe impl<T: Send> Send for SharedMut<'_, T> {}
 // SAFETY: as above.
-unsafe impl Sync for SharedMut<'_> {}
+unsafe impl<T: Send> Sync for SharedMut<'_, T> {}
 
-impl<'a> SharedMut<'a> {
+impl<'a, T> SharedMut<'a, T> {
     /// All of `slice`, to be written by range.
-    pub(crate) fn new(slice: &'a mut [f32]) -> Self {
+    pub(crate) fn new(slice: &'a mut [T]) -> Self {
         SharedMut {
             ptr: slice.as_mut_ptr(),
             len: slice.len(),
@@ -53,13 +60,23 @@ impl<'a> SharedMut<'a> {
     /// # Safety
     /// No other live reference (from another `range` call included) overlaps `range`.
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn range(&self, range: Range<usize>) -> &'a mut [f32] {
+    pub(crate) unsafe fn range(&self, range: Range<usize>) -> &'a mut [T] {
         assert!(
             range.start <= range.end && range.end <= self.len,
             "range in bounds"
         );
         // SAFETY: in bounds (checked) and not aliased (the caller's contract).
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
+    }
+
+    /// Rows `rows` of a row-major matrix of `width` values a row.
+    ///
+    /// # Safety
+    /// As `range`: no other live reference overlaps these rows.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn rows(&self, rows: Range<usize>, width: usize) -> &'a mut [T] {
+        // SAFETY: the caller's contract.
+        unsafe { self.range(rows.start * width..rows.end * width) }
     }
 }
 
