@@ -26,7 +26,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 use super::gemm::matmul;
 use super::softmax::{softmax_backward_rows, softmax_rows};
-use super::{Buffer, Dense, Layer};
+use super::{prefix_mut, Buffer, Dense, Layer};
 use crate::parallel::{self, SharedMut};
 
 /// Where each sequence of a batch lies in the packed rows: sequence b holds rows
@@ -149,7 +149,7 @@ impl SelfAttention {
         let rows = x.nrows();
         let s = &mut self.scratch;
         s.heads_out.resize(rows, d);
-        s.probs.resize(segments.prob_len(), 0.0);
+        prefix_mut(&mut s.probs, segments.prob_len());
         let qkv = self.in_proj.output();
         let qkv = qkv.as_slice().expect("a dense output is contiguous");
         let heads_out = SharedMut::new(s.heads_out.view_mut().into_slice().expect("contiguous"));
@@ -198,7 +198,7 @@ impl SelfAttention {
             .backward(self.scratch.heads_out.view(), grad_out, true);
         let s = &mut self.scratch;
         let threads = parallel::current_threads();
-        s.grad_probs.resize(threads * block, 0.0);
+        prefix_mut(&mut s.grad_probs, threads * block);
         s.grad_qkv.resize(x.nrows(), 3 * d);
         let qkv = self.in_proj.output();
         let qkv = qkv.as_slice().expect("a dense output is contiguous");

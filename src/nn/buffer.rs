@@ -29,3 +29,13 @@ impl Buffer {
         self.data.slice_mut(s![..self.rows, ..])
     }
 }
+
+/// The first `len` values of `v`, growing it (zero-filled) when it is shorter but never
+/// shrinking it: a scratch vector that alternates between a full batch and a short last
+/// one is then not refilled with zeros each time it grows back.
+pub(crate) fn prefix_mut(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+    &mut v[..len]
+}

@@ -8,7 +8,7 @@
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
-use super::NetworkError;
+use super::{prefix_mut, NetworkError};
 
 /// PyTorch's default epsilon.
 pub const LAYER_NORM_EPS: f32 = 1e-5;
@@ -39,8 +39,10 @@ pub struct LayerNorm {
     bias: Array1<f32>,
     grad_weight: Array1<f32>,
     grad_bias: Array1<f32>,
-    /// The normalised rows of the last forward pass, (rows · width).
+    /// The normalised rows of the last forward pass, (rows · width), in the first `len`
+    /// values (the vector keeps the largest batch's length).
     normalized: Vec<f32>,
+    len: usize,
     /// 1 / sqrt(var + eps) of each row of the last forward pass.
     inv_std: Vec<f32>,
 }
@@ -61,6 +63,7 @@ impl LayerNorm {
             grad_weight: Array1::zeros(width),
             grad_bias: Array1::zeros(width),
             normalized: Vec::new(),
+            len: 0,
             inv_std: Vec::new(),
         }
     }
@@ -86,17 +89,17 @@ impl LayerNorm {
         assert_eq!(x.len(), out.len(), "input and output of one size");
         let rows = x.len() / width.max(1);
         // Grows to the largest batch once, then reused.
-        self.normalized.resize(x.len(), 0.0);
-        self.inv_std.resize(rows, 0.0);
+        self.len = x.len();
+        let normalized = prefix_mut(&mut self.normalized, x.len());
+        let inv_stds = prefix_mut(&mut self.inv_std, rows);
         let (weight, bias) = (
             self.weight.as_slice().unwrap(),
             self.bias.as_slice().unwrap(),
         );
         let rows_in = x.chunks_exact(width);
         let rows_out = out.chunks_exact_mut(width);
-        let rows_hat = self.normalized.chunks_exact_mut(width);
-        for (((x, out), hat), inv_std) in rows_in.zip(rows_out).zip(rows_hat).zip(&mut self.inv_std)
-        {
+        let rows_hat = normalized.chunks_exact_mut(width);
+        for (((x, out), hat), inv_std) in rows_in.zip(rows_out).zip(rows_hat).zip(inv_stds) {
             // Two passes, as PyTorch: the variance of the centred values.
             let mean = lane_sum(x.chunks(LANES), |lanes, chunk| {
                 lanes.iter_mut().zip(chunk).for_each(|(l, &v)| *l += v)
@@ -118,11 +121,7 @@ impl LayerNorm {
     /// dx = inv_std · (ĝ - mean(ĝ) - x̂ · mean(ĝ · x̂)) with ĝ = g · weight.
     pub fn backward(&mut self, grad: &mut [f32]) {
         let width = self.width();
-        assert_eq!(
-            grad.len(),
-            self.normalized.len(),
-            "gradient of the last forward"
-        );
+        assert_eq!(grad.len(), self.len, "gradient of the last forward");
         self.grad_weight.fill(0.0);
         self.grad_bias.fill(0.0);
         let weight = self.weight.as_slice().unwrap();

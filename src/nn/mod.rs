@@ -45,7 +45,7 @@ pub(crate) use activation::LEAKY_RELU_SLOPE;
 pub use activation::{Activation, ActivationLayer};
 pub use attention::{Segments, SelfAttention};
 pub use branches::{Branch, Branches};
-pub(crate) use buffer::Buffer;
+pub(crate) use buffer::{prefix_mut, Buffer};
 pub use conv::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;

@@ -61,6 +61,13 @@ impl PositionalEmbedding {
     }
 }
 
+/// y = x + p, value by value.
+fn add_into(y: &mut [f32], x: &[f32], p: &[f32]) {
+    for ((y, &xv), &pv) in y.iter_mut().zip(x).zip(p) {
+        *y = xv + pv;
+    }
+}
+
 impl Layer for PositionalEmbedding {
     fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
         assert_eq!(x.ncols(), self.shape.width(), "positional input width");
@@ -74,8 +81,15 @@ impl Layer for PositionalEmbedding {
             let valid = valid_steps(xr[0], steps) * dim;
             let (y_valid, y_padding) = y[1..].split_at_mut(valid);
             let x_valid = xr.slice(ndarray::s![1..1 + valid]);
-            for ((y, &xv), &p) in y_valid.iter_mut().zip(&x_valid).zip(table) {
-                *y = xv + p;
+            // Slices where the rows are contiguous (always, from a layer's buffer): they
+            // vectorise, ndarray's element iterators do not.
+            match x_valid.as_slice() {
+                Some(x_valid) => add_into(y_valid, x_valid, table),
+                None => {
+                    for ((y, &xv), &p) in y_valid.iter_mut().zip(&x_valid).zip(table) {
+                        *y = xv + p;
+                    }
+                }
             }
             y_padding.fill(0.0);
         }
@@ -94,10 +108,13 @@ impl Layer for PositionalEmbedding {
         for (xr, g) in x.rows().into_iter().zip(grad_out.rows()) {
             let valid = valid_steps(xr[0], steps) * dim;
             let g = g.slice(ndarray::s![1..1 + valid]);
-            grad_table
-                .iter_mut()
-                .zip(&g)
-                .for_each(|(gp, &gv)| *gp += gv);
+            match g.as_slice() {
+                Some(g) => grad_table.iter_mut().zip(g).for_each(|(gp, &gv)| *gp += gv),
+                None => grad_table
+                    .iter_mut()
+                    .zip(&g)
+                    .for_each(|(gp, &gv)| *gp += gv),
+            }
         }
         if need_grad_in {
             // dx = g at valid steps, 0 at padding and in the length column.
@@ -114,7 +131,10 @@ impl Layer for PositionalEmbedding {
                 let valid = valid_steps(xr[0], steps) * dim;
                 let (gi_valid, gi_padding) = gi[1..].split_at_mut(valid);
                 let g = g.slice(ndarray::s![1..1 + valid]);
-                gi_valid.iter_mut().zip(&g).for_each(|(d, &s)| *d = s);
+                match g.as_slice() {
+                    Some(g) => gi_valid.copy_from_slice(g),
+                    None => gi_valid.iter_mut().zip(&g).for_each(|(d, &s)| *d = s),
+                }
                 gi_padding.fill(0.0);
             }
         }

@@ -103,13 +103,24 @@ impl Layer for SequencePool {
                     .iter_mut()
                     .zip(&step(length - 1))
                     .for_each(|(y, &v)| *y = v),
-                PoolMode::Mean => {
-                    y.fill(0.0);
-                    for t in 0..length {
-                        y.iter_mut().zip(&step(t)).for_each(|(y, &v)| *y += v);
+                // On a slice where the row is contiguous (from a layer's buffer, always):
+                // it vectorises, ndarray's element iterator does not.
+                PoolMode::Mean => match xr.as_slice() {
+                    Some(row) => {
+                        y.fill(0.0);
+                        for step in row[1..1 + length * c].chunks_exact(c) {
+                            y.iter_mut().zip(step).for_each(|(y, &v)| *y += v);
+                        }
+                        y.iter_mut().for_each(|y| *y /= length as f32);
                     }
-                    y.iter_mut().for_each(|y| *y /= length as f32);
-                }
+                    None => {
+                        y.fill(0.0);
+                        for t in 0..length {
+                            y.iter_mut().zip(&step(t)).for_each(|(y, &v)| *y += v);
+                        }
+                        y.iter_mut().for_each(|y| *y /= length as f32);
+                    }
+                },
                 PoolMode::Flatten => {
                     // The padding is zeros in a block's layout, but an earlier layer may
                     // have written there: only the valid steps pass.
@@ -160,12 +171,14 @@ impl Layer for SequencePool {
             if length == 0 {
                 continue;
             }
+            let g_slice = g.as_slice();
             let mut step = |t: usize, scale: f32| {
                 let start = 1 + t * c;
-                gi[start..start + c]
-                    .iter_mut()
-                    .zip(&g)
-                    .for_each(|(d, &gv)| *d = gv * scale);
+                let gi = &mut gi[start..start + c];
+                match g_slice {
+                    Some(g) => gi.iter_mut().zip(g).for_each(|(d, &gv)| *d = gv * scale),
+                    None => gi.iter_mut().zip(&g).for_each(|(d, &gv)| *d = gv * scale),
+                }
             };
             match self.mode {
                 PoolMode::Last => step(length - 1, 1.0),
