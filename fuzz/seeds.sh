@@ -32,7 +32,9 @@ for _ in range(40):
     rows.append(",".join(map(str, pixels)) + ("," + ("vertical" if vertical else "horizontal")))
 open(sys.argv[1], "w").write("\n".join(rows) + "\n")
 PY
-# int8 copies (compress --int8): base64 weights, scales, format version 4.
+# int8 copies (compress --int8): base64 weights, a scale base and base64 scale codes,
+# format version 5; and a format-4 int8 model with f32 scales (the test fixture).
+cp tests/fixtures/int8_v4/model.json "$corpus/model_load_predict/int8_v4.json"
 "$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/dropout.json" -o "$corpus/model_load_predict/dropout_int8.json" > /dev/null
 train cnn.json --data "$scratch/images.csv" --target label --image-shape 4x4x1 --conv 2:3 --hidden 2
 "$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/cnn.json" -o "$corpus/model_load_predict/cnn_int8.json" > /dev/null

@@ -183,8 +183,8 @@ pub struct Architecture {
     pub layers: Vec<LayerSummary>,
     /// Trainable parameters of all layers together.
     pub params: usize,
-    /// Bytes the parameters take in memory: 4 per f32 value, 1 per int8 weight and 4 per
-    /// int8 scale.
+    /// Bytes the parameters take as stored: 4 per f32 value, 1 per int8 weight and the
+    /// int8 layers' scales (`nn::Int8Matrix::bytes`).
     pub param_bytes: usize,
     /// Fraction of the parameters (weights and biases) that are exactly zero.
     pub sparsity: f64,
@@ -347,9 +347,10 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
         AnyLayer::DenseInt8(d) => (
             "dense_int8",
             format!(
-                "{} -> {} (int8 weights, a scale per output)",
+                "{} -> {} (int8 weights, {} per output)",
                 d.n_in(),
-                d.n_out()
+                d.n_out(),
+                d.scale_form()
             ),
         ),
     }

@@ -10,7 +10,7 @@ use crate::atomic::write_atomically;
 use crate::compress::CompressionRecord;
 use crate::error::{Error, Result};
 use crate::model_check::check_model;
-use crate::nn::{Activation, Network};
+use crate::nn::{Activation, AnyLayer, Network};
 use crate::preprocess::{Pipeline, TargetEncoder, Task};
 use crate::train::{argmax, EpochRecord, Monitor, TrainConfig};
 use crate::versioned::{read_versioned, FileKind};
@@ -19,7 +19,7 @@ use crate::versioned::{read_versioned, FileKind};
 pub const FORMAT_NAME: &str = "csvnn-model";
 /// The newest `format_version` this csvnn reads; a file with a newer one is refused. It
 /// writes the oldest version that holds the model (`format_version_for`).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// How the model was trained (everything but wall-clock times, so files are reproducible).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,14 +141,23 @@ pub struct Model {
 /// series column, 2 with an ordinal one), and 2 when a metric other than the loss chose the kept epoch (a reader of
 /// version 1 would not show which); 1 otherwise, so such files stay readable by csvnn
 /// releases that know only version 1. A compressed model (int8 layers, a compression
-/// record) is version 4.
+/// record) is version 4, and 5 when an int8 layer stores its scales as one-byte codes.
 fn format_version_for(
     pipeline: &Pipeline,
     training: &TrainingRecord,
     compression: Option<&CompressionRecord>,
+    network: &Network,
 ) -> u32 {
     let monitored = training.config.monitor != Monitor::Loss;
-    let compressed = if compression.is_some() { 4 } else { 1 };
+    let coded = network
+        .layers
+        .iter()
+        .any(|l| matches!(l, AnyLayer::DenseInt8(d) if d.matrix().scale_codes().is_some()));
+    let compressed = match (compression.is_some(), coded) {
+        (_, true) => 5,
+        (true, false) => 4,
+        (false, false) => 1,
+    };
     pipeline
         .format_version()
         .max(if monitored { 2 } else { 1 })
@@ -198,7 +207,7 @@ impl Model {
     ) -> Self {
         Model {
             format: FORMAT_NAME.to_string(),
-            format_version: format_version_for(&pipeline, &training, None),
+            format_version: format_version_for(&pipeline, &training, None, &network),
             csvnn_version: env!("CARGO_PKG_VERSION").to_string(),
             task: pipeline.task(),
             pipeline,
@@ -213,7 +222,8 @@ impl Model {
     /// The model with `record` of how it was compressed, and the format version that
     /// holds it.
     pub fn with_compression(mut self, record: CompressionRecord) -> Model {
-        self.format_version = format_version_for(&self.pipeline, &self.training, Some(&record));
+        self.format_version =
+            format_version_for(&self.pipeline, &self.training, Some(&record), &self.network);
         self.compression = Some(record);
         self
     }
@@ -221,8 +231,12 @@ impl Model {
     /// Set `format_version` to the oldest version that holds the model as it is now
     /// (after a change such as compression).
     pub fn refresh_format_version(&mut self) {
-        self.format_version =
-            format_version_for(&self.pipeline, &self.training, self.compression.as_ref());
+        self.format_version = format_version_for(
+            &self.pipeline,
+            &self.training,
+            self.compression.as_ref(),
+            &self.network,
+        );
     }
 
     /// Write the model as JSON, atomically.

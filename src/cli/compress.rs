@@ -62,7 +62,7 @@ pub struct CompressArgs {
 #[derive(Debug, Args)]
 #[group(required = true, multiple = true)]
 pub struct CompressOptions {
-    /// Quantize the dense layers' weights to int8 (one scale per output) and their inputs
+    /// Quantize the dense layers' weights to int8 (a 1-byte scale code per output) and their inputs
     /// per row as they run; other layers keep f32 weights. Inference only.
     #[arg(long)]
     pub int8: bool,

@@ -121,13 +121,15 @@ pub struct Int8Note {
     pub layers_f32: Vec<String>,
     /// Bytes of the quantized layers' weights in f32 (4 per weight).
     pub f32_weight_bytes: u64,
-    /// Bytes of the same weights in int8 with their scales (1 per weight, 4 per scale).
+    /// Bytes of the same weights in int8 with their scales: 1 per weight, 1 per output
+    /// (its scale code) and 4 per layer (the scale base); 4 per output in files written
+    /// before the codes (format 4), whose scales were f32.
     pub int8_weight_bytes: u64,
 }
 
 /// The `weights` of an `Int8Note`.
-pub const INT8_WEIGHTS: &str =
-    "int8, symmetric, one scale per output channel (max |w| / 127), round half to even";
+pub const INT8_WEIGHTS: &str = "int8, symmetric, one scale per output channel stored as a \
+     1-byte code k (base * 2^(-k/16), the smallest at least max |w| / 127), round half to even";
 /// The `activations` of an `Int8Note`.
 pub const INT8_ACTIVATIONS: &str =
     "int8, symmetric, one scale per row from the row's max |x| (dynamic), i32 accumulation";

@@ -60,7 +60,10 @@ pub use gemm::{
 pub use gru::Gru;
 pub use image_shape::ImageShape;
 pub use init::Init;
-pub use int8::{int8_kernel, quantize_columns, Int8Kernel, Int8Matrix, INT8_ENV, MAX_INT8_INPUTS};
+pub use int8::{
+    code_factor, decode_scale, int8_kernel, quantize_columns, Int8Kernel, Int8Matrix, ScaleCodes,
+    INT8_ENV, MAX_INT8_INPUTS,
+};
 pub use layer::{AnyLayer, Layer};
 pub use layer_norm::{LayerNorm, LAYER_NORM_EPS};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy, Targets};

@@ -5,7 +5,8 @@ use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::int8::{
-    base64_decode, base64_encode, int8_affine, int8_kernel, Int8Matrix, Int8Scratch,
+    base64_decode, base64_encode, int8_affine, int8_kernel, Int8Matrix, Int8Problem, Int8Scratch,
+    ScaleCodes,
 };
 use super::{Buffer, Dense, Layer, NetworkError};
 
@@ -60,6 +61,16 @@ impl QuantizedDense {
     /// The int8 weights and their scales.
     pub fn matrix(&self) -> &Int8Matrix {
         &self.matrix
+    }
+
+    /// How the scales are stored, in words: "a 1-byte scale code" (format 5) or "an f32
+    /// scale" (format 4).
+    pub fn scale_form(&self) -> &'static str {
+        if self.matrix.scale_codes().is_some() {
+            "a 1-byte scale code"
+        } else {
+            "an f32 scale"
+        }
     }
 
     /// The bias: (n_out).
@@ -117,24 +128,37 @@ impl Layer for QuantizedDense {
 }
 
 /// How an int8 dense layer is written in the model file: the weights (n_in, n_out)
-/// row-major as int8 bytes in base64, one scale per output, the bias in f32.
+/// row-major as int8 bytes in base64, the scales either as `scale_base` and one byte code
+/// per output in base64 (`scale_codes`, format 5) or as one f32 per output (`scales`,
+/// format 4, still read and written back as read), the bias in f32.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct QuantizedDenseSpec {
     n_in: usize,
     n_out: usize,
     weights: String,
-    scales: Vec<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scales: Option<Vec<f32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scale_base: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scale_codes: Option<String>,
     bias: Vec<f32>,
 }
 
 impl From<QuantizedDense> for QuantizedDenseSpec {
     fn from(layer: QuantizedDense) -> Self {
         let bytes: Vec<u8> = layer.matrix.values().iter().map(|&v| v as u8).collect();
+        let (scales, scale_base, scale_codes) = match layer.matrix.scale_codes() {
+            Some(c) => (None, Some(c.base()), Some(base64_encode(c.codes()))),
+            None => (Some(layer.matrix.scales().to_vec()), None, None),
+        };
         QuantizedDenseSpec {
             n_in: layer.n_in(),
             n_out: layer.n_out(),
             weights: base64_encode(&bytes),
-            scales: layer.matrix.scales().to_vec(),
+            scales,
+            scale_base,
+            scale_codes,
             bias: layer.bias.to_vec(),
         }
     }
@@ -164,13 +188,33 @@ impl TryFrom<QuantizedDenseSpec> for QuantizedDense {
         }
         let values = decode_int8(KIND, &spec.weights)?;
         let count = values.len();
-        let matrix =
-            Int8Matrix::new(spec.n_in, spec.n_out, values, spec.scales.clone()).map_err(|p| {
-                NetworkError::Int8Weights {
+        let (n_in, n_out) = (spec.n_in, spec.n_out);
+        let problem = |p: Int8Problem, scales: &[f32]| NetworkError::Int8Weights {
+            layer: KIND,
+            message: p.describe(n_in, n_out, count, scales),
+        };
+        let matrix = match (spec.scales, spec.scale_base, spec.scale_codes) {
+            (Some(scales), None, None) => Int8Matrix::new(n_in, n_out, values, scales.clone())
+                .map_err(|p| problem(p, &scales))?,
+            (None, Some(base), Some(text)) => {
+                let codes = base64_decode(&text).ok_or_else(|| NetworkError::Int8Weights {
                     layer: KIND,
-                    message: p.describe(spec.n_in, spec.n_out, count, &spec.scales),
-                }
-            })?;
+                    message: "the scale codes are not base64 text".to_string(),
+                })?;
+                let codes = ScaleCodes::new(base, codes);
+                let scales = codes.scales();
+                Int8Matrix::from_codes(n_in, n_out, values, codes)
+                    .map_err(|p| problem(p, &scales))?
+            }
+            _ => {
+                return Err(NetworkError::Int8Weights {
+                    layer: KIND,
+                    message: "expected either `scale_base` and `scale_codes` or `scales` \
+                              (one f32 per output)"
+                        .to_string(),
+                })
+            }
+        };
         Ok(Self::from_parts(matrix, Array1::from(spec.bias)))
     }
 }
@@ -216,20 +260,51 @@ mod tests {
         let back: QuantizedDense = serde_json::from_str(&text).unwrap();
         assert_eq!(back.matrix(), q.matrix());
         let spec: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let broken = |key: &str, value: serde_json::Value| {
+        assert!(spec.get("scales").is_none(), "{spec}");
+        let base = q.matrix().scale_codes().unwrap().base();
+        assert_eq!(spec["scale_base"].as_f64().map(|v| v as f32), Some(base));
+        // 6 codes in base64: 8 characters.
+        assert_eq!(spec["scale_codes"].as_str().unwrap().len(), 8);
+        let broken_spec = |spec: &serde_json::Value, key: &str, value: serde_json::Value| {
             let mut s = spec.clone();
             s[key] = value;
             serde_json::from_value::<QuantizedDense>(s)
                 .unwrap_err()
                 .to_string()
         };
+        let broken = |key: &str, value: serde_json::Value| broken_spec(&spec, key, value);
         assert!(broken("weights", "@@@@".into()).contains("not base64"));
         assert!(broken("weights", "AAAA".into())
             .contains("have 3 values; expected n_in x n_out = 19 x 6"));
+        assert!(broken("scale_codes", "@@@@".into()).contains("scale codes are not base64"));
+        assert!(broken("scale_codes", "AAAA".into())
+            .contains("there are 3 scale codes; expected one per output, 6"));
+        assert!(broken("scale_base", serde_json::json!(0.0))
+            .contains("the scale base is 0; expected a finite number above 0"));
+        assert!(broken("scale_base", serde_json::json!(-2.5)).contains("the scale base is -2.5"));
+        assert!(broken("scales", serde_json::json!([1, 1, 1, 1, 1, 1]))
+            .contains("expected either `scale_base` and `scale_codes` or `scales`"));
+        assert!(broken("bias", serde_json::json!([1.0])).contains("bias has 1 values"));
+
+        // The format-4 form: one f32 scale per output, read and written back as it was.
+        let mut old = spec.clone();
+        let object = old.as_object_mut().unwrap();
+        object.remove("scale_base");
+        object.remove("scale_codes");
+        object.insert("scales".into(), serde_json::json!(q.matrix().scales()));
+        let from_old: QuantizedDense = serde_json::from_value(old.clone()).unwrap();
+        assert!(from_old.matrix().scale_codes().is_none());
+        assert_eq!(from_old.matrix().scales(), q.matrix().scales());
+        assert_eq!(from_old.matrix().values(), q.matrix().values());
+        assert_eq!(from_old.matrix().bytes(), 19 * 6 + 4 * 6);
+        let rewritten = serde_json::to_value(&from_old).unwrap();
+        assert!(rewritten.get("scale_codes").is_none() && rewritten["scales"].is_array());
+        let again: QuantizedDense = serde_json::from_value(rewritten).unwrap();
+        assert_eq!(again.matrix(), from_old.matrix());
+        let broken = |key: &str, value: serde_json::Value| broken_spec(&old, key, value);
         assert!(broken("scales", serde_json::json!([1.0]))
             .contains("1 scales; expected one per output, 6"));
         assert!(broken("scales", serde_json::json!([1, 1, 0, 1, 1, 1])).contains("scale 3 is 0"));
-        assert!(broken("bias", serde_json::json!([1.0])).contains("bias has 1 values"));
     }
 
     /// A network's int8 dense layers fused with their activations (`Network::forward`)

@@ -1,7 +1,8 @@
 //! An int8 dense layer as ONNX core operators (opset 13) that reproduce csvnn's numbers:
 //! each row quantized with its own scale (`max |x| / 127`, 1 for a row of zeros; Round is
 //! half to even in both), the product in int32 by `MatMulInteger` on the int8 weights,
-//! then `(acc · s_x) · s_w + b` in float.
+//! then `(acc · s_x) · s_w + b` in float, `s_w` the f32 scales (decoded from the one-byte
+//! codes when the layer stores them so).
 
 use super::builder::{int, ints, Builder};
 use super::proto::{FLOAT, INT8};

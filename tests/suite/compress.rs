@@ -1,4 +1,4 @@
-//! `csvnn compress --int8`: the compressed model is a normal model file (format 4) that
+//! `csvnn compress --int8`: the compressed model is a normal model file (format 5) that
 //! every command reads, scores within a hair of the f32 model, is a fraction of its size,
 //! and refuses damage with what is wrong.
 
@@ -64,13 +64,22 @@ fn an_int8_classifier_scores_like_the_f32_one_and_every_command_reads_it() {
         note["int8_weight_bytes"].as_f64().unwrap(),
     );
     assert!(int8_bytes <= 0.3 * f32_bytes, "{int8_bytes} vs {f32_bytes}");
+    // 14-64-64-4: per layer n_in x n_out int8 bytes, a 1-byte code per output, a 4-byte base.
+    let expected = (14 * 64 + 64 + 4) + (64 * 64 + 64 + 4) + (64 * 4 + 4 + 4);
+    assert_eq!(int8_bytes, expected as f64);
+    assert_eq!(f32_bytes, (4 * (14 * 64 + 64 * 64 + 64 * 4)) as f64);
     let written = fs::metadata(&int8_model).unwrap().len();
     assert_eq!(summary["output_bytes"].as_u64().unwrap(), written);
     assert!(written < fs::metadata(&f32_model).unwrap().len() / 3);
 
     let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
-    assert_eq!(saved["format_version"], 4);
-    assert_eq!(saved["network"]["layers"][0]["type"], "dense_int8");
+    assert_eq!(saved["format_version"], 5);
+    let first = &saved["network"]["layers"][0];
+    assert_eq!(first["type"], "dense_int8");
+    assert!(first.get("scales").is_none(), "{first}");
+    assert!(first["scale_base"].as_f64().unwrap() > 0.0);
+    // 64 codes in base64: 88 characters.
+    assert_eq!(first["scale_codes"].as_str().unwrap().len(), 88);
     let plain: Value = serde_json::from_str(&fs::read_to_string(&f32_model).unwrap()).unwrap();
     assert!(plain["format_version"].as_u64().unwrap() < 4);
     assert!(plain.get("compression").is_none());
@@ -94,7 +103,14 @@ fn an_int8_classifier_scores_like_the_f32_one_and_every_command_reads_it() {
         inspect.contains("compressed: int8 weights in 3 layers"),
         "{inspect}"
     );
-    assert!(inspect.contains("dense_int8"), "{inspect}");
+    assert!(
+        inspect.contains("14 -> 64 (int8 weights, a 1-byte scale code per output)"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains(&format!("({} -> {expected} bytes)", f32_bytes)),
+        "{inspect}"
+    );
     let json: Value = serde_json::from_str(&stdout_of(
         csvnn()
             .args(["inspect", "--format", "json", "--model"])
@@ -197,7 +213,7 @@ fn damaged_int8_layers_are_refused_with_what_is_wrong() {
     let int8_model = dir.path().join("int8.json");
     compress(&f32_model, &int8_model);
     let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
-    let cases: [(&str, Value, &str); 4] = [
+    let cases: [(&str, Value, &str); 5] = [
         (
             "weights",
             "not base64!".into(),
@@ -209,14 +225,19 @@ fn damaged_int8_layers_are_refused_with_what_is_wrong() {
             "the int8 weights have 3 values; expected n_in x n_out",
         ),
         (
-            "scales",
-            serde_json::json!([1.0]),
-            "there are 1 scales; expected one per output, 64",
+            "scale_codes",
+            "AAAA".into(),
+            "there are 3 scale codes; expected one per output, 64",
         ),
         (
             "bias",
             serde_json::json!([0.0]),
             "bias has 1 values, expected n_out = 64",
+        ),
+        (
+            "scale_base",
+            serde_json::json!(0.0),
+            "the scale base is 0; expected a finite number above 0",
         ),
     ];
     for (key, value, message) in cases {
@@ -231,11 +252,14 @@ fn damaged_int8_layers_are_refused_with_what_is_wrong() {
             .code(1)
             .stderr(predicate::str::contains(message));
     }
+    // The format-4 form, f32 scales, with a zero among them.
     let mut zero = saved.clone();
-    let scales = zero["network"]["layers"][2]["scales"]
-        .as_array_mut()
-        .unwrap();
+    let layer = zero["network"]["layers"][2].as_object_mut().unwrap();
+    layer.remove("scale_base");
+    layer.remove("scale_codes");
+    let mut scales = vec![Value::from(0.01); 64];
     scales[4] = 0.into();
+    layer.insert("scales".into(), scales.into());
     let path = dir.path().join("zero.json");
     fs::write(&path, zero.to_string()).unwrap();
     csvnn()
@@ -274,4 +298,42 @@ fn an_int8_model_exports_as_matmulinteger_on_int8_weights() {
         .find(|t| t.name.ends_with("_weights_int8") && t.dims == [64, 64])
         .expect("the hidden layer's int8 weights");
     assert_eq!((weights.data_type, weights.raw_data.len()), (3, 64 * 64));
+}
+
+/// An int8 model written before the 1-byte scale codes (format 4, one f32 scale per
+/// output; tests/fixtures/int8_v4/make.sh) still loads and predicts byte for byte what
+/// it did then.
+#[test]
+fn a_format_4_int8_model_with_f32_scales_predicts_as_before() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/int8_v4");
+    let model = fixture.join("model.json");
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(saved["format_version"], 4);
+    assert!(saved["network"]["layers"][0]["scales"].is_array());
+    for threads in ["1", "3"] {
+        let predicted = stdout_of(
+            csvnn()
+                .args([
+                    "--quiet",
+                    "--threads",
+                    threads,
+                    "predict",
+                    "--proba",
+                    "--model",
+                ])
+                .arg(&model)
+                .arg("--data")
+                .arg(fixture.join("rows.csv")),
+        );
+        assert_eq!(
+            predicted,
+            fs::read_to_string(fixture.join("predictions.csv")).unwrap()
+        );
+    }
+    let inspect = stdout_of(csvnn().args(["inspect", "--model"]).arg(&model));
+    assert!(
+        inspect.contains("14 -> 12 (int8 weights, an f32 scale per output)"),
+        "{inspect}"
+    );
+    assert!(inspect.contains("(864 -> 280 bytes)"), "{inspect}");
 }

@@ -1,7 +1,8 @@
 //! Int8 matrix products for the quantized layers (`compress --int8`).
 //!
-//! Weights are quantized once, symmetric per output column: `s_j = max_k |w[k, j]| / 127`,
-//! `q = round_half_even(w / s_j)`. Inputs are quantized per row as they arrive, the same
+//! Weights are quantized once, symmetric per output column: `s_j` is the smallest scale of
+//! the form `base · 2^(-k/16)` (`ScaleCodes`, one byte per column) at least
+//! `max_k |w[k, j]| / 127`, `q = round_half_even(w / s_j)`. Inputs are quantized per row as they arrive, the same
 //! way with the row's own `max |x|`, so a row's result never depends on the other rows of
 //! its batch, the chunking or the thread count. The products accumulate in i32, exactly,
 //! on the best kernel of the CPU (`Int8Kernel`); then `y = (acc · s_x) · s_j + b_j` in f32.
@@ -10,25 +11,29 @@ mod base64;
 mod choice;
 mod kernels;
 mod quantize;
+mod scale_codes;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 pub use base64::{decode as base64_decode, encode as base64_encode};
 pub use choice::{int8_kernel, Int8Kernel, INT8_ENV};
 use kernels::GROUP;
-use quantize::{quantize, quantize_rows, scale_of};
+use quantize::{quantize, quantize_rows};
+pub use scale_codes::{code_factor, decode_scale, ScaleCodes};
 
 /// Most inputs of an int8 product: beyond, an i32 sum of 127 · 127 products could wrap.
 pub const MAX_INT8_INPUTS: usize = 1 << 17;
 
 /// Quantize `w` (n_in, n_out) per output column: the values row-major (n_in, n_out) and
-/// one scale per column.
-pub fn quantize_columns(w: ArrayView2<f32>) -> (Vec<i8>, Vec<f32>) {
-    let scales: Vec<f32> = w
+/// the columns' scales as one-byte codes (`ScaleCodes::for_maxima`), which no value clips.
+pub fn quantize_columns(w: ArrayView2<f32>) -> (Vec<i8>, ScaleCodes) {
+    let maxima: Vec<f32> = w
         .columns()
         .into_iter()
-        .map(|c| scale_of(c.iter().fold(0.0f32, |m, v| m.max(v.abs()))))
+        .map(|c| c.iter().fold(0.0f32, |m, v| m.max(v.abs())))
         .collect();
+    let codes = ScaleCodes::for_maxima(&maxima);
+    let scales = codes.scales();
     let q = w
         .rows()
         .into_iter()
@@ -39,7 +44,7 @@ pub fn quantize_columns(w: ArrayView2<f32>) -> (Vec<i8>, Vec<f32>) {
                 .collect::<Vec<_>>()
         })
         .collect();
-    (q, scales)
+    (q, codes)
 }
 
 /// Int8 weights (n_in, n_out) with one scale per output column, and the forms the kernels
@@ -52,6 +57,9 @@ pub struct Int8Matrix {
     values: Vec<i8>,
     /// One per output column, finite and positive.
     scales: Vec<f32>,
+    /// The scales as stored, when they are one-byte codes (`scales` decoded from them);
+    /// `None` for f32 scales (model format 4).
+    codes: Option<ScaleCodes>,
     /// The kernels' layout (`kernels::pack`): outputs along the vector lanes.
     packed: Vec<i8>,
     /// Groups of `GROUP` inputs: n_in rounded up, over `GROUP`.
@@ -61,7 +69,7 @@ pub struct Int8Matrix {
 }
 
 /// Why int8 weights cannot be used (the caller words it for its layer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Int8Problem {
     /// Not n_in x n_out values.
     WeightCount,
@@ -71,6 +79,10 @@ pub enum Int8Problem {
     BadScale,
     /// More inputs than `MAX_INT8_INPUTS`.
     TooManyInputs,
+    /// Not one scale code per output column (the count found).
+    CodeCount(usize),
+    /// A scale base that is zero, negative or not finite.
+    BadBase(f32),
 }
 
 impl Int8Problem {
@@ -95,6 +107,12 @@ impl Int8Problem {
             }
             Int8Problem::TooManyInputs => {
                 format!("{n_in} inputs; an int8 layer takes at most {MAX_INT8_INPUTS}")
+            }
+            Int8Problem::CodeCount(found) => {
+                format!("there are {found} scale codes; expected one per output, {n_out}")
+            }
+            Int8Problem::BadBase(base) => {
+                format!("the scale base is {base}; expected a finite number above 0")
             }
         }
     }
@@ -127,16 +145,37 @@ impl Int8Matrix {
             n_out,
             values,
             scales,
+            codes: None,
             packed,
             groups: n_in.div_ceil(GROUP),
             col_sums,
         })
     }
 
-    /// `w` (n_in, n_out) quantized per output column.
+    /// The matrix of `values` (n_in, n_out) row-major and one scale code per output,
+    /// decoded once here; checks the base and the count, then as `new` (a decoded scale
+    /// that underflows to 0 is a bad scale).
+    pub fn from_codes(
+        n_in: usize,
+        n_out: usize,
+        values: Vec<i8>,
+        codes: ScaleCodes,
+    ) -> Result<Int8Matrix, Int8Problem> {
+        if !codes.base_is_valid() {
+            return Err(Int8Problem::BadBase(codes.base()));
+        }
+        if codes.codes().len() != n_out {
+            return Err(Int8Problem::CodeCount(codes.codes().len()));
+        }
+        let mut matrix = Int8Matrix::new(n_in, n_out, values, codes.scales())?;
+        matrix.codes = Some(codes);
+        Ok(matrix)
+    }
+
+    /// `w` (n_in, n_out) quantized per output column, the scales as one-byte codes.
     pub fn quantize(w: ArrayView2<f32>) -> Result<Int8Matrix, Int8Problem> {
-        let (values, scales) = quantize_columns(w);
-        Int8Matrix::new(w.nrows(), w.ncols(), values, scales)
+        let (values, codes) = quantize_columns(w);
+        Int8Matrix::from_codes(w.nrows(), w.ncols(), values, codes)
     }
 
     /// Inputs per row.
@@ -154,9 +193,15 @@ impl Int8Matrix {
         &self.values
     }
 
-    /// The scale of each output column.
+    /// The scale of each output column (decoded when stored as codes).
     pub fn scales(&self) -> &[f32] {
         &self.scales
+    }
+
+    /// The scales as one-byte codes, when they are stored so (`None`: f32 scales, as in
+    /// model format 4).
+    pub fn scale_codes(&self) -> Option<&ScaleCodes> {
+        self.codes.as_ref()
     }
 
     /// The weights back in f32 (n_in, n_out): value times its column's scale.
@@ -167,9 +212,14 @@ impl Int8Matrix {
             .collect()
     }
 
-    /// Bytes the weights take as int8 with their scales.
+    /// Bytes the weights take as int8 with their scales: 1 per weight, then 1 per output
+    /// and 4 for the base with scale codes, or 4 per output with f32 scales.
     pub fn bytes(&self) -> usize {
-        self.values.len() + 4 * self.scales.len()
+        let scales = match &self.codes {
+            Some(codes) => codes.codes().len() + 4,
+            None => 4 * self.scales.len(),
+        };
+        self.values.len() + scales
     }
 }
 
@@ -305,7 +355,77 @@ mod tests {
     use ndarray::{Array2, ShapeBuilder};
     use rand::{Rng, SeedableRng};
 
+    use super::quantize::scale_of;
     use super::*;
+
+    /// Every weight of columns of very different magnitudes (zeros, tiny, huge, one
+    /// large value among small ones) divided by its decoded scale stays within ±127, so
+    /// the clamp never changes a value and each is within half a step of w.
+    #[test]
+    fn quantized_columns_never_clip() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        for (n_in, n_out) in [(6usize, 40usize), (37, 9), (1, 300)] {
+            let magnitude: Vec<f32> = (0..n_out)
+                .map(|j| match j % 5 {
+                    0 => 0.0,
+                    1 => 1e-30,
+                    2 => 3e20,
+                    _ => rng.gen_range(1e-4f32..10.0),
+                })
+                .collect();
+            let w = Array2::from_shape_fn((n_in, n_out), |(i, j)| {
+                let m = magnitude[j] * if i == 0 && j % 7 == 3 { 50.0 } else { 1.0 };
+                m * rng.gen_range(-1.0f32..1.0)
+            });
+            let m = Int8Matrix::quantize(w.view()).unwrap();
+            let codes = m.scale_codes().expect("quantize stores codes");
+            assert_eq!(codes.codes().len(), n_out);
+            assert_eq!(m.scales(), codes.scales().as_slice());
+            for ((&v, &q), j) in w.iter().zip(m.values()).zip((0..n_out).cycle()) {
+                let s = m.scales()[j];
+                assert!((v / s).abs() <= 127.0, "{v} / {s}");
+                assert!(f64::from(v).abs() / f64::from(s) <= 127.0, "{v} / {s}");
+                assert!(
+                    (q as f32 * s - v).abs() <= 0.5 * s * 1.000_001,
+                    "{v}: {q} x {s}"
+                );
+            }
+        }
+        assert_eq!(
+            Int8Matrix::quantize(Array2::<f32>::zeros((6, 3)).view())
+                .unwrap()
+                .bytes(),
+            18 + 3 + 4
+        );
+    }
+
+    #[test]
+    fn scale_codes_with_a_bad_base_or_count_are_refused() {
+        let m = |base: f32, codes: Vec<u8>| {
+            Int8Matrix::from_codes(2, 2, vec![0; 4], ScaleCodes::new(base, codes))
+        };
+        assert_eq!(m(0.5, vec![0, 16]).unwrap().scales(), &[0.5, 0.25]);
+        assert_eq!(m(0.5, vec![0, 16]).unwrap().bytes(), 4 + 2 + 4);
+        for bad in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+            assert_eq!(
+                m(bad, vec![0, 0])
+                    .unwrap_err()
+                    .describe(2, 2, 4, &[])
+                    .as_str(),
+                format!("the scale base is {bad}; expected a finite number above 0")
+            );
+        }
+        assert_eq!(m(1.0, vec![0]), Err(Int8Problem::CodeCount(1)));
+        assert_eq!(
+            Int8Problem::CodeCount(1).describe(2, 2, 4, &[]),
+            "there are 1 scale codes; expected one per output, 2"
+        );
+        // A base so small that code 255 decodes to 0.
+        assert_eq!(
+            m(f32::from_bits(1), vec![0, 255]),
+            Err(Int8Problem::BadScale)
+        );
+    }
 
     #[test]
     fn matrices_with_bad_counts_or_scales_are_refused() {
