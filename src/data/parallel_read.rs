@@ -14,8 +14,9 @@ use std::ops::Range;
 use super::column::Column;
 use super::line_endings::is_blank;
 use super::reader::{CsvOptions, CsvRows, FILE_BUFFER};
-use super::records::{header_width_error, push_fields};
+use super::records::{header_width_error, push_field};
 use super::table::{RawTable, SkippedRow};
+use super::value::{small_integer, small_integer_in_word};
 use crate::error::{Error, Result};
 
 /// Bytes a range's thread reads at a time (more when one line is longer).
@@ -341,6 +342,10 @@ struct Layout<'a> {
 /// The rows of one range; lines counted from the range's first line (0).
 struct Part {
     columns: Vec<Column>,
+    /// The values of each column while all its cells are small integers (`None` from
+    /// its first other cell on, its cells then in `columns`): a small array the hot loop
+    /// finds in cache, where `columns` is too large to stay there.
+    small: Vec<Option<Vec<f32>>>,
     lines: Vec<u64>,
     skipped: Vec<SkippedRow>,
     /// Line ends in the range.
@@ -360,6 +365,7 @@ impl Layout<'_> {
     ) -> Result<Option<Part>> {
         let mut part = Part {
             columns: vec![Column::default(); self.headers.len()],
+            small: vec![Some(Vec::new()); self.headers.len()],
             lines: Vec::new(),
             skipped: Vec::new(),
             newlines: 0,
@@ -394,6 +400,11 @@ impl Layout<'_> {
             if at_end {
                 if used < filled {
                     self.take_line(&buf[used..filled], &mut part, &mut ends)?;
+                }
+                for (column, small) in part.columns.iter_mut().zip(&mut part.small) {
+                    if let Some(values) = small.take() {
+                        *column = Column::from_small_integers(values);
+                    }
                 }
                 return Ok(Some(part));
             }
@@ -432,19 +443,37 @@ impl Layout<'_> {
             // others are appended to) holds if its lines are as long as this one.
             let rows = part.expected_bytes / (line.len() as u64 + 1) + 64;
             let rows = (rows + rows / 16) as usize;
-            part.columns.iter_mut().for_each(|c| c.reserve(rows));
+            part.small.iter_mut().flatten().for_each(|c| c.reserve(rows));
             part.lines.reserve(rows);
         }
         part.lines.push(line_no);
         let mut start = 0;
-        let cells = ends.iter().map(|&end| {
+        let columns = part.columns.iter_mut().zip(&mut part.small);
+        for ((&end, (column, small)), header) in ends.iter().zip(columns).zip(self.headers) {
             let field = &line[start..end];
+            if let Some(values) = small {
+                // What `try_push_number` stores for a small integer in a column that
+                // only holds such: the value, typed from the eight bytes at its start
+                // where the line has them (all fields but the last few).
+                let value = line
+                    .get(start..start + 8)
+                    .and_then(|word| {
+                        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                        small_integer_in_word(word, field.len())
+                    })
+                    .or_else(|| small_integer(field));
+                if let Some(value) = value {
+                    values.push(value);
+                    start = end + 1;
+                    continue;
+                }
+                *column = Column::from_small_integers(std::mem::take(values));
+                *small = None;
+            }
+            push_field(column, field, self.name, header, || line_no)?;
             start = end + 1;
-            field
-        });
-        push_fields(&mut part.columns, cells, self.name, self.headers, || {
-            line_no
-        })
+        }
+        Ok(())
     }
 }
 

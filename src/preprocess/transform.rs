@@ -1,9 +1,11 @@
 //! `Pipeline::transform`: network inputs for the rows of a table, encoded on all cores,
 //! and what could not be encoded.
 
+use std::ops::Range;
+
 use ndarray::Array2;
 
-use super::encoder::{ColumnEncoder, EncoderKind};
+use super::encoder::{encode_run, ColumnEncoder, EncoderKind, RUN};
 use super::findings::{merge_finding, NonFiniteValues, UnknownCategories};
 use super::pipeline::Pipeline;
 use crate::data::{delimiter_hint, RawTable};
@@ -19,6 +21,24 @@ pub struct Transformed {
     pub unknown_categories: Vec<UnknownCategories>,
     /// Numeric cells that were infinite or out of range, encoded as missing.
     pub non_finite: Vec<NonFiniteValues>,
+}
+
+/// The encoders in order as ranges: runs of at most `RUN` plain numeric columns whose
+/// inputs follow each other (`true`), and single other encoders (`false`).
+fn runs(encoders: &[ColumnEncoder<'_>]) -> Vec<(Range<usize>, bool)> {
+    let mut runs: Vec<(Range<usize>, bool)> = Vec::new();
+    for (i, encoder) in encoders.iter().enumerate() {
+        let plain = encoder.is_plain_numeric();
+        if let Some((run, true)) = runs.last_mut() {
+            let follows = encoders[i - 1].offset() + 1 == encoder.offset();
+            if plain && follows && run.len() < RUN {
+                run.end = i + 1;
+                continue;
+            }
+        }
+        runs.push((i..i + 1, plain));
+    }
+    runs
 }
 
 /// Rows per block of `Pipeline::transform`, and fewest rows per thread.
@@ -77,11 +97,19 @@ impl Pipeline {
                     ColumnEncoder::new(feature, table, indices, *offset, &self.na_values)
                 })
                 .collect();
+            let runs = runs(&encoders);
             for (block, block_rows) in rows.chunks(BLOCK_ROWS).enumerate() {
                 let first = block * BLOCK_ROWS * n_inputs;
                 let block_out = &mut out[first..first + block_rows.len() * n_inputs];
-                for encoder in &mut encoders {
-                    encoder.encode(table, block_rows, block_out, n_inputs)?;
+                for (run, plain) in &runs {
+                    let encoders = &mut encoders[run.clone()];
+                    if *plain {
+                        encode_run(encoders, table, block_rows, block_out, n_inputs)?;
+                        continue;
+                    }
+                    for encoder in encoders {
+                        encoder.encode(table, block_rows, block_out, n_inputs)?;
+                    }
                 }
             }
             Ok(encoders)
