@@ -433,10 +433,9 @@ pub struct Cells<'a> {
     plain: Plain<'a>,
 }
 
-/// Ask the cache for the first `n` of `values` (a hint: no effect on the result).
+/// Ask the cache for `values` (a hint: no effect on the result).
 #[inline(always)]
-fn prefetch<T>(values: &[T], n: usize) {
-    let values = &values[..n.min(values.len())];
+fn prefetch<T>(values: &[T]) {
     #[cfg(target_arch = "x86_64")]
     for offset in (0..std::mem::size_of_val(values)).step_by(64) {
         // SAFETY: a prefetch reads nothing the program sees and cannot fault; the
@@ -496,28 +495,40 @@ impl<'a> Cells<'a> {
     /// numbers (every cell a number or empty, no missing marker that is a number): the
     /// values `get` gives, for loops that need no per-cell branch. `false`, with `out`
     /// untouched, otherwise.
-    ///
-    /// The values after the last of `rows`, as many, are asked of the cache: a
-    /// transform reading blocks of rows in order from hundreds of columns side by side
-    /// follows more streams than the hardware prefetcher does.
     pub fn plain_values(&self, rows: &[usize], out: &mut [f64]) -> bool {
-        let next = rows.last().map_or(0, |&row| row + 1);
         match self.plain {
             Plain::F32(values) => {
                 for (o, &row) in out.iter_mut().zip(rows) {
                     *o = values[row] as f64;
                 }
-                prefetch(values.get(next..).unwrap_or(&[]), rows.len());
             }
             Plain::F64(values) => {
                 for (o, &row) in out.iter_mut().zip(rows) {
                     *o = values[row];
                 }
-                prefetch(values.get(next..).unwrap_or(&[]), rows.len());
             }
             Plain::No => return false,
         }
         true
+    }
+
+    /// Ask the cache for the values of `rows` of a plain column when they lie together
+    /// (rows in order), to be read a little later (a hint: no effect on any result). A
+    /// transform reads hundreds of columns side by side: more streams than the hardware
+    /// prefetcher follows, at the same offsets within their pages.
+    pub fn prefetch(&self, rows: &[usize]) {
+        let (Some(&first), Some(&last)) = (rows.first(), rows.last()) else {
+            return;
+        };
+        if last < first || last - first >= 2 * rows.len() {
+            return;
+        }
+        let span = first..last + 1;
+        match self.plain {
+            Plain::F32(values) => prefetch(values.get(span).unwrap_or(&[])),
+            Plain::F64(values) => prefetch(values.get(span).unwrap_or(&[])),
+            Plain::No => {}
+        }
     }
 
     /// True when the column is plain numbers (see `plain_values`).

@@ -5,6 +5,7 @@ mod csv_parsers;
 mod delimiter;
 mod input;
 mod iso_time;
+mod line_block;
 mod line_endings;
 mod memory;
 mod parallel_read;

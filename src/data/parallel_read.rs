@@ -12,11 +12,11 @@ use std::io::{self, BufReader};
 use std::ops::Range;
 
 use super::column::Column;
+use super::line_block::{Columns, LineBlock};
 use super::line_endings::is_blank;
 use super::reader::{CsvOptions, CsvRows, FILE_BUFFER};
-use super::records::{header_width_error, push_field};
+use super::records::header_width_error;
 use super::table::{RawTable, SkippedRow};
-use super::value::{small_integer, small_integer_in_word};
 use crate::error::{Error, Result};
 
 /// Bytes a range's thread reads at a time (more when one line is longer).
@@ -295,9 +295,14 @@ pub(super) fn read_some(
 /// The offset of each `delimiter` in `line`, then `line.len()`, into `ends`. Eight bytes
 /// at a time: most fields are a few characters long, too short for `memchr` to pay off.
 pub(crate) fn field_ends(line: &[u8], delimiter: u8, ends: &mut Vec<usize>) {
+    ends.clear();
+    append_field_ends(line, delimiter, ends);
+}
+
+/// `field_ends` appended to `ends`.
+pub(super) fn append_field_ends(line: &[u8], delimiter: u8, ends: &mut Vec<usize>) {
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    ends.clear();
     let pattern = u64::from_ne_bytes([delimiter; 8]);
     let mut words = line.chunks_exact(8);
     let mut base = 0;
@@ -342,10 +347,6 @@ struct Layout<'a> {
 /// The rows of one range; lines counted from the range's first line (0).
 struct Part {
     columns: Vec<Column>,
-    /// The values of each column while all its cells are small integers (`None` from
-    /// its first other cell on, its cells then in `columns`): a small array the hot loop
-    /// finds in cache, where `columns` is too large to stay there.
-    small: Vec<Option<Vec<f32>>>,
     lines: Vec<u64>,
     skipped: Vec<SkippedRow>,
     /// Line ends in the range.
@@ -363,15 +364,15 @@ impl Layout<'_> {
         expected_bytes: u64,
         chunk: usize,
     ) -> Result<Option<Part>> {
+        let mut columns = Columns::new(self.headers.len());
         let mut part = Part {
-            columns: vec![Column::default(); self.headers.len()],
-            small: vec![Some(Vec::new()); self.headers.len()],
+            columns: Vec::new(),
             lines: Vec::new(),
             skipped: Vec::new(),
             newlines: 0,
             expected_bytes,
         };
-        let mut ends: Vec<usize> = Vec::with_capacity(self.headers.len());
+        let mut block = LineBlock::new(self.headers.len());
         let mut buf = vec![0u8; chunk.min((range.end - range.start) as usize).max(1)];
         // buf[..filled] holds bytes not yet split into lines; `at` is the next offset.
         let (mut filled, mut at) = (0usize, range.start);
@@ -393,19 +394,17 @@ impl Layout<'_> {
             let at_end = n == 0;
             let mut used = 0;
             while let Some(nl) = memchr::memchr(b'\n', &buf[used..filled]) {
-                self.take_line(&buf[used..used + nl], &mut part, &mut ends)?;
+                self.take_line(&buf, used..used + nl, &mut part, &mut columns, &mut block)?;
                 part.newlines += 1;
                 used += nl + 1;
             }
+            if at_end && used < filled {
+                self.take_line(&buf, used..filled, &mut part, &mut columns, &mut block)?;
+            }
+            // The held lines lie in `buf`: typed before it moves.
+            block.flush(&buf, &mut columns, self.name, self.headers)?;
             if at_end {
-                if used < filled {
-                    self.take_line(&buf[used..filled], &mut part, &mut ends)?;
-                }
-                for (column, small) in part.columns.iter_mut().zip(&mut part.small) {
-                    if let Some(values) = small.take() {
-                        *column = Column::from_small_integers(values);
-                    }
-                }
+                part.columns = columns.finish();
                 return Ok(Some(part));
             }
             buf.copy_within(used..filled, 0);
@@ -413,12 +412,20 @@ impl Layout<'_> {
         }
     }
 
-    /// One line (without its `\n`), the range's `part.newlines`-th: skipped when blank,
-    /// refused (or skipped) when its width is wrong, else its cells stored.
-    fn take_line(&self, line: &[u8], part: &mut Part, ends: &mut Vec<usize>) -> Result<()> {
+    /// One line (at `at` in `buf`, without its `\n`), the range's `part.newlines`-th:
+    /// skipped when blank, refused (or skipped) when its width is wrong, else held in
+    /// `block` for its cells to be typed into `columns` (now when the block is full).
+    fn take_line(
+        &self,
+        buf: &[u8],
+        at: Range<usize>,
+        part: &mut Part,
+        columns: &mut Columns,
+        block: &mut LineBlock,
+    ) -> Result<()> {
         let line_no = part.newlines;
-        field_ends(line, self.delimiter, ends);
-        let fields = ends.len();
+        let line = &buf[at.clone()];
+        let fields = block.add_fields(line, self.delimiter);
         if fields == 1 && is_blank(line) {
             return Ok(());
         }
@@ -430,6 +437,8 @@ impl Layout<'_> {
                 });
                 return Ok(());
             }
+            // An error in the lines held comes first.
+            block.flush(buf, columns, self.name, self.headers)?;
             return Err(header_width_error(
                 self.name,
                 self.headers,
@@ -443,35 +452,12 @@ impl Layout<'_> {
             // others are appended to) holds if its lines are as long as this one.
             let rows = part.expected_bytes / (line.len() as u64 + 1) + 64;
             let rows = (rows + rows / 16) as usize;
-            part.small.iter_mut().flatten().for_each(|c| c.reserve(rows));
+            columns.reserve(rows);
             part.lines.reserve(rows);
         }
         part.lines.push(line_no);
-        let mut start = 0;
-        let columns = part.columns.iter_mut().zip(&mut part.small);
-        for ((&end, (column, small)), header) in ends.iter().zip(columns).zip(self.headers) {
-            let field = &line[start..end];
-            if let Some(values) = small {
-                // What `try_push_number` stores for a small integer in a column that
-                // only holds such: the value, typed from the eight bytes at its start
-                // where the line has them (all fields but the last few).
-                let value = line
-                    .get(start..start + 8)
-                    .and_then(|word| {
-                        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-                        small_integer_in_word(word, field.len())
-                    })
-                    .or_else(|| small_integer(field));
-                if let Some(value) = value {
-                    values.push(value);
-                    start = end + 1;
-                    continue;
-                }
-                *column = Column::from_small_integers(std::mem::take(values));
-                *small = None;
-            }
-            push_field(column, field, self.name, header, || line_no)?;
-            start = end + 1;
+        if block.keep(at, line_no) {
+            block.flush(buf, columns, self.name, self.headers)?;
         }
         Ok(())
     }
@@ -627,5 +613,32 @@ mod tests {
         assert!(by_ranges(b"a,b\r\n1,2\n", &options, 2, 64).is_none());
         // Quotes in the header alone are the csv reader's business, not the rows'.
         agrees(b"\"a\",\"b\"\n1,2\n", &options);
+    }
+
+    /// Lines are typed in blocks a column at a time: within a block, the error of the
+    /// earliest line (its first bad column) still wins over a later line's earlier
+    /// column, and over a width error after it; columns turn from small integers to
+    /// other cells anywhere in a block.
+    #[test]
+    fn within_a_block_the_first_error_in_file_order_wins() {
+        let options = CsvOptions::default();
+        let line = |i: usize| format!("{i},{},{},-{i}\n", i % 256, i % 7).into_bytes();
+        let cases: [&[(usize, &[u8])]; 5] = [
+            &[(5, b"1,2,\xff,4\n"), (9, b"\xff,2,3,4\n")],
+            &[(5, b"1,2,3,\xff\n"), (6, b"1,\xff,3,4\n"), (7, b"1,2\n")],
+            &[(5, b"1,2\n"), (9, b"\xff,2,3,4\n")],
+            &[(3, b"1,2.5,x,4\n"), (20, b"1,\x00,3,4\n")],
+            &[(3, b"1,2.5,x,4\n"), (4, b"007,,NA,1e3\n")],
+        ];
+        for case in cases {
+            let mut text = b"a,b,c,d\n".to_vec();
+            for i in 0..60 {
+                match case.iter().find(|(at, _)| *at == i) {
+                    Some((_, bad)) => text.extend_from_slice(bad),
+                    None => text.extend_from_slice(&line(i)),
+                }
+            }
+            agrees(&text, &options);
+        }
     }
 }

@@ -161,8 +161,8 @@ pub(super) fn small_integer_in_word(word: u64, len: usize) -> Option<f32> {
     let zeros = ZEROS << shift;
     // Every field byte is 0x30..=0x39: high nibble 3, and still 3 after adding 6 (a byte
     // whose addition carries into the next one fails the first test).
-    let digits = w & HIGH_NIBBLES == zeros
-        && w.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES == zeros;
+    let digits =
+        w & HIGH_NIBBLES == zeros && w.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES == zeros;
     if !digits {
         return None;
     }
@@ -172,7 +172,8 @@ pub(super) fn small_integer_in_word(word: u64, len: usize) -> Option<f32> {
     const MASK: u64 = 0x0000_00FF_0000_00FF;
     const MUL1: u64 = 100 + (1_000_000 << 32);
     const MUL2: u64 = 1 + (10_000 << 32);
-    let v = ((v & MASK).wrapping_mul(MUL1)).wrapping_add(((v >> 16) & MASK).wrapping_mul(MUL2)) >> 32;
+    let v =
+        ((v & MASK).wrapping_mul(MUL1)).wrapping_add(((v >> 16) & MASK).wrapping_mul(MUL2)) >> 32;
     Some(v as u32 as f32)
 }
 
@@ -433,7 +434,9 @@ mod tests {
             let text = n.to_string();
             let mut bytes = [b','; 8];
             bytes[..text.len()].copy_from_slice(text.as_bytes());
-            bytes[text.len()..].iter_mut().for_each(|b| *b = (n % 251) as u8);
+            bytes[text.len()..]
+                .iter_mut()
+                .for_each(|b| *b = (n % 251) as u8);
             agrees_in_word(bytes, text.len());
         }
         // Every field of up to 3 bytes from characters near and among the digits, with

@@ -285,9 +285,18 @@ pub(crate) fn encode_run(
     let (n, k) = (rows.len(), encoders.len());
     let mut tile = [0.0f32; PLAIN_BLOCK * RUN];
     let mut encoded = [0.0f32; PLAIN_BLOCK];
+    // The columns' values are asked of the cache two columns ahead.
+    let prefetch = |j: usize| {
+        if let Some(EncoderKind::Numeric { cells, .. }) = encoders.get(j).map(|e| &e.kind) {
+            cells.prefetch(rows);
+        }
+    };
+    prefetch(0);
+    prefetch(1);
     let all_plain = n <= PLAIN_BLOCK
         && k <= RUN
         && encoders.iter().enumerate().all(|(j, encoder)| {
+            prefetch(j + 2);
             let EncoderKind::Numeric { feature, cells, .. } = &encoder.kind else {
                 return false;
             };

@@ -206,9 +206,10 @@ fn fit_column(
         }
         (present, huge) = (numbers.len(), over);
         if huge > 0 {
-            first_huge = rows.iter().copied().find(|&row| {
-                matches!(cells.get(row), Cell::Number(v) if v.abs() > HUGE_VALUE)
-            });
+            first_huge = rows
+                .iter()
+                .copied()
+                .find(|&row| matches!(cells.get(row), Cell::Number(v) if v.abs() > HUGE_VALUE));
         }
     }
     for &row in rows.iter().filter(|_| !plain) {

@@ -102,7 +102,11 @@ fn sums_of_four(columns: &[&[f64]], centres: &[f64], squares: bool) -> Vec<f64> 
     let common = a.len().min(b.len()).min(c.len()).min(d.len());
     // Float sums start from -0.0 (as `Iterator::sum` does): x + -0.0 is x for every x.
     let mut s = [-0.0f64; 4];
-    for (((a, b), c), d) in a[..common].iter().zip(&b[..common]).zip(&c[..common]).zip(&d[..common])
+    for (((a, b), c), d) in a[..common]
+        .iter()
+        .zip(&b[..common])
+        .zip(&c[..common])
+        .zip(&d[..common])
     {
         s[0] += term(*a, m[0]);
         s[1] += term(*b, m[1]);
