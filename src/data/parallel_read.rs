@@ -623,14 +623,7 @@ mod tests {
     fn within_a_block_the_first_error_in_file_order_wins() {
         let options = CsvOptions::default();
         let line = |i: usize| format!("{i},{},{},-{i}\n", i % 256, i % 7).into_bytes();
-        let cases: [&[(usize, &[u8])]; 5] = [
-            &[(5, b"1,2,\xff,4\n"), (9, b"\xff,2,3,4\n")],
-            &[(5, b"1,2,3,\xff\n"), (6, b"1,\xff,3,4\n"), (7, b"1,2\n")],
-            &[(5, b"1,2\n"), (9, b"\xff,2,3,4\n")],
-            &[(3, b"1,2.5,x,4\n"), (20, b"1,\x00,3,4\n")],
-            &[(3, b"1,2.5,x,4\n"), (4, b"007,,NA,1e3\n")],
-        ];
-        for case in cases {
+        let text_of = |case: &[(usize, &[u8])]| {
             let mut text = b"a,b,c,d\n".to_vec();
             for i in 0..60 {
                 match case.iter().find(|(at, _)| *at == i) {
@@ -638,7 +631,28 @@ mod tests {
                     None => text.extend_from_slice(&line(i)),
                 }
             }
-            agrees(&text, &options);
+            text
+        };
+        let cases: [&[(usize, &[u8])]; 4] = [
+            &[(5, b"1,2,\xff,4\n"), (9, b"\xff,2,3,4\n")],
+            &[(5, b"1,2\n"), (9, b"\xff,2,3,4\n")],
+            &[(3, b"1,2.5,x,4\n"), (20, b"1,\x00,3,4\n")],
+            &[(3, b"1,2.5,x,4\n"), (4, b"007,,NA,1e3\n")],
+        ];
+        for case in cases {
+            agrees(&text_of(case), &options);
+        }
+        // A bad cell before a short row, both in one block: the cell's error, as a line
+        // at a time gave. (The csv reader checks a batch's widths before typing it, and
+        // names the short row.)
+        let text = text_of(&[(5, b"1,2,3,\xff\n"), (6, b"1,\xff,3,4\n"), (7, b"1,2\n")]);
+        for parts in [1, 2, 3] {
+            for chunk in [7, 100, 1 << 20] {
+                let err = by_ranges(&text, &options, parts, chunk)
+                    .unwrap()
+                    .unwrap_err();
+                assert!(err.starts_with("t.csv: line 7: column 'd'"), "{err}");
+            }
         }
     }
 }
