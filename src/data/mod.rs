@@ -1,5 +1,6 @@
 //! Reading CSV (and Parquet) input into a table of typed columns, cell parsing, and splits.
 
+mod cells;
 mod column;
 mod csv_parsers;
 mod delimiter;
@@ -24,7 +25,8 @@ mod stream;
 mod table;
 mod value;
 
-pub use column::{Cells, Column};
+pub use cells::Cells;
+pub use column::Column;
 pub use delimiter::delimiter_hint;
 pub use input::open_input;
 pub(crate) use line_endings::is_blank;
