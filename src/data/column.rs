@@ -7,15 +7,15 @@
 use std::borrow::Cow;
 
 use super::str_column::StrColumn;
-use super::value::{canonical_decimal, parse_cell, plain_number, small_integer, Cell, NaValues};
+use super::value::{canonical_decimal, plain_number, small_integer};
 
 /// One column's cells: numbers stored as values, the rest as text; `Default` is an empty
 /// column that stores numbers while it can.
 #[derive(Debug, Clone)]
-pub struct Column(Repr);
+pub struct Column(pub(super) Repr);
 
 #[derive(Debug, Clone)]
-enum Repr {
+pub(super) enum Repr {
     Text(StrColumn),
     Numbers(Numbers),
 }
@@ -29,20 +29,20 @@ impl Default for Column {
 /// Cells as floats. f32 while every value is exactly an f32 (integers such as pixels), so
 /// that the column takes half the memory; f64 from the first value that is not.
 #[derive(Debug, Clone)]
-enum Values {
+pub(super) enum Values {
     F32(Vec<f32>),
     F64(Vec<f64>),
 }
 
 #[derive(Debug, Clone)]
-struct Numbers {
+pub(super) struct Numbers {
     /// NaN for an empty cell and for a cell that is not a finite number.
-    values: Values,
+    pub(super) values: Values,
     /// Digits after the decimal point of each cell, to rebuild its text; empty while every
     /// cell so far has none.
     decimals: Vec<u8>,
     /// The rows (ascending) whose text the value does not rebuild, and their text.
-    exception_rows: Vec<u32>,
+    pub(super) exception_rows: Vec<u32>,
     exception_text: StrColumn,
 }
 
@@ -69,7 +69,7 @@ impl Numbers {
         }
     }
 
-    fn value(&self, row: usize) -> f64 {
+    pub(super) fn value(&self, row: usize) -> f64 {
         match &self.values {
             Values::F32(v) => v[row] as f64,
             Values::F64(v) => v[row],
@@ -122,7 +122,7 @@ impl Numbers {
         true
     }
 
-    fn exception(&self, row: usize) -> Option<&str> {
+    pub(super) fn exception(&self, row: usize) -> Option<&str> {
         if self.exception_rows.is_empty() {
             return None;
         }
@@ -132,7 +132,7 @@ impl Numbers {
             .map(|i| self.exception_text.get(i))
     }
 
-    fn text(&self, row: usize) -> Cow<'_, str> {
+    pub(super) fn text(&self, row: usize) -> Cow<'_, str> {
         if let Some(text) = self.exception(row) {
             return Cow::Borrowed(text);
         }
@@ -269,6 +269,15 @@ impl Column {
         }
     }
 
+    /// A column of the cells whose values are `values`, each a small integer as
+    /// `try_push_number` reads it: the column that pushing each cell in turn makes.
+    pub(super) fn from_small_integers(values: Vec<f32>) -> Column {
+        Column(Repr::Numbers(Numbers {
+            values: Values::F32(values),
+            ..Numbers::default()
+        }))
+    }
+
     /// Room for `additional` more cells of numbers without reallocating.
     pub fn reserve(&mut self, additional: usize) {
         if let Repr::Numbers(n) = &mut self.0 {
@@ -318,31 +327,6 @@ impl Column {
     /// Every cell's text in row order.
     pub fn texts(&self) -> impl Iterator<Item = Cow<'_, str>> + '_ {
         (0..self.len()).map(move |row| self.text_at(row))
-    }
-
-    /// What the cells hold, with `na` marking missing values.
-    pub fn cells<'a>(&'a self, na: &'a NaValues) -> Cells<'a> {
-        // Missing markers that are numbers ("-999") are found by comparing text; only
-        // cells equal to one of them in value need the comparison.
-        let sentinels: Vec<f64> =
-            na.0.iter()
-                .filter_map(|token| plain_number(token))
-                .collect();
-        let plain = match &self.0 {
-            Repr::Numbers(n) if n.exception_rows.is_empty() && sentinels.is_empty() => {
-                match &n.values {
-                    Values::F32(v) => Plain::F32(v),
-                    Values::F64(v) => Plain::F64(v),
-                }
-            }
-            _ => Plain::No,
-        };
-        Cells {
-            column: self,
-            na,
-            sentinels,
-            plain,
-        }
     }
 
     /// The cells of `rows`, in that order, as a new column.
@@ -415,87 +399,10 @@ impl Column {
     }
 }
 
-/// A column read with a set of missing markers: `get` says what a cell holds, as
-/// `parse_cell` would on its text, without parsing a stored number again.
-pub struct Cells<'a> {
-    column: &'a Column,
-    na: &'a NaValues,
-    sentinels: Vec<f64>,
-    plain: Plain<'a>,
-}
-
-/// The values of a column of numbers with no cell kept as text and no numeric missing
-/// marker: every cell is its value, or missing (NaN, an empty cell).
-enum Plain<'a> {
-    F32(&'a [f32]),
-    F64(&'a [f64]),
-    No,
-}
-
-impl<'a> Cells<'a> {
-    /// What the cell of `row` holds, as `parse_cell` would read its text.
-    #[inline]
-    pub fn get(&self, row: usize) -> Cell<'a> {
-        let value = match self.plain {
-            Plain::F32(values) => values[row] as f64,
-            Plain::F64(values) => values[row],
-            Plain::No => return self.get_general(row),
-        };
-        if value.is_nan() {
-            Cell::Missing
-        } else {
-            Cell::Number(value)
-        }
-    }
-
-    fn get_general(&self, row: usize) -> Cell<'a> {
-        let numbers = match &self.column.0 {
-            Repr::Text(s) => return parse_cell(s.get(row), self.na),
-            Repr::Numbers(n) => n,
-        };
-        let value = numbers.value(row);
-        if value.is_nan() {
-            return match numbers.exception(row) {
-                Some(text) => parse_cell(text, self.na),
-                None => Cell::Missing,
-            };
-        }
-        if self.sentinels.contains(&value) && self.na.is_missing(&numbers.text(row)) {
-            return Cell::Missing;
-        }
-        Cell::Number(value)
-    }
-
-    /// The values of `rows` into `out` (NaN for a missing cell) when the column is plain
-    /// numbers (every cell a number or empty, no missing marker that is a number): the
-    /// values `get` gives, for loops that need no per-cell branch. `false`, with `out`
-    /// untouched, otherwise.
-    pub fn plain_values(&self, rows: &[usize], out: &mut [f64]) -> bool {
-        match self.plain {
-            Plain::F32(values) => {
-                for (o, &row) in out.iter_mut().zip(rows) {
-                    *o = values[row] as f64;
-                }
-            }
-            Plain::F64(values) => {
-                for (o, &row) in out.iter_mut().zip(rows) {
-                    *o = values[row];
-                }
-            }
-            Plain::No => return false,
-        }
-        true
-    }
-
-    /// True when the cell of `row` is empty or a missing marker.
-    pub fn is_missing(&self, row: usize) -> bool {
-        self.get(row) == Cell::Missing
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::value::{parse_cell, Cell, NaValues};
 
     fn column_of(cells: &[&str]) -> Column {
         let mut column = Column::default();

@@ -1,10 +1,12 @@
 //! Reading CSV (and Parquet) input into a table of typed columns, cell parsing, and splits.
 
+mod cells;
 mod column;
 mod csv_parsers;
 mod delimiter;
 mod input;
 mod iso_time;
+mod line_block;
 mod line_endings;
 mod memory;
 mod parallel_read;
@@ -23,7 +25,8 @@ mod stream;
 mod table;
 mod value;
 
-pub use column::{Cells, Column};
+pub use cells::Cells;
+pub use column::Column;
 pub use delimiter::delimiter_hint;
 pub use input::open_input;
 pub(crate) use line_endings::is_blank;

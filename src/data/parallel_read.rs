@@ -12,9 +12,10 @@ use std::io::{self, BufReader};
 use std::ops::Range;
 
 use super::column::Column;
+use super::line_block::{Columns, LineBlock};
 use super::line_endings::is_blank;
 use super::reader::{CsvOptions, CsvRows, FILE_BUFFER};
-use super::records::{header_width_error, push_fields};
+use super::records::header_width_error;
 use super::table::{RawTable, SkippedRow};
 use crate::error::{Error, Result};
 
@@ -294,9 +295,14 @@ pub(super) fn read_some(
 /// The offset of each `delimiter` in `line`, then `line.len()`, into `ends`. Eight bytes
 /// at a time: most fields are a few characters long, too short for `memchr` to pay off.
 pub(crate) fn field_ends(line: &[u8], delimiter: u8, ends: &mut Vec<usize>) {
+    ends.clear();
+    append_field_ends(line, delimiter, ends);
+}
+
+/// `field_ends` appended to `ends`.
+pub(super) fn append_field_ends(line: &[u8], delimiter: u8, ends: &mut Vec<usize>) {
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    ends.clear();
     let pattern = u64::from_ne_bytes([delimiter; 8]);
     let mut words = line.chunks_exact(8);
     let mut base = 0;
@@ -358,14 +364,15 @@ impl Layout<'_> {
         expected_bytes: u64,
         chunk: usize,
     ) -> Result<Option<Part>> {
+        let mut columns = Columns::new(self.headers.len());
         let mut part = Part {
-            columns: vec![Column::default(); self.headers.len()],
+            columns: Vec::new(),
             lines: Vec::new(),
             skipped: Vec::new(),
             newlines: 0,
             expected_bytes,
         };
-        let mut ends: Vec<usize> = Vec::with_capacity(self.headers.len());
+        let mut block = LineBlock::new(self.headers.len());
         let mut buf = vec![0u8; chunk.min((range.end - range.start) as usize).max(1)];
         // buf[..filled] holds bytes not yet split into lines; `at` is the next offset.
         let (mut filled, mut at) = (0usize, range.start);
@@ -387,14 +394,17 @@ impl Layout<'_> {
             let at_end = n == 0;
             let mut used = 0;
             while let Some(nl) = memchr::memchr(b'\n', &buf[used..filled]) {
-                self.take_line(&buf[used..used + nl], &mut part, &mut ends)?;
+                self.take_line(&buf, used..used + nl, &mut part, &mut columns, &mut block)?;
                 part.newlines += 1;
                 used += nl + 1;
             }
+            if at_end && used < filled {
+                self.take_line(&buf, used..filled, &mut part, &mut columns, &mut block)?;
+            }
+            // The held lines lie in `buf`: typed before it moves.
+            block.flush(&buf, &mut columns, self.name, self.headers)?;
             if at_end {
-                if used < filled {
-                    self.take_line(&buf[used..filled], &mut part, &mut ends)?;
-                }
+                part.columns = columns.finish();
                 return Ok(Some(part));
             }
             buf.copy_within(used..filled, 0);
@@ -402,12 +412,20 @@ impl Layout<'_> {
         }
     }
 
-    /// One line (without its `\n`), the range's `part.newlines`-th: skipped when blank,
-    /// refused (or skipped) when its width is wrong, else its cells stored.
-    fn take_line(&self, line: &[u8], part: &mut Part, ends: &mut Vec<usize>) -> Result<()> {
+    /// One line (at `at` in `buf`, without its `\n`), the range's `part.newlines`-th:
+    /// skipped when blank, refused (or skipped) when its width is wrong, else held in
+    /// `block` for its cells to be typed into `columns` (now when the block is full).
+    fn take_line(
+        &self,
+        buf: &[u8],
+        at: Range<usize>,
+        part: &mut Part,
+        columns: &mut Columns,
+        block: &mut LineBlock,
+    ) -> Result<()> {
         let line_no = part.newlines;
-        field_ends(line, self.delimiter, ends);
-        let fields = ends.len();
+        let line = &buf[at.clone()];
+        let fields = block.add_fields(line, self.delimiter);
         if fields == 1 && is_blank(line) {
             return Ok(());
         }
@@ -419,6 +437,8 @@ impl Layout<'_> {
                 });
                 return Ok(());
             }
+            // An error in the lines held comes first.
+            block.flush(buf, columns, self.name, self.headers)?;
             return Err(header_width_error(
                 self.name,
                 self.headers,
@@ -432,19 +452,14 @@ impl Layout<'_> {
             // others are appended to) holds if its lines are as long as this one.
             let rows = part.expected_bytes / (line.len() as u64 + 1) + 64;
             let rows = (rows + rows / 16) as usize;
-            part.columns.iter_mut().for_each(|c| c.reserve(rows));
+            columns.reserve(rows);
             part.lines.reserve(rows);
         }
         part.lines.push(line_no);
-        let mut start = 0;
-        let cells = ends.iter().map(|&end| {
-            let field = &line[start..end];
-            start = end + 1;
-            field
-        });
-        push_fields(&mut part.columns, cells, self.name, self.headers, || {
-            line_no
-        })
+        if block.keep(at, line_no) {
+            block.flush(buf, columns, self.name, self.headers)?;
+        }
+        Ok(())
     }
 }
 
@@ -598,5 +613,46 @@ mod tests {
         assert!(by_ranges(b"a,b\r\n1,2\n", &options, 2, 64).is_none());
         // Quotes in the header alone are the csv reader's business, not the rows'.
         agrees(b"\"a\",\"b\"\n1,2\n", &options);
+    }
+
+    /// Lines are typed in blocks a column at a time: within a block, the error of the
+    /// earliest line (its first bad column) still wins over a later line's earlier
+    /// column, and over a width error after it; columns turn from small integers to
+    /// other cells anywhere in a block.
+    #[test]
+    fn within_a_block_the_first_error_in_file_order_wins() {
+        let options = CsvOptions::default();
+        let line = |i: usize| format!("{i},{},{},-{i}\n", i % 256, i % 7).into_bytes();
+        let text_of = |case: &[(usize, &[u8])]| {
+            let mut text = b"a,b,c,d\n".to_vec();
+            for i in 0..60 {
+                match case.iter().find(|(at, _)| *at == i) {
+                    Some((_, bad)) => text.extend_from_slice(bad),
+                    None => text.extend_from_slice(&line(i)),
+                }
+            }
+            text
+        };
+        let cases: [&[(usize, &[u8])]; 4] = [
+            &[(5, b"1,2,\xff,4\n"), (9, b"\xff,2,3,4\n")],
+            &[(5, b"1,2\n"), (9, b"\xff,2,3,4\n")],
+            &[(3, b"1,2.5,x,4\n"), (20, b"1,\x00,3,4\n")],
+            &[(3, b"1,2.5,x,4\n"), (4, b"007,,NA,1e3\n")],
+        ];
+        for case in cases {
+            agrees(&text_of(case), &options);
+        }
+        // A bad cell before a short row, both in one block: the cell's error, as a line
+        // at a time gave. (The csv reader checks a batch's widths before typing it, and
+        // names the short row.)
+        let text = text_of(&[(5, b"1,2,3,\xff\n"), (6, b"1,\xff,3,4\n"), (7, b"1,2\n")]);
+        for parts in [1, 2, 3] {
+            for chunk in [7, 100, 1 << 20] {
+                let err = by_ranges(&text, &options, parts, chunk)
+                    .unwrap()
+                    .unwrap_err();
+                assert!(err.starts_with("t.csv: line 7: column 'd'"), "{err}");
+            }
+        }
     }
 }

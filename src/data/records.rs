@@ -238,17 +238,31 @@ pub(super) fn push_fields<'f>(
     line: impl Fn() -> u64,
 ) -> Result<()> {
     for ((field, column), header) in fields.zip(columns.iter_mut()).zip(headers) {
-        // Plain numbers, the bulk of most files, are ASCII: no text checks needed.
-        if column.try_push_number(field) {
-            continue;
-        }
-        let text = text_of(field, || Location::file(name).line(line()).column(header))?;
-        if !column.try_push(text.trim()) {
-            return Err(Error::data(
-                Location::file(name).line(line()).column(header),
-                "the column holds more than 4 GiB of text; expected a smaller file (split it, or predict from a stream)",
-            ));
-        }
+        push_field(column, field, name, header, &line)?;
+    }
+    Ok(())
+}
+
+/// Store one field in `column` (of the column named `header`); `line` is where its row
+/// starts, for a message.
+#[inline]
+pub(super) fn push_field(
+    column: &mut Column,
+    field: &[u8],
+    name: &str,
+    header: &str,
+    line: impl Fn() -> u64,
+) -> Result<()> {
+    // Plain numbers, the bulk of most files, are ASCII: no text checks needed.
+    if column.try_push_number(field) {
+        return Ok(());
+    }
+    let text = text_of(field, || Location::file(name).line(line()).column(header))?;
+    if !column.try_push(text.trim()) {
+        return Err(Error::data(
+            Location::file(name).line(line()).column(header),
+            "the column holds more than 4 GiB of text; expected a smaller file (split it, or predict from a stream)",
+        ));
     }
     Ok(())
 }

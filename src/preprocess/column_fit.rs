@@ -12,6 +12,9 @@ pub(crate) enum ColumnFit {
     Empty(String, FitWarning),
     /// A feature, with warnings about what was repaired.
     Feature(Feature, Vec<FitWarning>),
+    /// A numeric column (its name, its present values and warnings) whose mean and
+    /// std are taken with other columns' (`numeric::means_and_stds`).
+    Numeric(String, Vec<f64>, Vec<FitWarning>),
 }
 
 impl ColumnFit {

@@ -1,9 +1,11 @@
 //! `Pipeline::transform`: network inputs for the rows of a table, encoded on all cores,
 //! and what could not be encoded.
 
+use std::ops::Range;
+
 use ndarray::Array2;
 
-use super::encoder::{ColumnEncoder, EncoderKind};
+use super::encoder::{encode_run, ColumnEncoder, EncoderKind, RUN};
 use super::findings::{merge_finding, NonFiniteValues, UnknownCategories};
 use super::pipeline::Pipeline;
 use crate::data::{delimiter_hint, RawTable};
@@ -19,6 +21,24 @@ pub struct Transformed {
     pub unknown_categories: Vec<UnknownCategories>,
     /// Numeric cells that were infinite or out of range, encoded as missing.
     pub non_finite: Vec<NonFiniteValues>,
+}
+
+/// The encoders in order as ranges: runs of at most `RUN` plain numeric columns whose
+/// inputs follow each other (`true`), and single other encoders (`false`).
+fn runs(encoders: &[ColumnEncoder<'_>]) -> Vec<(Range<usize>, bool)> {
+    let mut runs: Vec<(Range<usize>, bool)> = Vec::new();
+    for (i, encoder) in encoders.iter().enumerate() {
+        let plain = encoder.is_plain_numeric();
+        if let Some((run, true)) = runs.last_mut() {
+            let follows = encoders[i - 1].offset() + 1 == encoder.offset();
+            if plain && follows && run.len() < RUN {
+                run.end = i + 1;
+                continue;
+            }
+        }
+        runs.push((i..i + 1, plain));
+    }
+    runs
 }
 
 /// Rows per block of `Pipeline::transform`, and fewest rows per thread.
@@ -77,11 +97,19 @@ impl Pipeline {
                     ColumnEncoder::new(feature, table, indices, *offset, &self.na_values)
                 })
                 .collect();
+            let runs = runs(&encoders);
             for (block, block_rows) in rows.chunks(BLOCK_ROWS).enumerate() {
                 let first = block * BLOCK_ROWS * n_inputs;
                 let block_out = &mut out[first..first + block_rows.len() * n_inputs];
-                for encoder in &mut encoders {
-                    encoder.encode(table, block_rows, block_out, n_inputs)?;
+                for (run, plain) in &runs {
+                    let encoders = &mut encoders[run.clone()];
+                    if *plain {
+                        encode_run(encoders, table, block_rows, block_out, n_inputs)?;
+                        continue;
+                    }
+                    for encoder in encoders {
+                        encoder.encode(table, block_rows, block_out, n_inputs)?;
+                    }
                 }
             }
             Ok(encoders)
@@ -127,5 +155,69 @@ impl Pipeline {
             unknown_categories,
             non_finite,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{read_table_from, Cell, CsvOptions};
+    use crate::preprocess::{Feature, FitOptions, Task};
+
+    /// Runs of plain numeric columns (more than `RUN` side by side, cut by a categorical
+    /// column and by a column with a word in it) encode each cell as the feature's
+    /// `transform` does, in any order of rows and any block's length.
+    #[test]
+    fn runs_of_plain_columns_encode_each_cell_as_its_feature() {
+        let names: Vec<String> = (0..40).map(|j| format!("p{j}")).collect();
+        let mut text = format!(
+            "{},c,{},w,y\n",
+            names[..20].join(","),
+            names[20..].join(",")
+        );
+        for i in 0..300usize {
+            let cells: Vec<String> = (0..40)
+                .map(|j| match (i * 7 + j * 13) % 23 {
+                    0 => String::new(),
+                    k => ((i * 31 + j * k) % 256).to_string(),
+                })
+                .collect();
+            let w = if i == 150 {
+                "x".to_string()
+            } else {
+                i.to_string()
+            };
+            let c = ["a", "b", "c"][i % 3];
+            let (left, right) = (cells[..20].join(","), cells[20..].join(","));
+            text += &format!("{left},{c},{right},{w},{}\n", i % 3);
+        }
+        let table =
+            read_table_from(std::io::Cursor::new(text), "t.csv", &CsvOptions::default()).unwrap();
+        let options = FitOptions {
+            target: "y".into(),
+            categorical: vec!["w".into()],
+            ..FitOptions::default()
+        };
+        let all: Vec<usize> = (0..300).collect();
+        let (pipeline, _) = Pipeline::fit(&table, &all, Task::Classification, &options).unwrap();
+        let rows: Vec<usize> = (0..300).rev().step_by(2).chain(0..70).collect();
+        let x = pipeline.transform(&table, Some(&rows)).unwrap().x;
+        let mut offset = 0;
+        for feature in &pipeline.features {
+            if let Feature::Numeric(numeric) = feature {
+                let column = &table.columns[table.index_by_name()[numeric.name.as_str()]];
+                let cells = column.cells(&pipeline.na_values);
+                for (i, &row) in rows.iter().enumerate() {
+                    let value = match cells.get(row) {
+                        Cell::Number(v) => Some(v),
+                        _ => None,
+                    };
+                    let expected = numeric.transform(value);
+                    assert_eq!(x[[i, offset]].to_bits(), expected.to_bits(), "{row}");
+                }
+            }
+            offset += feature.width();
+        }
+        assert!(offset > 40 + 3, "40 numbers, c and w one-hot");
     }
 }
