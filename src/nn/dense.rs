@@ -82,8 +82,10 @@ impl Layer for Dense {
     fn forward(&mut self, x: ArrayView2<f32>, _train: bool) {
         self.output.resize(x.nrows(), self.n_out());
         // x·W, then the bias added to each row: the kernel's sum plus the bias, the same
-        // bits as the kernel adding a bias already in c (beta = 1), without ndarray's
-        // broadcasting assign or a copy call per row (a few percent of a transformer's step).
+        // bits as the own kernels adding a bias already in c (beta = 1), without ndarray's
+        // broadcasting assign or a copy call per row (a few percent of a transformer's
+        // step). The matrixmultiply fallback, which adds c after each block of 256 inputs,
+        // may round differently on wider layers.
         matmul(x, self.weights.view(), 0.0, self.output.view_mut());
         let bias = self.bias.as_slice().expect("bias is contiguous");
         let out = self
