@@ -1,6 +1,7 @@
 //! The `csvnn` binary: parse arguments, run, and turn an error into one line on stderr
 //! and an exit code (1 runtime, 2 usage, 3 a metric gate missed; a closed stdout pipe exits quietly with 0).
 
+mod allocator;
 mod cli;
 
 use std::process::ExitCode;
