@@ -225,6 +225,10 @@ pub struct LayerSummary {
     /// other layers).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub encoders: Vec<Vec<LayerSummary>>,
+    /// An int8 dense layer's product: `int8` (inputs quantized per row) or `f32` (weights
+    /// dequantized on load); key absent for other layers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<&'static str>,
 }
 
 /// The training history in brief; each epoch as in the model file's `history`.
@@ -252,11 +256,16 @@ fn summarise_layer(layer: &AnyLayer) -> LayerSummary {
             .collect(),
         _ => Vec::new(),
     };
+    let product = match layer {
+        AnyLayer::DenseInt8(d) => Some(d.product().as_str()),
+        _ => None,
+    };
     LayerSummary {
         kind,
         detail,
         params: layer.n_params(),
         encoders,
+        product,
     }
 }
 
@@ -347,10 +356,11 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
         AnyLayer::DenseInt8(d) => (
             "dense_int8",
             format!(
-                "{} -> {} (int8 weights, {} per output)",
+                "{} -> {} (int8 weights, {} per output; {} product)",
                 d.n_in(),
                 d.n_out(),
-                d.scale_form()
+                d.scale_form(),
+                d.product().as_str()
             ),
         ),
     }

@@ -2,11 +2,13 @@
 //! each row quantized with its own scale (`max |x| / 127`, 1 for a row of zeros; Round is
 //! half to even in both), the product in int32 by `MatMulInteger` on the int8 weights,
 //! then `(acc · s_x) · s_w + b` in float, `s_w` the f32 scales (decoded from the one-byte
-//! codes when the layer stores them so).
+//! codes when the layer stores them so). A layer with the f32 product (weight-only) is
+//! `DequantizeLinear` of the same int8 weights and scales (per output, axis 1), `MatMul`
+//! and `Add` the bias: the inputs are not quantized.
 
 use super::builder::{int, ints, Builder};
 use super::proto::{FLOAT, INT8};
-use crate::nn::QuantizedDense;
+use crate::nn::{Int8Product, QuantizedDense};
 
 /// Add the nodes of `d` reading `x` (N, n_in) float; returns the output's name.
 pub(super) fn dense_int8(b: &mut Builder, prefix: &str, d: &QuantizedDense, x: &str) -> String {
@@ -28,6 +30,23 @@ pub(super) fn dense_int8(b: &mut Builder, prefix: &str, d: &QuantizedDense, x: &
         &[m.n_out()],
         d.bias().iter().copied(),
     );
+    if d.product() == Int8Product::F32 {
+        // q · s_j in f32 (zero points 0), the weights csvnn multiplies by.
+        let zero_points = b.initializer(
+            &format!("{prefix}_zero_points"),
+            vec![m.n_out() as i64],
+            INT8,
+            vec![0; m.n_out()],
+        );
+        let w = b.node(
+            "DequantizeLinear",
+            &[&w, &w_scales, &zero_points],
+            vec![int("axis", 1)],
+            None,
+        );
+        let y = b.node("MatMul", &[x, &w], vec![], None);
+        return b.node("Add", &[&y, &bias], vec![], None);
+    }
     let abs = b.node("Abs", &[x], vec![], None);
     let max = b.node(
         "ReduceMax",
