@@ -366,7 +366,7 @@ fn a_format_4_int8_model_with_f32_scales_predicts_as_before() {
     }
     let inspect = stdout_of(csvnn().args(["inspect", "--model"]).arg(&model));
     assert!(
-        inspect.contains("14 -> 12 (int8 weights, an f32 scale per output)"),
+        inspect.contains("14 -> 12 (int8 weights, an f32 scale per output; int8 product)"),
         "{inspect}"
     );
     assert!(inspect.contains("(864 -> 280 bytes)"), "{inspect}");
