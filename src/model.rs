@@ -155,9 +155,10 @@ fn format_version_for(
         .layers
         .iter()
         .any(|l| matches!(l, AnyLayer::DenseInt8(d) if d.matrix().scale_codes().is_some()));
-    let weight_only = network.layers.iter().any(
-        |l| matches!(l, AnyLayer::DenseInt8(d) if d.product() == Int8Product::F32),
-    );
+    let weight_only = network
+        .layers
+        .iter()
+        .any(|l| matches!(l, AnyLayer::DenseInt8(d) if d.product() == Int8Product::F32));
     let compressed = match (compression.is_some(), coded, weight_only) {
         (_, _, true) => 6,
         (_, true, false) => 5,

@@ -145,7 +145,9 @@ mod tests {
             let got = net.forward(x.view(), false).to_owned();
             let want = reference.forward(x.view(), false).to_owned();
             assert!(
-                got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+                got.iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
                 "{activation:?}"
             );
             // Row by row: the same bits (no dependence on the batch).

@@ -65,7 +65,11 @@ impl QuantizedDense {
                 message: p.describe(dense.n_in(), dense.n_out(), dense.weights().len(), &[]),
             }
         })?;
-        Ok(Self::from_parts(matrix, dense.bias().clone(), Int8Product::Int8))
+        Ok(Self::from_parts(
+            matrix,
+            dense.bias().clone(),
+            Int8Product::Int8,
+        ))
     }
 
     fn from_parts(matrix: Int8Matrix, bias: Array1<f32>, product: Int8Product) -> Self {

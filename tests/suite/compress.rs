@@ -394,7 +394,14 @@ fn a_format_5_int8_model_predicts_as_before_with_the_int8_product() {
     for threads in ["1", "3"] {
         let predicted = stdout_of(
             csvnn()
-                .args(["--quiet", "--threads", threads, "predict", "--proba", "--model"])
+                .args([
+                    "--quiet",
+                    "--threads",
+                    threads,
+                    "predict",
+                    "--proba",
+                    "--model",
+                ])
                 .arg(&model)
                 .arg("--data")
                 .arg(fixture.join("rows.csv")),
@@ -474,7 +481,14 @@ fn small_layers_predict_as_dense_layers_on_their_dequantized_weights() {
     let predict = |model: &Path, threads: &str| {
         stdout_of(
             csvnn()
-                .args(["--quiet", "--threads", threads, "predict", "--proba", "--model"])
+                .args([
+                    "--quiet",
+                    "--threads",
+                    threads,
+                    "predict",
+                    "--proba",
+                    "--model",
+                ])
                 .arg(model)
                 .args(["--data", &test]),
         )
