@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::compress::{count_zeros, CompressionRecord};
+use crate::compress::{count_zeros, param_stats, CompressionRecord};
 use crate::model::{Model, TrainingRecord, ValidationMetrics};
 use crate::nn::{AnyLayer, Layer};
 use crate::preprocess::{Feature, TargetEncoder, Task, TextOptions};
@@ -188,27 +188,6 @@ pub struct Architecture {
     pub param_bytes: usize,
     /// Fraction of the parameters (weights and biases) that are exactly zero.
     pub sparsity: f64,
-}
-
-/// (bytes, values, zeros) of the parameters of `network`'s layers.
-fn param_stats(network: &crate::nn::Network) -> (usize, usize, usize) {
-    let (mut bytes, mut values, mut zeros) = (0, 0, 0);
-    for layer in &network.layers {
-        if let AnyLayer::DenseInt8(d) = layer {
-            let m = d.matrix();
-            bytes += m.bytes() + 4 * d.bias().len();
-            values += m.values().len() + d.bias().len();
-            zeros += m.values().iter().filter(|&&v| v == 0).count();
-            zeros += d.bias().iter().filter(|&&v| v == 0.0).count();
-        } else {
-            layer.clone().visit_params(&mut |p, _| {
-                bytes += 4 * p.len();
-                values += p.len();
-                zeros += p.iter().filter(|&&v| v == 0.0).count();
-            });
-        }
-    }
-    (bytes, values, zeros)
 }
 
 /// One layer of the network.

@@ -81,6 +81,29 @@ pub fn is_int8(network: &Network) -> bool {
         .any(|l| matches!(l, AnyLayer::DenseInt8(_)))
 }
 
+/// (bytes, values, zeros) of the parameters of `network`'s layers as stored: 4 bytes per
+/// f32 value; an int8 dense layer's weights at their int8 bytes with their scales
+/// (`nn::Int8Matrix::bytes`) whatever product it runs, its bias in f32.
+pub fn param_stats(network: &Network) -> (usize, usize, usize) {
+    let (mut bytes, mut values, mut zeros) = (0, 0, 0);
+    for layer in &network.layers {
+        if let AnyLayer::DenseInt8(d) = layer {
+            let m = d.matrix();
+            bytes += m.bytes() + 4 * d.bias().len();
+            values += m.values().len() + d.bias().len();
+            zeros += m.values().iter().filter(|&&v| v == 0).count();
+            zeros += d.bias().iter().filter(|&&v| v == 0.0).count();
+        } else {
+            layer.clone().visit_params(&mut |p, _| {
+                bytes += 4 * p.len();
+                values += p.len();
+                zeros += p.iter().filter(|&&v| v == 0.0).count();
+            });
+        }
+    }
+    (bytes, values, zeros)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
