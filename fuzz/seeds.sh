@@ -33,9 +33,13 @@ for _ in range(40):
 open(sys.argv[1], "w").write("\n".join(rows) + "\n")
 PY
 # int8 copies (compress --int8): base64 weights, a scale base and base64 scale codes,
-# format version 5; and a format-4 int8 model with f32 scales (the test fixture).
+# format version 6 with a layer's "product": "f32" (the small layers, weights dequantized
+# on load) beside layers without it (the int8 product: wide.json's 32 -> 8 layer); and a
+# format-4 int8 model with f32 scales (the test fixture).
 cp tests/fixtures/int8_v4/model.json "$corpus/model_load_predict/int8_v4.json"
 "$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/dropout.json" -o "$corpus/model_load_predict/dropout_int8.json" > /dev/null
+train wide.json --data "$scratch/default.csv" --target default --hidden 32,8
+"$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/wide.json" -o "$corpus/model_load_predict/wide_int8.json" > /dev/null
 train cnn.json --data "$scratch/images.csv" --target label --image-shape 4x4x1 --conv 2:3 --hidden 2
 "$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/cnn.json" -o "$corpus/model_load_predict/cnn_int8.json" > /dev/null
 # Sequence models: a series (GRU, LSTM, attention) and text with a number beside it.

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::compress::{count_zeros, CompressionRecord};
+use crate::compress::{count_zeros, param_stats, CompressionRecord};
 use crate::model::{Model, TrainingRecord, ValidationMetrics};
 use crate::nn::{AnyLayer, Layer};
 use crate::preprocess::{Feature, TargetEncoder, Task, TextOptions};
@@ -190,27 +190,6 @@ pub struct Architecture {
     pub sparsity: f64,
 }
 
-/// (bytes, values, zeros) of the parameters of `network`'s layers.
-fn param_stats(network: &crate::nn::Network) -> (usize, usize, usize) {
-    let (mut bytes, mut values, mut zeros) = (0, 0, 0);
-    for layer in &network.layers {
-        if let AnyLayer::DenseInt8(d) = layer {
-            let m = d.matrix();
-            bytes += m.bytes() + 4 * d.bias().len();
-            values += m.values().len() + d.bias().len();
-            zeros += m.values().iter().filter(|&&v| v == 0).count();
-            zeros += d.bias().iter().filter(|&&v| v == 0.0).count();
-        } else {
-            layer.clone().visit_params(&mut |p, _| {
-                bytes += 4 * p.len();
-                values += p.len();
-                zeros += p.iter().filter(|&&v| v == 0.0).count();
-            });
-        }
-    }
-    (bytes, values, zeros)
-}
-
 /// One layer of the network.
 #[derive(Debug, Serialize)]
 pub struct LayerSummary {
@@ -225,6 +204,10 @@ pub struct LayerSummary {
     /// other layers).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub encoders: Vec<Vec<LayerSummary>>,
+    /// An int8 dense layer's product: `int8` (inputs quantized per row) or `f32` (weights
+    /// dequantized on load); key absent for other layers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<&'static str>,
 }
 
 /// The training history in brief; each epoch as in the model file's `history`.
@@ -252,11 +235,16 @@ fn summarise_layer(layer: &AnyLayer) -> LayerSummary {
             .collect(),
         _ => Vec::new(),
     };
+    let product = match layer {
+        AnyLayer::DenseInt8(d) => Some(d.product().as_str()),
+        _ => None,
+    };
     LayerSummary {
         kind,
         detail,
         params: layer.n_params(),
         encoders,
+        product,
     }
 }
 
@@ -347,10 +335,11 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
         AnyLayer::DenseInt8(d) => (
             "dense_int8",
             format!(
-                "{} -> {} (int8 weights, {} per output)",
+                "{} -> {} (int8 weights, {} per output; {} product)",
                 d.n_in(),
                 d.n_out(),
-                d.scale_form()
+                d.scale_form(),
+                d.product().as_str()
             ),
         ),
     }

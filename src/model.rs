@@ -10,7 +10,7 @@ use crate::atomic::write_atomically;
 use crate::compress::CompressionRecord;
 use crate::error::{Error, Result};
 use crate::model_check::check_model;
-use crate::nn::{Activation, AnyLayer, Network};
+use crate::nn::{Activation, AnyLayer, Int8Product, Network};
 use crate::preprocess::{Pipeline, TargetEncoder, Task};
 use crate::train::{argmax, EpochRecord, Monitor, TrainConfig};
 use crate::versioned::{read_versioned, FileKind};
@@ -19,7 +19,7 @@ use crate::versioned::{read_versioned, FileKind};
 pub const FORMAT_NAME: &str = "csvnn-model";
 /// The newest `format_version` this csvnn reads; a file with a newer one is refused. It
 /// writes the oldest version that holds the model (`format_version_for`).
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// How the model was trained (everything but wall-clock times, so files are reproducible).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,7 +141,9 @@ pub struct Model {
 /// series column, 2 with an ordinal one), and 2 when a metric other than the loss chose the kept epoch (a reader of
 /// version 1 would not show which); 1 otherwise, so such files stay readable by csvnn
 /// releases that know only version 1. A compressed model (int8 layers, a compression
-/// record) is version 4, and 5 when an int8 layer stores its scales as one-byte codes.
+/// record) is version 4, 5 when an int8 layer stores its scales as one-byte codes, and 6
+/// when an int8 layer runs the f32 product (a version-5 reader would ignore its `product`
+/// and run the int8 one: a newer version makes it refuse the file instead).
 fn format_version_for(
     pipeline: &Pipeline,
     training: &TrainingRecord,
@@ -153,10 +155,15 @@ fn format_version_for(
         .layers
         .iter()
         .any(|l| matches!(l, AnyLayer::DenseInt8(d) if d.matrix().scale_codes().is_some()));
-    let compressed = match (compression.is_some(), coded) {
-        (_, true) => 5,
-        (true, false) => 4,
-        (false, false) => 1,
+    let weight_only = network
+        .layers
+        .iter()
+        .any(|l| matches!(l, AnyLayer::DenseInt8(d) if d.product() == Int8Product::F32));
+    let compressed = match (compression.is_some(), coded, weight_only) {
+        (_, _, true) => 6,
+        (_, true, false) => 5,
+        (true, false, false) => 4,
+        (false, false, false) => 1,
     };
     pipeline
         .format_version()

@@ -62,8 +62,10 @@ pub struct CompressArgs {
 #[derive(Debug, Args)]
 #[group(required = true, multiple = true)]
 pub struct CompressOptions {
-    /// Quantize the dense layers' weights to int8 (a 1-byte scale code per output) and their inputs
-    /// per row as they run; other layers keep f32 weights. Inference only.
+    /// Quantize the dense layers' weights to int8 (a 1-byte scale code per output); layers
+    /// with 32 inputs or more and 8 outputs or more quantize their inputs per row as they
+    /// run, smaller ones dequantize their weights on load and run in f32; other layers
+    /// keep f32 weights. Inference only.
     #[arg(long)]
     pub int8: bool,
 
@@ -138,6 +140,14 @@ fn to_table(s: &Summary) -> String {
             n.int8_weight_bytes,
             ratio(n.int8_weight_bytes, n.f32_weight_bytes)
         );
+        if !n.products.is_empty() {
+            out += &format!(
+                "products: {} (f32: the int8 weights dequantized on load, for layers with fewer than {} inputs or {} outputs)\n",
+                n.products.join(", "),
+                csvnn::compress::F32_PRODUCT_INPUTS,
+                csvnn::compress::F32_PRODUCT_OUTPUTS
+            );
+        }
         if !n.layers_f32.is_empty() {
             out += &format!("kept f32: {}\n", n.layers_f32.join(", "));
         }

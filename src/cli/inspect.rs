@@ -213,12 +213,17 @@ fn to_table(inspection: &Inspection) -> String {
         {
             let _ = writeln!(
                 out,
-                "compressed: int8 weights in {} layers ({} -> {} bytes); weights {}; inputs {}{}",
+                "compressed: int8 weights in {} layers ({} -> {} bytes); weights {}; inputs {}{}{}",
                 n.layers_int8,
                 n.f32_weight_bytes,
                 n.int8_weight_bytes,
                 n.weights,
                 n.activations,
+                if n.products.is_empty() {
+                    String::new()
+                } else {
+                    format!("; products: {}", n.products.join(", "))
+                },
                 if n.layers_f32.is_empty() {
                     String::new()
                 } else {

@@ -6,7 +6,10 @@ mod int8;
 mod prune;
 mod record;
 
-pub use int8::{is_int8, quantize_int8, quantize_network};
+pub use int8::{
+    is_int8, param_stats, product_for, quantize_int8, quantize_network, F32_PRODUCT_INPUTS,
+    F32_PRODUCT_OUTPUTS,
+};
 pub use prune::{prune, prune_weights, PruneSettings, Scope};
 pub use record::{
     count_zeros, CompressionRecord, Int8Note, PruneNote, PrunedLayer, INT8_ACTIVATIONS,

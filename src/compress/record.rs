@@ -125,6 +125,11 @@ pub struct Int8Note {
     /// (its scale code) and 4 per layer (the scale base); 4 per output in files written
     /// before the codes (format 4), whose scales were f32.
     pub int8_weight_bytes: u64,
+    /// The product of each int8 layer, in network order: `int8` (inputs quantized per
+    /// row) or `f32` (weights dequantized on load; `compress::product_for`). Empty in
+    /// files written before the choice (format 4-5), whose layers all run int8.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<String>,
 }
 
 /// The `weights` of an `Int8Note`.
@@ -132,4 +137,6 @@ pub const INT8_WEIGHTS: &str = "int8, symmetric, one scale per output channel st
      1-byte code k (base * 2^(-k/16), the smallest at least max |w| / 127), round half to even";
 /// The `activations` of an `Int8Note`.
 pub const INT8_ACTIVATIONS: &str =
-    "int8, symmetric, one scale per row from the row's max |x| (dynamic), i32 accumulation";
+    "int8, symmetric, one scale per row from the row's max |x| (dynamic), i32 accumulation, \
+     in the layers with the int8 product; f32 in those with the f32 product (fewer than 32 \
+     inputs or 8 outputs: the int8 weights dequantized to f32 on load)";

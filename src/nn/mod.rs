@@ -72,7 +72,7 @@ pub use network::{CnnConfig, ConvSpec, MlpConfig, Network, PrunableVisitor};
 pub use optim::{Adam, AdamConfig, AnyOptimizer, Optimizer, Sgd, SgdConfig};
 pub use pool::MaxPool2D;
 pub use positional::PositionalEmbedding;
-pub use quantized_dense::QuantizedDense;
+pub use quantized_dense::{Int8Product, QuantizedDense};
 pub use recurrent::GateMajor;
 pub use seq_pool::{PoolMode, SequencePool};
 pub use sequence::{batch_lengths, valid_steps, SeqShape};

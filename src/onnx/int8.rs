@@ -2,11 +2,13 @@
 //! each row quantized with its own scale (`max |x| / 127`, 1 for a row of zeros; Round is
 //! half to even in both), the product in int32 by `MatMulInteger` on the int8 weights,
 //! then `(acc · s_x) · s_w + b` in float, `s_w` the f32 scales (decoded from the one-byte
-//! codes when the layer stores them so).
+//! codes when the layer stores them so). A layer with the f32 product (weight-only) is
+//! the same int8 weights `Cast` to float times the per-output scales (`Mul`), `MatMul`
+//! and `Add` the bias: the inputs are not quantized.
 
 use super::builder::{int, ints, Builder};
 use super::proto::{FLOAT, INT8};
-use crate::nn::QuantizedDense;
+use crate::nn::{Int8Product, QuantizedDense};
 
 /// Add the nodes of `d` reading `x` (N, n_in) float; returns the output's name.
 pub(super) fn dense_int8(b: &mut Builder, prefix: &str, d: &QuantizedDense, x: &str) -> String {
@@ -28,6 +30,16 @@ pub(super) fn dense_int8(b: &mut Builder, prefix: &str, d: &QuantizedDense, x: &
         &[m.n_out()],
         d.bias().iter().copied(),
     );
+    if d.product() == Int8Product::F32 {
+        // q · s_j in f32, the weights csvnn multiplies by. Not `DequantizeLinear`: the
+        // same values, but onnxruntime (1.32, default optimizations) fuses it with the
+        // MatMul into `MatMulNBits`, which quantizes the inputs to int8 (8.7e-3 off on
+        // chile_vote); a Cast and a Mul of constants are folded into plain weights.
+        let w = b.node("Cast", &[&w], vec![int("to", FLOAT as i64)], None);
+        let w = b.node("Mul", &[&w, &w_scales], vec![], None);
+        let y = b.node("MatMul", &[x, &w], vec![], None);
+        return b.node("Add", &[&y, &bias], vec![], None);
+    }
     let abs = b.node("Abs", &[x], vec![], None);
     let max = b.node(
         "ReduceMax",

@@ -677,7 +677,7 @@ fn bad_model_files_are_refused_clearly() {
         (
             "newer.json",
             "{\"format\": \"csvnn-model\", \"format_version\": 99}",
-            "model format version 99 is newer than this csvnn reads (5)",
+            "model format version 99 is newer than this csvnn reads (6)",
         ),
     ];
     for (name, content, message) in cases {

@@ -1,6 +1,7 @@
-//! `csvnn compress --int8`: the compressed model is a normal model file (format 5) that
-//! every command reads, scores within a hair of the f32 model, is a fraction of its size,
-//! and refuses damage with what is wrong.
+//! `csvnn compress --int8`: the compressed model is a normal model file (format 6 when a
+//! small layer runs the f32 product, 5 otherwise) that every command reads, scores within
+//! a hair of the f32 model, is a fraction of its size, and refuses damage with what is
+//! wrong.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ fn an_int8_classifier_scores_like_the_f32_one_and_every_command_reads_it() {
     let note = &summary["compression"]["int8"];
     assert_eq!(note["layers_int8"], 3);
     assert_eq!(note["layers_f32"], serde_json::json!([]));
+    // 14 inputs and 4 outputs: the f32 product; 64 -> 64: int8.
+    assert_eq!(note["products"], serde_json::json!(["f32", "int8", "f32"]));
     let (f32_bytes, int8_bytes) = (
         note["f32_weight_bytes"].as_f64().unwrap(),
         note["int8_weight_bytes"].as_f64().unwrap(),
@@ -73,9 +76,12 @@ fn an_int8_classifier_scores_like_the_f32_one_and_every_command_reads_it() {
     assert!(written < fs::metadata(&f32_model).unwrap().len() / 3);
 
     let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
-    assert_eq!(saved["format_version"], 5);
+    assert_eq!(saved["format_version"], 6);
     let first = &saved["network"]["layers"][0];
     assert_eq!(first["type"], "dense_int8");
+    assert_eq!(first["product"], "f32");
+    assert!(saved["network"]["layers"][2].get("product").is_none());
+    assert_eq!(saved["network"]["layers"][4]["product"], "f32");
     assert!(first.get("scales").is_none(), "{first}");
     assert!(first["scale_base"].as_f64().unwrap() > 0.0);
     // 64 codes in base64: 88 characters.
@@ -103,10 +109,14 @@ fn an_int8_classifier_scores_like_the_f32_one_and_every_command_reads_it() {
         inspect.contains("compressed: int8 weights in 3 layers"),
         "{inspect}"
     );
-    assert!(
-        inspect.contains("14 -> 64 (int8 weights, a 1-byte scale code per output)"),
-        "{inspect}"
-    );
+    for line in [
+        "14 -> 64 (int8 weights, a 1-byte scale code per output; f32 product)",
+        "64 -> 64 (int8 weights, a 1-byte scale code per output; int8 product)",
+        "64 -> 4 (int8 weights, a 1-byte scale code per output; f32 product)",
+        "; products: f32, int8, f32",
+    ] {
+        assert!(inspect.contains(line), "{line}: {inspect}");
+    }
     assert!(
         inspect.contains(&format!("({} -> {expected} bytes)", f32_bytes)),
         "{inspect}"
@@ -118,6 +128,16 @@ fn an_int8_classifier_scores_like_the_f32_one_and_every_command_reads_it() {
     ))
     .unwrap();
     assert_eq!(json["compression"]["int8"]["layers_int8"], 3);
+    let products: Vec<Value> = json["architecture"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["product"].clone())
+        .collect();
+    assert_eq!(
+        Value::from(products),
+        serde_json::json!(["f32", null, "int8", null, "f32"])
+    );
     assert!(json["architecture"]["param_bytes"].as_u64().unwrap() > 0);
 
     let predict = |threads: &str| {
@@ -213,7 +233,17 @@ fn damaged_int8_layers_are_refused_with_what_is_wrong() {
     let int8_model = dir.path().join("int8.json");
     compress(&f32_model, &int8_model);
     let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
-    let cases: [(&str, Value, &str); 5] = [
+    let cases: [(&str, Value, &str); 7] = [
+        (
+            "product",
+            "f16".into(),
+            "dense_int8 layer: the product is \"f16\"; expected \"int8\" (inputs quantized per row) or \"f32\" (weights dequantized to f32 on load)",
+        ),
+        (
+            "product",
+            serde_json::json!(1),
+            "dense_int8 layer: the product is 1; expected \"int8\"",
+        ),
         (
             "weights",
             "not base64!".into(),
@@ -290,7 +320,20 @@ fn an_int8_model_exports_as_matmulinteger_on_int8_weights() {
     let proto = ModelProto::decode(fs::read(&onnx).unwrap().as_slice()).unwrap();
     let graph = proto.graph.unwrap();
     let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
-    assert_eq!(ops.iter().filter(|&&op| op == "MatMulInteger").count(), 3);
+    // The 64 -> 64 layer quantizes its inputs; the small first and last layers dequantize
+    // their int8 weights and multiply in float (not `DequantizeLinear`, which
+    // onnxruntime turns into a product with int8 inputs).
+    let count = |name: &str| ops.iter().filter(|&&op| op == name).count();
+    assert_eq!(count("MatMulInteger"), 1, "{ops:?}");
+    assert_eq!(count("MatMul"), 2, "{ops:?}");
+    // Their weights: the int8 initializer cast to float (then times the scales).
+    let casts_of_weights = graph
+        .node
+        .iter()
+        .filter(|n| n.op_type == "Cast" && n.input[0].ends_with("_weights_int8"))
+        .count();
+    assert_eq!(casts_of_weights, 2, "{ops:?}");
+    assert_eq!(count("DequantizeLinear"), 0, "{ops:?}");
     assert!(!ops.contains(&"Gemm"), "{ops:?}");
     let weights = graph
         .initializer
@@ -332,8 +375,159 @@ fn a_format_4_int8_model_with_f32_scales_predicts_as_before() {
     }
     let inspect = stdout_of(csvnn().args(["inspect", "--model"]).arg(&model));
     assert!(
-        inspect.contains("14 -> 12 (int8 weights, an f32 scale per output)"),
+        inspect.contains("14 -> 12 (int8 weights, an f32 scale per output; int8 product)"),
         "{inspect}"
     );
     assert!(inspect.contains("(864 -> 280 bytes)"), "{inspect}");
+}
+
+/// An int8 model written before the f32 product of small layers (format 5, every layer
+/// the int8 product, no `product` field; tests/fixtures/int8_v5/make.sh) still loads and
+/// predicts byte for byte what it did then.
+#[test]
+fn a_format_5_int8_model_predicts_as_before_with_the_int8_product() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/int8_v5");
+    let model = fixture.join("model.json");
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(saved["format_version"], 5);
+    assert!(saved["network"]["layers"][0].get("product").is_none());
+    for threads in ["1", "3"] {
+        let predicted = stdout_of(
+            csvnn()
+                .args([
+                    "--quiet",
+                    "--threads",
+                    threads,
+                    "predict",
+                    "--proba",
+                    "--model",
+                ])
+                .arg(&model)
+                .arg("--data")
+                .arg(fixture.join("rows.csv")),
+        );
+        assert_eq!(
+            predicted,
+            fs::read_to_string(fixture.join("predictions.csv")).unwrap()
+        );
+    }
+    let inspect = stdout_of(csvnn().args(["inspect", "--model"]).arg(&model));
+    assert!(
+        inspect.contains("14 -> 12 (int8 weights, a 1-byte scale code per output; int8 product)"),
+        "{inspect}"
+    );
+    assert!(!inspect.contains("products:"), "{inspect}");
+}
+
+/// chile_vote 14-256-256-4: the small first and last layers run the f32 product, the
+/// 256 x 256 one int8. `predict` gives byte for byte what a model with f32 dense layers
+/// holding the dequantized weights in their place gives, with 1 or 3 threads, and the
+/// accuracy stays within 0.5 points of the f32 model's.
+#[test]
+fn small_layers_predict_as_dense_layers_on_their_dequantized_weights() {
+    use csvnn::model::Model;
+    use csvnn::nn::{AnyLayer, Int8Product};
+    let dir = tempfile::tempdir().unwrap();
+    let f32_model = train(
+        dir.path(),
+        "wide.json",
+        &[
+            "--data",
+            &data("chile_vote.train.csv"),
+            "--target",
+            "vote",
+            "--categorical",
+            "region,sex,education",
+            "--hidden",
+            "256,256",
+            "--epochs",
+            "4",
+        ],
+    );
+    let int8_model = dir.path().join("wide8.json");
+    let summary = compress(&f32_model, &int8_model);
+    assert_eq!(
+        summary["compression"]["int8"]["products"],
+        serde_json::json!(["f32", "int8", "f32"])
+    );
+    let table = stdout_of(
+        csvnn()
+            .args(["compress", "--int8", "--model"])
+            .arg(&f32_model)
+            .arg("-o")
+            .arg(dir.path().join("again8.json")),
+    );
+    assert!(
+        table.contains("products: f32, int8, f32 (f32: the int8 weights dequantized on load, for layers with fewer than 32 inputs or 8 outputs)\n"),
+        "{table}"
+    );
+
+    let mut reference = Model::load(&int8_model).unwrap();
+    assert_eq!(reference.format_version, 6);
+    let mut replaced = 0;
+    for layer in &mut reference.network.layers {
+        if let AnyLayer::DenseInt8(d) = layer {
+            if d.product() == Int8Product::F32 {
+                *layer = AnyLayer::Dense(d.dequantized_dense());
+                replaced += 1;
+            }
+        }
+    }
+    assert_eq!(replaced, 2);
+    reference.refresh_format_version();
+    let reference_path = dir.path().join("dequantized.json");
+    reference.save(&reference_path).unwrap();
+    let test = data("chile_vote.test.csv");
+    let predict = |model: &Path, threads: &str| {
+        stdout_of(
+            csvnn()
+                .args([
+                    "--quiet",
+                    "--threads",
+                    threads,
+                    "predict",
+                    "--proba",
+                    "--model",
+                ])
+                .arg(model)
+                .args(["--data", &test]),
+        )
+    };
+    let int8 = predict(&int8_model, "1");
+    assert_eq!(int8, predict(&reference_path, "1"));
+    assert_eq!(int8, predict(&int8_model, "3"));
+    assert_ne!(int8, predict(&f32_model, "1"), "the weights are quantized");
+
+    let acc = |m: &Path| evaluate_json(m, &test)["accuracy"].as_f64().unwrap();
+    let (a, b) = (acc(&f32_model), acc(&int8_model));
+    assert!((a - b).abs() <= 0.005, "accuracy {a} vs {b}");
+}
+
+/// A file of format 6 names the reader's limit to an older csvnn; this one refuses a
+/// `product` it does not know with the file and what it expected.
+#[test]
+fn a_bad_product_is_refused_with_the_file_and_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let int8_model = dir.path().join("int8.json");
+    compress(&chile(dir.path()), &int8_model);
+    let mut saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
+    saved["network"]["layers"][0]["product"] = "fp16".into();
+    let path = dir.path().join("bad_product.json");
+    fs::write(&path, saved.to_string()).unwrap();
+    let out = csvnn()
+        .args(["predict", "--model"])
+        .arg(&path)
+        .args(["--data", &data("chile_vote.test.csv")])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!(
+            "csvnn: error: {}: the model file is damaged: dense_int8 layer: the product is \"fp16\"; expected \"int8\" (inputs quantized per row) or \"f32\" (weights dequantized to f32 on load)",
+            path.display()
+        )),
+        "{stderr}"
+    );
 }

@@ -848,7 +848,7 @@ fn bad_model_files_are_clear_errors() {
         ),
         (
             "model_newer.json",
-            "model_newer.json: model format version 99 is newer than this csvnn reads (5); upgrade csvnn",
+            "model_newer.json: model format version 99 is newer than this csvnn reads (6); upgrade csvnn",
         ),
     ];
     for (model, message) in cases {

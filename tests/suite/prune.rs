@@ -291,7 +291,7 @@ fn prune_and_int8_together_prune_first_and_an_int8_model_is_not_pruned() {
     let both = d.join("both.json");
     prune(&model, &both, &["--int8", "--epochs", "2"]);
     let file: Value = serde_json::from_str(&fs::read_to_string(&both).unwrap()).unwrap();
-    assert_eq!(file["format_version"], 5);
+    assert_eq!(file["format_version"], 6);
     let record = &file["compression"];
     assert_eq!(record["pruned"]["sparsity"], 0.8, "{record}");
     assert_eq!(record["int8"]["layers_int8"], 3, "{record}");
