@@ -31,7 +31,6 @@ pub(super) struct Pixels {
     pub(super) col_step: usize,
 }
 
-
 /// The first `lanes` (0 to 16) lanes.
 #[cfg(target_arch = "x86_64")]
 pub(super) fn mask(lanes: usize) -> __mmask16 {

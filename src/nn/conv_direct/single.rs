@@ -64,7 +64,9 @@ unsafe fn row_v<const V: usize>(row: Row, weights: &[f32], bias: &[f32], masks: 
     for (t, w) in w.iter_mut().enumerate() {
         for (v, w) in w.iter_mut().enumerate() {
             // SAFETY: the selected lanes of weight row t (caller).
-            *w = unsafe { _mm512_maskz_loadu_ps(masks[v], weights.as_ptr().add(t * c_out + 16 * v)) };
+            *w = unsafe {
+                _mm512_maskz_loadu_ps(masks[v], weights.as_ptr().add(t * c_out + 16 * v))
+            };
         }
     }
     let mut b = [_mm512_setzero_ps(); V];
@@ -125,7 +127,9 @@ unsafe fn pixels<const N: usize, const V: usize>(
             // A hint only: it never faults, even past the end of the output.
             _mm_prefetch::<_MM_HINT_ET0>(dst.wrapping_add(AHEAD * c_out + 16 * v).cast());
             // SAFETY: the selected lanes of pixel p0 + p's channels (caller).
-            unsafe { _mm512_mask_storeu_ps(dst.add(16 * v), masks[v], _mm512_add_ps(acc[v], b[v])) };
+            unsafe {
+                _mm512_mask_storeu_ps(dst.add(16 * v), masks[v], _mm512_add_ps(acc[v], b[v]))
+            };
         }
     }
 }
