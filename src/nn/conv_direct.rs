@@ -46,7 +46,7 @@ pub(super) struct Direct {
     /// The batch's images with `padding` zeros on every side (empty when padding is 0).
     padded: Vec<f32>,
     /// One input channel, 3 x 3 windows, stride 1, at most 32 filters: the forward runs
-    /// on the first layer's kernel (`conv_single`).
+    /// on the first layer's kernel (`single.rs`).
     single: bool,
 }
 
@@ -151,12 +151,14 @@ impl Direct {
             self.stride,
             self.stride * self.padded_w,
         );
+        #[cfg(target_arch = "x86_64")]
         let (single, padded_w) = (self.single, self.padded_w);
         let (images, offsets) = self.pad(x);
         let img_len = images.len() / n.max(1);
         let out_ptr = Shared(out.as_mut_ptr());
         let run = |t: usize| {
             for i in n * t / n_threads..n * (t + 1) / n_threads {
+                #[cfg(target_arch = "x86_64")]
                 if single {
                     for oy in 0..oh {
                         let row = single::Row {
