@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::compress::{count_zeros, param_stats, CompressionRecord};
 use crate::model::{Model, TrainingRecord, ValidationMetrics};
-use crate::nn::{AnyLayer, Layer};
+use crate::nn::{AnyLayer, Int8Product, Layer};
 use crate::preprocess::{Feature, TargetEncoder, Task, TextOptions};
 use crate::train::EpochRecord;
 
@@ -237,6 +237,7 @@ fn summarise_layer(layer: &AnyLayer) -> LayerSummary {
     };
     let product = match layer {
         AnyLayer::DenseInt8(d) => Some(d.product().as_str()),
+        AnyLayer::Conv2D(c) if c.int8_weights().is_some() => Some(Int8Product::F32.as_str()),
         _ => None,
     };
     LayerSummary {
@@ -264,12 +265,17 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
         AnyLayer::Conv2D(c) => (
             "conv2d",
             format!(
-                "{} -> {} (kernel {}, stride {}, padding {})",
+                "{} -> {} (kernel {}, stride {}, padding {}{})",
                 c.input_shape(),
                 c.output_shape(),
                 c.kernel(),
                 c.stride(),
-                c.padding()
+                c.padding(),
+                if c.int8_weights().is_some() {
+                    "; int8 weights, a 1-byte scale code per filter; f32 product"
+                } else {
+                    ""
+                }
             ),
         ),
         AnyLayer::MaxPool2D(p) => (

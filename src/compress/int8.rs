@@ -43,7 +43,8 @@ pub fn quantize_int8(model: &Model) -> Result<Model> {
 }
 
 /// A copy of `network` whose dense layers hold int8 weights (each with the product
-/// `product_for` its shape), and what was done.
+/// `product_for` its shape) and whose conv layers hold int8 weights dequantized on load
+/// (the f32 product), and what was done.
 pub fn quantize_network(network: &Network) -> Result<(Network, Int8Note)> {
     let mut out = network.clone();
     let mut note = Int8Note {
@@ -66,6 +67,17 @@ pub fn quantize_network(network: &Network) -> Result<(Network, Int8Note)> {
                 note.layers_int8 += 1;
                 *layer = AnyLayer::DenseInt8(q);
             }
+            AnyLayer::Conv2D(c) => {
+                // Weight-only: conv layers always run the f32 product (an int8 conv
+                // product was slower than f32 and lost accuracy; docs/compression.md).
+                let q = c.quantize_int8()?;
+                let m = q.int8_weights().expect("quantized");
+                note.products.push(Int8Product::F32.as_str().to_string());
+                note.f32_weight_bytes += 4 * c.weights().len() as u64;
+                note.int8_weight_bytes += m.bytes() as u64;
+                note.layers_int8 += 1;
+                *layer = AnyLayer::Conv2D(q);
+            }
             other if other.n_params() > 0 => note.layers_f32.push(other.kind().to_string()),
             _ => {}
         }
@@ -75,24 +87,29 @@ pub fn quantize_network(network: &Network) -> Result<(Network, Int8Note)> {
 
 /// True when a layer of `network` holds int8 weights.
 pub fn is_int8(network: &Network) -> bool {
-    network
-        .layers
-        .iter()
-        .any(|l| matches!(l, AnyLayer::DenseInt8(_)))
+    network.layers.iter().any(|l| match l {
+        AnyLayer::DenseInt8(_) => true,
+        AnyLayer::Conv2D(c) => c.int8_weights().is_some(),
+        _ => false,
+    })
 }
 
 /// (bytes, values, zeros) of the parameters of `network`'s layers as stored: 4 bytes per
-/// f32 value; an int8 dense layer's weights at their int8 bytes with their scales
+/// f32 value; an int8 dense or conv layer's weights at their int8 bytes with their scales
 /// (`nn::Int8Matrix::bytes`) whatever product it runs, its bias in f32.
 pub fn param_stats(network: &Network) -> (usize, usize, usize) {
     let (mut bytes, mut values, mut zeros) = (0, 0, 0);
     for layer in &network.layers {
-        if let AnyLayer::DenseInt8(d) = layer {
-            let m = d.matrix();
-            bytes += m.bytes() + 4 * d.bias().len();
-            values += m.values().len() + d.bias().len();
+        let int8 = match layer {
+            AnyLayer::DenseInt8(d) => Some((d.matrix(), d.bias())),
+            AnyLayer::Conv2D(c) => c.int8_weights().map(|m| (m, c.bias())),
+            _ => None,
+        };
+        if let Some((m, bias)) = int8 {
+            bytes += m.bytes() + 4 * bias.len();
+            values += m.values().len() + bias.len();
             zeros += m.values().iter().filter(|&&v| v == 0).count();
-            zeros += d.bias().iter().filter(|&&v| v == 0.0).count();
+            zeros += bias.iter().filter(|&&v| v == 0.0).count();
         } else {
             layer.clone().visit_params(&mut |p, _| {
                 bytes += 4 * p.len();

@@ -138,5 +138,6 @@ pub const INT8_WEIGHTS: &str = "int8, symmetric, one scale per output channel st
 /// The `activations` of an `Int8Note`.
 pub const INT8_ACTIVATIONS: &str =
     "int8, symmetric, one scale per row from the row's max |x| (dynamic), i32 accumulation, \
-     in the layers with the int8 product; f32 in those with the f32 product (fewer than 32 \
-     inputs or 8 outputs: the int8 weights dequantized to f32 on load)";
+     in the layers with the int8 product; f32 in those with the f32 product (conv layers, \
+     and dense layers with fewer than 32 inputs or 8 outputs: the int8 weights dequantized \
+     to f32 on load)";

@@ -13,12 +13,14 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(target_arch = "x86_64")]
 use super::conv_direct::{self, Direct};
+use super::conv_spec::Conv2DSpec;
 use super::gemm::{gemm_kernel, matmul, GemmKernel};
+use super::int8::Int8Matrix;
 use super::layer::visit_weights_and_bias;
 use super::{Buffer, ImageShape, Layer, NetworkError};
 
 /// Rows of the weight matrix: kernel * kernel * c_in, or `None` when it overflows.
-fn patch_len(kernel: usize, channels: usize) -> Option<usize> {
+pub(super) fn patch_len(kernel: usize, channels: usize) -> Option<usize> {
     kernel.checked_mul(kernel)?.checked_mul(channels)
 }
 
@@ -46,6 +48,9 @@ pub struct Conv2D {
     grad_cols: Vec<f32>,
     output: Buffer,
     grad_input: Buffer,
+    /// The int8 weights `weights` were dequantized from (`quantize_int8`), written to the
+    /// model file in their place; `None` for a trainable layer.
+    int8: Option<Int8Matrix>,
     /// The kernels that read the images in place (AVX-512 only).
     #[cfg(target_arch = "x86_64")]
     direct: Direct,
@@ -134,9 +139,43 @@ impl Conv2D {
             grad_cols: Vec::new(),
             output: Buffer::default(),
             grad_input: Buffer::default(),
+            int8: None,
             #[cfg(target_arch = "x86_64")]
             direct: Direct::new(input, output_shape, kernel, stride, padding),
         })
+    }
+
+    /// A copy for inference whose weights are quantized to int8 per filter (one scale per
+    /// output channel as a one-byte code, `Int8Matrix::quantize`) and dequantized back
+    /// (`q · s_filter`) into its f32 weights, which its forward pass reads as any conv
+    /// layer's (weight-only: the inputs stay f32). It has no trainable parameters.
+    pub fn quantize_int8(&self) -> Result<Conv2D, NetworkError> {
+        let matrix =
+            Int8Matrix::quantize(self.weights.view()).map_err(|p| NetworkError::Int8Weights {
+                layer: "conv2d",
+                message: p.describe(
+                    self.weights.nrows(),
+                    self.weights.ncols(),
+                    self.weights.len(),
+                    &[],
+                ),
+            })?;
+        let mut out = self.clone();
+        out.set_int8(matrix);
+        Ok(out)
+    }
+
+    /// Hold `matrix` as the int8 weights and its dequantized values as the f32 ones.
+    pub(super) fn set_int8(&mut self, matrix: Int8Matrix) {
+        self.weights = Array2::from_shape_vec(self.weights.raw_dim(), matrix.dequantized())
+            .expect("the int8 matrix has the weights' shape");
+        self.int8 = Some(matrix);
+    }
+
+    /// The int8 weights (with their scales) when the layer was quantized by
+    /// `quantize_int8`; `weights` holds them dequantized.
+    pub fn int8_weights(&self) -> Option<&Int8Matrix> {
+        self.int8.as_ref()
     }
 
     /// The shape of the images it reads.
@@ -402,6 +441,10 @@ impl Layer for Conv2D {
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
+        if self.int8.is_some() {
+            // Inference only: its f32 weights must stay the dequantized int8 ones.
+            return;
+        }
         visit_weights_and_bias(
             &mut self.weights,
             &self.grad_weights,
@@ -416,70 +459,15 @@ impl Layer for Conv2D {
     }
 
     fn prunable_weights(&mut self) -> Option<(&mut [f32], &mut [f32])> {
+        if self.int8.is_some() {
+            return None;
+        }
         Some((
             self.weights.as_slice_mut().expect("weights are contiguous"),
             self.grad_weights
                 .as_slice_mut()
                 .expect("gradients are contiguous"),
         ))
-    }
-}
-
-/// How a conv layer is written in the model file: weights row-major
-/// (kernel * kernel * c_in, c_out), row (ky * kernel + kx) * c_in + ci.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Conv2DSpec {
-    input: ImageShape,
-    filters: usize,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
-    weights: Vec<f32>,
-    bias: Vec<f32>,
-}
-
-impl From<Conv2D> for Conv2DSpec {
-    fn from(conv: Conv2D) -> Self {
-        Conv2DSpec {
-            input: conv.input,
-            filters: conv.output_shape.channels,
-            kernel: conv.kernel,
-            stride: conv.stride,
-            padding: conv.padding,
-            weights: conv.weights.iter().copied().collect(),
-            bias: conv.bias.to_vec(),
-        }
-    }
-}
-
-impl TryFrom<Conv2DSpec> for Conv2D {
-    type Error = NetworkError;
-
-    fn try_from(spec: Conv2DSpec) -> Result<Self, NetworkError> {
-        let patch =
-            patch_len(spec.kernel, spec.input.channels).ok_or(NetworkError::ConvTooLarge {
-                input: spec.input,
-                kernel: spec.kernel,
-                padding: spec.padding,
-            })?;
-        let weights =
-            Array2::from_shape_vec((patch, spec.filters), spec.weights).map_err(|_| {
-                NetworkError::ConvWeightCount {
-                    patch,
-                    filters: spec.filters,
-                }
-            })?;
-        if weights.iter().chain(&spec.bias).any(|w| !w.is_finite()) {
-            return Err(NetworkError::NonFiniteWeight { layer: "conv" });
-        }
-        Conv2D::new(
-            spec.input,
-            spec.kernel,
-            spec.stride,
-            spec.padding,
-            weights,
-            Array1::from(spec.bias),
-        )
     }
 }
 

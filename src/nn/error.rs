@@ -103,7 +103,7 @@ pub enum NetworkError {
     /// Int8 weights in a model file that cannot be used (`compress --int8` layers).
     #[error("{layer} layer: {message}")]
     Int8Weights {
-        /// The kind of layer: `dense_int8` or `conv2d_int8`.
+        /// The kind of layer: `dense_int8` or `conv2d`.
         layer: &'static str,
         /// What is wrong and what was expected.
         message: String,

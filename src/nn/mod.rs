@@ -7,6 +7,7 @@ mod buffer;
 mod conv;
 #[cfg(target_arch = "x86_64")]
 mod conv_direct;
+mod conv_spec;
 
 mod dense;
 mod dropout;

@@ -8,7 +8,7 @@
 
 use super::builder::{int, ints, Builder};
 use super::proto::{FLOAT, INT8};
-use crate::nn::{Int8Product, QuantizedDense};
+use crate::nn::{Conv2D, Int8Matrix, Int8Product, QuantizedDense};
 
 /// Add the nodes of `d` reading `x` (N, n_in) float; returns the output's name.
 pub(super) fn dense_int8(b: &mut Builder, prefix: &str, d: &QuantizedDense, x: &str) -> String {
@@ -63,4 +63,31 @@ pub(super) fn dense_int8(b: &mut Builder, prefix: &str, d: &QuantizedDense, x: &
     let y = b.node("Mul", &[&acc, &scale], vec![], None);
     let y = b.node("Mul", &[&y, &w_scales], vec![], None);
     b.node("Add", &[&y, &bias], vec![], None)
+}
+
+/// The float weights (c_out, c_in, k, k) of a conv layer holding int8 weights `m`
+/// ((k * k * c_in, c_out), row (ky * k + kx) * c_in + ci): the int8 initializer in ONNX's
+/// order `Cast` to float times the per-filter scales ((c_out, 1, 1, 1), `Mul`), the
+/// weights csvnn dequantizes on load (weight-only: the inputs stay float).
+pub(super) fn conv_weights_int8(
+    b: &mut Builder,
+    prefix: &str,
+    c: &Conv2D,
+    m: &Int8Matrix,
+) -> String {
+    let (k, c_in, c_out) = (c.kernel(), c.input_shape().channels, m.n_out());
+    let v = m.values();
+    let raw = (0..c_out)
+        .flat_map(|co| (0..c_in).flat_map(move |ci| (0..k * k).map(move |kk| (kk, ci, co))))
+        .map(|(kk, ci, co)| v[(kk * c_in + ci) * c_out + co] as u8)
+        .collect();
+    let dims = [c_out, c_in, k, k].map(|d| d as i64).to_vec();
+    let w = b.initializer(&format!("{prefix}_weights_int8"), dims, INT8, raw);
+    let scales = b.floats(
+        &format!("{prefix}_scales"),
+        &[c_out, 1, 1, 1],
+        m.scales().iter().copied(),
+    );
+    let w = b.node("Cast", &[&w], vec![int("to", FLOAT as i64)], None);
+    b.node("Mul", &[&w, &scales], vec![], None)
 }

@@ -117,11 +117,17 @@ pub(super) fn add_layer(
             // csvnn: (k * k * c_in, c_out), row (ky * k + kx) * c_in + ci;
             // ONNX: (c_out, c_in, k, k).
             let (k, c_in, c_out) = (c.kernel(), input.channels, c.output_shape().channels);
-            let w = c.weights();
-            let oihw = (0..c_out).flat_map(|co| {
-                (0..c_in).flat_map(move |ci| (0..k * k).map(move |kk| w[[kk * c_in + ci, co]]))
-            });
-            let w_name = b.floats(&format!("{prefix}_weights"), &[c_out, c_in, k, k], oihw);
+            let w_name = match c.int8_weights() {
+                Some(m) => super::int8::conv_weights_int8(b, prefix, c, m),
+                None => {
+                    let w = c.weights();
+                    let oihw = (0..c_out).flat_map(|co| {
+                        (0..c_in)
+                            .flat_map(move |ci| (0..k * k).map(move |kk| w[[kk * c_in + ci, co]]))
+                    });
+                    b.floats(&format!("{prefix}_weights"), &[c_out, c_in, k, k], oihw)
+                }
+            };
             let bias = b.floats(
                 &format!("{prefix}_bias"),
                 &[c_out],

@@ -458,7 +458,7 @@ fn small_layers_predict_as_dense_layers_on_their_dequantized_weights() {
             .arg(dir.path().join("again8.json")),
     );
     assert!(
-        table.contains("products: f32, int8, f32 (f32: the int8 weights dequantized on load, for layers with fewer than 32 inputs or 8 outputs)\n"),
+        table.contains("products: f32, int8, f32 (f32: the int8 weights dequantized on load, for conv layers and dense layers with fewer than 32 inputs or 8 outputs)\n"),
         "{table}"
     );
 
@@ -529,5 +529,146 @@ fn a_bad_product_is_refused_with_the_file_and_what_was_expected() {
             path.display()
         )),
         "{stderr}"
+    );
+}
+
+/// A small CNN compressed: its conv layer holds int8 weights (one scale code per filter,
+/// no f32 weights in the file) and runs the f32 product on them dequantized, so it
+/// predicts the bits of the model with an f32 conv layer holding those weights; no layer
+/// is left f32, and the file is smaller.
+#[test]
+fn a_cnn_s_conv_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
+    use csvnn::model::Model;
+    use csvnn::nn::{AnyLayer, Conv2D};
+    let dir = tempfile::tempdir().unwrap();
+    let (train_csv, test_csv) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    super::conv_cli::write_bars(&train_csv, 200, 1);
+    super::conv_cli::write_bars(&test_csv, 60, 2);
+    let f32_model = train(
+        dir.path(),
+        "cnn.json",
+        &[
+            "--data",
+            train_csv.to_str().unwrap(),
+            "--target",
+            "label",
+            "--image-shape",
+            "6x6x1",
+            "--conv",
+            "4:3",
+            "--hidden",
+            "8",
+            "--epochs",
+            "3",
+        ],
+    );
+    let int8_model = dir.path().join("cnn8.json");
+    let summary = compress(&f32_model, &int8_model);
+    let note = &summary["compression"]["int8"];
+    assert_eq!(note["layers_f32"], serde_json::json!([]), "{note}");
+    assert_eq!(note["products"][0], "f32", "{note}");
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
+    assert_eq!(saved["format_version"], 6);
+    let conv = &saved["network"]["layers"][0];
+    assert_eq!(conv["type"], "conv2d");
+    assert!(conv.get("weights").is_none() && conv["int8_weights"].is_object());
+
+    let inspect = stdout_of(csvnn().args(["inspect", "--model"]).arg(&int8_model));
+    assert!(
+        inspect.contains("int8 weights, a 1-byte scale code per filter; f32 product"),
+        "{inspect}"
+    );
+    assert!(!inspect.contains("kept f32"), "{inspect}");
+    let json: Value = serde_json::from_str(&stdout_of(
+        csvnn()
+            .args(["inspect", "--format", "json", "--model"])
+            .arg(&int8_model),
+    ))
+    .unwrap();
+    assert_eq!(json["architecture"]["layers"][0]["product"], "f32");
+
+    // The same model with an f32 conv layer holding the dequantized weights.
+    let mut reference = Model::load(&int8_model).unwrap();
+    let AnyLayer::Conv2D(c) = &reference.network.layers[0] else {
+        panic!("the first layer is the conv layer");
+    };
+    assert!(c.int8_weights().is_some());
+    let plain = Conv2D::new(
+        c.input_shape(),
+        c.kernel(),
+        c.stride(),
+        c.padding(),
+        c.weights().clone(),
+        c.bias().clone(),
+    )
+    .unwrap();
+    reference.network.layers[0] = AnyLayer::Conv2D(plain);
+    let reference_path = dir.path().join("dequantized.json");
+    reference.save(&reference_path).unwrap();
+    let test = test_csv.to_str().unwrap();
+    let predict = |model: &Path| {
+        stdout_of(
+            csvnn()
+                .args(["--quiet", "predict", "--proba", "--model"])
+                .arg(model)
+                .args(["--data", test]),
+        )
+    };
+    let int8 = predict(&int8_model);
+    assert_eq!(int8, predict(&reference_path));
+    let size = |p: &Path| fs::metadata(p).unwrap().len();
+    assert!(size(&int8_model) < size(&f32_model));
+    assert!(size(&int8_model) < size(&reference_path));
+
+    // ONNX: the int8 filters (c_out, c_in, k, k) cast to float, times the per-filter
+    // scales (c_out, 1, 1, 1), feed the Conv.
+    use csvnn::onnx::proto::ModelProto;
+    use prost::Message;
+    let onnx = dir.path().join("cnn8.onnx");
+    csvnn()
+        .args(["--quiet", "export", "--format", "onnx", "--model"])
+        .arg(&int8_model)
+        .arg("-o")
+        .arg(&onnx)
+        .assert()
+        .success();
+    let graph = ModelProto::decode(fs::read(&onnx).unwrap().as_slice())
+        .unwrap()
+        .graph
+        .unwrap();
+    let AnyLayer::Conv2D(c) = &Model::load(&int8_model).unwrap().network.layers[0] else {
+        panic!("the first layer is the conv layer");
+    };
+    let m = c.int8_weights().unwrap();
+    let filters = graph
+        .initializer
+        .iter()
+        .find(|t| t.name.ends_with("_weights_int8") && t.dims == [4, 1, 3, 3])
+        .expect("the conv layer's int8 filters");
+    assert_eq!(filters.data_type, 3);
+    let oihw: Vec<u8> = (0..4)
+        .flat_map(|co| (0..9).map(move |kk| m.values()[kk * 4 + co] as u8))
+        .collect();
+    assert_eq!(filters.raw_data, oihw);
+    let scales = graph
+        .initializer
+        .iter()
+        .find(|t| t.dims == [4, 1, 1, 1])
+        .expect("the per-filter scales");
+    let producer = |output: &str| {
+        graph
+            .node
+            .iter()
+            .find(|n| n.output.iter().any(|o| o == output))
+            .unwrap()
+    };
+    let conv = graph.node.iter().find(|n| n.op_type == "Conv").unwrap();
+    let mul = producer(&conv.input[1]);
+    assert_eq!(mul.op_type, "Mul");
+    assert_eq!(mul.input[1], scales.name);
+    let cast = producer(&mul.input[0]);
+    assert_eq!(
+        (cast.op_type.as_str(), &cast.input[0]),
+        ("Cast", &filters.name)
     );
 }
