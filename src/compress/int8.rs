@@ -25,8 +25,9 @@ pub fn product_for(n_in: usize, n_out: usize) -> Int8Product {
 
 /// A copy of `model` whose dense layers hold int8 weights with one scale per output, stored
 /// as one-byte codes (`nn::QuantizedDense`, `nn::ScaleCodes`), each running the product
-/// `product_for` its shape; layers of other kinds keep their f32 weights and are listed in
-/// the record. The result is inference-only and is written as format version 5, or 6 when
+/// `product_for` its shape, and whose conv layers hold int8 weights per filter dequantized
+/// for the f32 product (`nn::Conv2D::quantize_int8`); layers of other kinds keep their f32
+/// weights and are listed in the record. The result is inference-only and is written as format version 5, or 6 when
 /// a layer runs the f32 product. Errors when the model is already int8.
 pub fn quantize_int8(model: &Model) -> Result<Model> {
     if is_int8(&model.network) || model.compression.as_ref().is_some_and(|c| c.int8.is_some()) {
