@@ -9,11 +9,9 @@
 //! batch size and the steady-state training step allocates nothing.
 
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
-use serde::{Deserialize, Serialize};
 
 #[cfg(target_arch = "x86_64")]
 use super::conv_direct::{self, Direct};
-use super::conv_spec::Conv2DSpec;
 use super::gemm::{gemm_kernel, matmul, GemmKernel};
 use super::int8::Int8Matrix;
 use super::layer::visit_weights_and_bias;
@@ -27,9 +25,9 @@ pub(super) fn patch_len(kernel: usize, channels: usize) -> Option<usize> {
 /// Most f32 values of the patch matrix built at once (4 MB).
 const COLS_BUDGET: usize = 1 << 20;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(into = "Conv2DSpec", try_from = "Conv2DSpec")]
+#[derive(Debug, Clone)]
 /// A 2-D convolution layer over images stored one per row (see the top of this file).
+/// Written to and read from a model file through `conv_spec::Conv2DSpec`.
 pub struct Conv2D {
     input: ImageShape,
     output_shape: ImageShape,

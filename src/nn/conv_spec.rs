@@ -5,7 +5,7 @@
 //! its f32 weights and runs its ordinary f32 forward pass.
 
 use ndarray::{Array1, Array2};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::conv::patch_len;
 use super::int8::{base64_decode, base64_encode, Int8Matrix, ScaleCodes};
@@ -71,6 +71,21 @@ pub(super) struct Conv2DSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     int8_weights: Option<Int8WeightsSpec>,
     bias: Vec<f32>,
+}
+
+// Serde's `into` and `try_from` container attributes, written out here so that conv.rs
+// need not import its file form (and the two files do not import each other).
+impl Serialize for Conv2D {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Conv2DSpec::from(self.clone()).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Conv2D {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spec = Conv2DSpec::deserialize(deserializer)?;
+        Conv2D::try_from(spec).map_err(serde::de::Error::custom)
+    }
 }
 
 impl From<Conv2D> for Conv2DSpec {
