@@ -10,7 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// mimalloc's `arena_eager_commit` (option 4 in the `mi_option_e` of both its v2 and v3
 /// `mimalloc.h`): off, so that memory is
 /// committed as it is used. On (mimalloc's default where the OS overcommits), a
-/// 1,000,000-row `predict` pipe peaked at 30-37 MB instead of 18-22 MB (glibc: 13 MB).
+/// 1,000,000-row `predict` pipe peaked at 30-37 MB instead of 17.5-22 MB (glibc: 13 MB).
 #[cfg(target_os = "linux")]
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
