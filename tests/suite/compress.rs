@@ -343,16 +343,15 @@ fn an_int8_model_exports_as_matmulinteger_on_int8_weights() {
     assert_eq!((weights.data_type, weights.raw_data.len()), (3, 64 * 64));
 }
 
-/// An int8 model written before the 1-byte scale codes (format 4, one f32 scale per
-/// output; tests/fixtures/int8_v4/make.sh) still loads and predicts byte for byte what
-/// it did then.
-#[test]
-fn a_format_4_int8_model_with_f32_scales_predicts_as_before() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/int8_v4");
+/// The saved model of the fixture `tests/fixtures/NAME` (model.json) as JSON and its
+/// `inspect` text, after checking that `predict --proba` of its rows.csv gives its
+/// predictions.csv byte for byte with 1 and 3 threads.
+fn fixture_predicts_as_saved(name: &str) -> (Value, String) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let model = fixture.join("model.json");
     let saved: Value = serde_json::from_str(&fs::read_to_string(&model).unwrap()).unwrap();
-    assert_eq!(saved["format_version"], 4);
-    assert!(saved["network"]["layers"][0]["scales"].is_array());
     for threads in ["1", "3"] {
         let predicted = stdout_of(
             csvnn()
@@ -374,6 +373,17 @@ fn a_format_4_int8_model_with_f32_scales_predicts_as_before() {
         );
     }
     let inspect = stdout_of(csvnn().args(["inspect", "--model"]).arg(&model));
+    (saved, inspect)
+}
+
+/// An int8 model written before the 1-byte scale codes (format 4, one f32 scale per
+/// output; tests/fixtures/int8_v4/make.sh) still loads and predicts byte for byte what
+/// it did then.
+#[test]
+fn a_format_4_int8_model_with_f32_scales_predicts_as_before() {
+    let (saved, inspect) = fixture_predicts_as_saved("int8_v4");
+    assert_eq!(saved["format_version"], 4);
+    assert!(saved["network"]["layers"][0]["scales"].is_array());
     assert!(
         inspect.contains("14 -> 12 (int8 weights, an f32 scale per output; int8 product)"),
         "{inspect}"
@@ -386,32 +396,9 @@ fn a_format_4_int8_model_with_f32_scales_predicts_as_before() {
 /// predicts byte for byte what it did then.
 #[test]
 fn a_format_5_int8_model_predicts_as_before_with_the_int8_product() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/int8_v5");
-    let model = fixture.join("model.json");
-    let saved: Value = serde_json::from_str(&fs::read_to_string(&model).unwrap()).unwrap();
+    let (saved, inspect) = fixture_predicts_as_saved("int8_v5");
     assert_eq!(saved["format_version"], 5);
     assert!(saved["network"]["layers"][0].get("product").is_none());
-    for threads in ["1", "3"] {
-        let predicted = stdout_of(
-            csvnn()
-                .args([
-                    "--quiet",
-                    "--threads",
-                    threads,
-                    "predict",
-                    "--proba",
-                    "--model",
-                ])
-                .arg(&model)
-                .arg("--data")
-                .arg(fixture.join("rows.csv")),
-        );
-        assert_eq!(
-            predicted,
-            fs::read_to_string(fixture.join("predictions.csv")).unwrap()
-        );
-    }
-    let inspect = stdout_of(csvnn().args(["inspect", "--model"]).arg(&model));
     assert!(
         inspect.contains("14 -> 12 (int8 weights, a 1-byte scale code per output; int8 product)"),
         "{inspect}"
