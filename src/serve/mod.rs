@@ -1,10 +1,11 @@
-//! `csvnn serve`'s HTTP server (axum on tokio): `POST /predict` scores a CSV or JSON body
+//! `csvnn serve`'s HTTP server (axum's router on hyper and tokio): `POST /predict` scores a CSV or JSON body
 //! with the code `predict` uses (`crate::scoring`), `GET /model` describes the model as
 //! `inspect --format json` does, `GET /health` says it is up. Requests are bounded in body
 //! size, rows, number in flight and time; an optional bearer token guards `/predict` and
 //! `/model`. The front end binds the listener, handles signals (reload, shutdown) and
 //! writes the request log it receives through `ServeConfig::log`.
 
+mod connections;
 mod handlers;
 mod limits;
 mod problem;
@@ -17,7 +18,6 @@ use std::time::Duration;
 
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -129,11 +129,5 @@ pub async fn serve(
     server: Arc<Server>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Answers go out as soon as they are written, not held back for more (Nagle).
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, server.router())
-        .with_graceful_shutdown(shutdown)
-        .await
+    connections::serve(listener, server.router(), shutdown).await
 }
