@@ -142,7 +142,7 @@ fn to_table(s: &Summary) -> String {
         );
         if !n.products.is_empty() {
             out += &format!(
-                "products: {} (f32: the int8 weights dequantized on load, for conv layers and dense layers with fewer than {} inputs or {} outputs)\n",
+                "products: {} (f32: the int8 weights dequantized on load, for conv, GRU and LSTM layers and dense layers with fewer than {} inputs or {} outputs)\n",
                 n.products.join(", "),
                 csvnn::compress::F32_PRODUCT_INPUTS,
                 csvnn::compress::F32_PRODUCT_OUTPUTS
