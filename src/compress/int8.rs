@@ -275,7 +275,7 @@ mod tests {
     /// weights.
     #[test]
     fn a_network_s_recurrent_layers_compute_as_f32_layers_on_the_dequantized_weights() {
-        use crate::nn::{BlockInput, EncoderPlan, Gru, Lstm, PoolMode, SeqShape, Stage};
+        use crate::nn::{BlockInput, EncoderPlan, PoolMode, SeqShape, Stage};
         use ndarray::Array2;
         use rand::{Rng, SeedableRng};
         let shape = SeqShape::new(6, 3);
@@ -318,23 +318,11 @@ mod tests {
             *layer = match &*layer {
                 AnyLayer::Gru(g) => {
                     assert!(g.int8_weights().is_some());
-                    AnyLayer::Gru(Gru::from_weights(
-                        g.input_shape(),
-                        g.weights_ih().clone(),
-                        g.weights_hh().clone(),
-                        g.bias_ih().clone(),
-                        g.bias_hh().clone(),
-                    ))
+                    AnyLayer::Gru(g.dequantized())
                 }
                 AnyLayer::Lstm(l) => {
                     assert!(l.int8_weights().is_some());
-                    AnyLayer::Lstm(Lstm::from_weights(
-                        l.input_shape(),
-                        l.weights_ih().clone(),
-                        l.weights_hh().clone(),
-                        l.bias_ih().clone(),
-                        l.bias_hh().clone(),
-                    ))
+                    AnyLayer::Lstm(l.dequantized())
                 }
                 other => other.clone(),
             };

@@ -163,6 +163,12 @@ impl Lstm {
         self.params.quantize_int8(KIND).map(Lstm::from_params)
     }
 
+    /// A trainable f32 copy holding the weights as they are: for a layer quantized by
+    /// `quantize_int8`, the f32 layer it computes as (its int8 weights dequantized).
+    pub fn dequantized(&self) -> Lstm {
+        Lstm::from_params(self.params.without_int8())
+    }
+
     /// The int8 weights (input, recurrent) when the layer was quantized by
     /// `quantize_int8`; `weights_ih` and `weights_hh` hold them dequantized.
     pub fn int8_weights(&self) -> Option<(&Int8Matrix, &Int8Matrix)> {

@@ -237,6 +237,14 @@ impl RecurrentParams {
         self.int8 = Some(int8);
     }
 
+    /// A trainable copy with the weights as they are (a quantized layer's dequantized).
+    pub fn without_int8(&self) -> Self {
+        RecurrentParams {
+            int8: None,
+            ..self.clone()
+        }
+    }
+
     /// The int8 weights (`ih`, `hh`) when quantized by `quantize_int8`.
     pub fn int8_weights(&self) -> Option<(&Int8Matrix, &Int8Matrix)> {
         self.int8.as_ref().map(|q| (&q.ih, &q.hh))

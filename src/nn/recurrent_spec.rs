@@ -218,27 +218,6 @@ mod tests {
         }
     }
 
-    /// The same kind of layer in f32 holding `w_ih`, `w_hh` and `like`'s biases.
-    fn f32_layer(like: &AnyLayer, w_ih: Array2<f32>, w_hh: Array2<f32>) -> AnyLayer {
-        match like {
-            AnyLayer::Gru(g) => AnyLayer::Gru(Gru::from_weights(
-                SHAPE,
-                w_ih,
-                w_hh,
-                g.bias_ih().clone(),
-                g.bias_hh().clone(),
-            )),
-            AnyLayer::Lstm(l) => AnyLayer::Lstm(Lstm::from_weights(
-                SHAPE,
-                w_ih,
-                w_hh,
-                l.bias_ih().clone(),
-                l.bias_hh().clone(),
-            )),
-            _ => unreachable!("a recurrent layer"),
-        }
-    }
-
     fn same_bits(a: &Array2<f32>, b: &Array2<f32>) -> bool {
         a.shape() == b.shape() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
     }
@@ -281,7 +260,13 @@ mod tests {
             }
             let (q_ih, q_hh) = weights(&q);
             assert!(same_bits(&q_ih, &dequantized(&ih)) && same_bits(&q_hh, &dequantized(&hh)));
-            let mut reference = f32_layer(&layer, dequantized(&ih), dequantized(&hh));
+            // The f32 layer holding them.
+            let mut reference = match &q {
+                AnyLayer::Gru(g) => AnyLayer::Gru(g.dequantized()),
+                AnyLayer::Lstm(l) => AnyLayer::Lstm(l.dequantized()),
+                _ => unreachable!("a recurrent layer"),
+            };
+            assert!(reference.int8_weights().is_empty());
             q.forward(x.view(), false);
             reference.forward(x.view(), false);
             assert!(

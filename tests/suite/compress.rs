@@ -7,7 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::util::{csvnn, data, evaluate_json, stdout_of};
+use csvnn::onnx::proto::{GraphProto, ModelProto, NodeProto};
 use predicates::prelude::*;
+use prost::Message;
 use serde_json::Value;
 
 fn train(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
@@ -30,6 +32,38 @@ fn compress(model: &Path, out: &Path) -> Value {
             .arg(out),
     );
     serde_json::from_str(&text).unwrap()
+}
+
+/// `export --format onnx` of `model` into `onnx`, read back.
+fn onnx_graph(model: &Path, onnx: &Path) -> GraphProto {
+    csvnn()
+        .args(["--quiet", "export", "--format", "onnx", "--model"])
+        .arg(model)
+        .arg("-o")
+        .arg(onnx)
+        .assert()
+        .success();
+    let proto = ModelProto::decode(fs::read(onnx).unwrap().as_slice()).unwrap();
+    proto.graph.unwrap()
+}
+
+/// `inspect --format json` of `model`.
+fn inspect_json(model: &Path) -> Value {
+    serde_json::from_str(&stdout_of(
+        csvnn()
+            .args(["inspect", "--format", "json", "--model"])
+            .arg(model),
+    ))
+    .unwrap()
+}
+
+/// The node of `graph` that gives `output`.
+fn producer<'a>(graph: &'a GraphProto, output: &str) -> &'a NodeProto {
+    graph
+        .node
+        .iter()
+        .find(|n| n.output.iter().any(|o| o == output))
+        .unwrap()
 }
 
 fn chile(dir: &Path) -> PathBuf {
@@ -121,12 +155,7 @@ fn an_int8_classifier_scores_like_the_f32_one_and_every_command_reads_it() {
         inspect.contains(&format!("({} -> {expected} bytes)", f32_bytes)),
         "{inspect}"
     );
-    let json: Value = serde_json::from_str(&stdout_of(
-        csvnn()
-            .args(["inspect", "--format", "json", "--model"])
-            .arg(&int8_model),
-    ))
-    .unwrap();
+    let json = inspect_json(&int8_model);
     assert_eq!(json["compression"]["int8"]["layers_int8"], 3);
     let products: Vec<Value> = json["architecture"]["layers"]
         .as_array()
@@ -304,21 +333,10 @@ fn damaged_int8_layers_are_refused_with_what_is_wrong() {
 
 #[test]
 fn an_int8_model_exports_as_matmulinteger_on_int8_weights() {
-    use csvnn::onnx::proto::ModelProto;
-    use prost::Message;
     let dir = tempfile::tempdir().unwrap();
     let int8_model = dir.path().join("int8.json");
     compress(&chile(dir.path()), &int8_model);
-    let onnx = dir.path().join("int8.onnx");
-    csvnn()
-        .args(["--quiet", "export", "--format", "onnx", "--model"])
-        .arg(&int8_model)
-        .arg("-o")
-        .arg(&onnx)
-        .assert()
-        .success();
-    let proto = ModelProto::decode(fs::read(&onnx).unwrap().as_slice()).unwrap();
-    let graph = proto.graph.unwrap();
+    let graph = onnx_graph(&int8_model, &dir.path().join("int8.onnx"));
     let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
     // The 64 -> 64 layer quantizes its inputs; the small first and last layers dequantize
     // their int8 weights and multiply in float (not `DequantizeLinear`, which
@@ -445,7 +463,7 @@ fn small_layers_predict_as_dense_layers_on_their_dequantized_weights() {
             .arg(dir.path().join("again8.json")),
     );
     assert!(
-        table.contains("products: f32, int8, f32 (f32: the int8 weights dequantized on load, for conv layers and dense layers with fewer than 32 inputs or 8 outputs)\n"),
+        table.contains("products: f32, int8, f32 (f32: the int8 weights dequantized on load, for conv, GRU and LSTM layers and dense layers with fewer than 32 inputs or 8 outputs)\n"),
         "{table}"
     );
 
@@ -566,12 +584,7 @@ fn a_cnn_s_conv_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
         "{inspect}"
     );
     assert!(!inspect.contains("kept f32"), "{inspect}");
-    let json: Value = serde_json::from_str(&stdout_of(
-        csvnn()
-            .args(["inspect", "--format", "json", "--model"])
-            .arg(&int8_model),
-    ))
-    .unwrap();
+    let json = inspect_json(&int8_model);
     assert_eq!(json["architecture"]["layers"][0]["product"], "f32");
 
     // The same model with an f32 conv layer holding the dequantized weights.
@@ -609,20 +622,7 @@ fn a_cnn_s_conv_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
 
     // ONNX: the int8 filters (c_out, c_in, k, k) cast to float, times the per-filter
     // scales (c_out, 1, 1, 1), feed the Conv.
-    use csvnn::onnx::proto::ModelProto;
-    use prost::Message;
-    let onnx = dir.path().join("cnn8.onnx");
-    csvnn()
-        .args(["--quiet", "export", "--format", "onnx", "--model"])
-        .arg(&int8_model)
-        .arg("-o")
-        .arg(&onnx)
-        .assert()
-        .success();
-    let graph = ModelProto::decode(fs::read(&onnx).unwrap().as_slice())
-        .unwrap()
-        .graph
-        .unwrap();
+    let graph = onnx_graph(&int8_model, &dir.path().join("cnn8.onnx"));
     let AnyLayer::Conv2D(c) = &Model::load(&int8_model).unwrap().network.layers[0] else {
         panic!("the first layer is the conv layer");
     };
@@ -642,18 +642,11 @@ fn a_cnn_s_conv_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
         .iter()
         .find(|t| t.dims == [4, 1, 1, 1])
         .expect("the per-filter scales");
-    let producer = |output: &str| {
-        graph
-            .node
-            .iter()
-            .find(|n| n.output.iter().any(|o| o == output))
-            .unwrap()
-    };
     let conv = graph.node.iter().find(|n| n.op_type == "Conv").unwrap();
-    let mul = producer(&conv.input[1]);
+    let mul = producer(&graph, &conv.input[1]);
     assert_eq!(mul.op_type, "Mul");
     assert_eq!(mul.input[1], scales.name);
-    let cast = producer(&mul.input[0]);
+    let cast = producer(&graph, &mul.input[0]);
     assert_eq!(
         (cast.op_type.as_str(), &cast.input[0]),
         ("Cast", &filters.name)
@@ -672,6 +665,21 @@ fn vowels() -> (String, String) {
     (fixture("jv.csv"), fixture("jvt.csv"))
 }
 
+/// An f32 model of `vowels` with the recurrent encoder `rnn`, trained for `epochs`.
+fn vowels_model(dir: &Path, rnn: &str, epochs: &str) -> PathBuf {
+    let (train_csv, _) = vowels();
+    let args = ["--data", &train_csv, "--target", "label"];
+    let encoder = [
+        "--sequence-shape",
+        "25x12",
+        "--rnn",
+        rnn,
+        "--epochs",
+        epochs,
+    ];
+    train(dir, "f32.json", &[&args[..], &encoder[..]].concat())
+}
+
 /// Series models with a GRU or an LSTM encoder compressed: the recurrent layer holds int8
 /// weights (both matrices, one scale code per gate unit, no f32 weights in the file) and
 /// runs the f32 forward pass on them dequantized, so the model predicts the bits of one
@@ -681,28 +689,11 @@ fn vowels() -> (String, String) {
 #[test]
 fn recurrent_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
     use csvnn::model::Model;
-    use csvnn::nn::{AnyLayer, Branches, Gru, Lstm};
-    use csvnn::onnx::proto::ModelProto;
-    use prost::Message;
+    use csvnn::nn::{AnyLayer, Branches};
     let (train_csv, test_csv) = vowels();
     for (kind, rnn, gates) in [("gru", "gru:16", 3), ("lstm", "lstm:16", 4)] {
         let dir = tempfile::tempdir().unwrap();
-        let f32_model = train(
-            dir.path(),
-            "f32.json",
-            &[
-                "--data",
-                &train_csv,
-                "--target",
-                "label",
-                "--sequence-shape",
-                "25x12",
-                "--rnn",
-                rnn,
-                "--epochs",
-                "3",
-            ],
-        );
+        let f32_model = vowels_model(dir.path(), rnn, "3");
         let int8_model = dir.path().join("int8.json");
         let summary = compress(&f32_model, &int8_model);
         let note = &summary["compression"]["int8"];
@@ -740,12 +731,7 @@ fn recurrent_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
             "{inspect}"
         );
         assert!(!inspect.contains("kept f32"), "{inspect}");
-        let json: Value = serde_json::from_str(&stdout_of(
-            csvnn()
-                .args(["inspect", "--format", "json", "--model"])
-                .arg(&int8_model),
-        ))
-        .unwrap();
+        let json = inspect_json(&int8_model);
         let summary = &json["architecture"]["layers"][0]["encoders"][0][0];
         assert_eq!(summary["type"], kind);
         assert_eq!(summary["product"], "f32");
@@ -764,24 +750,12 @@ fn recurrent_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
             AnyLayer::Gru(g) => {
                 let (ih, hh) = g.int8_weights().expect("int8 weights");
                 assert_eq!((ih.n_in(), ih.n_out(), hh.n_in()), (12, gh, 16));
-                AnyLayer::Gru(Gru::from_weights(
-                    g.input_shape(),
-                    g.weights_ih().clone(),
-                    g.weights_hh().clone(),
-                    g.bias_ih().clone(),
-                    g.bias_hh().clone(),
-                ))
+                AnyLayer::Gru(g.dequantized())
             }
             AnyLayer::Lstm(l) => {
                 let (ih, hh) = l.int8_weights().expect("int8 weights");
                 assert_eq!((ih.n_in(), ih.n_out(), hh.n_in()), (12, gh, 16));
-                AnyLayer::Lstm(Lstm::from_weights(
-                    l.input_shape(),
-                    l.weights_ih().clone(),
-                    l.weights_hh().clone(),
-                    l.bias_ih().clone(),
-                    l.bias_hh().clone(),
-                ))
+                AnyLayer::Lstm(l.dequantized())
             }
             other => panic!("{kind}: the encoder starts with {}", other.kind()),
         };
@@ -824,18 +798,7 @@ fn recurrent_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
 
         // ONNX: W and R are int8 initializers in ONNX's gate order, cast to float and
         // times the scale of each row, feeding the GRU or LSTM node.
-        let onnx = dir.path().join("int8.onnx");
-        csvnn()
-            .args(["--quiet", "export", "--format", "onnx", "--model"])
-            .arg(&int8_model)
-            .arg("-o")
-            .arg(&onnx)
-            .assert()
-            .success();
-        let graph = ModelProto::decode(fs::read(&onnx).unwrap().as_slice())
-            .unwrap()
-            .graph
-            .unwrap();
+        let graph = onnx_graph(&int8_model, &dir.path().join("int8.onnx"));
         let model = Model::load(&int8_model).unwrap();
         let AnyLayer::Branches(b) = &model.network.layers[0] else {
             panic!("the first layer is the branches layer");
@@ -848,21 +811,14 @@ fn recurrent_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
         .expect("int8 parameters");
         let op = kind.to_uppercase();
         let node = graph.node.iter().find(|n| n.op_type == op).unwrap();
-        let producer = |output: &str| {
-            graph
-                .node
-                .iter()
-                .find(|n| n.output.iter().any(|o| o == output))
-                .unwrap()
-        };
         let initializer = |name: &str| graph.initializer.iter().find(|t| t.name == name).unwrap();
         for (input, weights, scales) in [
             (&node.input[1], &q.weight_ih, &q.scales_ih),
             (&node.input[2], &q.weight_hh, &q.scales_hh),
         ] {
-            let mul = producer(input);
+            let mul = producer(&graph, input);
             assert_eq!(mul.op_type, "Mul");
-            let cast = producer(&mul.input[0]);
+            let cast = producer(&graph, &mul.input[0]);
             assert_eq!(cast.op_type, "Cast");
             let w = initializer(&cast.input[0]);
             assert_eq!(w.data_type, 3, "int8");
@@ -901,24 +857,8 @@ fn recurrent_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
 /// field and what was expected.
 #[test]
 fn damaged_int8_recurrent_layers_are_refused_with_what_is_wrong() {
-    let (train_csv, _) = vowels();
     let dir = tempfile::tempdir().unwrap();
-    let f32_model = train(
-        dir.path(),
-        "f32.json",
-        &[
-            "--data",
-            &train_csv,
-            "--target",
-            "label",
-            "--sequence-shape",
-            "25x12",
-            "--rnn",
-            "lstm:8",
-            "--epochs",
-            "1",
-        ],
-    );
+    let f32_model = vowels_model(dir.path(), "lstm:8", "1");
     let int8_model = dir.path().join("int8.json");
     compress(&f32_model, &int8_model);
     let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
