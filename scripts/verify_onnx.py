@@ -299,7 +299,8 @@ def main():
                 "--epochs", args.sequence_epochs, "--seed", "1", *flags)
             if name.endswith("_int8"):
                 trained, model = model, os.path.join(workdir, name + ".int8.json")
-                run("compress", "--int8", "--model", trained, "-o", model)
+                subprocess.run([csvnn_binary(), "--quiet", "compress", "--int8", "--model",
+                                trained, "-o", model], check=True, stdout=subprocess.DEVNULL)
             worst = max(worst, compare(model, test, workdir, name, may_skip="attention" in name))
         for i, (model, test) in enumerate(args.extra_model):
             worst = max(worst, compare(model, test, workdir, os.path.basename(model).rsplit(".", 1)[0] or f"extra{i}"))
