@@ -10,12 +10,13 @@
 
 use std::ops::Range;
 
-use super::int8::Int8Matrix;
-use super::int8_spec::quantize_weights;
-use super::{matmul, Buffer, NetworkError, SeqShape};
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2};
 use rand::Rng;
 use rand_distr::{Distribution, Uniform};
+
+use super::int8::Int8Matrix;
+use super::int8_spec::quantize_weights;
+use super::{matmul, Buffer, NetworkError, SeqShape};
 
 /// The row order and step extents of a packed batch (see the module docs).
 #[derive(Debug, Clone, Default)]
