@@ -438,6 +438,8 @@ impl<'a> Inspection<'a> {
             })
             .collect();
         let (param_bytes, values, zeros) = param_stats(&model.network);
+        // As stored: int8 layers train nothing, so `visit_params` would skip them.
+        let nonzero_params = values - zeros;
         let history = &model.history;
         // The epoch whose weights were kept (by the loss or a --monitor metric); for a
         // model that does not record it, the lowest validation loss.
@@ -485,8 +487,7 @@ impl<'a> Inspection<'a> {
                 let weights: usize = layers.iter().map(|l| l.weights).sum();
                 CompressionSummary {
                     record,
-                    // As stored: int8 layers train nothing, so `visit_params` skips them.
-                    nonzero_params: values - zeros,
+                    nonzero_params,
                     sparsity: zeros as f64 / weights.max(1) as f64,
                 }
             }),
