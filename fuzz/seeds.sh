@@ -46,6 +46,9 @@ train cnn.json --data "$scratch/images.csv" --target label --image-shape 4x4x1 -
 head -40 "${SHARED_DATA:-../shared/data}/japanesevowels.train.csv" | cut -d, -f1-36,301 > "$scratch/series.csv"
 train gru.json --data "$scratch/series.csv" --target label --sequence-shape 3x12 --rnn gru:2 --hidden none
 train lstm.json --data "$scratch/series.csv" --target label --sequence-shape 3x12 --rnn lstm:2,gru:2 --pool max --hidden none
+# Their int8 copies: "int8_weights_ih" and "int8_weights_hh" blocks in the encoders.
+"$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/gru.json" -o "$corpus/model_load_predict/gru_int8.json" > /dev/null
+"$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/lstm.json" -o "$corpus/model_load_predict/lstm_int8.json" > /dev/null
 train attention.json --data "$scratch/series.csv" --target label --sequence-shape 3x12 --attention 2:4 --hidden 2
 head -80 "${SHARED_DATA:-../shared/data}/tweets.train.csv" | python3 -c 'import csv,sys; w=csv.writer(sys.stdout); [w.writerow([r[0], r[2], r[4]]) for r in csv.reader(sys.stdin)]' > "$scratch/text.csv"
 train text.json --data "$scratch/text.csv" --target source --text text --max-tokens 6 --embedding-dim 3 --hidden none

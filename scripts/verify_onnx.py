@@ -15,6 +15,8 @@ The sequence cases (series with GRU/LSTM encoders, text with bag and GRU encoder
 with a date, attention) train for a few epochs only: agreement, not accuracy, is checked.
 A case whose export fails (attention, while its nodes are not exported) prints
 "skipped: ..." and does not count.
+A case whose name ends in `_int8` is compressed (`compress --int8`) after training and
+the int8 model is checked (GRU/LSTM weights int8, dequantized in the graph).
 
 Needs: pip install onnxruntime numpy (not run in CI). The binary is $CSVNN, else
 target/release/csvnn, else target/debug/csvnn.
@@ -81,6 +83,16 @@ SEQUENCE_CASES = [
     ("arrowhead_default_flatten", "arrowhead", "label", ["--sequence-shape", "251x1"]),
     ("japanesevowels_gru_flatten", "japanesevowels", "label",
      JV + ["--rnn", "gru:8", "--pool", "flatten"]),
+    # compress --int8 after training: int8 GRU/LSTM weights dequantized in the graph.
+    ("japanesevowels_gru_int8", "japanesevowels", "label", JV + ["--rnn", "gru:16"]),
+    ("japanesevowels_lstm_int8", "japanesevowels", "label",
+     JV + ["--rnn", "lstm:32", "--pool", "max"]),
+    ("japanesevowels_gru_lstm_mean_int8", "japanesevowels", "label",
+     JV + ["--rnn", "gru:8,lstm:8", "--pool", "mean"]),
+    ("basicmotions_gru_int8", "basicmotions", "label",
+     ["--sequence-shape", "100x6", "--rnn", "gru:16"]),
+    ("tweets_lstm_int8", "tweets", "source",
+     TWEETS_TEXT + ["--text-encoder", "lstm", "--rnn", "lstm:16", "--embedding-dim", "16"]),
 ]
 
 
@@ -285,6 +297,10 @@ def main():
             model = os.path.join(workdir, name + ".json")
             run("train", "--data", train, "--target", target, "-o", model,
                 "--epochs", args.sequence_epochs, "--seed", "1", *flags)
+            if name.endswith("_int8"):
+                trained, model = model, os.path.join(workdir, name + ".int8.json")
+                subprocess.run([csvnn_binary(), "--quiet", "compress", "--int8", "--model",
+                                trained, "-o", model], check=True, stdout=subprocess.DEVNULL)
             worst = max(worst, compare(model, test, workdir, name, may_skip="attention" in name))
         for i, (model, test) in enumerate(args.extra_model):
             worst = max(worst, compare(model, test, workdir, os.path.basename(model).rsplit(".", 1)[0] or f"extra{i}"))

@@ -237,7 +237,8 @@ fn summarise_layer(layer: &AnyLayer) -> LayerSummary {
     };
     let product = match layer {
         AnyLayer::DenseInt8(d) => Some(d.product().as_str()),
-        AnyLayer::Conv2D(c) if c.int8_weights().is_some() => Some(Int8Product::F32.as_str()),
+        // Conv, GRU and LSTM int8 layers are weight-only.
+        other if !other.int8_weights().is_empty() => Some(Int8Product::F32.as_str()),
         _ => None,
     };
     LayerSummary {
@@ -336,8 +337,8 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
                 e.feedforward()
             ),
         ),
-        AnyLayer::Gru(g) => ("gru", recurrent_detail(g.input_shape(), g.hidden())),
-        AnyLayer::Lstm(l) => ("lstm", recurrent_detail(l.input_shape(), l.hidden())),
+        AnyLayer::Gru(g) => ("gru", recurrent_detail(layer, g.input_shape(), g.hidden())),
+        AnyLayer::Lstm(l) => ("lstm", recurrent_detail(layer, l.input_shape(), l.hidden())),
         AnyLayer::DenseInt8(d) => (
             "dense_int8",
             format!(
@@ -351,10 +352,13 @@ pub(crate) fn describe_layer(layer: &AnyLayer) -> (&'static str, String) {
     }
 }
 
-/// `100x6 -> 100x64`: steps x channels in, steps x hidden units out.
-fn recurrent_detail(input: crate::nn::SeqShape, hidden: usize) -> String {
+/// `100x6 -> 100x64`: steps x channels in, steps x hidden units out, and for a `layer`
+/// quantized by `compress --int8` how its weights are held.
+fn recurrent_detail(layer: &AnyLayer, input: crate::nn::SeqShape, hidden: usize) -> String {
     let (t, c) = (input.steps, input.channels);
-    format!("{t}x{c} -> {t}x{hidden}")
+    let int8 = " (int8 weights, a 1-byte scale code per gate unit; f32 product)";
+    let int8 = (!layer.int8_weights().is_empty()).then_some(int8);
+    format!("{t}x{c} -> {t}x{hidden}{}", int8.unwrap_or_default())
 }
 
 impl<'a> Inspection<'a> {
@@ -434,6 +438,8 @@ impl<'a> Inspection<'a> {
             })
             .collect();
         let (param_bytes, values, zeros) = param_stats(&model.network);
+        // As stored: int8 layers train nothing, so `visit_params` would skip them.
+        let nonzero_params = values - zeros;
         let history = &model.history;
         // The epoch whose weights were kept (by the loss or a --monitor metric); for a
         // model that does not record it, the lowest validation loss.
@@ -479,10 +485,6 @@ impl<'a> Inspection<'a> {
                 let layers = count_zeros(&mut network);
                 let zeros: usize = layers.iter().map(|l| l.zeros).sum();
                 let weights: usize = layers.iter().map(|l| l.weights).sum();
-                let mut nonzero_params = 0;
-                network.visit_params(&mut |p, _| {
-                    nonzero_params += p.iter().filter(|&&v| v != 0.0).count()
-                });
                 CompressionSummary {
                     record,
                     nonzero_params,

@@ -142,7 +142,8 @@ pub struct Model {
 /// version 1 would not show which); 1 otherwise, so such files stay readable by csvnn
 /// releases that know only version 1. A compressed model (int8 layers, a compression
 /// record) is version 4, 5 when an int8 layer stores its scales as one-byte codes, and 6
-/// when an int8 layer runs the f32 product (every int8 conv layer does) (a version-5 reader would ignore its `product`
+/// when an int8 layer runs the f32 product (every int8 conv, GRU and LSTM layer does; a
+/// version-5 reader would ignore a dense layer's `product`
 /// and run the int8 one: a newer version makes it refuse the file instead).
 fn format_version_for(
     pipeline: &Pipeline,
@@ -151,14 +152,14 @@ fn format_version_for(
     network: &Network,
 ) -> u32 {
     let monitored = training.config.monitor != Monitor::Loss;
-    let coded = network
-        .layers
+    let layers = network.leaf_layers();
+    let coded = layers
         .iter()
         .any(|l| matches!(l, AnyLayer::DenseInt8(d) if d.matrix().scale_codes().is_some()));
-    let weight_only = network.layers.iter().any(|l| match l {
+    // Conv, GRU and LSTM int8 layers always run the f32 product.
+    let weight_only = layers.iter().any(|l| match l {
         AnyLayer::DenseInt8(d) => d.product() == Int8Product::F32,
-        AnyLayer::Conv2D(c) => c.int8_weights().is_some(),
-        _ => false,
+        other => !other.int8_weights().is_empty(),
     });
     let compressed = match (compression.is_some(), coded, weight_only) {
         (_, _, true) => 6,

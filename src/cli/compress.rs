@@ -1,7 +1,7 @@
 //! `csvnn compress`: a smaller, faster copy of a saved model that scores the same rows:
 //! `--prune S` zeroes the fraction S of the smallest dense and convolution weights and
-//! fine-tunes the rest on `--data`; `--int8` quantizes the dense layers (after pruning when
-//! both are given). The summary on stdout as a table or JSON.
+//! fine-tunes the rest on `--data`; `--int8` quantizes the dense, conv, GRU and LSTM layers
+//! (after pruning when both are given). The summary on stdout as a table or JSON.
 
 use std::path::{Path, PathBuf};
 
@@ -62,10 +62,10 @@ pub struct CompressArgs {
 #[derive(Debug, Args)]
 #[group(required = true, multiple = true)]
 pub struct CompressOptions {
-    /// Quantize the dense layers' weights to int8 (a 1-byte scale code per output); layers
-    /// with 32 inputs or more and 8 outputs or more quantize their inputs per row as they
-    /// run, smaller ones dequantize their weights on load and run in f32; other layers
-    /// keep f32 weights. Inference only.
+    /// Quantize the weights of the dense, conv, GRU and LSTM layers to int8 (a 1-byte scale
+    /// code per output); dense layers with 32 inputs or more and 8 outputs or more quantize
+    /// their inputs per row as they run, the others dequantize their weights on load and
+    /// run in f32; other layers (embeddings, attention) keep f32 weights. Inference only.
     #[arg(long)]
     pub int8: bool,
 
@@ -142,7 +142,7 @@ fn to_table(s: &Summary) -> String {
         );
         if !n.products.is_empty() {
             out += &format!(
-                "products: {} (f32: the int8 weights dequantized on load, for conv layers and dense layers with fewer than {} inputs or {} outputs)\n",
+                "products: {} (f32: the int8 weights dequantized on load, for conv, GRU and LSTM layers and dense layers with fewer than {} inputs or {} outputs)\n",
                 n.products.join(", "),
                 csvnn::compress::F32_PRODUCT_INPUTS,
                 csvnn::compress::F32_PRODUCT_OUTPUTS

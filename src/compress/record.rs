@@ -122,8 +122,8 @@ pub struct Int8Note {
     /// Bytes of the quantized layers' weights in f32 (4 per weight).
     pub f32_weight_bytes: u64,
     /// Bytes of the same weights in int8 with their scales: 1 per weight, 1 per output
-    /// (its scale code) and 4 per layer (the scale base); 4 per output in files written
-    /// before the codes (format 4), whose scales were f32.
+    /// (its scale code) and 4 per matrix (the scale base; a GRU or LSTM layer has two);
+    /// 4 per output in files written before the codes (format 4), whose scales were f32.
     pub int8_weight_bytes: u64,
     /// The product of each int8 layer, in network order: `int8` (inputs quantized per
     /// row) or `f32` (weights dequantized on load; `compress::product_for`). Empty in
@@ -138,6 +138,6 @@ pub const INT8_WEIGHTS: &str = "int8, symmetric, one scale per output channel st
 /// The `activations` of an `Int8Note`.
 pub const INT8_ACTIVATIONS: &str =
     "int8, symmetric, one scale per row from the row's max |x| (dynamic), i32 accumulation, \
-     in the layers with the int8 product; f32 in those with the f32 product (conv layers, \
-     and dense layers with fewer than 32 inputs or 8 outputs: the int8 weights dequantized \
+     in the layers with the int8 product; f32 in those with the f32 product (conv, GRU and \
+     LSTM layers, and dense layers with fewer than 32 inputs or 8 outputs: the int8 weights dequantized \
      to f32 on load)";

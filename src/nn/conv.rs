@@ -14,6 +14,7 @@ use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use super::conv_direct::{self, Direct};
 use super::gemm::{gemm_kernel, matmul, GemmKernel};
 use super::int8::Int8Matrix;
+use super::int8_spec::quantize_weights;
 use super::layer::visit_weights_and_bias;
 use super::{Buffer, ImageShape, Layer, NetworkError};
 
@@ -148,16 +149,7 @@ impl Conv2D {
     /// (`q · s_filter`) into its f32 weights, which its forward pass reads as any conv
     /// layer's (weight-only: the inputs stay f32). It has no trainable parameters.
     pub fn quantize_int8(&self) -> Result<Conv2D, NetworkError> {
-        let matrix =
-            Int8Matrix::quantize(self.weights.view()).map_err(|p| NetworkError::Int8Weights {
-                layer: "conv2d",
-                message: p.describe(
-                    self.weights.nrows(),
-                    self.weights.ncols(),
-                    self.weights.len(),
-                    &[],
-                ),
-            })?;
+        let matrix = quantize_weights("conv2d", self.weights.view())?;
         let mut out = self.clone();
         out.set_int8(matrix);
         Ok(out)

@@ -1,59 +1,17 @@
 //! How a conv layer is written in the model file (`Conv2DSpec`), with f32 weights or, for
 //! a layer quantized by `compress --int8` (weight-only), int8 weights with one scale per
-//! filter stored as a one-byte code (`ScaleCodes`), the same encoding as an int8 dense
-//! layer's (`quantized_dense`). The layer dequantizes them once, when made or loaded, into
+//! filter stored as a one-byte code (`int8_spec`, as GRU and LSTM layers store theirs). The layer dequantizes them once, when made or loaded, into
 //! its f32 weights and runs its ordinary f32 forward pass.
 
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::conv::patch_len;
-use super::int8::{base64_decode, base64_encode, Int8Matrix, ScaleCodes};
-use super::quantized_dense::decode_int8;
+use super::int8_spec::{decode, encode, Int8WeightsSpec};
 use super::{Conv2D, ImageShape, NetworkError};
 
 /// The layer kind named in errors.
 const KIND: &str = "conv2d";
-
-/// How a conv layer's int8 weights are written in the model file (`int8_weights`, in
-/// place of `weights`): the (kernel * kernel * c_in, c_out) int8 matrix row-major as bytes
-/// in base64, the scales as `scale_base` and one byte code per filter in base64.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Int8WeightsSpec {
-    weights: String,
-    scale_base: f32,
-    scale_codes: String,
-}
-
-/// `m` (quantized with scale codes, as `Int8Matrix::quantize` makes it) as written.
-fn encode(m: &Int8Matrix) -> Int8WeightsSpec {
-    let codes = m
-        .scale_codes()
-        .expect("conv int8 weights are quantized with scale codes");
-    let bytes: Vec<u8> = m.values().iter().map(|&v| v as u8).collect();
-    Int8WeightsSpec {
-        weights: base64_encode(&bytes),
-        scale_base: codes.base(),
-        scale_codes: base64_encode(codes.codes()),
-    }
-}
-
-/// The int8 matrix of `spec`, which must hold `patch` x `filters` weights and `filters`
-/// codes; an error says what was expected.
-fn decode(spec: Int8WeightsSpec, patch: usize, filters: usize) -> Result<Int8Matrix, NetworkError> {
-    let values = decode_int8(KIND, &spec.weights)?;
-    let codes = base64_decode(&spec.scale_codes).ok_or_else(|| NetworkError::Int8Weights {
-        layer: KIND,
-        message: "the scale codes are not base64 text".to_string(),
-    })?;
-    let count = values.len();
-    let codes = ScaleCodes::new(spec.scale_base, codes);
-    let scales = codes.scales();
-    Int8Matrix::from_codes(patch, filters, values, codes).map_err(|p| NetworkError::Int8Weights {
-        layer: KIND,
-        message: p.describe(patch, filters, count, &scales),
-    })
-}
 
 /// How a conv layer is written in the model file: weights row-major
 /// (kernel * kernel * c_in, c_out), row (ky * kernel + kx) * c_in + ci, either in f32
@@ -119,12 +77,12 @@ impl TryFrom<Conv2DSpec> for Conv2D {
         let (weights, int8) = match (spec.weights, spec.int8_weights) {
             (Some(w), None) => (w, None),
             (None, Some(q)) => {
-                let m = decode(q, patch, spec.filters)?;
+                let m = decode(KIND, q, patch, spec.filters)?;
                 (vec![0.0; m.values().len()], Some(m))
             }
             _ => {
                 return Err(NetworkError::Int8Weights {
-                    layer: "conv2d",
+                    layer: KIND,
                     message: "expected either `weights` (f32) or `int8_weights`".to_string(),
                 })
             }

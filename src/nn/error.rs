@@ -103,7 +103,7 @@ pub enum NetworkError {
     /// Int8 weights in a model file that cannot be used (`compress --int8` layers).
     #[error("{layer} layer: {message}")]
     Int8Weights {
-        /// The kind of layer: `dense_int8` or `conv2d`.
+        /// The kind of layer: `dense_int8`, `conv2d`, `gru` or `lstm`.
         layer: &'static str,
         /// What is wrong and what was expected.
         message: String,

@@ -3,6 +3,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use super::Int8Matrix;
 use super::{ActivationLayer, Branches, Conv2D, Dense, Dropout, EncoderBlock, MaxPool2D};
 use super::{Embedding, Gru, Lstm, PositionalEmbedding, QuantizedDense, SequencePool, TimeDense};
 
@@ -118,6 +119,19 @@ macro_rules! dispatch {
 }
 
 impl AnyLayer {
+    /// The int8 weight matrices it holds: an int8 dense layer's, and those of a conv, GRU
+    /// or LSTM layer quantized by `compress --int8` (a recurrent layer's input weights,
+    /// then its recurrent ones); none for a layer in f32.
+    pub fn int8_weights(&self) -> Vec<&Int8Matrix> {
+        match self {
+            AnyLayer::DenseInt8(d) => vec![d.matrix()],
+            AnyLayer::Conv2D(c) => c.int8_weights().into_iter().collect(),
+            AnyLayer::Gru(g) => g.int8_weights().map_or(vec![], |(ih, hh)| vec![ih, hh]),
+            AnyLayer::Lstm(l) => l.int8_weights().map_or(vec![], |(ih, hh)| vec![ih, hh]),
+            _ => Vec::new(),
+        }
+    }
+
     /// The layer's `type` in a model file: `dense`, `activation`, `dropout`, `conv2d`,
     /// `max_pool2d`, `branches`, `embedding`, `time_dense`, `positional_embedding`,
     /// `sequence_pool`, `transformer_encoder`, `gru`, `lstm`, `dense_int8`.

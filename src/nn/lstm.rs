@@ -20,11 +20,15 @@ use serde::{Deserialize, Serialize};
 
 use super::fast_math::{sigmoid, tanh, vectorised_fn};
 use super::gemm::matmul;
-use super::recurrent::{mat, mat_mut, scratch, GateMajor, Packing, RecurrentParams, RecurrentSpec};
+use super::int8::Int8Matrix;
+use super::recurrent::{mat, mat_mut, scratch, GateMajor, GateMajorInt8, Packing, RecurrentParams};
+use super::recurrent_spec::RecurrentSpec;
 use super::{Buffer, Layer, NetworkError, SeqShape};
 
 /// Gates per unit: i, f, g, o.
 const GATES: usize = 4;
+/// The layer kind named in errors.
+const KIND: &str = "lstm";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "RecurrentSpec", try_from = "RecurrentSpec")]
@@ -142,6 +146,33 @@ impl Lstm {
     /// The parameters in ONNX LSTM's layout and gate order (i, o, f, c).
     pub fn onnx_parameters(&self) -> GateMajor {
         self.params.gate_major(&[0, 3, 1, 2])
+    }
+
+    /// The int8 weights in ONNX's layout and gate order (as `onnx_parameters`), with the
+    /// scale of each row, when the layer was quantized by `quantize_int8`.
+    pub fn onnx_int8_parameters(&self) -> Option<GateMajorInt8> {
+        self.params.gate_major_int8(&[0, 3, 1, 2])
+    }
+
+    /// A copy for inference whose weights are quantized to int8, one scale per output
+    /// column of `weights_ih` and of `weights_hh` as a one-byte code
+    /// (`Int8Matrix::quantize`), and dequantized back into its f32 weights, which its
+    /// forward pass reads as any layer's (weight-only: inputs and states stay f32). It
+    /// has no trainable parameters (training it is refused).
+    pub fn quantize_int8(&self) -> Result<Lstm, NetworkError> {
+        self.params.quantize_int8(KIND).map(Lstm::from_params)
+    }
+
+    /// A trainable f32 copy holding the weights as they are: for a layer quantized by
+    /// `quantize_int8`, the f32 layer it computes as (its int8 weights dequantized).
+    pub fn dequantized(&self) -> Lstm {
+        Lstm::from_params(self.params.without_int8())
+    }
+
+    /// The int8 weights (input, recurrent) when the layer was quantized by
+    /// `quantize_int8`; `weights_ih` and `weights_hh` hold them dequantized.
+    pub fn int8_weights(&self) -> Option<(&Int8Matrix, &Int8Matrix)> {
+        self.params.int8_weights()
     }
 }
 
@@ -371,7 +402,7 @@ impl Layer for Lstm {
 
 impl From<Lstm> for RecurrentSpec {
     fn from(lstm: Lstm) -> Self {
-        lstm.params.to_spec()
+        RecurrentSpec::of(&lstm.params)
     }
 }
 
@@ -379,7 +410,7 @@ impl TryFrom<RecurrentSpec> for Lstm {
     type Error = NetworkError;
 
     fn try_from(spec: RecurrentSpec) -> Result<Self, NetworkError> {
-        RecurrentParams::from_spec(spec, GATES, "lstm").map(Lstm::from_params)
+        spec.into_params(GATES, KIND).map(Lstm::from_params)
     }
 }
 

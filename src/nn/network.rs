@@ -179,6 +179,22 @@ impl Network {
             .fold(self.n_inputs, |width, layer| layer.output_width(width))
     }
 
+    /// Its layers with each `branches` layer replaced by the layers of its encoders (in
+    /// order, depth first): every layer with weights of its own.
+    pub fn leaf_layers(&self) -> Vec<&AnyLayer> {
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            match layer {
+                AnyLayer::Branches(b) => b
+                    .branches()
+                    .iter()
+                    .for_each(|branch| out.extend(branch.encoder.leaf_layers())),
+                other => out.push(other),
+            }
+        }
+        out
+    }
+
     /// Number of trainable parameters.
     pub fn n_params(&self) -> usize {
         self.layers.iter().map(|l| l.n_params()).sum()

@@ -13,8 +13,9 @@ use std::ops::Range;
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2};
 use rand::Rng;
 use rand_distr::{Distribution, Uniform};
-use serde::{Deserialize, Serialize};
 
+use super::int8::Int8Matrix;
+use super::int8_spec::quantize_weights;
 use super::{matmul, Buffer, NetworkError, SeqShape};
 
 /// The row order and step extents of a packed batch (see the module docs).
@@ -148,6 +149,17 @@ pub(crate) struct RecurrentParams {
     pub grad_b_hh: Array1<f32>,
     /// w_hhᵀ (G·H, H), refreshed at each backward: the per-step product reads it in place.
     pub w_hh_t: Array2<f32>,
+    /// The int8 matrices `w_ih` and `w_hh` were dequantized from (`quantize_int8`), written
+    /// to the model file in their place; `None` for a trainable layer.
+    pub int8: Option<RecurrentInt8>,
+}
+
+/// A quantized recurrent layer's weights in int8, one scale per output column (G·H) as a
+/// one-byte code: `ih` (C, G·H) and `hh` (H, G·H), our layout.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecurrentInt8 {
+    pub ih: Int8Matrix,
+    pub hh: Int8Matrix,
 }
 
 impl RecurrentParams {
@@ -177,6 +189,7 @@ impl RecurrentParams {
             grad_b_ih: Array1::zeros(gh),
             grad_b_hh: Array1::zeros(gh),
             w_hh_t: Array2::zeros((gh, hidden)),
+            int8: None,
             w_ih,
             w_hh,
             b_ih,
@@ -203,8 +216,48 @@ impl RecurrentParams {
         SeqShape::new(self.shape.steps, self.hidden)
     }
 
-    /// Visit w_ih, w_hh, b_ih, b_hh with their gradients, in that order.
+    /// A copy for inference (of a layer `kind`) whose weights are quantized to int8 per
+    /// output column (`Int8Matrix::quantize`, one-byte scale codes) and dequantized back
+    /// into `w_ih` and `w_hh`, which the forward pass reads as any layer's (weight-only:
+    /// inputs and states stay f32). It has no trainable parameters.
+    pub fn quantize_int8(&self, kind: &'static str) -> Result<Self, NetworkError> {
+        let int8 = RecurrentInt8 {
+            ih: quantize_weights(kind, self.w_ih.view())?,
+            hh: quantize_weights(kind, self.w_hh.view())?,
+        };
+        let mut out = self.clone();
+        out.set_int8(int8);
+        Ok(out)
+    }
+
+    /// Hold `int8` as the int8 weights and their dequantized values as the f32 ones.
+    pub fn set_int8(&mut self, int8: RecurrentInt8) {
+        let fits = "the int8 matrices have the weights' shapes";
+        self.w_ih = Array2::from_shape_vec(self.w_ih.raw_dim(), int8.ih.dequantized()).expect(fits);
+        self.w_hh = Array2::from_shape_vec(self.w_hh.raw_dim(), int8.hh.dequantized()).expect(fits);
+        self.int8 = Some(int8);
+    }
+
+    /// A trainable copy with the weights as they are (a quantized layer's dequantized).
+    pub fn without_int8(&self) -> Self {
+        RecurrentParams {
+            int8: None,
+            ..self.clone()
+        }
+    }
+
+    /// The int8 weights (`ih`, `hh`) when quantized by `quantize_int8`.
+    pub fn int8_weights(&self) -> Option<(&Int8Matrix, &Int8Matrix)> {
+        self.int8.as_ref().map(|q| (&q.ih, &q.hh))
+    }
+
+    /// Visit w_ih, w_hh, b_ih, b_hh with their gradients, in that order; nothing for an
+    /// int8 layer.
     pub fn visit(&mut self, visit: &mut dyn FnMut(&mut [f32], &[f32])) {
+        if self.int8.is_some() {
+            // Inference only: its f32 weights must stay the dequantized int8 ones.
+            return;
+        }
         let contiguous = "parameters are contiguous";
         visit(
             self.w_ih.as_slice_mut().expect(contiguous),
@@ -301,102 +354,65 @@ impl RecurrentParams {
     /// ([1, 0, 2]) and LSTM gates i, o, f, c ([0, 3, 1, 2]).
     pub fn gate_major(&self, order: &[usize]) -> GateMajor {
         let h = self.hidden;
-        let rows = |ours: &Array2<f32>| {
-            let mut out = Array2::zeros((order.len() * h, ours.nrows()));
-            for (to, &from) in order.iter().enumerate() {
-                out.slice_mut(s![to * h..(to + 1) * h, ..])
-                    .assign(&ours.slice(s![.., from * h..(from + 1) * h]).t());
-            }
-            out
-        };
-        let bias = |ours: &Array1<f32>| {
-            order
-                .iter()
-                .flat_map(|&g| ours.slice(s![g * h..(g + 1) * h]).to_vec())
-                .collect()
-        };
         GateMajor {
-            weight_ih: rows(&self.w_ih),
-            weight_hh: rows(&self.w_hh),
-            bias_ih: bias(&self.b_ih),
-            bias_hh: bias(&self.b_hh),
+            weight_ih: gate_rows(self.w_ih.view(), order, h),
+            weight_hh: gate_rows(self.w_hh.view(), order, h),
+            bias_ih: gate_values(self.b_ih.as_slice().expect("contiguous"), order, h),
+            bias_hh: gate_values(self.b_hh.as_slice().expect("contiguous"), order, h),
         }
     }
 
-    /// Parameters read from a model file for a layer `kind` of `gates` gates: sizes
-    /// positive and not overflowing, weight counts that fit them, finite values.
-    pub fn from_spec(
-        spec: RecurrentSpec,
-        gates: usize,
-        kind: &'static str,
-    ) -> Result<Self, NetworkError> {
-        let (steps, channels, hidden) = (spec.steps, spec.channels, spec.hidden);
-        let shape_error = NetworkError::RecurrentShape {
-            layer: kind,
-            steps,
-            channels,
-            hidden,
+    /// A quantized layer's int8 weights in the layout and gate order of `gate_major`,
+    /// with the scale of each row; `None` for an f32 layer.
+    pub fn gate_major_int8(&self, order: &[usize]) -> Option<GateMajorInt8> {
+        let (ih, hh) = self.int8_weights()?;
+        let h = self.hidden;
+        let int8 = |m: &Int8Matrix| {
+            let ours = ArrayView2::from_shape((m.n_in(), m.n_out()), m.values())
+                .expect("an int8 matrix holds n_in x n_out values");
+            (gate_rows(ours, order, h), gate_values(m.scales(), order, h))
         };
-        let gh = hidden.checked_mul(gates);
-        let sizes = gh.and_then(|gh| {
-            Some((
-                gh,
-                channels.checked_mul(gh)?,
-                hidden.checked_mul(gh)?,
-                steps.checked_mul(channels.max(hidden))?.checked_add(1)?,
-            ))
-        });
-        let Some((gh, n_ih, n_hh, _)) = sizes.filter(|_| steps > 0 && channels > 0 && hidden > 0)
-        else {
-            return Err(shape_error);
-        };
-        let count = |what: &'static str, got: usize, expected: usize| {
-            if got == expected {
-                Ok(())
-            } else {
-                Err(NetworkError::RecurrentWeightCount {
-                    layer: kind,
-                    what,
-                    got,
-                    expected,
-                })
-            }
-        };
-        count("weights_ih", spec.weights_ih.len(), n_ih)?;
-        count("weights_hh", spec.weights_hh.len(), n_hh)?;
-        count("bias_ih", spec.bias_ih.len(), gh)?;
-        count("bias_hh", spec.bias_hh.len(), gh)?;
-        let all = [
-            &spec.weights_ih,
-            &spec.weights_hh,
-            &spec.bias_ih,
-            &spec.bias_hh,
-        ];
-        if all.iter().any(|v| v.iter().any(|w| !w.is_finite())) {
-            return Err(NetworkError::NonFiniteWeight { layer: kind });
-        }
-        let matrix = |rows, v| Array2::from_shape_vec((rows, gh), v).expect("counts checked");
-        Ok(RecurrentParams::new(
-            SeqShape::new(steps, channels),
-            matrix(channels, spec.weights_ih),
-            matrix(hidden, spec.weights_hh),
-            Array1::from(spec.bias_ih),
-            Array1::from(spec.bias_hh),
-        ))
+        let ((weight_ih, scales_ih), (weight_hh, scales_hh)) = (int8(ih), int8(hh));
+        Some(GateMajorInt8 {
+            weight_ih,
+            scales_ih,
+            weight_hh,
+            scales_hh,
+        })
     }
+}
 
-    /// How a model file holds them.
-    pub fn to_spec(&self) -> RecurrentSpec {
-        RecurrentSpec {
-            steps: self.shape.steps,
-            channels: self.shape.channels,
-            hidden: self.hidden,
-            weights_ih: self.w_ih.iter().copied().collect(),
-            weights_hh: self.w_hh.iter().copied().collect(),
-            bias_ih: self.b_ih.to_vec(),
-            bias_hh: self.b_hh.to_vec(),
-        }
+/// `ours` (rows, G·H) transposed to (G·H, rows), its gate blocks of `h` columns taken in
+/// `order`.
+fn gate_rows<T: Copy + Default>(ours: ArrayView2<T>, order: &[usize], h: usize) -> Array2<T> {
+    let mut out = Array2::from_elem((order.len() * h, ours.nrows()), T::default());
+    for (to, &from) in order.iter().enumerate() {
+        out.slice_mut(s![to * h..(to + 1) * h, ..])
+            .assign(&ours.slice(s![.., from * h..(from + 1) * h]).t());
     }
+    out
+}
+
+/// The G·H values of `ours` with their gate blocks of `h` taken in `order`.
+fn gate_values<T: Copy>(ours: &[T], order: &[usize], h: usize) -> Array1<T> {
+    order
+        .iter()
+        .flat_map(|&g| ours[g * h..(g + 1) * h].iter().copied())
+        .collect()
+}
+
+/// A quantized recurrent layer's int8 weights as PyTorch and ONNX lay them out (see
+/// `GateMajor`); row r of a weight dequantizes as its values times its scale r.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateMajorInt8 {
+    /// (G·H, C): the int8 values of ONNX's W.
+    pub weight_ih: Array2<i8>,
+    /// (G·H): the scale of each row of `weight_ih`.
+    pub scales_ih: Array1<f32>,
+    /// (G·H, H): the int8 values of ONNX's R.
+    pub weight_hh: Array2<i8>,
+    /// (G·H): the scale of each row of `weight_hh`.
+    pub scales_hh: Array1<f32>,
 }
 
 /// A recurrent layer's parameters as PyTorch and ONNX lay them out: one row per gate unit,
@@ -411,20 +427,6 @@ pub struct GateMajor {
     pub bias_ih: Array1<f32>,
     /// (G·H): PyTorch's `bias_hh_l0`, the second half of ONNX's B.
     pub bias_hh: Array1<f32>,
-}
-
-/// How a model file holds a GRU or LSTM layer: `weights_ih` row-major (C, G·H),
-/// `weights_hh` row-major (H, G·H), gate blocks in PyTorch's order (GRU r, z, n; LSTM
-/// i, f, g, o), and the two biases (G·H).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct RecurrentSpec {
-    steps: usize,
-    channels: usize,
-    hidden: usize,
-    weights_ih: Vec<f32>,
-    weights_hh: Vec<f32>,
-    bias_ih: Vec<f32>,
-    bias_hh: Vec<f32>,
 }
 
 #[cfg(test)]

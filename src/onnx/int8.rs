@@ -6,6 +6,8 @@
 //! the same int8 weights `Cast` to float times the per-output scales (`Mul`), `MatMul`
 //! and `Add` the bias: the inputs are not quantized.
 
+use ndarray::{Array1, Array2};
+
 use super::builder::{int, ints, Builder};
 use super::proto::{FLOAT, INT8};
 use crate::nn::{Conv2D, Int8Matrix, Int8Product, QuantizedDense};
@@ -35,8 +37,7 @@ pub(super) fn dense_int8(b: &mut Builder, prefix: &str, d: &QuantizedDense, x: &
         // same values, but onnxruntime (1.32, default optimizations) fuses it with the
         // MatMul into `MatMulNBits`, which quantizes the inputs to int8 (8.7e-3 off on
         // chile_vote); a Cast and a Mul of constants are folded into plain weights.
-        let w = b.node("Cast", &[&w], vec![int("to", FLOAT as i64)], None);
-        let w = b.node("Mul", &[&w, &w_scales], vec![], None);
+        let w = cast_and_scale(b, &w, &w_scales);
         let y = b.node("MatMul", &[x, &w], vec![], None);
         return b.node("Add", &[&y, &bias], vec![], None);
     }
@@ -88,6 +89,34 @@ pub(super) fn conv_weights_int8(
         &[c_out, 1, 1, 1],
         m.scales().iter().copied(),
     );
-    let w = b.node("Cast", &[&w], vec![int("to", FLOAT as i64)], None);
-    b.node("Mul", &[&w, &scales], vec![], None)
+    cast_and_scale(b, &w, &scales)
+}
+
+/// ONNX's W (1, G·H, C) or R (1, G·H, H) of a GRU or LSTM layer holding int8 weights:
+/// the int8 initializer `name`_int8 of `w` (G·H, n), already in ONNX's gate order, `Cast`
+/// to float times the scale of each row ((1, G·H, 1), `Mul`), the weights csvnn
+/// dequantizes on load (weight-only: inputs and states stay float).
+pub(super) fn recurrent_weights_int8(
+    b: &mut Builder,
+    name: &str,
+    w: &Array2<i8>,
+    scales: &Array1<f32>,
+) -> String {
+    let (gh, n) = w.dim();
+    let raw = w.iter().map(|&v| v as u8).collect();
+    let dims = vec![1, gh as i64, n as i64];
+    let w = b.initializer(&format!("{name}_int8"), dims, INT8, raw);
+    let scales = b.floats(
+        &format!("{name}_scales"),
+        &[1, gh, 1],
+        scales.iter().copied(),
+    );
+    cast_and_scale(b, &w, &scales)
+}
+
+/// The int8 tensor `w` `Cast` to float times `scales` (broadcast): q · s in f32, the
+/// weights csvnn multiplies by.
+fn cast_and_scale(b: &mut Builder, w: &str, scales: &str) -> String {
+    let w = b.node("Cast", &[w], vec![int("to", FLOAT as i64)], None);
+    b.node("Mul", &[&w, scales], vec![], None)
 }

@@ -4,13 +4,15 @@
 //! gate order and layout come from `onnx_parameters()` (W: (G·H, C), R: (G·H, H),
 //! B = [input bias, recurrent bias]). `sequence_lens` stops each row at its last valid
 //! step, as csvnn does; ONNX wants the steps first, so the values are transposed to
-//! (T, N, C) and the output Y (T, 1, N, H) back to (N, T, H).
+//! (T, N, C) and the output Y (T, 1, N, H) back to (N, T, H). A layer quantized by
+//! `compress --int8` has W and R from int8 initializers dequantized in the graph.
 
 use super::builder::{int, ints, Builder};
+use super::int8::recurrent_weights_int8;
 use super::proto::INT32;
 use super::sequence::{lengths_at_least_one, Block};
 use crate::error::Result;
-use crate::nn::{GateMajor, Gru, Lstm, SeqShape};
+use crate::nn::{GateMajor, GateMajorInt8, Gru, Lstm};
 
 /// Which recurrent cell.
 enum Cell {
@@ -32,7 +34,7 @@ pub(super) fn gru(
         prefix,
         Cell::Gru,
         &g.onnx_parameters(),
-        g.output_shape(),
+        g.onnx_int8_parameters(),
         x,
         block,
     );
@@ -53,7 +55,7 @@ pub(super) fn lstm(
         prefix,
         Cell::Lstm,
         &l.onnx_parameters(),
-        l.output_shape(),
+        l.onnx_int8_parameters(),
         x,
         block,
     );
@@ -72,22 +74,31 @@ fn recurrent(
     prefix: &str,
     cell: Cell,
     params: &GateMajor,
-    output: SeqShape,
+    int8: Option<GateMajorInt8>,
     x: &str,
     block: &Block,
 ) -> String {
-    let hidden = output.channels;
     let (gh, channels) = params.weight_ih.dim();
-    let w = b.floats(
-        &format!("{prefix}_W"),
-        &[1, gh, channels],
-        params.weight_ih.iter().copied(),
-    );
-    let r = b.floats(
-        &format!("{prefix}_R"),
-        &[1, gh, hidden],
-        params.weight_hh.iter().copied(),
-    );
+    let hidden = params.weight_hh.ncols();
+    let (w, r) = match int8 {
+        // Weight-only int8: the file holds the int8 weights, dequantized in the graph.
+        Some(q) => (
+            recurrent_weights_int8(b, &format!("{prefix}_W"), &q.weight_ih, &q.scales_ih),
+            recurrent_weights_int8(b, &format!("{prefix}_R"), &q.weight_hh, &q.scales_hh),
+        ),
+        None => (
+            b.floats(
+                &format!("{prefix}_W"),
+                &[1, gh, channels],
+                params.weight_ih.iter().copied(),
+            ),
+            b.floats(
+                &format!("{prefix}_R"),
+                &[1, gh, hidden],
+                params.weight_hh.iter().copied(),
+            ),
+        ),
+    };
     let bias = b.floats(
         &format!("{prefix}_B"),
         &[1, 2 * gh],

@@ -7,7 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::util::{csvnn, data, evaluate_json, stdout_of};
+use csvnn::onnx::proto::{GraphProto, ModelProto, NodeProto};
 use predicates::prelude::*;
+use prost::Message;
 use serde_json::Value;
 
 fn train(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
@@ -30,6 +32,38 @@ fn compress(model: &Path, out: &Path) -> Value {
             .arg(out),
     );
     serde_json::from_str(&text).unwrap()
+}
+
+/// `export --format onnx` of `model` into `onnx`, read back.
+fn onnx_graph(model: &Path, onnx: &Path) -> GraphProto {
+    csvnn()
+        .args(["--quiet", "export", "--format", "onnx", "--model"])
+        .arg(model)
+        .arg("-o")
+        .arg(onnx)
+        .assert()
+        .success();
+    let proto = ModelProto::decode(fs::read(onnx).unwrap().as_slice()).unwrap();
+    proto.graph.unwrap()
+}
+
+/// `inspect --format json` of `model`.
+fn inspect_json(model: &Path) -> Value {
+    serde_json::from_str(&stdout_of(
+        csvnn()
+            .args(["inspect", "--format", "json", "--model"])
+            .arg(model),
+    ))
+    .unwrap()
+}
+
+/// The node of `graph` that gives `output`.
+fn producer<'a>(graph: &'a GraphProto, output: &str) -> &'a NodeProto {
+    graph
+        .node
+        .iter()
+        .find(|n| n.output.iter().any(|o| o == output))
+        .unwrap()
 }
 
 fn chile(dir: &Path) -> PathBuf {
@@ -121,12 +155,7 @@ fn an_int8_classifier_scores_like_the_f32_one_and_every_command_reads_it() {
         inspect.contains(&format!("({} -> {expected} bytes)", f32_bytes)),
         "{inspect}"
     );
-    let json: Value = serde_json::from_str(&stdout_of(
-        csvnn()
-            .args(["inspect", "--format", "json", "--model"])
-            .arg(&int8_model),
-    ))
-    .unwrap();
+    let json = inspect_json(&int8_model);
     assert_eq!(json["compression"]["int8"]["layers_int8"], 3);
     let products: Vec<Value> = json["architecture"]["layers"]
         .as_array()
@@ -304,21 +333,10 @@ fn damaged_int8_layers_are_refused_with_what_is_wrong() {
 
 #[test]
 fn an_int8_model_exports_as_matmulinteger_on_int8_weights() {
-    use csvnn::onnx::proto::ModelProto;
-    use prost::Message;
     let dir = tempfile::tempdir().unwrap();
     let int8_model = dir.path().join("int8.json");
     compress(&chile(dir.path()), &int8_model);
-    let onnx = dir.path().join("int8.onnx");
-    csvnn()
-        .args(["--quiet", "export", "--format", "onnx", "--model"])
-        .arg(&int8_model)
-        .arg("-o")
-        .arg(&onnx)
-        .assert()
-        .success();
-    let proto = ModelProto::decode(fs::read(&onnx).unwrap().as_slice()).unwrap();
-    let graph = proto.graph.unwrap();
+    let graph = onnx_graph(&int8_model, &dir.path().join("int8.onnx"));
     let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
     // The 64 -> 64 layer quantizes its inputs; the small first and last layers dequantize
     // their int8 weights and multiply in float (not `DequantizeLinear`, which
@@ -445,7 +463,7 @@ fn small_layers_predict_as_dense_layers_on_their_dequantized_weights() {
             .arg(dir.path().join("again8.json")),
     );
     assert!(
-        table.contains("products: f32, int8, f32 (f32: the int8 weights dequantized on load, for conv layers and dense layers with fewer than 32 inputs or 8 outputs)\n"),
+        table.contains("products: f32, int8, f32 (f32: the int8 weights dequantized on load, for conv, GRU and LSTM layers and dense layers with fewer than 32 inputs or 8 outputs)\n"),
         "{table}"
     );
 
@@ -566,12 +584,7 @@ fn a_cnn_s_conv_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
         "{inspect}"
     );
     assert!(!inspect.contains("kept f32"), "{inspect}");
-    let json: Value = serde_json::from_str(&stdout_of(
-        csvnn()
-            .args(["inspect", "--format", "json", "--model"])
-            .arg(&int8_model),
-    ))
-    .unwrap();
+    let json = inspect_json(&int8_model);
     assert_eq!(json["architecture"]["layers"][0]["product"], "f32");
 
     // The same model with an f32 conv layer holding the dequantized weights.
@@ -609,20 +622,7 @@ fn a_cnn_s_conv_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
 
     // ONNX: the int8 filters (c_out, c_in, k, k) cast to float, times the per-filter
     // scales (c_out, 1, 1, 1), feed the Conv.
-    use csvnn::onnx::proto::ModelProto;
-    use prost::Message;
-    let onnx = dir.path().join("cnn8.onnx");
-    csvnn()
-        .args(["--quiet", "export", "--format", "onnx", "--model"])
-        .arg(&int8_model)
-        .arg("-o")
-        .arg(&onnx)
-        .assert()
-        .success();
-    let graph = ModelProto::decode(fs::read(&onnx).unwrap().as_slice())
-        .unwrap()
-        .graph
-        .unwrap();
+    let graph = onnx_graph(&int8_model, &dir.path().join("cnn8.onnx"));
     let AnyLayer::Conv2D(c) = &Model::load(&int8_model).unwrap().network.layers[0] else {
         panic!("the first layer is the conv layer");
     };
@@ -642,20 +642,296 @@ fn a_cnn_s_conv_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
         .iter()
         .find(|t| t.dims == [4, 1, 1, 1])
         .expect("the per-filter scales");
-    let producer = |output: &str| {
-        graph
-            .node
-            .iter()
-            .find(|n| n.output.iter().any(|o| o == output))
-            .unwrap()
-    };
     let conv = graph.node.iter().find(|n| n.op_type == "Conv").unwrap();
-    let mul = producer(&conv.input[1]);
+    let mul = producer(&graph, &conv.input[1]);
     assert_eq!(mul.op_type, "Mul");
     assert_eq!(mul.input[1], scales.name);
-    let cast = producer(&mul.input[0]);
+    let cast = producer(&graph, &mul.input[0]);
     assert_eq!(
         (cast.op_type.as_str(), &cast.input[0]),
         ("Cast", &filters.name)
     );
+}
+
+/// japanesevowels (tests/fixtures/sequences: 68 training and 37 test rows of
+/// ../shared/data's 25 steps x 12 channels).
+fn vowels() -> (String, String) {
+    let fixture = |name: &str| {
+        format!(
+            "{}/tests/fixtures/sequences/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    (fixture("jv.csv"), fixture("jvt.csv"))
+}
+
+/// An f32 model of `vowels` with the recurrent encoder `rnn`, trained for `epochs`.
+fn vowels_model(dir: &Path, rnn: &str, epochs: &str) -> PathBuf {
+    let (train_csv, _) = vowels();
+    let args = ["--data", &train_csv, "--target", "label"];
+    let encoder = [
+        "--sequence-shape",
+        "25x12",
+        "--rnn",
+        rnn,
+        "--epochs",
+        epochs,
+    ];
+    train(dir, "f32.json", &[&args[..], &encoder[..]].concat())
+}
+
+/// Series models with a GRU or an LSTM encoder compressed: the recurrent layer holds int8
+/// weights (both matrices, one scale code per gate unit, no f32 weights in the file) and
+/// runs the f32 forward pass on them dequantized, so the model predicts the bits of one
+/// whose recurrent layer is f32 holding those weights; no layer is left f32; inspect
+/// shows it; it cannot be fine-tuned; its ONNX graph holds the int8 weights and scores as
+/// `predict` does.
+#[test]
+fn recurrent_weights_are_int8_and_predict_as_their_dequantized_f32_ones() {
+    use csvnn::model::Model;
+    use csvnn::nn::{AnyLayer, Branches};
+    let (train_csv, test_csv) = vowels();
+    for (kind, rnn, gates) in [("gru", "gru:16", 3), ("lstm", "lstm:16", 4)] {
+        let dir = tempfile::tempdir().unwrap();
+        let f32_model = vowels_model(dir.path(), rnn, "3");
+        let int8_model = dir.path().join("int8.json");
+        let summary = compress(&f32_model, &int8_model);
+        let note = &summary["compression"]["int8"];
+        assert_eq!(note["layers_f32"], serde_json::json!([]), "{kind}: {note}");
+        // The recurrent layer, then the head 16 -> 64 (f32 product) and 64 -> 9 (int8).
+        assert_eq!(note["layers_int8"], 3, "{kind}: {note}");
+        assert_eq!(note["products"], serde_json::json!(["f32", "f32", "int8"]));
+        // Recurrent: (12 + 16) x G·16 weights, a code per column and a base per matrix.
+        let gh = gates * 16;
+        let int8_bytes = (12 * gh + gh + 4) + (16 * gh + gh + 4) + (16 * 64 + 68) + (64 * 9 + 13);
+        let f32_bytes = 4 * (28 * gh + 16 * 64 + 64 * 9);
+        assert_eq!(note["int8_weight_bytes"], int8_bytes, "{kind}");
+        assert_eq!(note["f32_weight_bytes"], f32_bytes, "{kind}");
+        assert!(int8_bytes as f64 <= 0.3 * f32_bytes as f64, "{kind}");
+
+        let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
+        assert_eq!(saved["format_version"], 6);
+        let encoder = &saved["network"]["layers"][0]["branches"][0]["encoder"]["layers"];
+        let layer = &encoder[0];
+        assert_eq!(layer["type"], kind);
+        assert!(layer.get("weights_ih").is_none() && layer.get("weights_hh").is_none());
+        assert!(layer["int8_weights_ih"]["weights"].is_string(), "{layer}");
+        assert!(
+            layer["int8_weights_hh"]["scale_codes"].is_string(),
+            "{layer}"
+        );
+
+        let inspect = stdout_of(csvnn().args(["inspect", "--model"]).arg(&int8_model));
+        let detail =
+            "25x12 -> 25x16 (int8 weights, a 1-byte scale code per gate unit; f32 product)";
+        assert!(
+            inspect
+                .lines()
+                .any(|l| l.contains(&format!(" {kind} ")) && l.contains(detail)),
+            "{inspect}"
+        );
+        assert!(!inspect.contains("kept f32"), "{inspect}");
+        let json = inspect_json(&int8_model);
+        let summary = &json["architecture"]["layers"][0]["encoders"][0][0];
+        assert_eq!(summary["type"], kind);
+        assert_eq!(summary["product"], "f32");
+        // Every parameter counted as stored, the int8 layers' too: the nonzero ones are
+        // those the architecture's sparsity leaves.
+        let params = json["architecture"]["params"].as_f64().unwrap();
+        let zeros = (json["architecture"]["sparsity"].as_f64().unwrap() * params).round();
+        let nonzero = json["compression"]["nonzero_params"].as_f64().unwrap();
+        assert!(zeros > 0.0, "{json}");
+        assert_eq!(nonzero, params - zeros, "{json}");
+
+        // The same model with an f32 recurrent layer holding the dequantized weights.
+        let mut reference = Model::load(&int8_model).unwrap();
+        let AnyLayer::Branches(b) = &reference.network.layers[0] else {
+            panic!("the first layer is the branches layer");
+        };
+        let mut branches = b.branches().to_vec();
+        let plain = match &branches[0].encoder.layers[0] {
+            AnyLayer::Gru(g) => {
+                let (ih, hh) = g.int8_weights().expect("int8 weights");
+                assert_eq!((ih.n_in(), ih.n_out(), hh.n_in()), (12, gh, 16));
+                AnyLayer::Gru(g.dequantized())
+            }
+            AnyLayer::Lstm(l) => {
+                let (ih, hh) = l.int8_weights().expect("int8 weights");
+                assert_eq!((ih.n_in(), ih.n_out(), hh.n_in()), (12, gh, 16));
+                AnyLayer::Lstm(l.dequantized())
+            }
+            other => panic!("{kind}: the encoder starts with {}", other.kind()),
+        };
+        branches[0].encoder.layers[0] = plain;
+        reference.network.layers[0] =
+            AnyLayer::Branches(Branches::new(b.n_inputs(), branches).unwrap());
+        let reference_path = dir.path().join("dequantized.json");
+        reference.save(&reference_path).unwrap();
+        let predict = |model: &Path, threads: &str| {
+            stdout_of(
+                csvnn()
+                    .args(["--quiet", "--threads", threads, "predict", "--proba"])
+                    .arg("--model")
+                    .arg(model)
+                    .args(["--data", &test_csv]),
+            )
+        };
+        let int8 = predict(&int8_model, "1");
+        assert_eq!(int8, predict(&reference_path, "1"), "{kind}");
+        assert_eq!(int8, predict(&int8_model, "3"), "{kind}");
+        let size = |p: &Path| fs::metadata(p).unwrap().len();
+        assert!(size(&int8_model) * 3 < size(&f32_model), "{kind}");
+        let (a, b) = (
+            evaluate_json(&f32_model, &test_csv),
+            evaluate_json(&int8_model, &test_csv),
+        );
+        let acc = |r: &Value| r["accuracy"].as_f64().unwrap();
+        // 37 rows: at most one row's class changes.
+        assert!((acc(&a) - acc(&b)).abs() <= 1.0 / 37.0 + 1e-9, "{a} {b}");
+
+        // Inference only: pruning (which fine-tunes) is refused.
+        csvnn()
+            .args(["compress", "--prune", "0.5", "--model"])
+            .arg(&int8_model)
+            .args(["--data", &train_csv, "-o"])
+            .arg(dir.path().join("pruned.json"))
+            .assert()
+            .code(2)
+            .stderr("csvnn: error: the model's weights are already int8, which cannot be fine-tuned; expected an f32 model (prune first, then quantize: --prune with --int8 does both in that order)\n");
+
+        // ONNX: W and R are int8 initializers in ONNX's gate order, cast to float and
+        // times the scale of each row, feeding the GRU or LSTM node.
+        let graph = onnx_graph(&int8_model, &dir.path().join("int8.onnx"));
+        let model = Model::load(&int8_model).unwrap();
+        let AnyLayer::Branches(b) = &model.network.layers[0] else {
+            panic!("the first layer is the branches layer");
+        };
+        let q = match &b.branches()[0].encoder.layers[0] {
+            AnyLayer::Gru(g) => g.onnx_int8_parameters(),
+            AnyLayer::Lstm(l) => l.onnx_int8_parameters(),
+            _ => None,
+        }
+        .expect("int8 parameters");
+        let op = kind.to_uppercase();
+        let node = graph.node.iter().find(|n| n.op_type == op).unwrap();
+        let initializer = |name: &str| graph.initializer.iter().find(|t| t.name == name).unwrap();
+        for (input, weights, scales) in [
+            (&node.input[1], &q.weight_ih, &q.scales_ih),
+            (&node.input[2], &q.weight_hh, &q.scales_hh),
+        ] {
+            let mul = producer(&graph, input);
+            assert_eq!(mul.op_type, "Mul");
+            let cast = producer(&graph, &mul.input[0]);
+            assert_eq!(cast.op_type, "Cast");
+            let w = initializer(&cast.input[0]);
+            assert_eq!(w.data_type, 3, "int8");
+            assert_eq!(w.dims, [1, gh as i64, weights.ncols() as i64]);
+            let raw: Vec<u8> = weights.iter().map(|&v| v as u8).collect();
+            assert_eq!(w.raw_data, raw);
+            let s = initializer(&mul.input[1]);
+            assert_eq!(s.dims, [1, gh as i64, 1]);
+            let floats: Vec<u8> = scales.iter().flat_map(|v| v.to_le_bytes()).collect();
+            assert_eq!(s.raw_data, floats);
+        }
+        assert!(
+            !graph
+                .initializer
+                .iter()
+                .any(|t| t.dims == [1, gh as i64, 12] && t.data_type == 1),
+            "{kind}: no f32 W"
+        );
+        if let Some(why) = super::export_raw::onnxruntime_missing() {
+            eprintln!("onnxruntime skipped: {why}");
+            continue;
+        }
+        let worst = super::export_raw::score_against_predict(
+            &int8_model,
+            Path::new(&test_csv),
+            &["--proba"],
+        );
+        assert!(
+            worst <= 1e-5,
+            "{kind}: largest probability difference {worst}"
+        );
+    }
+}
+
+/// A damaged int8 GRU or LSTM block is refused on load with the file, the layer, the
+/// field and what was expected.
+#[test]
+fn damaged_int8_recurrent_layers_are_refused_with_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let f32_model = vowels_model(dir.path(), "lstm:8", "1");
+    let int8_model = dir.path().join("int8.json");
+    compress(&f32_model, &int8_model);
+    let saved: Value = serde_json::from_str(&fs::read_to_string(&int8_model).unwrap()).unwrap();
+    let cases: [(&str, &str, Value, &str); 5] = [
+        (
+            "int8_weights_ih",
+            "weights",
+            "not base64!".into(),
+            "lstm layer: `int8_weights_ih`: the weights are not base64 text",
+        ),
+        (
+            "int8_weights_hh",
+            "weights",
+            "AAAA".into(),
+            "lstm layer: `int8_weights_hh`: the int8 weights have 3 values; expected n_in x n_out = 8 x 32",
+        ),
+        (
+            "int8_weights_ih",
+            "scale_codes",
+            "AAAA".into(),
+            "lstm layer: `int8_weights_ih`: there are 3 scale codes; expected one per output, 32",
+        ),
+        (
+            "int8_weights_hh",
+            "scale_codes",
+            "#".into(),
+            "lstm layer: `int8_weights_hh`: the scale codes are not base64 text",
+        ),
+        (
+            "int8_weights_ih",
+            "scale_base",
+            serde_json::json!(0.0),
+            "lstm layer: `int8_weights_ih`: the scale base is 0; expected a finite number above 0",
+        ),
+    ];
+    let path = dir.path().join("broken.json");
+    let refused = |broken: &Value, message: &str| {
+        fs::write(&path, broken.to_string()).unwrap();
+        let stderr = String::from_utf8(
+            csvnn()
+                .args(["inspect", "--model"])
+                .arg(&path)
+                .assert()
+                .code(1)
+                .get_output()
+                .stderr
+                .clone(),
+        )
+        .unwrap();
+        let prefix = format!(
+            "csvnn: error: {}: the model file is damaged: {message} at line 1 column ",
+            path.display()
+        );
+        assert!(stderr.starts_with(&prefix), "{stderr}");
+    };
+    for (field, key, value, message) in cases {
+        let mut broken = saved.clone();
+        broken["network"]["layers"][0]["branches"][0]["encoder"]["layers"][0][field][key] = value;
+        refused(&broken, message);
+    }
+    // Both forms, or neither.
+    let mut both = saved.clone();
+    both["network"]["layers"][0]["branches"][0]["encoder"]["layers"][0]["weights_ih"] =
+        vec![0.0; 12 * 32].into();
+    let either = "lstm layer: expected either `weights_ih` and `weights_hh` (f32) or `int8_weights_ih` and `int8_weights_hh`";
+    refused(&both, either);
+    let mut half = saved.clone();
+    half["network"]["layers"][0]["branches"][0]["encoder"]["layers"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("int8_weights_hh");
+    refused(&half, either);
 }

@@ -264,7 +264,7 @@ fn columns_named_as_graph_values_keep_their_names_but_not_as_outputs() {
 }
 
 /// Why onnxruntime cannot run here, if it cannot (CI has none).
-fn onnxruntime_missing() -> Option<String> {
+pub(super) fn onnxruntime_missing() -> Option<String> {
     let out = Process::new("python3")
         .args(["-c", "import onnxruntime, numpy"])
         .output();
@@ -277,7 +277,7 @@ fn onnxruntime_missing() -> Option<String> {
 
 /// The largest difference between scripts/score_onnx.py's output and `csvnn predict`'s
 /// (labels must be equal), on `test`.
-fn score_against_predict(model: &Path, test: &Path, predict_args: &[&str]) -> f64 {
+pub(super) fn score_against_predict(model: &Path, test: &Path, predict_args: &[&str]) -> f64 {
     let dir = model.parent().unwrap();
     let onnx = dir.join("scored.onnx");
     export(model, &onnx, &[]);
