@@ -7,7 +7,8 @@ int8 weight bytes over the f32 weight bytes of the quantized layers, and the fil
 over the f32 file's.
 
 Usage: scripts/compress_table.py [--data-dir DIR] [--only NAME,...] [--fashion DIR]
-       [--fashion-epochs N] [-- TRAIN FLAGS...]
+       [--fashion-epochs N] [--keep DIR] [-- TRAIN FLAGS...]
+--keep DIR leaves the f32 and int8 models in DIR (else a temporary directory).
 Needs a release build (cargo build --release); standard library only.
 """
 import argparse
@@ -28,8 +29,9 @@ def evaluate(model, test):
 
 
 def row(label, metric, train_cmd, test, workdir):
-    f32 = os.path.join(workdir, "f32.json")
-    int8 = os.path.join(workdir, "int8.json")
+    stem = label.replace(" ", "_").replace(",", "_").replace("(", "").replace(")", "")
+    f32 = os.path.join(workdir, f"{stem}.f32.json")
+    int8 = os.path.join(workdir, f"{stem}.int8.json")
     subprocess.run(train_cmd + ["-o", f32], check=True)
     summary = json.loads(subprocess.run(
         [BIN, "compress", "--int8", "--format", "json", "--model", f32, "-o", int8],
@@ -52,11 +54,15 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--fashion", default="")
     parser.add_argument("--fashion-epochs", default="5")
+    parser.add_argument("--keep", default="", help="keep the models in this directory")
     args = parser.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
     print("| model | metric | f32 | int8 | int8 - f32 | weight bytes int8/f32 | file bytes int8/f32 |")
     print("|---|---|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as workdir:
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.keep or tmp
         for name, spec, _, metric in tabular_sets(args.data_dir, only):
             train = os.path.join(args.data_dir, spec["files"]["train"])
             test = os.path.join(args.data_dir, spec["files"]["test"])
@@ -69,8 +75,10 @@ def main():
             cmd = [BIN, "--quiet", "train", "--data", os.path.join(args.fashion, "train.csv"),
                    "--target", "label", "--image-shape", "28x28x1", "--conv", "16:3,32:3",
                    "--hidden", "64", "--epochs", args.fashion_epochs, "--seed", "0"]
-            row("fashion_mnist CNN", "accuracy", cmd,
-                os.path.join(args.fashion, "test.csv"), workdir)
+            test = os.path.join(args.fashion, "test.csv")
+            with open(test) as f:
+                images = sum(1 for _ in f) - 1
+            row(f"fashion_mnist CNN ({images} test images)", "accuracy", cmd, test, workdir)
 
 
 if __name__ == "__main__":

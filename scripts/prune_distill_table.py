@@ -11,7 +11,7 @@ Per set (seed 0, the MANIFEST's column flags, epochs by size as in EPOCHS below)
    students' test predictions with the teacher's (classification: the fraction of equal
    labels; regression: R2 of the student's predictions against the teacher's).
 Prints two Markdown tables. Usage: scripts/prune_distill_table.py [--only NAME,...]
-[--fine-tune N] [--no-prune] [-- EXTRA STUDENT FLAGS] (e.g. `-- --distill-temperature 4`). Needs a release build
+[--fine-tune N] [--no-prune] [--no-distill] [-- EXTRA STUDENT FLAGS] (e.g. `-- --distill-temperature 4`). Needs a release build
 (or CSVNN=path/to/csvnn); standard library only.
 """
 import argparse
@@ -44,7 +44,8 @@ def epochs_for(rows):
 
 
 def run(args):
-    subprocess.run([BIN, "--quiet"] + args, check=True)
+    # compress prints its summary on stdout even with --quiet; the tables are the output.
+    subprocess.run([BIN, "--quiet"] + args, check=True, stdout=subprocess.DEVNULL)
 
 
 def score(model, test, metric):
@@ -77,6 +78,7 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--fine-tune", type=int, default=FINE_TUNE, help="fine-tuning epochs")
     parser.add_argument("--no-prune", action="store_true", help="the distillation table alone")
+    parser.add_argument("--no-distill", action="store_true", help="the pruning table alone")
     args = parser.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
     prune_rows, distill_rows = [], []
@@ -103,6 +105,8 @@ def main():
             if pruned:
                 prune_rows.append((name, metric, epochs, full, pruned))
             print(f"# {name}: pruning done at {time.perf_counter() - start:.0f}s", file=sys.stderr)
+            if args.no_distill:
+                continue
 
             teacher_pred = predictions(big, test)
             kinds = {"labels": [], "distilled": []}
@@ -115,15 +119,19 @@ def main():
             distill_rows.append((name, metric, full, kinds))
             print(f"# {name}: distillation done at {time.perf_counter() - start:.0f}s", file=sys.stderr)
 
-    print(f"Pruning to 0.8 (`--hidden 256,256`, seed 0; fine-tuning {args.fine_tune} epochs):\n")
-    print("| dataset | metric | epochs | f32 | pruned, no fine-tune | pruned + fine-tune (global) "
-          "| pruned + fine-tune (per layer) | drop (global) | within target |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, metric, epochs, full, p in prune_rows:
-        drop = full - p["global"]
-        limit = 0.01  # 1 point of accuracy, 0.01 of R2
-        print(f"| {name} | {metric} | {epochs} | {full:.4f} | {p['none']:.4f} | {p['global']:.4f} "
-              f"| {p['layer']:.4f} | {drop:+.4f} | {'yes' if drop <= limit else 'no'} |")
+    if prune_rows:
+        print(f"Pruning to 0.8 (`--hidden 256,256`, seed 0; fine-tuning {args.fine_tune} epochs):\n")
+        print("| dataset | metric | epochs | f32 | pruned, no fine-tune | pruned + fine-tune (global) "
+              "| pruned + fine-tune (per layer) | drop (global) | within target |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name, metric, epochs, full, p in prune_rows:
+            drop = full - p["global"]
+            limit = 0.01  # 1 point of accuracy, 0.01 of R2
+            print(f"| {name} | {metric} | {epochs} | {full:.4f} | {p['none']:.4f} | {p['global']:.4f} "
+                  f"| {p['layer']:.4f} | {drop:+.4f} | {'yes' if drop <= limit else 'no'} |")
+    if not distill_rows:
+        print(f"\n{time.perf_counter() - start:.0f}s in all")
+        return
     print(f"\nDistillation (teacher `--hidden 256,256`; students `--hidden 16`, seeds {SEEDS}"
           f"{'; ' + ' '.join(extra) if extra else ''}):\n")
     print("| dataset | metric | teacher | labels only | distilled | gap to teacher: labels / distilled "
