@@ -51,7 +51,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = parse_positive_usize)]
     pub max_in_flight: usize,
 
-    /// Seconds a request may take, body upload included (503 beyond).
+    /// Seconds a request may take, body upload included (503 beyond); a connection whose
+    /// next request head takes longer to arrive, or that idles that long, is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_positive_f32)]
     pub timeout: f32,
 }

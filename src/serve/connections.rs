@@ -1,7 +1,8 @@
 //! The accept loop: each connection served by hyper's HTTP/1 connection directly (not
 //! axum's `serve`, whose HTTP/1-or-2 builder reads every request through a `Rewind`
-//! wrapper and goes through more layers per request), and a graceful stop that lets the
-//! connections finish the requests they are answering.
+//! wrapper and goes through more layers per request), a connection closed when a request's
+//! headers take longer than the time limit to arrive (or it waits idle that long), and a
+//! graceful stop that lets the connections finish the requests they are answering.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,7 +16,7 @@ use axum::response::Response;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower_service::Service;
@@ -26,10 +27,13 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Answer connections on `listener` with `router` until `shutdown` completes; then stop
 /// accepting, let each connection finish the request it is answering, and return once all
-/// are closed.
+/// are closed. A connection whose next request's headers have not all arrived within
+/// `header_time` is closed (a client that sends them a byte at a time would otherwise
+/// hold it forever: the router's time limit starts with a request).
 pub(super) async fn serve(
     listener: TcpListener,
     router: Router,
+    header_time: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     // `stop` tells the connections to finish; each holds a `closed` receiver, so the
@@ -52,6 +56,7 @@ pub(super) async fn serve(
         tokio::spawn(connection(
             tcp,
             router.clone(),
+            header_time,
             stop_rx.clone(),
             closed_rx.clone(),
         ));
@@ -68,6 +73,7 @@ pub(super) async fn serve(
 async fn connection(
     tcp: TcpStream,
     router: Router,
+    header_time: Duration,
     mut stop: watch::Receiver<bool>,
     _open: watch::Receiver<()>,
 ) {
@@ -82,7 +88,10 @@ async fn connection(
             response
         }
     });
-    let mut conn = pin!(http1::Builder::new().serve_connection(TokioIo::new(tcp), service));
+    let mut conn = pin!(http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_time)
+        .serve_connection(TokioIo::new(tcp), service));
     let mut stopping = false;
     loop {
         tokio::select! {

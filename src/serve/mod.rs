@@ -34,7 +34,9 @@ pub struct Limits {
     pub max_rows: usize,
     /// Requests handled at once; one more is answered 503 with `Retry-After`.
     pub max_in_flight: usize,
-    /// Longest a request may take, body upload included; a slower one is answered 503.
+    /// Longest a request may take, body upload included; a slower one is answered 503. A
+    /// connection whose next request's headers take longer to arrive (or that waits idle
+    /// that long) is closed.
     pub timeout: Duration,
     /// Requests scored at once (each on its own blocking thread); others wait their turn.
     pub workers: usize,
@@ -129,5 +131,6 @@ pub async fn serve(
     server: Arc<Server>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    connections::serve(listener, server.router(), shutdown).await
+    let header_time = server.config.limits.timeout;
+    connections::serve(listener, server.router(), header_time, shutdown).await
 }

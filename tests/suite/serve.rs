@@ -469,6 +469,31 @@ fn a_full_server_and_a_slow_request_are_503() {
 }
 
 #[test]
+fn a_connection_whose_headers_stall_is_closed_after_the_time_limit() {
+    let served = Served::start(chile_model(), &["--timeout", "1"]);
+    // Half a request head, then nothing (a client holding a connection a byte at a time).
+    let mut slow = TcpStream::connect(served.addr).unwrap();
+    slow.write_all(b"POST /predict HTTP/1.1\r\nHost: localhost\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 256];
+    match slow.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("expected the connection closed, got {other:?}"),
+    }
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "closed after {waited:?}"
+    );
+    // Other connections are served as before.
+    assert_eq!(served.get("/health").status, 200);
+}
+
+#[test]
 fn unknown_routes_and_methods_are_404_and_405() {
     let served = Served::start(chile_model(), &[]);
     assert_eq!(served.get("/nope").status, 404);
