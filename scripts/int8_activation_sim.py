@@ -12,13 +12,15 @@ inputs or 8 outputs on the f32 product: dequantized weights, inputs not quantize
   first N training rows (max |x|, N = 1000 and every row; and the 99.9th percentile of
   |x| over those rows' values, every row), test values clipped to +-127 steps.
 
-Prints the score (accuracy, or R2) of each against f32, and how many test rows' per-batch
-outputs change when the test rows are shuffled (their chunks change). The network inputs are encoded
-from the model's pipeline (numeric: missing -> mean, (v - mean) / std in f64 then f32;
-categorical: one-hot, unseen values all zeros; cells trimmed), so the f32 score is `csvnn evaluate`'s;
-with --int8 MODEL.int8.json the script checks that its quantized weights are that file's
-bytes and codes, and with --csvnn BIN it runs `evaluate` on both files and prints both
-checks (f32 and per row, csvnn's rule).
+Prints the score (accuracy, or R2) of each against f32 as a Markdown row, and how many
+test rows' per-batch outputs change when the test rows are shuffled (their chunks change).
+The network inputs are encoded from the model's pipeline (cells trimmed; numeric: missing
+-> mean, (v - mean) / std in f64 then f32; categorical: one-hot, unseen values all
+zeros), so the f32 score is `csvnn evaluate`'s. With --int8 MODEL.int8.json the script
+checks that its quantized weights, scale codes, bases and products are that file's; with
+--csvnn BIN it also prints `evaluate` on both files against the f32 and per-row scores,
+and `predict` on both against the simulated outputs, row by row. The f32 products are
+summed in f64 and rounded once to f32, so no row depends on the rows beside it.
 
 Usage: scripts/int8_activation_sim.py MODEL.f32.json TRAIN.csv TEST.csv
        [--int8 MODEL.int8.json] [--csvnn BIN] [--label NAME] [--header]
