@@ -78,6 +78,11 @@ fn expected_outputs(task: &Task, target: usize) -> String {
     }
 }
 
+/// "1 column", "35 columns".
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Each series of `pipeline`: at least one step and one channel, T x C columns, and one
 /// mean and standard deviation per channel. Before the pipeline's width is computed, as
 /// that multiplies T by C.
@@ -100,20 +105,17 @@ fn check_series(pipeline: &Pipeline) -> Result<(), ModelProblem> {
         }
         if steps.checked_mul(channels) != Some(series.columns.len()) {
             return Err(problem(
-                format!("{} columns", series.columns.len()),
+                count(series.columns.len(), "column"),
                 format!(
                     "{}, {steps} steps of {channels} channels",
                     steps as u128 * channels as u128
                 ),
             ));
         }
-        for (what, stats) in [
-            ("means", &series.mean),
-            ("standard deviations", &series.std),
-        ] {
+        for (what, stats) in [("mean", &series.mean), ("standard deviation", &series.std)] {
             if stats.len() != channels {
                 return Err(problem(
-                    format!("{} {what}", stats.len()),
+                    count(stats.len(), what),
                     format!("{channels}, one per channel"),
                 ));
             }

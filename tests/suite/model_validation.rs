@@ -374,3 +374,33 @@ fn a_series_must_have_its_shapes_columns_and_statistics() {
         .assert()
         .success();
 }
+
+/// The campaign's first crash itself, minimised by libFuzzer (`-minimize_crash=1`, 30 s):
+/// an int8 series model whose series has 1 column and 3 means for 3 steps of 12 channels.
+#[test]
+fn the_campaigns_minimised_crash_is_refused() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz");
+    let message = "csvnn: error: series_columns.json: invalid model: the series 't000_c0..t002_c11' has 1 column; expected 36, 3 steps of 12 channels\n";
+    let vowels = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sequences/jvt.csv"
+    );
+    for command in [
+        &[
+            "predict",
+            "--model",
+            "series_columns.json",
+            "--data",
+            vowels,
+        ][..],
+        &["inspect", "--model", "series_columns.json"],
+    ] {
+        csvnn()
+            .current_dir(fixtures)
+            .args(command)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(message);
+    }
+}
