@@ -78,46 +78,17 @@ fn expected_outputs(task: &Task, target: usize) -> String {
     }
 }
 
-/// "1 column", "35 columns".
-fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
-
-/// Each series of `pipeline`: at least one step and one channel, T x C columns, and one
-/// mean and standard deviation per channel. Before the pipeline's width is computed, as
-/// that multiplies T by C.
+/// Each series of `pipeline` against its shape (`SequenceColumn::shape_problem`). Before
+/// the pipeline's width is computed, as that multiplies T by C.
 fn check_series(pipeline: &Pipeline) -> Result<(), ModelProblem> {
     for feature in &pipeline.features {
-        let Feature::Sequence(series) = feature else {
-            continue;
-        };
-        let (steps, channels) = (series.shape.steps, series.shape.channels);
-        let problem = |found: String, expected: String| ModelProblem::Series {
-            name: series.name.clone(),
-            found,
-            expected,
-        };
-        if steps == 0 || channels == 0 {
-            return Err(problem(
-                format!("{steps} steps of {channels} channels"),
-                "at least 1 of each".to_string(),
-            ));
-        }
-        if steps.checked_mul(channels) != Some(series.columns.len()) {
-            return Err(problem(
-                count(series.columns.len(), "column"),
-                format!(
-                    "{}, {steps} steps of {channels} channels",
-                    steps as u128 * channels as u128
-                ),
-            ));
-        }
-        for (what, stats) in [("mean", &series.mean), ("standard deviation", &series.std)] {
-            if stats.len() != channels {
-                return Err(problem(
-                    count(stats.len(), what),
-                    format!("{channels}, one per channel"),
-                ));
+        if let Feature::Sequence(series) = feature {
+            if let Some((found, expected)) = series.shape_problem() {
+                return Err(ModelProblem::Series {
+                    name: series.name.clone(),
+                    found,
+                    expected,
+                });
             }
         }
     }

@@ -404,3 +404,44 @@ fn the_campaigns_minimised_crash_is_refused() {
             .stderr(message);
     }
 }
+
+/// A preprocessor file holds the same series, checked the same way when it loads: one
+/// with a column fewer than its shape made `train --preprocessor` panic.
+#[test]
+fn a_preprocessor_files_series_must_match_its_shape_too() {
+    let dir = TempDir::new().unwrap();
+    let vowels = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sequences/jv.csv"
+    );
+    let data = ["--data", vowels, "--target", "label"];
+    csvnn()
+        .current_dir(dir.path())
+        .args([
+            "--quiet",
+            "preprocess",
+            "--sequence-shape",
+            "25x12",
+            "-o",
+            "prep.json",
+        ])
+        .args(data)
+        .assert()
+        .success();
+    let prep = dir.path().join("prep.json");
+    let mut file: Value = serde_json::from_str(&std::fs::read_to_string(&prep).unwrap()).unwrap();
+    let series = &mut file["pipeline"]["features"][0];
+    assert_eq!(series["kind"], "sequence", "{series}");
+    series["columns"].as_array_mut().unwrap().pop();
+    std::fs::write(&prep, file.to_string()).unwrap();
+    csvnn()
+        .current_dir(dir.path())
+        .args(["--quiet", "train", "--preprocessor", "prep.json", "--epochs", "1"])
+        .args(["--rnn", "gru:2", "--hidden", "none", "-o", "m.json"])
+        .args(data)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("csvnn: error: prep.json: invalid preprocessor: the series 't000_c0..t024_c11' has 299 columns; expected 300, 25 steps of 12 channels\n");
+    assert!(!dir.path().join("m.json").exists());
+}
