@@ -40,8 +40,14 @@ cp tests/fixtures/int8_v4/model.json "$corpus/model_load_predict/int8_v4.json"
 "$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/dropout.json" -o "$corpus/model_load_predict/dropout_int8.json" > /dev/null
 train wide.json --data "$scratch/default.csv" --target default --hidden 32,8
 "$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/wide.json" -o "$corpus/model_load_predict/wide_int8.json" > /dev/null
+# A pruned copy (compress --prune): 80% of the dense weights zeroed, fine-tuned one
+# epoch; its "compression" record (the zeros of each layer) is checked on load.
+"$csvnn" --quiet compress --prune 0.8 --data "$scratch/default.csv" --epochs 1 --model "$corpus/model_load_predict/wide.json" -o "$corpus/model_load_predict/wide_pruned.json" > /dev/null
+# Pruned, then int8: a "compression" record with both notes.
+"$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/wide_pruned.json" -o "$corpus/model_load_predict/wide_pruned_int8.json" > /dev/null
 train cnn.json --data "$scratch/images.csv" --target label --image-shape 4x4x1 --conv 2:3 --hidden 2
 "$csvnn" --quiet compress --int8 --model "$corpus/model_load_predict/cnn.json" -o "$corpus/model_load_predict/cnn_int8.json" > /dev/null
+"$csvnn" --quiet compress --prune 0.5 --prune-scope layer --data "$scratch/images.csv" --epochs 1 --model "$corpus/model_load_predict/cnn.json" -o "$corpus/model_load_predict/cnn_pruned.json" > /dev/null
 # Sequence models: a series (GRU, LSTM, attention) and text with a number beside it.
 head -40 "${SHARED_DATA:-../shared/data}/japanesevowels.train.csv" | cut -d, -f1-36,301 > "$scratch/series.csv"
 train gru.json --data "$scratch/series.csv" --target label --sequence-shape 3x12 --rnn gru:2 --hidden none

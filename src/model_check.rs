@@ -1,13 +1,14 @@
 //! Checking a model read from a file before it scores anything: the network on its own
 //! (`Network::validate`: widths chain through every layer, sizes within limits), then the
 //! network against its pipeline (inputs = the encoded width, outputs = what the target
-//! needs) and the target itself (a classifier has at least two labels). A file edited by
+//! needs), the target itself (a classifier has at least two labels) and each series (T x C
+//! columns, one mean and deviation per channel: encoding indexes by both). A file edited by
 //! hand or damaged is refused here with what was found and what was expected, instead of
 //! panicking or allocating without bound when it runs. The checkpoint reader uses
 //! `check_network` too.
 
 use crate::nn::{Network, NetworkError};
-use crate::preprocess::{Pipeline, TargetEncoder, Task};
+use crate::preprocess::{Feature, Pipeline, TargetEncoder, Task};
 
 /// Why a model (or a checkpoint's network and pipeline) cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -45,6 +46,18 @@ pub enum ModelProblem {
         task: Task,
     },
 
+    /// A series whose columns are not its steps times its channels, or whose means and
+    /// standard deviations are not one per channel.
+    #[error("the series '{name}' has {found}; expected {expected}")]
+    Series {
+        /// The series' name in the file.
+        name: String,
+        /// What the file holds: `35 columns`.
+        found: String,
+        /// What its shape needs: `36 columns, 3 steps of 12 channels`.
+        expected: String,
+    },
+
     /// A model whose `task` differs from its target encoder's.
     #[error(
         "the model's task is {model} but its target is encoded for {target}; expected the same"
@@ -65,8 +78,26 @@ fn expected_outputs(task: &Task, target: usize) -> String {
     }
 }
 
+/// Each series of `pipeline` against its shape (`SequenceColumn::shape_problem`). Before
+/// the pipeline's width is computed, as that multiplies T by C.
+fn check_series(pipeline: &Pipeline) -> Result<(), ModelProblem> {
+    for feature in &pipeline.features {
+        if let Feature::Sequence(series) = feature {
+            if let Some((found, expected)) = series.shape_problem() {
+                return Err(ModelProblem::Series {
+                    name: series.name.clone(),
+                    found,
+                    expected,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Check `network` on its own and against `pipeline`: the target (at least two labels
-/// for classification), the network's layers (`Network::validate`), its input width
+/// for classification), each series (`check_series`), the network's layers
+/// (`Network::validate`), its input width
 /// (the pipeline's encoded width) and its output width (one per label; 1 for regression,
 /// so a binary classifier has two outputs).
 pub fn check_network(network: &Network, pipeline: &Pipeline) -> Result<(), ModelProblem> {
@@ -77,6 +108,7 @@ pub fn check_network(network: &Network, pipeline: &Pipeline) -> Result<(), Model
             });
         }
     }
+    check_series(pipeline)?;
     network.validate()?;
     if network.n_inputs != pipeline.n_inputs() {
         return Err(ModelProblem::Inputs {

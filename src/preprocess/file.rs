@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::Pipeline;
+use super::pipeline::{Feature, Pipeline};
 use crate::atomic::write_atomically;
 use crate::error::{Error, Result};
 use crate::versioned::{read_versioned, FileKind};
@@ -48,8 +48,22 @@ pub fn save_preprocessor(path: &Path, pipeline: &Pipeline) -> Result<()> {
     })
 }
 
-/// Read a pipeline saved by `save_preprocessor`, refusing other files and newer versions.
+/// Read a pipeline saved by `save_preprocessor`, refusing other files, newer versions and
+/// series that do not match their shape (`SequenceColumn::shape_problem`).
 pub fn load_preprocessor(path: &Path) -> Result<Pipeline> {
     let file: PreprocessorFile<Pipeline> = read_versioned(path, &PREPROCESSOR_FILE)?;
+    for feature in &file.pipeline.features {
+        if let Feature::Sequence(series) = feature {
+            if let Some((found, expected)) = series.shape_problem() {
+                return Err(Error::ModelFile {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "invalid preprocessor: the series '{}' has {found}; expected {expected}",
+                        series.name
+                    ),
+                });
+            }
+        }
+    }
     Ok(file.pipeline)
 }

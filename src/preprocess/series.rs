@@ -89,7 +89,44 @@ fn series_error(table: &RawTable, row: usize, columns: &[usize], problem: Series
     }
 }
 
+/// "1 column", "35 columns".
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 impl SequenceColumn {
+    /// What a series read from a file lacks, as (found, expected): at least one step and
+    /// one channel, T x C columns, one mean and standard deviation per channel. Encoding
+    /// indexes by all of them, so a model or preprocessor file is refused without them.
+    pub fn shape_problem(&self) -> Option<(String, String)> {
+        let (steps, channels) = (self.shape.steps, self.shape.channels);
+        if steps == 0 || channels == 0 {
+            return Some((
+                format!("{steps} steps of {channels} channels"),
+                "at least 1 of each".to_string(),
+            ));
+        }
+        // Multiplied without overflow: the shape may be anything a file holds.
+        if steps.checked_mul(channels) != Some(self.columns.len()) {
+            return Some((
+                count(self.columns.len(), "column"),
+                format!(
+                    "{}, {steps} steps of {channels} channels",
+                    steps as u128 * channels as u128
+                ),
+            ));
+        }
+        [("mean", &self.mean), ("standard deviation", &self.std)]
+            .into_iter()
+            .find(|(_, stats)| stats.len() != channels)
+            .map(|(what, stats)| {
+                (
+                    count(stats.len(), what),
+                    format!("{channels}, one per channel"),
+                )
+            })
+    }
+
     /// Fit on `rows`: the table columns `columns` (exactly T x C of them) as one series.
     pub(crate) fn fit(
         table: &RawTable,

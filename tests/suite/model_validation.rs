@@ -50,6 +50,32 @@ fn cnn() -> Value {
         .clone()
 }
 
+/// A series model trained once by the binary: japanesevowels (the fixture's 25 steps of 12
+/// channels, `t000_c0` ... `t024_c11`), a GRU of 2 units, no hidden layer.
+fn series() -> Value {
+    static MODEL: OnceLock<Value> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let vowels = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/sequences/jv.csv"
+            );
+            train_model(&[
+                "--data",
+                vowels,
+                "--target",
+                "label",
+                "--sequence-shape",
+                "25x12",
+                "--rnn",
+                "gru:2",
+                "--hidden",
+                "none",
+            ])
+        })
+        .clone()
+}
+
 /// Train for one epoch with `args` and read the model written.
 fn train_model(args: &[&str]) -> Value {
     let dir = TempDir::new().unwrap();
@@ -297,4 +323,125 @@ fn trained_models_still_load_and_predict() {
 /// The layers of a model's network.
 fn layers(model: &mut Value) -> &mut Vec<Value> {
     model["network"]["layers"].as_array_mut().unwrap()
+}
+
+/// The campaign of 2026-11-30 (docs/fuzzing.md) found a series with one column fewer than
+/// its shape (35 for 3 x 12): prediction indexed past its columns and panicked. A series'
+/// shape, columns and per-channel statistics are now checked when the model loads.
+#[test]
+fn a_series_must_have_its_shapes_columns_and_statistics() {
+    let edited = |edit: &dyn Fn(&mut Value)| {
+        let mut model = series();
+        let feature = &mut model["pipeline"]["features"][0];
+        assert_eq!(feature["kind"], "sequence", "{feature}");
+        edit(feature);
+        model
+    };
+    let name = "the series 't000_c0..t024_c11' has";
+    assert_refused(
+        &edited(&|f| {
+            f["columns"].as_array_mut().unwrap().pop();
+        }),
+        &format!("{name} 299 columns; expected 300, 25 steps of 12 channels"),
+    );
+    assert_refused(
+        &edited(&|f| f["shape"]["steps"] = json!(1u64 << 62)),
+        &format!("{name} 300 columns; expected 55340232221128654848, 4611686018427387904 steps of 12 channels"),
+    );
+    assert_refused(
+        &edited(&|f| f["shape"]["channels"] = json!(0)),
+        &format!("{name} 25 steps of 0 channels; expected at least 1 of each"),
+    );
+    assert_refused(
+        &edited(&|f| {
+            f["mean"].as_array_mut().unwrap().pop();
+        }),
+        &format!("{name} 11 means; expected 12, one per channel"),
+    );
+    assert_refused(
+        &edited(&|f| f["std"].as_array_mut().unwrap().push(json!(1.0))),
+        &format!("{name} 13 standard deviations; expected 12, one per channel"),
+    );
+    // Unedited, it loads and predicts.
+    let dir = write_model(&series());
+    let test = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sequences/jvt.csv"
+    );
+    csvnn()
+        .current_dir(dir.path())
+        .args(["predict", "--model", "bad.json", "--data", test])
+        .assert()
+        .success();
+}
+
+/// The campaign's first crash itself, minimised by libFuzzer (`-minimize_crash=1`, 30 s):
+/// an int8 series model whose series has 1 column and 3 means for 3 steps of 12 channels.
+#[test]
+fn the_campaigns_minimised_crash_is_refused() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz");
+    let message = "csvnn: error: series_columns.json: invalid model: the series 't000_c0..t002_c11' has 1 column; expected 36, 3 steps of 12 channels\n";
+    let vowels = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sequences/jvt.csv"
+    );
+    for command in [
+        &[
+            "predict",
+            "--model",
+            "series_columns.json",
+            "--data",
+            vowels,
+        ][..],
+        &["inspect", "--model", "series_columns.json"],
+    ] {
+        csvnn()
+            .current_dir(fixtures)
+            .args(command)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(message);
+    }
+}
+
+/// A preprocessor file holds the same series, checked the same way when it loads: one
+/// with a column fewer than its shape made `train --preprocessor` panic.
+#[test]
+fn a_preprocessor_files_series_must_match_its_shape_too() {
+    let dir = TempDir::new().unwrap();
+    let vowels = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sequences/jv.csv"
+    );
+    let data = ["--data", vowels, "--target", "label"];
+    csvnn()
+        .current_dir(dir.path())
+        .args([
+            "--quiet",
+            "preprocess",
+            "--sequence-shape",
+            "25x12",
+            "-o",
+            "prep.json",
+        ])
+        .args(data)
+        .assert()
+        .success();
+    let prep = dir.path().join("prep.json");
+    let mut file: Value = serde_json::from_str(&std::fs::read_to_string(&prep).unwrap()).unwrap();
+    let series = &mut file["pipeline"]["features"][0];
+    assert_eq!(series["kind"], "sequence", "{series}");
+    series["columns"].as_array_mut().unwrap().pop();
+    std::fs::write(&prep, file.to_string()).unwrap();
+    csvnn()
+        .current_dir(dir.path())
+        .args(["--quiet", "train", "--preprocessor", "prep.json", "--epochs", "1"])
+        .args(["--rnn", "gru:2", "--hidden", "none", "-o", "m.json"])
+        .args(data)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("csvnn: error: prep.json: invalid preprocessor: the series 't000_c0..t024_c11' has 299 columns; expected 300, 25 steps of 12 channels\n");
+    assert!(!dir.path().join("m.json").exists());
 }

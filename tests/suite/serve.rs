@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,8 @@ struct Served {
     child: Child,
     addr: SocketAddr,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// The thread collecting stderr; it ends when the process closes its stderr.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Served {
@@ -59,7 +61,7 @@ impl Served {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let lines = stderr.clone();
         let pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 lines.lock().unwrap().push(line);
             }
@@ -68,20 +70,24 @@ impl Served {
             child,
             addr: "127.0.0.1:1".parse().unwrap(),
             stderr,
+            reader: Some(reader),
         };
-        let line = served.wait_for_line(|l| l.contains(" on http://"));
-        let at = line.split("http://").nth(1).unwrap();
-        served.addr = at.split_whitespace().next().unwrap().parse().unwrap();
+        served.addr = served.wait_for(named_address);
         assert_eq!(served.get("/health").status, 200);
         served
     }
 
     /// The first stderr line matching `wanted`, waiting up to 30 s for it.
     fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> String {
+        self.wait_for(|l| wanted(l).then(|| l.to_string()))
+    }
+
+    /// The first `Some` that `wanted` makes of a stderr line, waiting up to 30 s for it.
+    fn wait_for<T>(&self, wanted: impl Fn(&str) -> Option<T>) -> T {
         let start = Instant::now();
         loop {
-            if let Some(line) = self.stderr.lock().unwrap().iter().find(|l| wanted(l)) {
-                return line.clone();
+            if let Some(found) = self.stderr.lock().unwrap().iter().find_map(|l| wanted(l)) {
+                return found;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(30),
@@ -97,6 +103,27 @@ impl Served {
             unsafe { libc::kill(self.child.id() as libc::pid_t, signal) },
             0
         );
+    }
+
+    /// How the process ended, waiting up to 5 s from `since` (a stop signal's promise).
+    fn exit_within_5s(&mut self, since: Instant) -> ExitStatus {
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                since.elapsed() < Duration::from_secs(5),
+                "still running 5 s after the signal"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every line the process wrote on stderr, once it has ended.
+    fn stderr_after_exit(&mut self) -> Vec<String> {
+        assert!(self.child.try_wait().unwrap().is_some(), "still running");
+        self.reader.take().unwrap().join().unwrap();
+        self.stderr.lock().unwrap().clone()
     }
 
     fn get(&self, path: &str) -> Answer {
@@ -124,6 +151,23 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address a stderr line names: the info line's `on http://IP:PORT`, or, as
+/// `--quiet` leaves no info line, the non-loopback warning's `listening on IP:PORT,`.
+/// 0.0.0.0 (every interface) is reached through 127.0.0.1.
+fn named_address(line: &str) -> Option<SocketAddr> {
+    let at = line
+        .split_once(" on http://")
+        .map(|(_, at)| at)
+        .or_else(|| line.strip_prefix("csvnn: warning: listening on "))?;
+    let addr: SocketAddr = at.split([' ', ',']).next()?.parse().ok()?;
+    let ip = if addr.ip().is_unspecified() {
+        std::net::Ipv4Addr::LOCALHOST.into()
+    } else {
+        addr.ip()
+    };
+    Some(SocketAddr::new(ip, addr.port()))
 }
 
 /// An HTTP answer.
@@ -503,6 +547,17 @@ fn unknown_routes_and_methods_are_404_and_405() {
 }
 
 #[test]
+fn health_is_ok_and_a_newline() {
+    let served = Served::start(chile_model(), &[]);
+    let answer = served.get("/health");
+    assert_eq!((answer.status, answer.text()), (200, "ok\n".to_string()));
+    assert_eq!(
+        answer.header("content-type").as_deref(),
+        Some("text/plain; charset=utf-8")
+    );
+}
+
+#[test]
 fn the_model_route_is_inspects_json() {
     let model = chile_model();
     let served = Served::start(model, &[]);
@@ -551,8 +606,9 @@ fn sighup_reloads_the_model_and_keeps_it_when_the_new_file_is_bad() {
     assert_eq!(served.post_csv("/predict", rows.as_bytes()).text(), after);
 }
 
-#[test]
-fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+/// A stop signal (SIGTERM, SIGINT) while a request's body is half sent: the request
+/// still gets predict's answer, then the process exits 0 within 5 s and stops listening.
+fn a_stop_signal_finishes_the_request_in_flight_and_exits_0(signal: libc::c_int) {
     let mut served = Served::start(chile_model(), &[]);
     let rows = test_rows(5);
     let mut slow = TcpStream::connect(served.addr).unwrap();
@@ -566,25 +622,107 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     slow.write_all(&rows.as_bytes()[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let start = Instant::now();
-    served.signal(libc::SIGTERM);
+    served.signal(signal);
     std::thread::sleep(Duration::from_millis(300));
     slow.write_all(&rows.as_bytes()[10..]).unwrap();
     let answer = read_answer(slow);
     assert_eq!(answer.status, 200);
     assert_eq!(answer.text(), predict(chile_model(), &rows, &[]));
-    let status = loop {
-        if let Some(status) = served.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "still running 5 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(served.exit_within_5s(start).code(), Some(0));
     // Nothing listens any more.
     assert!(TcpStream::connect(served.addr).is_err());
+    let stderr = served.stderr_after_exit();
+    assert_eq!(stderr.last().map(String::as_str), Some("csvnn: stopped"));
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+    a_stop_signal_finishes_the_request_in_flight_and_exits_0(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_finishes_the_request_in_flight_and_exits_0() {
+    a_stop_signal_finishes_the_request_in_flight_and_exits_0(libc::SIGINT);
+}
+
+/// A request log line with its time (`0.41` in `... 2 rows 0.41 ms`) replaced by `T`, so
+/// that the rest can be compared exactly; the time must have two decimals.
+fn untimed(line: &str) -> String {
+    let mut words: Vec<&str> = line.splitn(8, ' ').collect();
+    if words.len() == 8 && words[7].starts_with("ms") {
+        let (whole, decimals) = words[6].split_once('.').expect("a time in ms");
+        assert!(
+            whole.parse::<u64>().is_ok() && decimals.len() == 2,
+            "{line}"
+        );
+        words[6] = "T";
+    }
+    words.join(" ")
+}
+
+/// Serve on 0.0.0.0 (so that even `--quiet` names the port, in its warning) with `flags`,
+/// answer a 200, a 400 and a 404, stop with SIGTERM and return stderr, times untimed.
+fn stderr_of_three_requests(flags: &[&str]) -> Vec<String> {
+    let mut served = Served::start(chile_model(), &[&["--host", "0.0.0.0"], flags].concat());
+    assert_eq!(
+        served.post_csv("/predict", test_rows(2).as_bytes()).status,
+        200
+    );
+    let bad = served.post_csv("/predict", b"region,age\nC,40\n");
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert_eq!(served.get("/nope").status, 404);
+    served.signal(libc::SIGTERM);
+    assert_eq!(served.exit_within_5s(Instant::now()).code(), Some(0));
+    let port = served.addr.port();
+    let lines = served.stderr_after_exit();
+    lines
+        .iter()
+        .map(|l| untimed(l).replace(&port.to_string(), "PORT"))
+        .collect()
+}
+
+#[test]
+fn quiet_turns_the_request_log_off_and_keeps_warnings() {
+    let model = chile_model().display().to_string();
+    let warning = "csvnn: warning: listening on 0.0.0.0:PORT, which other machines can reach; \
+                   give --host 127.0.0.1 to serve this machine only, or --token-file to require a token";
+    let logged = stderr_of_three_requests(&[]);
+    let missing = logged
+        .iter()
+        .find_map(|l| l.strip_prefix("csvnn: POST /predict 400 0 rows T ms: "))
+        .unwrap_or_else(|| panic!("no 400 line: {logged:?}"));
+    assert!(missing.contains("is missing"), "{missing}");
+    assert_eq!(
+        logged,
+        [
+            warning.to_string(),
+            format!("csvnn: serving {model} on http://0.0.0.0:PORT (POST /predict, GET /model, GET /health)"),
+            "csvnn: GET /health 200 0 rows T ms".to_string(),
+            "csvnn: POST /predict 200 2 rows T ms".to_string(),
+            format!("csvnn: POST /predict 400 0 rows T ms: {missing}"),
+            "csvnn: GET /nope 404 0 rows T ms".to_string(),
+            "csvnn: stopped".to_string(),
+        ]
+    );
+    // --quiet: the warning alone; no info line, no request line.
+    assert_eq!(stderr_of_three_requests(&["--quiet"]), [warning]);
+}
+
+#[test]
+fn the_default_address_is_127_0_0_1_without_a_warning() {
+    let model = chile_model();
+    let served = Served::start(model, &[]);
+    assert_eq!(served.addr.ip(), std::net::Ipv4Addr::LOCALHOST);
+    let serving = format!(
+        "csvnn: serving {} on http://127.0.0.1:{} (POST /predict, GET /model, GET /health)",
+        model.display(),
+        served.addr.port()
+    );
+    served.wait_for_line(|l| l == serving);
+    let reached = TcpStream::connect(("127.0.0.1", served.addr.port()));
+    assert!(reached.is_ok(), "{reached:?}");
+    let stderr = served.stderr.lock().unwrap().clone();
+    assert!(!stderr.iter().any(|l| l.contains("warning")), "{stderr:?}");
 }
 
 /// Bodies a client should never send: random bytes, cut CSV, huge lines, JSON of the
