@@ -4,7 +4,6 @@
 //! headers take longer than the time limit to arrive (or it waits idle that long), and a
 //! graceful stop that lets the connections finish the requests they are answering.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
@@ -12,7 +11,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::response::Response;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -38,7 +36,7 @@ pub(super) async fn serve(
 ) -> io::Result<()> {
     // `stop` tells the connections to finish; each holds a `closed` receiver, so the
     // sender sees no receivers once every connection is gone.
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(());
     let (closed_tx, closed_rx) = watch::channel(());
     let mut shutdown = pin!(shutdown);
     loop {
@@ -63,30 +61,25 @@ pub(super) async fn serve(
     }
     drop(listener);
     drop(closed_rx);
-    let _ = stop_tx.send(true);
+    let _ = stop_tx.send(());
     closed_tx.closed().await;
     Ok(())
 }
 
-/// Serve one connection until the client closes it or `stop` turns true (then the
+/// Serve one connection until the client closes it or `stop` is sent (then the
 /// request being answered is finished first). `_open` is dropped when it ends.
 async fn connection(
     tcp: TcpStream,
     router: Router,
     header_time: Duration,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<()>,
     _open: watch::Receiver<()>,
 ) {
     // Answers go out as soon as they are written, not held back for more (Nagle).
     let _ = tcp.set_nodelay(true);
+    // The router is always ready (`poll_ready` is a no-op), so it is called directly.
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        // The router is always ready (`poll_ready` is a no-op), so it is called directly.
-        let response: <Router as Service<Request>>::Future =
-            router.clone().call(request.map(Body::new));
-        async move {
-            let response: Result<Response, Infallible> = response.await;
-            response
-        }
+        router.clone().call(request.map(Body::new))
     });
     let mut conn = pin!(http1::Builder::new()
         .timer(TokioTimer::new())
@@ -97,11 +90,10 @@ async fn connection(
         tokio::select! {
             // A connection's error (the client went away mid-request) ends it alone.
             _ = conn.as_mut() => break,
-            changed = stop.changed(), if !stopping => {
+            // A signal, or the accept loop gone: finish the request being answered.
+            _ = stop.changed(), if !stopping => {
                 stopping = true;
-                if changed.is_err() || *stop.borrow() {
-                    conn.as_mut().graceful_shutdown();
-                }
+                conn.as_mut().graceful_shutdown();
             }
         }
     }
