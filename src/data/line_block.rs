@@ -3,7 +3,10 @@
 //! hundreds of columns in turn, whose next values lie at the same offset within their
 //! pages (each a page-aligned allocation): they compete for the same few cache sets
 //! and miss on nearly every cell. A column at a time writes a block's values side by
-//! side. The cells, the columns and the first error in file order are those of a line
+//! side (a block's worth fills a cache line, stored past the cache). A line's small
+//! integers are read as it is added, while its bytes are in cache (four at a time with
+//! AVX2, `line_simd`): typing a column then reads values side by side, not bytes a line
+//! apart. The cells, the columns and the first error in file order are those of a line
 //! at a time.
 
 use std::ops::Range;
@@ -13,7 +16,7 @@ use super::records::push_field;
 use super::value::{small_integer, small_integer_in_word};
 use crate::error::{Error, Result};
 
-/// Lines a block holds: their values of an f32 column fill a cache line.
+/// Lines a block holds at most: their values of an f32 column fill a cache line.
 pub(super) const BLOCK_LINES: usize = 16;
 
 /// Lines waiting to be typed: where each lies in the reader's buffer, its line number,
@@ -24,6 +27,16 @@ pub(super) struct LineBlock {
     /// `width` field ends per held line (from the line's start); then, while a line is
     /// being added, its own.
     ends: Vec<usize>,
+    /// `width` values per held line, laid out as `ends`: a cell's value when it is a small
+    /// integer and its column has held only such so far, else NaN. Read while the line's
+    /// bytes are in cache: typing a column at a time then reads values, not bytes far
+    /// apart in the buffer.
+    values: Vec<f32>,
+    /// The columns whose cells have all been small integers (read ahead into `values`).
+    small_columns: Vec<bool>,
+    /// Rows typed into every column so far: a block ends where they reach a multiple of
+    /// `BLOCK_LINES`, so that a full block fills whole cache lines of each column.
+    typed_rows: usize,
 }
 
 /// The columns a range's lines are typed into.
@@ -80,22 +93,77 @@ impl LineBlock {
             width,
             lines: Vec::with_capacity(BLOCK_LINES),
             ends: Vec::with_capacity(width * (BLOCK_LINES + 1)),
+            values: Vec::with_capacity(width * (BLOCK_LINES + 1)),
+            small_columns: vec![true; width],
+            typed_rows: 0,
         }
     }
 
-    /// The field ends of `line` after those held (`super::parallel_read::field_ends`);
-    /// its number of fields. `keep` or `drop_fields` follows.
-    pub(super) fn add_fields(&mut self, line: &[u8], delimiter: u8) -> usize {
+    /// The field ends of the line at `at` in `buf` after those held
+    /// (`super::parallel_read::field_ends`), and its small integers when it has `width`
+    /// fields; its number of fields. `keep` may follow.
+    pub(super) fn add_fields(&mut self, buf: &[u8], at: Range<usize>, delimiter: u8) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if super::line_simd::available() {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.add_fields_avx2(buf, at, delimiter) };
+        }
         let held = self.lines.len() * self.width;
         self.ends.truncate(held);
-        super::parallel_read::append_field_ends(line, delimiter, &mut self.ends);
-        self.ends.len() - held
+        super::parallel_read::append_field_ends(&buf[at.clone()], delimiter, &mut self.ends);
+        let fields = self.ends.len() - held;
+        if fields == self.width {
+            self.values.resize(held + fields, f32::NAN);
+            self.read_small_integers(buf, at.start, held, false);
+        }
+        fields
+    }
+
+    /// `add_fields` with AVX2: four fields read at a time where 8 bytes follow the line.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn add_fields_avx2(&mut self, buf: &[u8], at: Range<usize>, delimiter: u8) -> usize {
+        let held = self.lines.len() * self.width;
+        self.ends.truncate(held);
+        let line = &buf[at.clone()];
+        // SAFETY: the caller checked for AVX2.
+        unsafe { super::line_simd::append_field_ends(line, delimiter, &mut self.ends) };
+        let fields = self.ends.len() - held;
+        if fields == self.width {
+            self.values.resize(held + fields, f32::NAN);
+            if at.end + 8 <= buf.len() {
+                let (ends, values) = (&self.ends[held..], &mut self.values[held..]);
+                // SAFETY: AVX2, and 8 bytes after the line (so after every field's start).
+                unsafe { super::line_simd::small_integers(buf, at.start, ends, values) };
+                // What the vector reading leaves (signs), as `small_integer_at` reads it.
+                self.read_small_integers(buf, at.start, held, true);
+            } else {
+                self.read_small_integers(buf, at.start, held, false);
+            }
+        }
+        fields
+    }
+
+    /// The small integers of the line at `line_start` whose field ends follow `held`
+    /// into `values`, for the columns that still hold only such (`only_nan`: the cells
+    /// whose value is still NaN).
+    #[inline(always)]
+    fn read_small_integers(&mut self, buf: &[u8], line_start: usize, held: usize, only_nan: bool) {
+        let values = self.values[held..].iter_mut().zip(&self.small_columns);
+        let mut start = line_start;
+        for ((value, &small), &end) in values.zip(&self.ends[held..]) {
+            let end = line_start + end;
+            if small && (!only_nan || value.is_nan()) {
+                *value = small_integer_at(buf, start..end).unwrap_or(f32::NAN);
+            }
+            start = end + 1;
+        }
     }
 
     /// Hold the line just added, at `at` in the buffer; `true` when the block is full.
     pub(super) fn keep(&mut self, at: Range<usize>, line: u64) -> bool {
         self.lines.push((at, line));
-        self.lines.len() == BLOCK_LINES
+        self.lines.len() == BLOCK_LINES - self.typed_rows % BLOCK_LINES
     }
 
     /// Type the held lines' cells (in `buf`) into `columns`, then forget them. The error
@@ -115,30 +183,28 @@ impl LineBlock {
             let lines = first_error.as_ref().map_or(self.lines.len(), |(r, _)| *r);
             let mut first = 0;
             if let Some(values) = small {
-                // What `try_push_number` stores for a small integer in a column that only
-                // holds such: the value, from the eight bytes at its start where the
-                // buffer has them (the bytes after it are masked); stored together.
+                // The small integers read ahead, up to the column's first other cell.
                 let mut typed = [0.0f32; BLOCK_LINES];
                 while first < lines {
-                    let field = self.field(first, c);
-                    let value = buf
-                        .get(field.start..field.start + 8)
-                        .and_then(|word| {
-                            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-                            small_integer_in_word(word, field.len())
-                        })
-                        .or_else(|| small_integer(&buf[field]));
-                    let Some(value) = value else { break };
+                    let value = self.values[first * self.width + c];
+                    if value.is_nan() {
+                        break;
+                    }
                     typed[first] = value;
                     first += 1;
                 }
-                values.extend_from_slice(&typed[..first]);
+                if first == BLOCK_LINES {
+                    push_cache_line(values, &typed);
+                } else {
+                    values.extend_from_slice(&typed[..first]);
+                }
                 if first == lines {
                     continue;
                 }
                 // Another cell: the column takes it and the rest as any column does.
                 *column = Column::from_small_integers(std::mem::take(values));
                 *small = None;
+                self.small_columns[c] = false;
             }
             for r in first..lines {
                 let field = &buf[self.field(r, c)];
@@ -149,11 +215,61 @@ impl LineBlock {
                 }
             }
         }
+        // The values stored past the cache reach memory before another thread reads them.
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: SSE is part of x86_64.
+        unsafe {
+            std::arch::x86_64::_mm_sfence()
+        };
+        self.typed_rows += self.lines.len();
         self.lines.clear();
         self.ends.clear();
+        self.values.clear();
         match first_error {
             Some((_, e)) => Err(e),
             None => Ok(()),
         }
     }
+}
+
+/// What `try_push_number` stores for the field at `field` in `buf` when it is a small
+/// integer in a column that only holds such: read from the eight bytes at its start where
+/// the buffer has them (the bytes after it are masked).
+#[inline(always)]
+fn small_integer_at(buf: &[u8], field: Range<usize>) -> Option<f32> {
+    buf.get(field.start..field.start + 8)
+        .and_then(|word| {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            small_integer_in_word(word, field.len())
+        })
+        .or_else(|| small_integer(&buf[field]))
+}
+
+/// Append a block's values of a column (a cache line's worth) to `values`: where they
+/// fill a whole cache line, stored past the cache. The columns' ends advance together
+/// at the same offsets within their pages, so that the cache holds few of them at once
+/// (their lines share cache sets): stored normally, each line is first read from memory
+/// and soon evicted.
+#[inline]
+fn push_cache_line(values: &mut Vec<f32>, block: &[f32; BLOCK_LINES]) {
+    values.reserve(BLOCK_LINES);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_ps, _mm_stream_ps};
+        let len = values.len();
+        // SAFETY: `reserve` made room for BLOCK_LINES more values after `len`.
+        let end = unsafe { values.as_mut_ptr().add(len) };
+        if (end as usize).is_multiple_of(64) {
+            // SAFETY: SSE is part of x86_64; `end` is 64-byte aligned with room for the
+            // 16 values (4 aligned stores of 4), which `set_len` then counts as written.
+            unsafe {
+                for k in 0..BLOCK_LINES / 4 {
+                    _mm_stream_ps(end.add(4 * k), _mm_loadu_ps(block.as_ptr().add(4 * k)));
+                }
+                values.set_len(len + BLOCK_LINES);
+            }
+            return;
+        }
+    }
+    values.extend_from_slice(block);
 }

@@ -8,6 +8,8 @@ mod input;
 mod iso_time;
 mod line_block;
 mod line_endings;
+#[cfg(target_arch = "x86_64")]
+mod line_simd;
 mod memory;
 mod parallel_read;
 mod parquet;

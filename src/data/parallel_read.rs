@@ -425,7 +425,7 @@ impl Layout<'_> {
     ) -> Result<()> {
         let line_no = part.newlines;
         let line = &buf[at.clone()];
-        let fields = block.add_fields(line, self.delimiter);
+        let fields = block.add_fields(buf, at.clone(), self.delimiter);
         if fields == 1 && is_blank(line) {
             return Ok(());
         }
@@ -566,6 +566,21 @@ mod tests {
         let mut bad = mixed(300);
         bad.extend_from_slice(b"1,2\n1,2,3,4,5,6\n7,8,9,x,y\n");
         agrees(&bad, &skip);
+    }
+
+    /// The same tables and errors where the CPU has no AVX2 (the portable reading).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn without_avx2_every_split_reads_the_table_the_csv_reader_reads() {
+        use std::sync::atomic::Ordering;
+        super::super::line_simd::PORTABLE_ONLY.store(true, Ordering::Relaxed);
+        let options = CsvOptions::default();
+        agrees(&mixed(400), &options);
+        agrees(b"a;b\n1;-2\n3;4", &options);
+        let mut bad = mixed(100);
+        bad.extend_from_slice(b"1,2,3,x,\xff\n");
+        agrees(&bad, &options);
+        super::super::line_simd::PORTABLE_ONLY.store(false, Ordering::Relaxed);
     }
 
     #[test]
