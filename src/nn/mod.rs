@@ -16,7 +16,7 @@ mod encoder_block;
 mod encoder_weights;
 mod encoders;
 mod error;
-mod fast_math;
+pub(crate) mod fast_math;
 mod gemm;
 mod gru;
 mod image_shape;

@@ -358,11 +358,24 @@ fn standardise_plain(
     if !cells.plain_values(rows, &mut values[..n]) {
         return false;
     }
-    let (mean, std, impute) = (feature.mean, feature.std, feature.impute);
-    for (e, &v) in encoded.iter_mut().zip(&values[..n]) {
-        // NaN: an empty cell, imputed.
-        let v = if v.is_nan() { impute } else { v };
-        *e = ((v - mean) / std) as f32;
-    }
+    standardise(
+        &values[..n],
+        feature.mean,
+        feature.std,
+        feature.impute,
+        encoded,
+    );
     encoded.iter().all(|e| e.is_finite())
+}
+
+crate::nn::fast_math::vectorised_fn! {
+    /// `NumericColumn::transform` of each of `values` into `encoded`: the division, which
+    /// bounds the transform, four or eight at a time.
+    fn standardise(values: &[f64], mean: f64, std: f64, impute: f64, encoded: &mut [f32]) {
+        for (e, &v) in encoded.iter_mut().zip(values) {
+            // NaN: an empty cell, imputed.
+            let v = if v.is_nan() { impute } else { v };
+            *e = ((v - mean) / std) as f32;
+        }
+    }
 }

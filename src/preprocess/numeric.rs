@@ -59,7 +59,7 @@ pub(super) fn means_and_stds(columns: &mut [Vec<f64>]) -> Vec<(f64, f64)> {
                 if values.is_empty() || scale == 0.0 {
                     return None;
                 }
-                values.iter_mut().for_each(|v| *v /= scale);
+                divide(values, scale);
                 Some(scale)
             })
             .collect();
@@ -85,6 +85,13 @@ pub(super) fn means_and_stds(columns: &mut [Vec<f64>]) -> Vec<(f64, f64)> {
         }
     }
     stats
+}
+
+crate::nn::fast_math::vectorised_fn! {
+    /// Each of `values` divided by `scale`, several at a time.
+    fn divide(values: &mut [f64], scale: f64) {
+        values.iter_mut().for_each(|v| *v /= scale);
+    }
 }
 
 /// For each of at most four columns, the sum of its values in order (`squares`: of
