@@ -27,10 +27,10 @@ pub(super) struct LineBlock {
     /// `width` field ends per held line (from the line's start); then, while a line is
     /// being added, its own.
     ends: Vec<usize>,
-    /// `width` values per held line, laid out as `ends`: a cell's value when it is a small
-    /// integer and its column has held only such so far, else NaN. Read while the line's
-    /// bytes are in cache: typing a column at a time then reads values, not bytes far
-    /// apart in the buffer.
+    /// `BLOCK_LINES` values per column, that of held line `r` of column `c` at
+    /// `c * BLOCK_LINES + r`: the cell's value when it is a small integer and its column
+    /// has held only such so far, else NaN. Read while the line's bytes are in cache:
+    /// typing a column then reads a cache line of values, not bytes a line apart.
     values: Vec<f32>,
     /// The columns whose cells have all been small integers (read ahead into `values`).
     small_columns: Vec<bool>,
@@ -93,7 +93,7 @@ impl LineBlock {
             width,
             lines: Vec::with_capacity(BLOCK_LINES),
             ends: Vec::with_capacity(width * (BLOCK_LINES + 1)),
-            values: Vec::with_capacity(width * (BLOCK_LINES + 1)),
+            values: vec![f32::NAN; width * BLOCK_LINES],
             small_columns: vec![true; width],
             typed_rows: 0,
         }
@@ -113,7 +113,6 @@ impl LineBlock {
         super::parallel_read::append_field_ends(&buf[at.clone()], delimiter, &mut self.ends);
         let fields = self.ends.len() - held;
         if fields == self.width {
-            self.values.resize(held + fields, f32::NAN);
             self.read_small_integers(buf, at.start, held, false);
         }
         fields
@@ -130,13 +129,17 @@ impl LineBlock {
         unsafe { super::line_simd::append_field_ends(line, delimiter, &mut self.ends) };
         let fields = self.ends.len() - held;
         if fields == self.width {
-            self.values.resize(held + fields, f32::NAN);
             if at.end + 8 <= buf.len() {
-                let (ends, values) = (&self.ends[held..], &mut self.values[held..]);
+                let (ends, row) = (&self.ends[held..], self.lines.len());
                 // SAFETY: AVX2, and 8 bytes after the line (so after every field's start).
-                unsafe { super::line_simd::small_integers(buf, at.start, ends, values) };
-                // What the vector reading leaves (signs), as `small_integer_at` reads it.
-                self.read_small_integers(buf, at.start, held, true);
+                let all_read = unsafe {
+                    let values = &mut self.values[row..];
+                    super::line_simd::small_integers(buf, at.start, ends, values, BLOCK_LINES)
+                };
+                if !all_read {
+                    // What the vector reading leaves (signs), as `small_integer_at` reads it.
+                    self.read_small_integers(buf, at.start, held, true);
+                }
             } else {
                 self.read_small_integers(buf, at.start, held, false);
             }
@@ -149,7 +152,9 @@ impl LineBlock {
     /// whose value is still NaN).
     #[inline(always)]
     fn read_small_integers(&mut self, buf: &[u8], line_start: usize, held: usize, only_nan: bool) {
-        let values = self.values[held..].iter_mut().zip(&self.small_columns);
+        let row = self.lines.len();
+        let values = self.values[row..].iter_mut().step_by(BLOCK_LINES);
+        let values = values.zip(&self.small_columns);
         let mut start = line_start;
         for ((value, &small), &end) in values.zip(&self.ends[held..]) {
             let end = line_start + end;
@@ -184,19 +189,14 @@ impl LineBlock {
             let mut first = 0;
             if let Some(values) = small {
                 // The small integers read ahead, up to the column's first other cell.
-                let mut typed = [0.0f32; BLOCK_LINES];
-                while first < lines {
-                    let value = self.values[first * self.width + c];
-                    if value.is_nan() {
-                        break;
-                    }
-                    typed[first] = value;
-                    first += 1;
-                }
-                if first == BLOCK_LINES {
-                    push_cache_line(values, &typed);
-                } else {
-                    values.extend_from_slice(&typed[..first]);
+                let block = &self.values[c * BLOCK_LINES..(c + 1) * BLOCK_LINES];
+                first = block[..lines]
+                    .iter()
+                    .position(|v| v.is_nan())
+                    .unwrap_or(lines);
+                match block.try_into() {
+                    Ok(line) if first == BLOCK_LINES => push_cache_line(values, line),
+                    _ => values.extend_from_slice(&block[..first]),
                 }
                 if first == lines {
                     continue;
@@ -224,7 +224,6 @@ impl LineBlock {
         self.typed_rows += self.lines.len();
         self.lines.clear();
         self.ends.clear();
-        self.values.clear();
         match first_error {
             Some((_, e)) => Err(e),
             None => Ok(()),

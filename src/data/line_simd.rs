@@ -60,7 +60,7 @@ pub(super) unsafe fn append_field_ends(line: &[u8], delimiter: u8, ends: &mut Ve
 /// For each field of the line that starts at `line_start` in `buf`, whose field ends
 /// (from the line's start) are `ends`: its value when `small_integer_in_word` reads one
 /// (a non-negative integer of at most 7 digits without a leading zero), else NaN, into
-/// `out` (as long as `ends`).
+/// `out`, field `c` at `c * stride`; whether every field was read.
 ///
 /// # Safety
 /// The CPU must have AVX2, and `buf` must hold 8 bytes from every field's start:
@@ -71,8 +71,9 @@ pub(super) unsafe fn small_integers(
     line_start: usize,
     ends: &[usize],
     out: &mut [f32],
-) {
-    assert_eq!(ends.len(), out.len());
+    stride: usize,
+) -> bool {
+    assert!(ends.is_empty() || (ends.len() - 1) * stride < out.len());
     debug_assert!(ends.last().is_none_or(|&e| line_start + e + 8 <= buf.len()));
     // SAFETY (the gathers): every field's start is at most its line's end, from which the
     // caller promises 8 bytes.
@@ -95,8 +96,9 @@ pub(super) unsafe fn small_integers(
     let nan = _mm_set1_ps(f32::NAN);
     let mut start = 0i64;
     let mut chunks = ends.chunks_exact(4);
-    let mut outs = out.chunks_exact_mut(4);
-    for (four, out) in (&mut chunks).zip(&mut outs) {
+    let mut field = 0;
+    let mut all_read = _mm256_set1_epi64x(-1);
+    for four in &mut chunks {
         // SAFETY: `four` holds 4 usize, 64-bit here.
         let end = unsafe { _mm256_loadu_si256(four.as_ptr() as *const __m256i) };
         // Starts: the previous field's end + 1, the first from before.
@@ -126,6 +128,7 @@ pub(super) unsafe fn small_integers(
             _mm256_cmpgt_epi64(len, one),
         );
         let ok = _mm256_andnot_si256(leading_zero, _mm256_and_si256(digits, length_ok));
+        all_read = _mm256_and_si256(all_read, ok);
         let v = _mm256_and_si256(w, low_nibbles);
         let v = _mm256_madd_epi16(_mm256_maddubs_epi16(v, tens), hundreds);
         let v = _mm256_add_epi64(
@@ -135,17 +138,31 @@ pub(super) unsafe fn small_integers(
         // Each lane's low 32 bits (values below 10^8), and its mask, side by side.
         let v: __m128i = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, low_words));
         let ok: __m128i = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(ok, low_words));
-        let values = _mm_blendv_ps(nan, _mm_cvtepi32_ps(v), _mm_castsi128_ps(ok));
-        // SAFETY: `out` holds 4 floats.
-        unsafe { _mm_storeu_ps(out.as_mut_ptr(), values) };
+        let mut values = [0.0f32; 4];
+        // SAFETY: `values` holds 4 floats.
+        unsafe {
+            let values = values.as_mut_ptr();
+            _mm_storeu_ps(
+                values,
+                _mm_blendv_ps(nan, _mm_cvtepi32_ps(v), _mm_castsi128_ps(ok)),
+            )
+        };
+        for value in values {
+            out[field * stride] = value;
+            field += 1;
+        }
     }
-    let tail = chunks.remainder().iter().zip(outs.into_remainder());
-    for (&end, out) in tail {
+    let mut tail_read = true;
+    for &end in chunks.remainder() {
         let from = line_start + start as usize;
         let word = u64::from_le_bytes(buf[from..from + 8].try_into().expect("8 bytes"));
-        *out = super::value::small_integer_in_word(word, end - start as usize).unwrap_or(f32::NAN);
+        let value = super::value::small_integer_in_word(word, end - start as usize);
+        tail_read &= value.is_some();
+        out[field * stride] = value.unwrap_or(f32::NAN);
+        field += 1;
         start = end as i64 + 1;
     }
+    tail_read && _mm256_movemask_epi8(all_read) == -1
 }
 
 #[cfg(test)]
@@ -209,11 +226,13 @@ mod tests {
             assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(line));
 
             let ends = &expected[1..];
-            let mut values = vec![0.0f32; ends.len()];
+            let stride = 1 + rng.below(3);
+            let mut values = vec![0.0f32; ends.len() * stride];
             // SAFETY: AVX2 is available; 8 bytes follow the line.
-            unsafe { small_integers(&buf, line_start, ends, &mut values) };
+            let all_read = unsafe { small_integers(&buf, line_start, ends, &mut values, stride) };
+            assert_eq!(all_read, values.iter().step_by(stride).all(|v| !v.is_nan()));
             let mut start = 0;
-            for (&end, &value) in ends.iter().zip(&values) {
+            for (&end, &value) in ends.iter().zip(values.iter().step_by(stride)) {
                 let at = line_start + start;
                 let word = u64::from_le_bytes(buf[at..at + 8].try_into().unwrap());
                 let want = small_integer_in_word(word, end - start);
