@@ -32,8 +32,10 @@ pub(super) struct LineBlock {
     /// has held only such so far, else NaN. Read while the line's bytes are in cache:
     /// typing a column then reads a cache line of values, not bytes a line apart.
     values: Vec<f32>,
-    /// The columns whose cells have all been small integers (read ahead into `values`).
+    /// The columns whose cells have all been small integers (read ahead into `values`),
+    /// and how many they are (none: nothing to read ahead).
     small_columns: Vec<bool>,
+    small_left: usize,
     /// Rows typed into every column so far: a block ends where they reach a multiple of
     /// `BLOCK_LINES`, so that a full block fills whole cache lines of each column.
     typed_rows: usize,
@@ -95,6 +97,7 @@ impl LineBlock {
             ends: Vec::with_capacity(width * (BLOCK_LINES + 1)),
             values: vec![f32::NAN; width * BLOCK_LINES],
             small_columns: vec![true; width],
+            small_left: width,
             typed_rows: 0,
         }
     }
@@ -112,7 +115,7 @@ impl LineBlock {
         self.ends.truncate(held);
         super::parallel_read::append_field_ends(&buf[at.clone()], delimiter, &mut self.ends);
         let fields = self.ends.len() - held;
-        if fields == self.width {
+        if fields == self.width && self.small_left > 0 {
             self.read_small_integers(buf, at.start, held, false);
         }
         fields
@@ -128,7 +131,7 @@ impl LineBlock {
         // SAFETY: the caller checked for AVX2.
         unsafe { super::line_simd::append_field_ends(line, delimiter, &mut self.ends) };
         let fields = self.ends.len() - held;
-        if fields == self.width {
+        if fields == self.width && self.small_left > 0 {
             if at.end + 8 <= buf.len() {
                 let (ends, row) = (&self.ends[held..], self.lines.len());
                 // SAFETY: AVX2, and 8 bytes after the line (so after every field's start).
@@ -205,6 +208,7 @@ impl LineBlock {
                 *column = Column::from_small_integers(std::mem::take(values));
                 *small = None;
                 self.small_columns[c] = false;
+                self.small_left -= 1;
             }
             for r in first..lines {
                 let field = &buf[self.field(r, c)];
