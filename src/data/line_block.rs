@@ -13,11 +13,12 @@ use std::ops::Range;
 
 use super::column::Column;
 use super::records::push_field;
+use super::small_values::{store_fence, Region, SmallValues, LINE_VALUES};
 use super::value::{small_integer, small_integer_in_word};
 use crate::error::{Error, Result};
 
 /// Lines a block holds at most: their values of an f32 column fill a cache line.
-pub(super) const BLOCK_LINES: usize = 16;
+pub(super) const BLOCK_LINES: usize = LINE_VALUES;
 
 /// Lines waiting to be typed: where each lies in the reader's buffer, its line number,
 /// and its field ends.
@@ -48,7 +49,10 @@ pub(super) struct Columns {
     /// The values of each column while all its cells are small integers (`None` from
     /// its first other cell on, its cells then in `columns`): pushed without looking
     /// into the larger `Column`.
-    pub(super) small: Vec<Option<Vec<f32>>>,
+    small: Vec<Option<SmallValues>>,
+    /// A region had no room for its values (the file changed since its lines were
+    /// counted): the range must be read otherwise.
+    pub(super) overflowed: bool,
 }
 
 impl Columns {
@@ -56,7 +60,22 @@ impl Columns {
     pub(super) fn new(width: usize) -> Self {
         Columns {
             columns: vec![Column::default(); width],
-            small: vec![Some(Vec::new()); width],
+            small: (0..width)
+                .map(|_| Some(SmallValues::Own(Vec::new())))
+                .collect(),
+            overflowed: false,
+        }
+    }
+
+    /// Empty columns whose small integers go to `regions`, one per column.
+    pub(super) fn in_regions(regions: Vec<Region>) -> Self {
+        Columns {
+            columns: vec![Column::default(); regions.len()],
+            small: regions
+                .into_iter()
+                .map(|r| Some(SmallValues::Region(r)))
+                .collect(),
+            overflowed: false,
         }
     }
 
@@ -68,14 +87,20 @@ impl Columns {
             .for_each(|c| c.reserve(rows));
     }
 
-    /// The columns, each with all its cells.
-    pub(super) fn finish(mut self) -> Vec<Column> {
-        for (column, small) in self.columns.iter_mut().zip(&mut self.small) {
-            if let Some(values) = small.take() {
-                *column = Column::from_small_integers(values);
+    /// The columns, each with all its cells, but for a column whose values are all in its
+    /// region: a placeholder, and the number of values (`None` for the others).
+    pub(super) fn finish(self) -> (Vec<Column>, Vec<Option<usize>>) {
+        let mut in_region = vec![None; self.columns.len()];
+        let mut columns = self.columns;
+        let all = columns.iter_mut().zip(self.small).zip(&mut in_region);
+        for ((column, small), in_region) in all {
+            match small {
+                Some(values @ SmallValues::Region(_)) => *in_region = Some(values.len()),
+                Some(values) => *column = Column::from_small_integers(values.into_vec()),
+                None => {}
             }
         }
-        self.columns
+        (columns, in_region)
     }
 }
 
@@ -186,6 +211,7 @@ impl LineBlock {
         headers: &[String],
     ) -> Result<()> {
         let mut first_error: Option<(usize, Error)> = None;
+        let mut overflowed = false;
         let all = columns.columns.iter_mut().zip(&mut columns.small);
         for (c, ((column, small), header)) in all.zip(headers).enumerate() {
             let lines = first_error.as_ref().map_or(self.lines.len(), |(r, _)| *r);
@@ -197,16 +223,16 @@ impl LineBlock {
                     .iter()
                     .position(|v| v.is_nan())
                     .unwrap_or(lines);
-                match block.try_into() {
-                    Ok(line) if first == BLOCK_LINES => push_cache_line(values, line),
+                overflowed |= !match block.try_into() {
+                    Ok(line) if first == BLOCK_LINES => values.push_cache_line(line),
                     _ => values.extend_from_slice(&block[..first]),
-                }
+                };
                 if first == lines {
                     continue;
                 }
                 // Another cell: the column takes it and the rest as any column does.
-                *column = Column::from_small_integers(std::mem::take(values));
-                *small = None;
+                let values = small.take().expect("a column of small integers");
+                *column = Column::from_small_integers(values.into_vec());
                 self.small_columns[c] = false;
                 self.small_left -= 1;
             }
@@ -219,12 +245,8 @@ impl LineBlock {
                 }
             }
         }
-        // The values stored past the cache reach memory before another thread reads them.
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: SSE is part of x86_64.
-        unsafe {
-            std::arch::x86_64::_mm_sfence()
-        };
+        store_fence();
+        columns.overflowed |= overflowed;
         self.typed_rows += self.lines.len();
         self.lines.clear();
         self.ends.clear();
@@ -246,33 +268,4 @@ fn small_integer_at(buf: &[u8], field: Range<usize>) -> Option<f32> {
             small_integer_in_word(word, field.len())
         })
         .or_else(|| small_integer(&buf[field]))
-}
-
-/// Append a block's values of a column (a cache line's worth) to `values`: where they
-/// fill a whole cache line, stored past the cache. The columns' ends advance together
-/// at the same offsets within their pages, so that the cache holds few of them at once
-/// (their lines share cache sets): stored normally, each line is first read from memory
-/// and soon evicted.
-#[inline]
-fn push_cache_line(values: &mut Vec<f32>, block: &[f32; BLOCK_LINES]) {
-    values.reserve(BLOCK_LINES);
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_loadu_ps, _mm_stream_ps};
-        let len = values.len();
-        // SAFETY: `reserve` made room for BLOCK_LINES more values after `len`.
-        let end = unsafe { values.as_mut_ptr().add(len) };
-        if (end as usize).is_multiple_of(64) {
-            // SAFETY: SSE is part of x86_64; `end` is 64-byte aligned with room for the
-            // 16 values (4 aligned stores of 4), which `set_len` then counts as written.
-            unsafe {
-                for k in 0..BLOCK_LINES / 4 {
-                    _mm_stream_ps(end.add(4 * k), _mm_loadu_ps(block.as_ptr().add(4 * k)));
-                }
-                values.set_len(len + BLOCK_LINES);
-            }
-            return;
-        }
-    }
-    values.extend_from_slice(block);
 }

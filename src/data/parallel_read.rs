@@ -1,21 +1,25 @@
 //! Reading a plain CSV file on all cores. The rows after the header are cut into byte
 //! ranges at line ends, one per thread; each thread reads its range with its own buffer,
-//! splits lines and fields itself and types the cells straight into its own columns;
-//! the columns are then appended in file order. Only a file with no quote character and
+//! splits lines and fields itself and types the cells into the columns (small integers
+//! straight to their place in the file's, `range_columns`); the ranges' columns are then
+//! joined in file order. Only a file with no quote character and
 //! no carriage return after its header is read this way (its records are then exactly
 //! its lines): a range that meets either hands the whole file back to the csv reader
 //! (`records.rs`), as do gzip, stdin, headerless input and files over 4 GiB. The table,
 //! the skipped rows and the first error in file order are those the csv reader gives.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::BufReader;
 use std::ops::Range;
 
 use super::column::Column;
 use super::line_block::{Columns, LineBlock};
 use super::line_endings::is_blank;
+use super::range_columns::{self, SharedColumns};
+use super::read_at::{read_some, ReadAt, Reader};
 use super::reader::{CsvOptions, CsvRows, FILE_BUFFER};
 use super::records::header_width_error;
+use super::small_values::Region;
 use super::table::{RawTable, SkippedRow};
 use crate::error::{Error, Result};
 
@@ -26,36 +30,6 @@ const MIN_RANGE: u64 = 4 << 20;
 /// Largest file read this way: no column's text can then pass the 4 GiB column limit
 /// when ranges are joined.
 const MAX_FILE: u64 = u32::MAX as u64;
-
-/// Bytes at an offset: a file, or bytes in memory (tests).
-pub(super) trait ReadAt: Sync {
-    /// Read into `buf` from `offset`; 0 at the end.
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
-}
-
-impl ReadAt for File {
-    #[cfg(unix)]
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        std::os::unix::fs::FileExt::read_at(self, buf, offset)
-    }
-    #[cfg(windows)]
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        std::os::windows::fs::FileExt::seek_read(self, buf, offset)
-    }
-    #[cfg(not(any(unix, windows)))]
-    fn read_at(&self, _: &mut [u8], _: u64) -> io::Result<usize> {
-        Err(io::ErrorKind::Unsupported.into())
-    }
-}
-
-impl ReadAt for [u8] {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        let rest = self.get(offset as usize..).unwrap_or(&[]);
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        Ok(n)
-    }
-}
 
 /// Read `path` on all installed threads when it is a plain CSV file this reader takes;
 /// `None` when the csv reader must read it (see the module's doc).
@@ -115,25 +89,26 @@ pub(super) fn read_ranges(
     }
     cuts.push(len);
     let ranges: Vec<Range<u64>> = cuts.windows(2).map(|w| w[0]..w[1]).collect();
-    let read_part = |range: &Range<u64>| {
-        // The first range's columns make room for the whole file's rows.
-        let expected = if range.start == start {
-            len - start
-        } else {
-            range.end - range.start
-        };
-        layout.read_range(source, range.clone(), expected, chunk)
-    };
+    let mut shared = None;
     let results: Vec<Result<Option<Part>>> = if ranges.len() == 1 {
-        vec![read_part(&ranges[0])]
+        vec![layout.read_range(source, ranges[0].clone(), chunk, None)]
     } else {
+        // Each range's small integers go straight to their place in the file's columns.
+        let width = rows.headers.len();
+        let columns = shared.insert(SharedColumns::new(source, &ranges, width, name)?);
+        // SAFETY: the vectors stay untouched until `range_columns::join`, after the
+        // threads that write the regions have ended.
+        let regions = unsafe { columns.regions() };
         std::thread::scope(|scope| {
-            let read_part = &read_part;
-            let handles: Vec<_> = ranges[1..]
-                .iter()
-                .map(|range| scope.spawn(move || read_part(range)))
+            let mut jobs = ranges.iter().cloned().zip(regions);
+            let (first, first_regions) = jobs.next().expect("two ranges or more");
+            let handles: Vec<_> = jobs
+                .map(|(range, regions)| {
+                    let layout = &layout;
+                    scope.spawn(move || layout.read_range(source, range, chunk, Some(regions)))
+                })
                 .collect();
-            let mut results = vec![read_part(&ranges[0])];
+            let mut results = vec![layout.read_range(source, first, chunk, Some(first_regions))];
             results.extend(
                 handles
                     .into_iter()
@@ -155,73 +130,21 @@ pub(super) fn read_ranges(
         next_line += part.newlines;
         parts.push(part);
     }
-    let mut parts = parts.into_iter();
-    let mut part = parts.next().expect("at least one range");
-    let mut later = Vec::new();
-    for next in parts {
-        part.lines.extend(next.lines);
-        part.skipped.extend(next.skipped);
-        later.push(next.columns);
+    let mut lines = Vec::with_capacity(parts.iter().map(|p| p.lines.len()).sum());
+    let mut skipped = Vec::new();
+    let mut columns = Vec::with_capacity(parts.len());
+    for part in parts {
+        lines.extend(part.lines);
+        skipped.extend(part.skipped);
+        columns.push((part.columns, part.in_region));
     }
-    append_columns(&mut part.columns, later);
     Ok(Some(RawTable {
         source: name.to_string(),
         headers: rows.headers.clone(),
-        columns: part.columns,
-        lines: part.lines,
-        skipped: part.skipped,
+        columns: range_columns::join(columns, shared),
+        lines,
+        skipped,
     }))
-}
-
-/// Append to each of `columns` the same column of every later range, in file order, a
-/// share of the columns on each installed thread; then give back spare room.
-fn append_columns(columns: &mut [Column], later: Vec<Vec<Column>>) {
-    let mut by_column: Vec<Vec<Column>> = (0..columns.len())
-        .map(|_| Vec::with_capacity(later.len()))
-        .collect();
-    for part in later {
-        for (column, more) in by_column.iter_mut().zip(part) {
-            column.push(more);
-        }
-    }
-    let join = |columns: &mut [Column], by_column: &mut [Vec<Column>]| {
-        for (column, more) in columns.iter_mut().zip(by_column) {
-            for more in more.drain(..) {
-                // Files of at most 4 GiB: no column's text can pass the limit.
-                assert!(column.try_append(more), "a file under 4 GiB fits a column");
-            }
-            column.shrink_to_fit();
-        }
-    };
-    let threads = crate::parallel::current_threads().clamp(1, columns.len().max(1));
-    if threads == 1 || by_column.iter().all(Vec::is_empty) {
-        return join(columns, &mut by_column);
-    }
-    let share = columns.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut shares = columns.chunks_mut(share).zip(by_column.chunks_mut(share));
-        let here = shares.next();
-        for (columns, by_column) in shares {
-            scope.spawn(move || join(columns, by_column));
-        }
-        if let Some((columns, by_column)) = here {
-            join(columns, by_column);
-        }
-    });
-}
-
-/// `ReadAt` as `Read`, from an offset on.
-pub(super) struct Reader<'a, S: ?Sized> {
-    pub(super) source: &'a S,
-    pub(super) at: u64,
-}
-
-impl<S: ReadAt + ?Sized> io::Read for Reader<'_, S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.source.read_at(buf, self.at)?;
-        self.at += n as u64;
-        Ok(n)
-    }
 }
 
 /// The offset after the `lines`-th line end; `len` when the input has fewer; `None`
@@ -275,21 +198,6 @@ fn next_line_start(
         at += n as u64;
     }
     Ok(len)
-}
-
-/// One read at `at`; an I/O error becomes an error of the file `name`.
-pub(super) fn read_some(
-    source: &(impl ReadAt + ?Sized),
-    buf: &mut [u8],
-    at: u64,
-    name: &str,
-) -> Result<usize> {
-    loop {
-        match source.read_at(buf, at) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other.map_err(|e| Error::io(name, e)),
-        }
-    }
 }
 
 /// The offset of each `delimiter` in `line`, then `line.len()`, into `ends`. Eight bytes
@@ -347,6 +255,8 @@ struct Layout<'a> {
 /// The rows of one range; lines counted from the range's first line (0).
 struct Part {
     columns: Vec<Column>,
+    /// Per column, the number of values left in its region (`range_columns`).
+    in_region: Vec<Option<usize>>,
     lines: Vec<u64>,
     skipped: Vec<SkippedRow>,
     /// Line ends in the range.
@@ -356,21 +266,25 @@ struct Part {
 }
 
 impl Layout<'_> {
-    /// Read the rows of `range`; `None` when it holds a quote or a carriage return.
+    /// Read the rows of `range`, small integers into `regions` (one per column) when
+    /// given; `None` when it holds a quote or a carriage return, or more lines than its
+    /// regions have room for (the file changed since they were counted).
     fn read_range(
         &self,
         source: &(impl ReadAt + ?Sized),
         range: Range<u64>,
-        expected_bytes: u64,
         chunk: usize,
+        regions: Option<Vec<Region>>,
     ) -> Result<Option<Part>> {
-        let mut columns = Columns::new(self.headers.len());
+        let width = self.headers.len();
+        let mut columns = regions.map_or_else(|| Columns::new(width), Columns::in_regions);
         let mut part = Part {
             columns: Vec::new(),
+            in_region: Vec::new(),
             lines: Vec::new(),
             skipped: Vec::new(),
             newlines: 0,
-            expected_bytes,
+            expected_bytes: range.end - range.start,
         };
         let mut block = LineBlock::new(self.headers.len());
         let mut buf = vec![0u8; chunk.min((range.end - range.start) as usize).max(1)];
@@ -403,8 +317,11 @@ impl Layout<'_> {
             }
             // The held lines lie in `buf`: typed before it moves.
             block.flush(&buf, &mut columns, self.name, self.headers)?;
+            if columns.overflowed {
+                return Ok(None);
+            }
             if at_end {
-                part.columns = columns.finish();
+                (part.columns, part.in_region) = columns.finish();
                 return Ok(Some(part));
             }
             buf.copy_within(used..filled, 0);
@@ -581,6 +498,37 @@ mod tests {
         bad.extend_from_slice(b"1,2,3,x,\xff\n");
         agrees(&bad, &options);
         super::super::line_simd::PORTABLE_ONLY.store(false, Ordering::Relaxed);
+    }
+
+    /// A range with more lines than its regions have room for (the file grew after its
+    /// lines were counted) is handed back, not written past them.
+    #[test]
+    fn a_range_with_more_lines_than_counted_is_handed_back() {
+        let text = b"a,b\n1,2\n3,4\n5,6\n";
+        let headers = vec!["a".to_string(), "b".to_string()];
+        let layout = Layout {
+            name: "t.csv",
+            headers: &headers,
+            delimiter: b',',
+            delimiter_given: false,
+            skip_bad_rows: false,
+        };
+        let range = 4..text.len() as u64;
+        for (room, read) in [(2, false), (3, true)] {
+            let mut buffers: Vec<Vec<f32>> = (0..2).map(|_| Vec::with_capacity(room)).collect();
+            let regions = buffers
+                .iter_mut()
+                // SAFETY: room for `room` values; the vectors are untouched meanwhile.
+                .map(|b| unsafe { Region::new(b, 0, room) })
+                .collect();
+            let part = layout
+                .read_range(&text[..], range.clone(), 64, Some(regions))
+                .unwrap();
+            assert_eq!(part.is_some(), read, "room for {room}");
+            if let Some(part) = part {
+                assert_eq!(part.in_region, vec![Some(3), Some(3)]);
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use std::fs::File;
 use std::io::BufReader;
 
-use super::parallel_read::{line_start, read_some, ReadAt, Reader};
+use super::parallel_read::line_start;
+use super::read_at::{read_some, ReadAt, Reader};
 use super::reader::{CsvOptions, CsvRows, FILE_BUFFER};
 use crate::error::{Error, Result};
 
