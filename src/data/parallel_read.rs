@@ -95,7 +95,10 @@ pub(super) fn read_ranges(
     } else {
         // Each range's small integers go straight to their place in the file's columns.
         let width = rows.headers.len();
-        let columns = shared.insert(SharedColumns::new(source, &ranges, width, name)?);
+        let Some(columns) = SharedColumns::new(source, &ranges, width, name)? else {
+            return Ok(None);
+        };
+        let columns = shared.insert(columns);
         // SAFETY: the vectors stay untouched until `range_columns::join`, after the
         // threads that write the regions have ended.
         let regions = unsafe { columns.regions() };

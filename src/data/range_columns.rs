@@ -22,16 +22,17 @@ pub(super) struct SharedColumns {
 
 impl SharedColumns {
     /// Count the lines of each of `ranges` (one thread each) and make room for them in
-    /// `width` columns. A range that ends before the file's end ends after a line end,
-    /// so its lines are its line ends; one that ends at the file's end may end in a line
-    /// without one.
+    /// `width` columns; `None` when a range holds a quote or a carriage return (the file
+    /// is then the csv reader's). A range that ends before the file's end ends after a
+    /// line end, so its lines are its line ends; one that ends at the file's end may end
+    /// in a line without one.
     pub(super) fn new(
         source: &(impl ReadAt + ?Sized),
         ranges: &[Range<u64>],
         width: usize,
         name: &str,
-    ) -> Result<SharedColumns> {
-        let counts: Vec<Result<usize>> = std::thread::scope(|scope| {
+    ) -> Result<Option<SharedColumns>> {
+        let counts: Vec<Result<Option<usize>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
                 .iter()
                 .map(|range| scope.spawn(move || count_line_ends(source, range, name)))
@@ -45,12 +46,15 @@ impl SharedColumns {
         let mut places = Vec::with_capacity(ranges.len());
         let mut offset = 0;
         for (range, count) in ranges.iter().zip(counts) {
-            let lines = count? + usize::from(range.end == file_end);
+            let Some(count) = count? else {
+                return Ok(None);
+            };
+            let lines = count + usize::from(range.end == file_end);
             places.push((offset, lines));
             offset += lines;
         }
         let buffers = (0..width).map(|_| Vec::with_capacity(offset)).collect();
-        Ok(SharedColumns { buffers, places })
+        Ok(Some(SharedColumns { buffers, places }))
     }
 
     /// For each range, one region per column: its place in every column's vector.
@@ -74,12 +78,12 @@ impl SharedColumns {
     }
 }
 
-/// The line ends in `range` of `source`.
+/// The line ends in `range` of `source`; `None` at a quote or a carriage return.
 fn count_line_ends(
     source: &(impl ReadAt + ?Sized),
     range: &Range<u64>,
     name: &str,
-) -> Result<usize> {
+) -> Result<Option<usize>> {
     let mut buf = vec![0u8; COUNT_CHUNK.min((range.end - range.start) as usize)];
     let (mut at, mut count) = (range.start, 0);
     while at < range.end {
@@ -88,10 +92,13 @@ fn count_line_ends(
         if n == 0 {
             break;
         }
+        if memchr::memchr2(b'"', b'\r', &buf[..n]).is_some() {
+            return Ok(None);
+        }
         count += memchr::memchr_iter(b'\n', &buf[..n]).count();
         at += n as u64;
     }
-    Ok(count)
+    Ok(Some(count))
 }
 
 /// One range's columns: each column's cells, or for a column whose values stayed in its
