@@ -12,7 +12,9 @@ use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 #[cfg(target_arch = "x86_64")]
 use super::conv_direct::{self, Direct};
-use super::gemm::{gemm_kernel, matmul, GemmKernel};
+use super::gemm::matmul;
+#[cfg(target_arch = "x86_64")]
+use super::gemm::{gemm_kernel, GemmKernel};
 use super::int8::Int8Matrix;
 use super::int8_spec::quantize_weights;
 use super::layer::visit_weights_and_bias;
@@ -57,6 +59,7 @@ pub struct Conv2D {
 
 /// The environment variable that, set to `im2col`, keeps conv layers on im2col + GEMM
 /// (for measuring the direct kernels against it; read once).
+#[cfg(target_arch = "x86_64")]
 const CONV_ENV: &str = "CSVNN_CONV";
 
 /// True when the products run on the AVX-512 kernels, so the direct ones (which give the
@@ -313,6 +316,8 @@ impl Conv2D {
         let (n, c_out) = (x.nrows(), self.output_shape.channels);
         let patch = self.weights.nrows();
         self.output.resize(n, self.output_shape.len());
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = direct; // the direct kernels are x86-64's; `use_direct()` is false elsewhere
         #[cfg(target_arch = "x86_64")]
         if direct {
             let x = x.as_standard_layout();

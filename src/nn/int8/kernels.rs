@@ -155,6 +155,8 @@ pub fn product_f32(
 /// The sizes of one product.
 #[derive(Debug, Clone, Copy)]
 struct Shape {
+    // Read by the x86-64 kernels only.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     rows: usize,
     groups: usize,
     n_pad: usize,
