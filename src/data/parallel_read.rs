@@ -264,8 +264,8 @@ struct Part {
     skipped: Vec<SkippedRow>,
     /// Line ends in the range.
     newlines: u64,
-    /// Bytes whose rows the columns make room for.
-    expected_bytes: u64,
+    /// Bytes in the range (its rows are estimated from its first line).
+    bytes: u64,
 }
 
 impl Layout<'_> {
@@ -287,7 +287,7 @@ impl Layout<'_> {
             lines: Vec::new(),
             skipped: Vec::new(),
             newlines: 0,
-            expected_bytes: range.end - range.start,
+            bytes: range.end - range.start,
         };
         let mut block = LineBlock::new(self.headers.len());
         let mut buf = vec![0u8; chunk.min((range.end - range.start) as usize).max(1)];
@@ -368,13 +368,12 @@ impl Layout<'_> {
             ));
         }
         if part.lines.is_empty() {
-            // Room for the rows the range (or the file, for the first range, which the
-            // others are appended to) holds if its lines are as long as this one, with
-            // half as many again: a first line longer than the average (W1's is 12%
-            // longer) left the first range's columns short, and appending the others
-            // then moved every column (a fifth of W1's ingest). Room never written costs
-            // no memory, and giving back less than half of it moves nothing.
-            let rows = part.expected_bytes / (line.len() as u64 + 1) + 64;
+            // Room for the rows the range holds if its lines are as long as this one,
+            // with half as many again: a first line longer than the average (W1's is 12%
+            // longer) left the columns short, and growing them moved every column. Room
+            // never written costs no memory, and giving back less than half of it moves
+            // nothing. (Columns in shared regions have their room already.)
+            let rows = part.bytes / (line.len() as u64 + 1) + 64;
             let rows = (rows + rows / 2) as usize;
             columns.reserve(rows);
             part.lines.reserve(rows);
